@@ -1,0 +1,86 @@
+# mod_verify -- build, test, demo, bench, install.
+# `make test` and `make demo` install what they need first (Debian).
+
+APXS      ?= apxs
+CC        ?= gcc
+BUILD     := build
+PYTHON    ?= /usr/bin/python3
+
+APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
+               $(shell $(APXS) -q EXTRA_CPPFLAGS 2>/dev/null)
+HTTPD_INC   := -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
+APR_INC     := $(shell apr-1-config --includes --cppflags 2>/dev/null) \
+               $(shell apu-1-config --includes 2>/dev/null)
+APR_LIBS    := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
+               $(shell apu-1-config --link-ld --libs 2>/dev/null)
+
+WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -D_GNU_SOURCE -Imod_verify $(APR_INC)
+LIBS      := -llmdb -lcrypto -ljansson
+
+LIB_SRC   := mod_verify/verify_id.c mod_verify/verify_key.c \
+             mod_verify/verify_time.c mod_verify/verify_store.c \
+             mod_verify/verify_audit.c mod_verify/verify_csv.c
+LIB_OBJ   := $(LIB_SRC:mod_verify/%.c=$(BUILD)/obj/%.o)
+LIB_A     := $(BUILD)/libverify.a
+HDRS      := $(wildcard mod_verify/*.h)
+
+MOD_SRC   := mod_verify/mod_verify.c
+UNIT_SRC  := $(wildcard t/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
+
+.PHONY: all test demo bench install deps clean unit
+all: $(BUILD)/mod_verify.so $(BUILD)/verify-import $(BUILD)/verify-audit
+
+$(BUILD)/obj/%.o: mod_verify/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# The module: compiled with apxs's flags and httpd's headers; the core
+# library is linked in statically (position-independent objects).
+$(BUILD)/mod_verify.so: $(MOD_SRC) $(HDRS) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) $(APXS_CFLAGS) $(HTTPD_INC) -shared \
+	    -o $@ $(MOD_SRC) $(LIB_A) $(LIBS)
+
+$(BUILD)/verify-import: scripts/verify-import.c $(HDRS) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
+
+$(BUILD)/verify-audit: scripts/verify-audit.c $(HDRS) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
+
+$(BUILD)/t/%: t/unit/%.c t/unit/tap.h $(HDRS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
+
+unit: $(UNIT_BIN)
+
+deps:
+	bash scripts/install-deps.sh
+
+# `deps` runs first as its own make so the flags above see apxs.
+test:
+	bash scripts/install-deps.sh
+	$(MAKE) all unit
+	$(PYTHON) -m pytest -q t
+
+demo:
+	bash scripts/install-deps.sh
+	$(MAKE) all
+	bash scripts/demo.sh
+
+bench:
+	bash scripts/install-deps.sh
+	$(MAKE) all
+	bash scripts/bench.sh
+
+install: all
+	$(APXS) -i -n verify $(BUILD)/mod_verify.so
+	install -d /usr/local/sbin
+	install -m 0755 $(BUILD)/verify-import $(BUILD)/verify-audit /usr/local/sbin/
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,421 @@
+/*
+ * verify_csv.c -- batch intake: CSV parsing and record validation.
+ *
+ * A batch is all or nothing, so intake stops at the first fault and
+ * reports it as "line N: fault (id A12*****89)"; the caller leaves the
+ * store untouched. The ID appears masked only.
+ */
+#include <string.h>
+#include <stdlib.h>
+#include <apr_strings.h>
+#include "verify.h"
+
+#define NAME_MAX_CHARS 64
+#define NAME_NORM_MAX 512
+
+int verify_csv_parse(const char *buf, size_t len, verify_csv_row_fn fn,
+                     void *ctx, char **err, apr_pool_t *p)
+{
+    const char *fields[VERIFY_CSV_MAX_FIELDS];
+    size_t lens[VERIFY_CSV_MAX_FIELDS];
+    char *scratch, *out;
+    unsigned long line = 1, rec_line;
+    size_t i = 0;
+    int nf, rc;
+
+    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+        i = 3;
+    }
+    if (memchr(buf, '\0', len)) {
+        const char *z = memchr(buf, '\0', len);
+        size_t k;
+        for (k = 0; buf + k < z; k++) {
+            line += buf[k] == '\n';
+        }
+        *err = apr_psprintf(p, "line %lu: NUL byte in file", line);
+        return -1;
+    }
+    /* Unquoted output is never longer than the input. */
+    scratch = apr_palloc(p, len + 1);
+    while (i < len) {
+        if (buf[i] == '\n' || (buf[i] == '\r' && i + 1 < len
+                               && buf[i + 1] == '\n')) {
+            i += buf[i] == '\r' ? 2 : 1;
+            line++;
+            continue;           /* blank line */
+        }
+        rec_line = line;
+        out = scratch;
+        nf = 0;
+        for (;;) {
+            /* one field */
+            if (nf == VERIFY_CSV_MAX_FIELDS) {
+                *err = apr_psprintf(p, "line %lu: more than %d fields",
+                                    rec_line, VERIFY_CSV_MAX_FIELDS);
+                return -1;
+            }
+            fields[nf] = out;
+            if (i < len && buf[i] == '"') {
+                i++;
+                for (;;) {
+                    if (i >= len) {
+                        *err = apr_psprintf(p, "line %lu: quoted field "
+                                            "not closed", rec_line);
+                        return -1;
+                    }
+                    if (buf[i] == '"') {
+                        if (i + 1 < len && buf[i + 1] == '"') {
+                            *out++ = '"';
+                            i += 2;
+                            continue;
+                        }
+                        i++;
+                        break;
+                    }
+                    if (buf[i] == '\n') {
+                        line++;
+                    }
+                    *out++ = buf[i++];
+                }
+                if (i < len && buf[i] != ',' && buf[i] != '\n'
+                    && !(buf[i] == '\r' && i + 1 < len
+                         && buf[i + 1] == '\n')) {
+                    *err = apr_psprintf(p, "line %lu: text after a closing "
+                                        "quote", line);
+                    return -1;
+                }
+            }
+            else {
+                while (i < len && buf[i] != ',' && buf[i] != '\n'
+                       && !(buf[i] == '\r' && i + 1 < len
+                            && buf[i + 1] == '\n')) {
+                    if (buf[i] == '"') {
+                        *err = apr_psprintf(p, "line %lu: quote inside an "
+                                            "unquoted field", line);
+                        return -1;
+                    }
+                    *out++ = buf[i++];
+                }
+            }
+            lens[nf] = (size_t)(out - fields[nf]);
+            *out++ = '\0';
+            nf++;
+            if (i < len && buf[i] == ',') {
+                i++;
+                continue;
+            }
+            break;
+        }
+        if (i < len) {
+            i += buf[i] == '\r' ? 2 : 1;
+            line++;
+        }
+        rc = fn(ctx, rec_line, fields, lens, nf);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Column roles of the sources. */
+enum { COL_ID, COL_NAME, COL_BIRTH, COL_INDIGENOUS, COL_VALID, COL_LEVEL,
+       COL_COUNT };
+
+typedef struct {
+    int role;
+    const char *names;      /* '|'-separated header names */
+} column_t;
+
+static const column_t columns[] = {
+    { COL_ID,         "id|統一編號|身分證統一編號|身分證字號|身分證號" },
+    { COL_NAME,       "name|姓名" },
+    { COL_BIRTH,      "birth_date|出生日期|出生年月日" },
+    { COL_INDIGENOUS, "indigenous|原住民身分別|原住民身分|原住民別" },
+    { COL_VALID,      "valid_until|有效期限|有效日期|有效期間迄日" },
+    { COL_LEVEL,      "level|障礙等級|等級" },
+};
+
+/* The columns each source needs (and allows). */
+static const unsigned source_cols[VERIFY_SRC_COUNT] = {
+    1u << COL_ID | 1u << COL_NAME | 1u << COL_BIRTH | 1u << COL_INDIGENOUS,
+    1u << COL_ID | 1u << COL_VALID,
+    1u << COL_ID | 1u << COL_LEVEL | 1u << COL_VALID
+};
+
+typedef struct {
+    verify_source_t src;
+    const verify_keys_t *keys;
+    verify_date_t today;
+    int pos[COL_COUNT];         /* column index of each role, -1 none */
+    int nfields;
+    int have_header;
+    verify_import_rec_t *recs;
+    size_t n, cap;
+    char *err;
+    apr_pool_t *p;
+} intake_t;
+
+static int name_in(const char *list, const char *s, size_t len)
+{
+    const char *q = list, *bar;
+
+    for (;;) {
+        bar = strchr(q, '|');
+        size_t n = bar ? (size_t)(bar - q) : strlen(q);
+        if (n == len && strncasecmp(q, s, n) == 0) {
+            return 1;
+        }
+        if (!bar) {
+            return 0;
+        }
+        q = bar + 1;
+    }
+}
+
+static int header(intake_t *in, unsigned long line, const char *const *f,
+                  const size_t *lens, int n)
+{
+    unsigned need = source_cols[in->src], seen = 0;
+    size_t c;
+    int i;
+
+    for (i = 0; i < COL_COUNT; i++) {
+        in->pos[i] = -1;
+    }
+    for (i = 0; i < n; i++) {
+        const char *s = f[i];
+        size_t l = lens[i];
+        while (l && (*s == ' ')) s++, l--;
+        while (l && s[l - 1] == ' ') l--;
+        for (c = 0; c < sizeof(columns) / sizeof(columns[0]); c++) {
+            if ((need & (1u << columns[c].role))
+                && name_in(columns[c].names, s, l)) {
+                break;
+            }
+        }
+        if (c == sizeof(columns) / sizeof(columns[0])) {
+            in->err = apr_psprintf(in->p, "line %lu: header: unknown column "
+                                   "\"%.*s\" for source %s", line,
+                                   (int)(l > 40 ? 40 : l), s,
+                                   verify_source_name(in->src));
+            return -1;
+        }
+        if (seen & (1u << columns[c].role)) {
+            in->err = apr_psprintf(in->p, "line %lu: header: column \"%.*s\""
+                                   " given twice", line, (int)l, s);
+            return -1;
+        }
+        seen |= 1u << columns[c].role;
+        in->pos[columns[c].role] = i;
+    }
+    if (seen != need) {
+        for (c = 0; !((need & ~seen) & (1u << columns[c].role)); c++)
+            ;
+        in->err = apr_psprintf(in->p, "line %lu: header: missing column %.*s"
+                               " (a header line is required)", line,
+                               (int)strcspn(columns[c].names, "|"),
+                               columns[c].names);
+        return -1;
+    }
+    in->nfields = n;
+    in->have_header = 1;
+    return 0;
+}
+
+static int fault(intake_t *in, unsigned long line, const char *id,
+                 size_t idlen, const char *what)
+{
+    char masked[VERIFY_ID_LEN + 1];
+
+    verify_id_mask(id, idlen, masked);
+    in->err = apr_psprintf(in->p, "line %lu: %s (id %s)", line, what,
+                           masked);
+    return -1;
+}
+
+static int indigenous_value(const char *s, size_t l)
+{
+    if (l == 0) {
+        return VERIFY_INDIGENOUS_NONE;
+    }
+    if (name_in("mountain|山地|山地原住民|山", s, l)) {
+        return VERIFY_INDIGENOUS_MOUNTAIN;
+    }
+    if (name_in("plain|平地|平地原住民|平", s, l)) {
+        return VERIFY_INDIGENOUS_PLAIN;
+    }
+    return -1;
+}
+
+static int level_value(const char *s, size_t l)
+{
+    if (l == 1 && s[0] >= '1' && s[0] <= '4') {
+        return s[0] - '0';
+    }
+    if (name_in("mild|輕度", s, l)) return 1;
+    if (name_in("moderate|中度", s, l)) return 2;
+    if (name_in("severe|重度", s, l)) return 3;
+    if (name_in("profound|極重度", s, l)) return 4;
+    return -1;
+}
+
+static int row(void *ctx, unsigned long line, const char *const *f,
+               const size_t *lens, int n)
+{
+    intake_t *in = ctx;
+    char id[VERIFY_ID_LEN + 1];
+    char norm[NAME_NORM_MAX];
+    verify_record_t rec;
+    verify_import_rec_t *r;
+    verify_id_status_t st;
+    const char *s;
+    size_t l;
+    int v;
+
+    if (!in->have_header) {
+        return header(in, line, f, lens, n);
+    }
+    s = f[in->pos[COL_ID]];
+    l = lens[in->pos[COL_ID]];
+    if (n != in->nfields) {
+        in->err = apr_psprintf(in->p, "line %lu: %d fields, the header has "
+                               "%d", line, n, in->nfields);
+        return -1;
+    }
+    st = verify_id_normalise(s, l, id, NULL);
+    if (st != VERIFY_ID_OK) {
+        return fault(in, line, s, l, apr_psprintf(in->p, "invalid id: %s",
+                                                  verify_id_strerror(st)));
+    }
+    memset(&rec, 0, sizeof(rec));
+    if (in->pos[COL_NAME] >= 0) {
+        const char *nm = f[in->pos[COL_NAME]];
+        size_t nl = lens[in->pos[COL_NAME]];
+        if (!verify_utf8_clean(nm, nl)) {
+            return fault(in, line, id, VERIFY_ID_LEN,
+                         "name is not clean UTF-8 text");
+        }
+        nl = verify_name_normalise(nm, nl, norm, sizeof(norm));
+        if (nl == 0) {
+            return fault(in, line, id, VERIFY_ID_LEN, "name is empty");
+        }
+        if (verify_utf8_chars(norm, nl) > NAME_MAX_CHARS) {
+            return fault(in, line, id, VERIFY_ID_LEN,
+                         "name longer than 64 characters");
+        }
+        {
+            unsigned char tag[VERIFY_TAG_LEN];
+            verify_keys_tag(in->keys, VERIFY_KEY_NAME, norm, nl, tag);
+            memcpy(rec.name_tag, tag, VERIFY_NAME_TAG_LEN);
+        }
+    }
+    if (in->pos[COL_BIRTH] >= 0) {
+        rec.birth = verify_date_parse_any(f[in->pos[COL_BIRTH]],
+                                          lens[in->pos[COL_BIRTH]]);
+        if (rec.birth == 0) {
+            return fault(in, line, id, VERIFY_ID_LEN, "invalid birth_date "
+                         "(YYYY-MM-DD, YYYMMDD or YYY/MM/DD)");
+        }
+        if (rec.birth > in->today) {
+            return fault(in, line, id, VERIFY_ID_LEN,
+                         "birth_date in the future");
+        }
+    }
+    if (in->pos[COL_INDIGENOUS] >= 0) {
+        v = indigenous_value(f[in->pos[COL_INDIGENOUS]],
+                             lens[in->pos[COL_INDIGENOUS]]);
+        if (v < 0) {
+            return fault(in, line, id, VERIFY_ID_LEN, "invalid indigenous "
+                         "(empty, mountain/山地 or plain/平地)");
+        }
+        rec.indigenous = (unsigned char)v;
+    }
+    if (in->pos[COL_VALID] >= 0) {
+        rec.valid_until = verify_date_parse_any(f[in->pos[COL_VALID]],
+                                                lens[in->pos[COL_VALID]]);
+        if (rec.valid_until == 0) {
+            return fault(in, line, id, VERIFY_ID_LEN, "invalid valid_until "
+                         "(YYYY-MM-DD, YYYMMDD or YYY/MM/DD)");
+        }
+    }
+    if (in->pos[COL_LEVEL] >= 0) {
+        v = level_value(f[in->pos[COL_LEVEL]], lens[in->pos[COL_LEVEL]]);
+        if (v < 0) {
+            return fault(in, line, id, VERIFY_ID_LEN, "invalid level (1-4, "
+                         "mild/moderate/severe/profound or 輕度/中度/重度/"
+                         "極重度)");
+        }
+        rec.level = (unsigned char)v;
+    }
+    if (in->n == in->cap) {
+        size_t ncap = in->cap ? in->cap * 2 : 1024;
+        verify_import_rec_t *nr = realloc(in->recs, ncap * sizeof(*nr));
+        if (nr == NULL) {
+            in->err = apr_pstrdup(in->p, "out of memory");
+            return -1;
+        }
+        in->recs = nr;
+        in->cap = ncap;
+    }
+    r = &in->recs[in->n++];
+    verify_keys_tag(in->keys, VERIFY_KEY_STORE, id, VERIFY_ID_LEN, r->key);
+    r->vlen = (unsigned char)verify_record_encode(in->src, &rec, r->val);
+    r->line = line;
+    return 0;
+}
+
+static apr_status_t free_recs(void *data)
+{
+    free(data);
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
+                           const verify_keys_t *keys, verify_date_t today,
+                           verify_import_rec_t **recs, size_t *n,
+                           char **err, apr_pool_t *p)
+{
+    intake_t in;
+    size_t bad;
+    int rc;
+
+    memset(&in, 0, sizeof(in));
+    in.src = src;
+    in.keys = keys;
+    in.today = today;
+    in.p = p;
+    *recs = NULL;
+    *n = 0;
+    bad = verify_utf8_scan(buf, len);
+    if (bad != len) {
+        unsigned long line = 1;
+        size_t k;
+        for (k = 0; k < bad; k++) {
+            line += buf[k] == '\n';
+        }
+        *err = apr_psprintf(p, "line %lu: not valid UTF-8 (use --encoding "
+                            "big5 for Big5 files)", line);
+        return APR_EINVAL;
+    }
+    rc = verify_csv_parse(buf, len, row, &in, err, p);
+    if (rc == 0 && !in.have_header) {
+        *err = apr_pstrdup(p, "line 1: empty file (a header line is "
+                           "required)");
+        rc = -1;
+    }
+    if (rc != 0) {
+        if (in.err) {
+            *err = in.err;
+        }
+        free(in.recs);
+        return APR_EINVAL;
+    }
+    if (in.recs) {
+        apr_pool_cleanup_register(p, in.recs, free_recs,
+                                  apr_pool_cleanup_null);
+    }
+    *recs = in.recs;
+    *n = in.n;
+    return APR_SUCCESS;
+}

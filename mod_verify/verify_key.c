@@ -1,0 +1,242 @@
+/*
+ * verify_key.c -- the pseudonym secret, derived keys and keyed tags.
+ *
+ * Tags are HMAC-SHA256. The request path computes two or three per
+ * query, so each derived key keeps its inner and outer digest states
+ * precomputed (the HMAC pads already absorbed): a tag then costs two
+ * short SHA-256 finishes instead of four compressions.
+ */
+#include <string.h>
+#include <stdio.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/crypto.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include "verify.h"
+
+#define SECRET_MIN 32
+#define SECRET_MAX 4096
+#define SHA256_BLOCK 64
+
+static const char *const key_labels[VERIFY_KEY_COUNT] = {
+    "mod_verify/store/v1",
+    "mod_verify/subject/v1",
+    "mod_verify/name/v1"
+};
+
+struct verify_keys_t {
+    EVP_MD_CTX *inner[VERIFY_KEY_COUNT];  /* SHA-256 after key ^ ipad */
+    EVP_MD_CTX *outer[VERIFY_KEY_COUNT];  /* SHA-256 after key ^ opad */
+};
+
+static apr_status_t keys_cleanup(void *data)
+{
+    verify_keys_t *k = data;
+    int i;
+
+    for (i = 0; i < VERIFY_KEY_COUNT; i++) {
+        EVP_MD_CTX_free(k->inner[i]);
+        EVP_MD_CTX_free(k->outer[i]);
+        k->inner[i] = k->outer[i] = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode a file of hex digits and whitespace in place; returns the new
+ * length, or 0 if the content is not (only) hex. */
+static size_t unhex(unsigned char *buf, size_t len)
+{
+    size_t i, n = 0;
+    int hi = -1;
+
+    for (i = 0; i < len; i++) {
+        int v = hexval(buf[i]);
+        if (v < 0) {
+            if (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\r'
+                || buf[i] == '\t') {
+                continue;
+            }
+            return 0;
+        }
+        if (hi < 0) {
+            hi = v;
+        }
+        else {
+            buf[n++] = (unsigned char)(hi << 4 | v);
+            hi = -1;
+        }
+    }
+    return hi < 0 ? n : 0;
+}
+
+static int make_states(verify_keys_t *k, int use, const unsigned char *key)
+{
+    unsigned char pad[SHA256_BLOCK];
+    int i, ok;
+
+    k->inner[use] = EVP_MD_CTX_new();
+    k->outer[use] = EVP_MD_CTX_new();
+    if (!k->inner[use] || !k->outer[use]) {
+        return 0;
+    }
+    for (i = 0; i < SHA256_BLOCK; i++) {
+        pad[i] = (unsigned char)((i < VERIFY_TAG_LEN ? key[i] : 0) ^ 0x36);
+    }
+    ok = EVP_DigestInit_ex(k->inner[use], EVP_sha256(), NULL)
+         && EVP_DigestUpdate(k->inner[use], pad, sizeof(pad));
+    for (i = 0; i < SHA256_BLOCK; i++) {
+        pad[i] = (unsigned char)((i < VERIFY_TAG_LEN ? key[i] : 0) ^ 0x5c);
+    }
+    ok = ok && EVP_DigestInit_ex(k->outer[use], EVP_sha256(), NULL)
+         && EVP_DigestUpdate(k->outer[use], pad, sizeof(pad));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    return ok;
+}
+
+apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
+                              char **err, apr_pool_t *p)
+{
+    apr_file_t *f = NULL;
+    unsigned char *buf = NULL;
+    unsigned char derived[VERIFY_TAG_LEN];
+    unsigned int dlen;
+    apr_size_t len = SECRET_MAX;
+    apr_status_t rv;
+    verify_keys_t *k;
+    size_t n;
+    int i;
+
+    *keys = NULL;
+    buf = apr_palloc(p, SECRET_MAX + 1);
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(p, "cannot open key file %s: %pm", path, &rv);
+        goto cleanup;
+    }
+    rv = apr_file_read_full(f, buf, SECRET_MAX + 1, &len);
+    if (rv != APR_SUCCESS && rv != APR_EOF) {
+        *err = apr_psprintf(p, "cannot read key file %s: %pm", path, &rv);
+        goto cleanup;
+    }
+    rv = APR_EINVAL;
+    if (len > SECRET_MAX) {
+        *err = apr_psprintf(p, "key file %s is larger than %d bytes", path,
+                            SECRET_MAX);
+        goto cleanup;
+    }
+    n = unhex(buf, len);
+    if (n == 0) {
+        n = len;        /* not hex: the raw bytes are the secret */
+    }
+    if (n < SECRET_MIN) {
+        *err = apr_psprintf(p, "key file %s holds fewer than %d bytes of "
+                            "secret (make one with: openssl rand -hex 32)",
+                            path, SECRET_MIN);
+        goto cleanup;
+    }
+    k = apr_pcalloc(p, sizeof(*k));
+    apr_pool_cleanup_register(p, k, keys_cleanup, apr_pool_cleanup_null);
+    for (i = 0; i < VERIFY_KEY_COUNT; i++) {
+        if (!HMAC(EVP_sha256(), buf, (int)n,
+                  (const unsigned char *)key_labels[i],
+                  strlen(key_labels[i]), derived, &dlen)
+            || !make_states(k, i, derived)) {
+            *err = apr_pstrdup(p, "cannot derive keys (OpenSSL failure)");
+            goto cleanup;
+        }
+    }
+    OPENSSL_cleanse(derived, sizeof(derived));
+    *keys = k;
+    rv = APR_SUCCESS;
+
+cleanup:
+    if (buf) {
+        OPENSSL_cleanse(buf, SECRET_MAX + 1);
+    }
+    if (f) {
+        apr_file_close(f);
+    }
+    return rv;
+}
+
+void verify_keys_tag(const verify_keys_t *keys, verify_key_use_t use,
+                     const void *data, size_t len,
+                     unsigned char out[VERIFY_TAG_LEN])
+{
+    unsigned char ih[VERIFY_TAG_LEN];
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+    /* Failure here means OpenSSL cannot allocate; the output is then
+     * all zero, which matches no stored key. */
+    memset(out, 0, VERIFY_TAG_LEN);
+    if (c == NULL) {
+        return;
+    }
+    if (EVP_MD_CTX_copy_ex(c, keys->inner[use])
+        && EVP_DigestUpdate(c, data, len)
+        && EVP_DigestFinal_ex(c, ih, NULL)
+        && EVP_MD_CTX_copy_ex(c, keys->outer[use])
+        && EVP_DigestUpdate(c, ih, sizeof(ih))) {
+        EVP_DigestFinal_ex(c, out, NULL);
+    }
+    EVP_MD_CTX_free(c);
+}
+
+void verify_hex(const unsigned char *in, size_t len, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = hx[in[i] >> 4];
+        out[2 * i + 1] = hx[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+size_t verify_name_normalise(const char *in, size_t len, char *out,
+                             size_t outlen)
+{
+    static const char ideo_space[] = "\xe3\x80\x80";   /* U+3000 */
+    size_t i, n = 0;
+
+    for (;;) {
+        if (len && (in[0] == ' ' || in[0] == '\t')) {
+            in++, len--;
+        }
+        else if (len >= 3 && memcmp(in, ideo_space, 3) == 0) {
+            in += 3, len -= 3;
+        }
+        else {
+            break;
+        }
+    }
+    for (;;) {
+        if (len && (in[len - 1] == ' ' || in[len - 1] == '\t')) {
+            len--;
+        }
+        else if (len >= 3 && memcmp(in + len - 3, ideo_space, 3) == 0) {
+            len -= 3;
+        }
+        else {
+            break;
+        }
+    }
+    for (i = 0; i < len && n + 1 < outlen; i++) {
+        char c = in[i];
+        out[n++] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+    }
+    if (outlen) {
+        out[n] = '\0';
+    }
+    return n;
+}

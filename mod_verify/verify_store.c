@@ -1,0 +1,430 @@
+/*
+ * verify_store.c -- the LMDB store: records, batch metadata, lookups and
+ * the all-or-nothing replacement of one source.
+ *
+ * Keys are 32-byte pseudonyms, never IDs. Values are small versioned
+ * byte strings in a fixed big-endian layout, so a store file means the
+ * same thing on any host that reads it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <lmdb.h>
+#include <apr_strings.h>
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include "verify.h"
+
+#define META_DB "meta"
+#define META_VERSION 1
+#define META_LEN 85
+/* Sparse on disk; large enough that readers never see the map grow. */
+#define MAP_SIZE ((size_t)4 << 30)
+
+static const char *const source_names[VERIFY_SRC_COUNT] = {
+    "household", "elderly_alone", "disability"
+};
+
+struct verify_store_t {
+    MDB_env *env;
+    MDB_dbi db[VERIFY_SRC_COUNT];
+    MDB_dbi meta;
+    int readonly;
+};
+
+const char *verify_source_name(verify_source_t src)
+{
+    return (unsigned)src < VERIFY_SRC_COUNT ? source_names[src] : "?";
+}
+
+int verify_source_from_name(const char *name)
+{
+    int i;
+
+    for (i = 0; i < VERIFY_SRC_COUNT; i++) {
+        if (strcmp(name, source_names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16
+           | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    put32(p, (uint32_t)(v >> 32));
+    put32(p + 4, (uint32_t)v);
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+size_t verify_record_encode(verify_source_t src, const verify_record_t *rec,
+                            unsigned char out[VERIFY_RECORD_MAX])
+{
+    out[0] = VERIFY_RECORD_VERSION;
+    switch (src) {
+    case VERIFY_SRC_HOUSEHOLD:
+        out[1] = rec->indigenous;
+        put32(out + 2, rec->birth);
+        memcpy(out + 6, rec->name_tag, VERIFY_NAME_TAG_LEN);
+        return 6 + VERIFY_NAME_TAG_LEN;
+    case VERIFY_SRC_ELDERLY_ALONE:
+        put32(out + 1, rec->valid_until);
+        return 5;
+    case VERIFY_SRC_DISABILITY:
+        out[1] = rec->level;
+        put32(out + 2, rec->valid_until);
+        return 6;
+    default:
+        return 0;
+    }
+}
+
+int verify_record_decode(verify_source_t src, const void *data, size_t len,
+                         verify_record_t *rec)
+{
+    const unsigned char *p = data;
+
+    memset(rec, 0, sizeof(*rec));
+    if (len < 1 || p[0] != VERIFY_RECORD_VERSION) {
+        return -1;
+    }
+    switch (src) {
+    case VERIFY_SRC_HOUSEHOLD:
+        if (len != 6 + VERIFY_NAME_TAG_LEN) {
+            return -1;
+        }
+        rec->indigenous = p[1];
+        rec->birth = get32(p + 2);
+        memcpy(rec->name_tag, p + 6, VERIFY_NAME_TAG_LEN);
+        return 0;
+    case VERIFY_SRC_ELDERLY_ALONE:
+        if (len != 5) {
+            return -1;
+        }
+        rec->valid_until = get32(p + 1);
+        return 0;
+    case VERIFY_SRC_DISABILITY:
+        if (len != 6) {
+            return -1;
+        }
+        rec->level = p[1];
+        rec->valid_until = get32(p + 2);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static void batch_encode(const verify_batch_t *b, unsigned char out[META_LEN])
+{
+    out[0] = META_VERSION;
+    put64(out + 1, b->records);
+    put64(out + 9, (uint64_t)b->imported_at);
+    put32(out + 17, b->approved_until);
+    memcpy(out + 21, b->sha256, 32);
+    memcpy(out + 53, b->batch_id, 32);
+}
+
+static int batch_decode(const MDB_val *v, verify_batch_t *b)
+{
+    const unsigned char *p = v->mv_data;
+
+    if (v->mv_size != META_LEN || p[0] != META_VERSION) {
+        return -1;
+    }
+    b->records = get64(p + 1);
+    b->imported_at = (apr_time_t)get64(p + 9);
+    b->approved_until = get32(p + 17);
+    memcpy(b->sha256, p + 21, 32);
+    memcpy(b->batch_id, p + 53, 32);
+    b->batch_id[32] = '\0';
+    verify_time_format_s(b->imported_at, b->as_of);
+    return 0;
+}
+
+void verify_store_close(verify_store_t *st)
+{
+    if (st && st->env) {
+        mdb_env_close(st->env);
+        st->env = NULL;
+    }
+}
+
+static apr_status_t store_cleanup(void *data)
+{
+    verify_store_close(data);
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_store_open(verify_store_t **out, const char *dir,
+                               int flags, unsigned maxreaders,
+                               char **err, apr_pool_t *p)
+{
+    verify_store_t *st = apr_pcalloc(p, sizeof(*st));
+    MDB_txn *txn = NULL;
+    unsigned int envflags, dbflags;
+    int rc, i;
+
+    *out = NULL;
+    st->readonly = (flags & VERIFY_STORE_READONLY) != 0;
+    rc = mdb_env_create(&st->env);
+    if (rc != 0) {
+        goto cleanup;
+    }
+    mdb_env_set_maxdbs(st->env, VERIFY_SRC_COUNT + 1);
+    if (maxreaders) {
+        mdb_env_set_maxreaders(st->env, maxreaders);
+    }
+    if (st->readonly) {
+        /* NOTLS: reader slots belong to transactions, not threads, so
+         * event-MPM worker threads can share the environment. */
+        envflags = MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD;
+        dbflags = 0;
+    }
+    else {
+        mdb_env_set_mapsize(st->env, MAP_SIZE);
+        envflags = MDB_NORDAHEAD;
+        dbflags = MDB_CREATE;
+        apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE
+                               | APR_FPROT_UEXECUTE | APR_FPROT_GREAD
+                               | APR_FPROT_GEXECUTE, p);
+    }
+    rc = mdb_env_open(st->env, dir, envflags, 0660);
+    if (rc != 0) {
+        goto cleanup;
+    }
+    if (!st->readonly) {
+        /* the data file needs no group write: only the importer writes */
+        chmod(apr_pstrcat(p, dir, "/data.mdb", NULL), 0640);
+    }
+    rc = mdb_txn_begin(st->env, NULL, st->readonly ? MDB_RDONLY : 0, &txn);
+    if (rc != 0) {
+        goto cleanup;
+    }
+    for (i = 0; i < VERIFY_SRC_COUNT; i++) {
+        rc = mdb_dbi_open(txn, source_names[i], dbflags, &st->db[i]);
+        if (rc != 0) {
+            goto cleanup;
+        }
+    }
+    rc = mdb_dbi_open(txn, META_DB, dbflags, &st->meta);
+    if (rc != 0) {
+        goto cleanup;
+    }
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc != 0) {
+        goto cleanup;
+    }
+    apr_pool_cleanup_register(p, st, store_cleanup, apr_pool_cleanup_null);
+    *out = st;
+    return APR_SUCCESS;
+
+cleanup:
+    if (txn) {
+        mdb_txn_abort(txn);
+    }
+    if (rc == MDB_NOTFOUND) {
+        *err = apr_psprintf(p, "store %s has no databases yet "
+                            "(no batch imported)", dir);
+    }
+    else {
+        *err = apr_psprintf(p, "cannot open store %s: %s", dir,
+                            mdb_strerror(rc));
+    }
+    if (st->env) {
+        mdb_env_close(st->env);
+        st->env = NULL;
+    }
+    return rc == ENOENT ? APR_ENOENT : APR_EGENERAL;
+}
+
+int verify_store_reader_check(verify_store_t *st)
+{
+    int dead = 0;
+
+    mdb_reader_check(st->env, &dead);
+    return dead;
+}
+
+static const char *lmdb_fault(int rc)
+{
+    switch (rc) {
+    case MDB_MAP_RESIZED:  return "store map grew: restart httpd";
+    case MDB_READERS_FULL: return "store reader slots exhausted";
+    case MDB_CORRUPTED:    return "store corrupted";
+    case MDB_VERSION_MISMATCH: return "store written by another LMDB";
+    default:               return "store read failed";
+    }
+}
+
+apr_status_t verify_store_lookup(verify_store_t *st,
+                                 const unsigned char key[VERIFY_TAG_LEN],
+                                 unsigned sources, verify_lookup_t *out,
+                                 const char **err)
+{
+    MDB_txn *txn = NULL;
+    MDB_val k, v;
+    int rc, i;
+
+    memset(out, 0, sizeof(*out));
+    rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        *err = lmdb_fault(rc);
+        return APR_EGENERAL;
+    }
+    /* Everything is copied out before the abort: MDB_val pointers die
+     * with the transaction. */
+    for (i = 0; i < VERIFY_SRC_COUNT; i++) {
+        if (!(sources & (1u << i))) {
+            continue;
+        }
+        k.mv_data = (void *)source_names[i];
+        k.mv_size = strlen(source_names[i]);
+        rc = mdb_get(txn, st->meta, &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            continue;       /* never imported: a result, not an error */
+        }
+        if (rc != 0 || batch_decode(&v, &out->batch[i]) != 0) {
+            *err = rc ? lmdb_fault(rc) : "batch metadata unreadable";
+            goto fail;
+        }
+        out->have_batch[i] = 1;
+        k.mv_data = (void *)key;
+        k.mv_size = VERIFY_TAG_LEN;
+        rc = mdb_get(txn, st->db[i], &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            continue;
+        }
+        if (rc != 0) {
+            *err = lmdb_fault(rc);
+            goto fail;
+        }
+        if (verify_record_decode(i, v.mv_data, v.mv_size,
+                                 &out->rec[i]) != 0) {
+            *err = "record of unknown format";
+            goto fail;
+        }
+        out->found[i] = 1;
+    }
+    mdb_txn_abort(txn);
+    return APR_SUCCESS;
+
+fail:
+    mdb_txn_abort(txn);
+    return APR_EGENERAL;
+}
+
+apr_status_t verify_store_batch(verify_store_t *st, verify_source_t src,
+                                verify_batch_t *out, const char **err)
+{
+    verify_lookup_t lk;
+    static const unsigned char nokey[VERIFY_TAG_LEN];
+    apr_status_t rv;
+
+    rv = verify_store_lookup(st, nokey, 1u << src, &lk, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!lk.have_batch[src]) {
+        return APR_NOTFOUND;
+    }
+    *out = lk.batch[src];
+    return APR_SUCCESS;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+    return memcmp(((const verify_import_rec_t *)a)->key,
+                  ((const verify_import_rec_t *)b)->key, VERIFY_TAG_LEN);
+}
+
+apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
+                                  verify_import_rec_t *recs, size_t n,
+                                  verify_batch_t *batch, int dry_run,
+                                  char **err, apr_pool_t *p)
+{
+    unsigned char meta[META_LEN];
+    MDB_txn *txn = NULL;
+    MDB_val k, v;
+    size_t i;
+    int rc;
+
+    /* Sorted keys let every put append to the B-tree's last page. */
+    qsort(recs, n, sizeof(*recs), rec_cmp);
+    for (i = 1; i < n; i++) {
+        if (memcmp(recs[i - 1].key, recs[i].key, VERIFY_TAG_LEN) == 0) {
+            unsigned long a = recs[i - 1].line, b = recs[i].line;
+            *err = apr_psprintf(p, "line %lu: duplicate ID (same as line "
+                                "%lu)", a > b ? a : b, a > b ? b : a);
+            return APR_EINVAL;
+        }
+    }
+    if (dry_run) {
+        return APR_SUCCESS;
+    }
+    if (st->readonly) {
+        *err = apr_pstrdup(p, "store opened read-only");
+        return APR_EINVAL;
+    }
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        goto cleanup;
+    }
+    rc = mdb_drop(txn, st->db[src], 0);
+    if (rc != 0) {
+        goto cleanup;
+    }
+    for (i = 0; i < n; i++) {
+        k.mv_data = recs[i].key;
+        k.mv_size = VERIFY_TAG_LEN;
+        v.mv_data = recs[i].val;
+        v.mv_size = recs[i].vlen;
+        rc = mdb_put(txn, st->db[src], &k, &v, MDB_APPEND);
+        if (rc != 0) {
+            goto cleanup;
+        }
+    }
+    batch->records = n;
+    batch->imported_at = apr_time_now();
+    verify_time_format_s(batch->imported_at, batch->as_of);
+    batch_encode(batch, meta);
+    k.mv_data = (void *)source_names[src];
+    k.mv_size = strlen(source_names[src]);
+    v.mv_data = meta;
+    v.mv_size = sizeof(meta);
+    rc = mdb_put(txn, st->meta, &k, &v, 0);
+    if (rc != 0) {
+        goto cleanup;
+    }
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+
+cleanup:
+    if (txn) {
+        mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
+        *err = apr_psprintf(p, "store write failed, nothing changed: %s",
+                            mdb_strerror(rc));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}

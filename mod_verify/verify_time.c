@@ -1,0 +1,168 @@
+/*
+ * verify_time.c -- dates (ISO and ROC) and Taipei timestamps.
+ *
+ * Taiwan has kept UTC+8 without daylight saving since 1980, so times
+ * are formatted with a fixed offset instead of the process's TZ, which
+ * httpd children do not reliably share with the admin's shell.
+ */
+#include <string.h>
+#include <time.h>
+#include "verify.h"
+
+#define TAIPEI_OFFSET_SEC (8 * 3600)
+/* ROC year 1 is 1912 */
+#define ROC_OFFSET 1911
+
+static int leap(unsigned y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static verify_date_t make_date(unsigned y, unsigned m, unsigned d)
+{
+    static const unsigned char mdays[12] = {
+        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
+    unsigned max;
+
+    if (y < 1800 || y > 9999 || m < 1 || m > 12 || d < 1) {
+        return 0;
+    }
+    max = mdays[m - 1] + (m == 2 && leap(y));
+    if (d > max) {
+        return 0;
+    }
+    return (verify_date_t)(y * 10000 + m * 100 + d);
+}
+
+/* Parse exactly @p n digits; -1 if any is not a digit. */
+static long digits(const char *s, size_t n)
+{
+    long v = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+verify_date_t verify_date_parse_iso(const char *s, size_t len)
+{
+    long y, m, d;
+
+    if (len != 10 || s[4] != '-' || s[7] != '-') {
+        return 0;
+    }
+    y = digits(s, 4);
+    m = digits(s + 5, 2);
+    d = digits(s + 8, 2);
+    if (y < 0 || m < 0 || d < 0) {
+        return 0;
+    }
+    return make_date((unsigned)y, (unsigned)m, (unsigned)d);
+}
+
+verify_date_t verify_date_parse_any(const char *s, size_t len)
+{
+    long y, m, d;
+    size_t ylen;
+
+    if (len == 10 && s[4] == '-') {
+        return verify_date_parse_iso(s, len);
+    }
+    /* ROC with slashes: YYY/MM/DD or YY/MM/DD */
+    if ((len == 9 || len == 8) && s[len - 3] == '/' && s[len - 6] == '/') {
+        ylen = len - 6;
+        y = digits(s, ylen);
+        m = digits(s + ylen + 1, 2);
+        d = digits(s + ylen + 4, 2);
+    }
+    /* ROC compact: YYYMMDD or YYMMDD */
+    else if (len == 7 || len == 6) {
+        ylen = len - 4;
+        y = digits(s, ylen);
+        m = digits(s + ylen, 2);
+        d = digits(s + ylen + 2, 2);
+    }
+    else {
+        return 0;
+    }
+    if (y < 1 || m < 0 || d < 0) {
+        return 0;
+    }
+    return make_date((unsigned)(y + ROC_OFFSET), (unsigned)m, (unsigned)d);
+}
+
+static void taipei_tm(apr_time_t t, struct tm *tm)
+{
+    time_t secs = (time_t)apr_time_sec(t) + TAIPEI_OFFSET_SEC;
+
+    gmtime_r(&secs, tm);
+}
+
+verify_date_t verify_date_taipei(apr_time_t t)
+{
+    struct tm tm;
+
+    taipei_tm(t, &tm);
+    return (verify_date_t)((tm.tm_year + 1900) * 10000
+                           + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+}
+
+/* Write @p n digits of @p v, zero-padded. */
+static void put_digits(char *out, unsigned long v, int n)
+{
+    while (n-- > 0) {
+        out[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+void verify_date_format(verify_date_t d, char out[11])
+{
+    put_digits(out, d / 10000, 4);
+    out[4] = '-';
+    put_digits(out + 5, (d / 100) % 100, 2);
+    out[7] = '-';
+    put_digits(out + 8, d % 100, 2);
+    out[10] = '\0';
+}
+
+static void format_tm(const struct tm *tm, char *out)
+{
+    put_digits(out, (unsigned long)tm->tm_year + 1900, 4);
+    out[4] = '-';
+    put_digits(out + 5, (unsigned long)tm->tm_mon + 1, 2);
+    out[7] = '-';
+    put_digits(out + 8, (unsigned long)tm->tm_mday, 2);
+    out[10] = 'T';
+    put_digits(out + 11, (unsigned long)tm->tm_hour, 2);
+    out[13] = ':';
+    put_digits(out + 14, (unsigned long)tm->tm_min, 2);
+    out[16] = ':';
+    put_digits(out + 17, (unsigned long)tm->tm_sec, 2);
+}
+
+void verify_time_format_us(apr_time_t t, char out[VERIFY_TS_LEN + 1])
+{
+    struct tm tm;
+
+    taipei_tm(t, &tm);
+    format_tm(&tm, out);
+    out[19] = '.';
+    put_digits(out + 20, (unsigned long)apr_time_usec(t), 6);
+    memcpy(out + 26, "+08:00", 7);
+}
+
+void verify_time_format_s(apr_time_t t, char out[26])
+{
+    struct tm tm;
+
+    taipei_tm(t, &tm);
+    format_tm(&tm, out);
+    memcpy(out + 19, "+08:00", 7);
+}
