@@ -726,6 +726,9 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    /* nothing of the previous generation's pconf may be used again */
+    g.keys = NULL;
+    g.shm = NULL;
     if (!conf->store_dir && !conf->key_file && !conf->audit_dir) {
         return OK;      /* loaded but not configured */
     }

@@ -30,7 +30,18 @@ struct verify_store_t {
     MDB_dbi db[VERIFY_SRC_COUNT];
     MDB_dbi meta;
     int readonly;
+    unsigned long id;           /* tells thread-kept txns which store */
 };
+
+/*
+ * Each reading thread keeps one reset read transaction and renews it per
+ * lookup. A fresh mdb_txn_begin takes the cross-process reader-table
+ * mutex to claim a slot; renew reuses the slot without it. The snapshot
+ * is released (reset) when the lookup returns.
+ */
+static __thread MDB_txn *tls_txn;
+static __thread unsigned long tls_store_id;
+static unsigned long store_ids;
 
 const char *verify_source_name(verify_source_t src)
 {
@@ -184,6 +195,7 @@ apr_status_t verify_store_open(verify_store_t **out, const char *dir,
 
     *out = NULL;
     st->readonly = (flags & VERIFY_STORE_READONLY) != 0;
+    st->id = __atomic_add_fetch(&store_ids, 1, __ATOMIC_RELAXED);
     rc = mdb_env_create(&st->env);
     if (rc != 0) {
         goto cleanup;
@@ -275,6 +287,18 @@ static const char *lmdb_fault(int rc)
     }
 }
 
+static void release_txn(verify_store_t *st, MDB_txn *txn)
+{
+    if (st->readonly) {
+        mdb_txn_reset(txn);
+        tls_txn = txn;
+        tls_store_id = st->id;
+    }
+    else {
+        mdb_txn_abort(txn);
+    }
+}
+
 apr_status_t verify_store_lookup(verify_store_t *st,
                                  const unsigned char key[VERIFY_TAG_LEN],
                                  unsigned sources, verify_lookup_t *out,
@@ -285,7 +309,19 @@ apr_status_t verify_store_lookup(verify_store_t *st,
     int rc, i;
 
     memset(out, 0, sizeof(*out));
-    rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (st->readonly && tls_txn && tls_store_id == st->id) {
+        txn = tls_txn;
+        rc = mdb_txn_renew(txn);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            tls_txn = NULL;
+        }
+    }
+    else {
+        /* a txn kept for another (maybe closed) store is forgotten */
+        tls_txn = NULL;
+        rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    }
     if (rc != 0) {
         *err = lmdb_fault(rc);
         return APR_EGENERAL;
@@ -324,11 +360,11 @@ apr_status_t verify_store_lookup(verify_store_t *st,
         }
         out->found[i] = 1;
     }
-    mdb_txn_abort(txn);
+    release_txn(st, txn);
     return APR_SUCCESS;
 
 fail:
-    mdb_txn_abort(txn);
+    release_txn(st, txn);
     return APR_EGENERAL;
 }
 

@@ -1,0 +1,22 @@
+"""Runs the C unit tests of the core library (t/unit/test_*.c, TAP)."""
+import glob
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNITS = sorted(glob.glob(os.path.join(ROOT, "t", "unit", "test_*.c")))
+
+
+@pytest.mark.parametrize("src", UNITS, ids=[os.path.basename(u) for u in UNITS])
+def test_unit(src):
+    binary = os.path.join(ROOT, "build", "t",
+                          os.path.basename(src)[:-2])
+    assert os.path.exists(binary), "run `make unit` first"
+    res = subprocess.run([binary], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT)
+    failed = [l for l in res.stdout.splitlines() if l.startswith("not ok")]
+    assert res.returncode == 0 and not failed, res.stdout + res.stderr
+    assert any(l.startswith("ok ") for l in res.stdout.splitlines()), \
+        "no test ran"
