@@ -225,7 +225,7 @@ size_t verify_audit_seal(verify_chain_t *chain, apr_time_t now,
     verify_jbuf_raw(&b, hex, VERIFY_HASH_HEX);
     VERIFY_JRAW(&b, "\"");
     if (b.overflow || b.len + HASH_TAIL + 1 > cap
-        || b.len + HASH_TAIL + 1 > VERIFY_AUDIT_LINE_MAX) {
+        || b.len + HASH_TAIL + 1 >= VERIFY_AUDIT_LINE_MAX) {
         return 0;
     }
     if (!sha256(out, b.len, hash)) {

@@ -195,10 +195,21 @@ static int header(intake_t *in, unsigned long line, const char *const *f,
             }
         }
         if (c == sizeof(columns) / sizeof(columns[0])) {
-            in->err = apr_psprintf(in->p, "line %lu: header: unknown column "
-                                   "\"%.*s\" for source %s", line,
-                                   (int)(l > 40 ? 40 : l), s,
-                                   verify_source_name(in->src));
+            /* A file without its header line has personal data here:
+             * echo the text only if it cannot be an ID or a date. */
+            int shown = l <= 40 && strcspn(s, "0123456789") >= l;
+            if (shown) {
+                in->err = apr_psprintf(in->p, "line %lu: header: unknown "
+                                       "column \"%.*s\" (column %d) for "
+                                       "source %s", line, (int)l, s, i + 1,
+                                       verify_source_name(in->src));
+            }
+            else {
+                in->err = apr_psprintf(in->p, "line %lu: header: unknown "
+                                       "column %d for source %s (a header "
+                                       "line is required)", line, i + 1,
+                                       verify_source_name(in->src));
+            }
             return -1;
         }
         if (seen & (1u << columns[c].role)) {
@@ -276,13 +287,13 @@ static int row(void *ctx, unsigned long line, const char *const *f,
     if (!in->have_header) {
         return header(in, line, f, lens, n);
     }
-    s = f[in->pos[COL_ID]];
-    l = lens[in->pos[COL_ID]];
     if (n != in->nfields) {
         in->err = apr_psprintf(in->p, "line %lu: %d fields, the header has "
                                "%d", line, n, in->nfields);
         return -1;
     }
+    s = f[in->pos[COL_ID]];
+    l = lens[in->pos[COL_ID]];
     st = verify_id_normalise(s, l, id, NULL);
     if (st != VERIFY_ID_OK) {
         return fault(in, line, s, l, apr_psprintf(in->p, "invalid id: %s",

@@ -51,9 +51,11 @@ static int hexval(int c)
     return -1;
 }
 
-/* Decode a file of hex digits and whitespace in place; returns the new
- * length, or 0 if the content is not (only) hex. */
-static size_t unhex(unsigned char *buf, size_t len)
+/* Decode a file of hex digits and whitespace into @p out (at least
+ * len/2 bytes); returns the decoded length, or 0 if the content is not
+ * an even number of hex digits (then it is used raw). */
+static size_t unhex(const unsigned char *buf, size_t len,
+                    unsigned char *out)
 {
     size_t i, n = 0;
     int hi = -1;
@@ -71,7 +73,7 @@ static size_t unhex(unsigned char *buf, size_t len)
             hi = v;
         }
         else {
-            buf[n++] = (unsigned char)(hi << 4 | v);
+            out[n++] = (unsigned char)(hi << 4 | v);
             hi = -1;
         }
     }
@@ -106,7 +108,7 @@ apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
                               char **err, apr_pool_t *p)
 {
     apr_file_t *f = NULL;
-    unsigned char *buf = NULL;
+    unsigned char *buf = NULL, *secret = NULL;
     unsigned char derived[VERIFY_TAG_LEN];
     unsigned int dlen;
     apr_size_t len = SECRET_MAX;
@@ -133,9 +135,11 @@ apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
                             SECRET_MAX);
         goto cleanup;
     }
-    n = unhex(buf, len);
+    secret = apr_palloc(p, SECRET_MAX / 2 + 1);
+    n = unhex(buf, len, secret);
     if (n == 0) {
-        n = len;        /* not hex: the raw bytes are the secret */
+        secret = buf;   /* not hex: the raw bytes are the secret */
+        n = len;
     }
     if (n < SECRET_MIN) {
         *err = apr_psprintf(p, "key file %s holds fewer than %d bytes of "
@@ -146,7 +150,7 @@ apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
     k = apr_pcalloc(p, sizeof(*k));
     apr_pool_cleanup_register(p, k, keys_cleanup, apr_pool_cleanup_null);
     for (i = 0; i < VERIFY_KEY_COUNT; i++) {
-        if (!HMAC(EVP_sha256(), buf, (int)n,
+        if (!HMAC(EVP_sha256(), secret, (int)n,
                   (const unsigned char *)key_labels[i],
                   strlen(key_labels[i]), derived, &dlen)
             || !make_states(k, i, derived)) {
@@ -161,6 +165,9 @@ apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
 cleanup:
     if (buf) {
         OPENSSL_cleanse(buf, SECRET_MAX + 1);
+    }
+    if (secret && secret != buf) {
+        OPENSSL_cleanse(secret, SECRET_MAX / 2 + 1);
     }
     if (f) {
         apr_file_close(f);

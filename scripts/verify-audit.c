@@ -116,7 +116,7 @@ static int cmd_verify(apr_array_header_t *files, apr_pool_t *p)
                 return 1;
             }
             n--;
-            if ((size_t)n + 1 > VERIFY_AUDIT_LINE_MAX) {
+            if ((size_t)n + 1 >= VERIFY_AUDIT_LINE_MAX) {
                 printf("%s:%lu: BROKEN: line longer than %d bytes\n", path,
                        lno, VERIFY_AUDIT_LINE_MAX);
                 free(line);

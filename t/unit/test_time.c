@@ -1,0 +1,278 @@
+/*
+ * test_time.c -- ISO and ROC dates, the Taipei day, timestamps.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "tap.h"
+#include "verify.h"
+
+#define PA(s) verify_date_parse_any((s), strlen(s))
+#define PI(s) verify_date_parse_iso((s), strlen(s))
+
+/* seconds since the epoch of a UTC wall-clock time (libc, not the lib) */
+static apr_time_t utc(int y, int mo, int d, int h, int mi, int s)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    return apr_time_from_sec(timegm(&tm));
+}
+
+static void test_iso(void)
+{
+    static const struct { const char *s; verify_date_t want; } good[] = {
+        { "2024-02-29", 20240229 }, { "2000-02-29", 20000229 },
+        { "2026-11-20", 20261120 }, { "2026-01-31", 20260131 },
+        { "2026-03-31", 20260331 }, { "2026-04-30", 20260430 },
+        { "2026-12-31", 20261231 }, { "1996-02-29", 19960229 },
+        { "2023-02-28", 20230228 }, { "1900-02-28", 19000228 },
+        { "1950-01-02", 19500102 }, { "9999-12-31", 99991231 },
+    };
+    static const char *const bad[] = {
+        "2023-02-29", "1900-02-29", "2100-02-29", "2026-02-30",
+        "2026-04-31", "2026-06-31", "2026-09-31", "2026-11-31",
+        "2026-01-32", "2026-13-01", "2026-00-10", "2026-01-00",
+        "0000-01-01", "2026-99-99",
+        /* formats */
+        "", "2026", "2026-11", "2026-11-2", "2026-1-20", "26-11-20",
+        "2026/11/20", "2026.11.20", "20261120", "2026-11-200",
+        " 2026-11-20", "2026-11-20 ", "2026-11-20\n", "2026-11-2a",
+        "2026-1a-20", "202a-11-20", "+026-11-20", "-026-11-20",
+        "2026-+1-20", "2026-11-+1", "2026-11--1", "2026_11_20",
+        "2026-11 20", "x026-11-20", "1131025", "113/10/25",
+        "\xef\xbc\x92\xef\xbc\x90\xef\xbc\x92\xef\xbc\x96-11-20",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        is_int(PI(good[i].s), good[i].want, "iso %s", good[i].s);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        is_int(PI(bad[i]), 0, "iso \"%s\" refused", bad[i]);
+    }
+    /* length is what counts, not a NUL */
+    is_int(verify_date_parse_iso("2026-11-20XYZ", 10), 20261120,
+           "iso reads only len bytes");
+    is_int(verify_date_parse_iso("2026-11-20", 9), 0, "iso with len 9 refused");
+    is_int(verify_date_parse_iso("2026-11\0" "20", 10), 0,
+           "iso with embedded NUL refused");
+}
+
+static int days_in(int y, int m)
+{
+    static const int md[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+                              31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return md[m - 1] + (m == 2 && leap);
+}
+
+/* Every day 1900-2100 in ISO and (from 1912) both ROC forms; every day
+ * one past the end of its month refused. */
+static void test_calendar_sweep(void)
+{
+    char s[48];
+    int y, m, d, iso_bad = 0, roc_bad = 0, past_bad = 0, days = 0;
+
+    for (y = 1900; y <= 2100; y++) {
+        for (m = 1; m <= 12; m++) {
+            for (d = 1; d <= days_in(y, m) + 1; d++) {
+                verify_date_t want = d <= days_in(y, m)
+                                     ? (verify_date_t)(y * 10000 + m * 100 + d)
+                                     : 0;
+                verify_date_t got;
+                snprintf(s, sizeof(s), "%04d-%02d-%02d", y, m, d);
+                got = PI(s);
+                if (want == 0) {
+                    if (got != 0 || PA(s) != 0) {
+                        past_bad++;
+                        diag("%s accepted", s);
+                    }
+                    continue;
+                }
+                days++;
+                if (got != want || PA(s) != want) {
+                    iso_bad++;
+                    diag("%s -> %u", s, got);
+                }
+                if (y >= 1912) {
+                    snprintf(s, sizeof(s), "%03d%02d%02d", y - 1911, m, d);
+                    got = PA(s);
+                    snprintf(s, sizeof(s), "%03d/%02d/%02d", y - 1911, m, d);
+                    if (got != want || PA(s) != want) {
+                        roc_bad++;
+                        diag("ROC %s -> %u", s, got);
+                    }
+                }
+            }
+        }
+    }
+    is_int(iso_bad, 0, "every day 1900-2100 (%d days) parses as ISO", days);
+    is_int(roc_bad, 0, "every day 1912-2100 parses as ROC YYYMMDD and "
+           "YYY/MM/DD");
+    is_int(past_bad, 0, "the day after every month's end is refused");
+}
+
+static void test_roc(void)
+{
+    static const struct { const char *s; verify_date_t want; } cases[] = {
+        { "0390102", 19500102 },    /* YYYMMDD */
+        { "390102", 19500102 },     /* YYMMDD */
+        { "039/01/02", 19500102 },  /* YYY/MM/DD */
+        { "39/01/02", 19500102 },   /* YY/MM/DD */
+        { "113/10/25", 20241025 },
+        { "1131025", 20241025 },
+        { "1130229", 20240229 },    /* ROC 113 = 2024, a leap year */
+        { "113/02/29", 20240229 },
+        { "1120229", 0 },           /* 2023 */
+        { "112/02/29", 0 },
+        { "0890229", 20000229 },    /* 2000 */
+        { "0010101", 19120101 },    /* ROC year 1 */
+        { "01/01/01", 19120101 },
+        { "0000101", 0 },           /* no year 0 */
+        { "000/01/01", 0 },
+        { "000101", 0 },
+        { "9991231", 29101231 },
+        { "1131325", 0 },
+        { "1131000", 0 },
+        { "113/02/30", 0 },
+        { "113/13/01", 0 },
+        { "113-10-25", 0 },
+        { "113.10.25", 0 },
+        { "113/1/25", 0 },
+        { "113/10/5", 0 },
+        { "1a31025", 0 },
+        { "113102", 0 },            /* YY=11, MM=31 */
+        { "11310250", 0 },
+        { "20241025", 0 },
+        { "11310", 0 },
+        { "1/10/25", 0 },
+        { "1131/10/25", 0 },
+        { "", 0 },
+        { "2024-10-25", 20241025 }, /* ISO through parse_any */
+        { "2023-02-29", 0 },
+        { "2024/10/25", 0 },
+    };
+    char out[11];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        is_int(PA(cases[i].s), cases[i].want, "parse_any \"%s\"",
+               cases[i].s);
+    }
+    verify_date_format(PA("0390102"), out);
+    is_str(out, "1950-01-02", "0390102 formats as 1950-01-02");
+    verify_date_format(PA("113/10/25"), out);
+    is_str(out, "2024-10-25", "113/10/25 formats as 2024-10-25");
+    verify_date_format(19120101, out);
+    is_str(out, "1912-01-01", "format 19120101");
+    verify_date_format(99991231, out);
+    is_str(out, "9999-12-31", "format 99991231");
+}
+
+static void test_taipei_day(void)
+{
+    apr_time_t t;
+
+    t = utc(2026, 11, 26, 15, 59, 59);
+    is_int(apr_time_sec(t), 1795708799, "helper: epoch of 2026-11-26T15:59:59Z");
+    is_int(verify_date_taipei(t), 20261126,
+           "2026-11-26T15:59:59Z is 23:59:59 on the 26th in Taipei");
+    is_int(verify_date_taipei(t + 999999), 20261126,
+           "2026-11-26T15:59:59.999999Z still the 26th");
+    is_int(verify_date_taipei(utc(2026, 11, 26, 16, 0, 0)), 20261127,
+           "2026-11-26T16:00:00Z is the 27th in Taipei");
+    is_int(verify_date_taipei(utc(2026, 11, 26, 0, 0, 0)), 20261126,
+           "2026-11-26T00:00:00Z is the 26th (08:00 Taipei)");
+    is_int(verify_date_taipei(utc(2026, 11, 25, 16, 0, 0)), 20261126,
+           "2026-11-25T16:00:00Z is the 26th");
+    is_int(verify_date_taipei(utc(2026, 11, 25, 15, 59, 59)), 20261125,
+           "2026-11-25T15:59:59Z is the 25th");
+    is_int(verify_date_taipei(utc(2023, 12, 31, 15, 59, 59)), 20231231,
+           "year end: 15:59:59Z on Dec 31 is still 2023");
+    is_int(verify_date_taipei(utc(2023, 12, 31, 16, 0, 0)), 20240101,
+           "year end: 16:00:00Z on Dec 31 is 2024-01-01");
+    is_int(verify_date_taipei(utc(2024, 2, 28, 16, 0, 0)), 20240229,
+           "2024-02-28T16:00:00Z is Feb 29 in Taipei");
+    is_int(verify_date_taipei(utc(2024, 2, 29, 16, 0, 0)), 20240301,
+           "2024-02-29T16:00:00Z is Mar 1 in Taipei");
+    is_int(verify_date_taipei(0), 19700101, "the epoch is 1970-01-01 08:00");
+
+    /* the process's TZ plays no part */
+    setenv("TZ", "America/New_York", 1);
+    tzset();
+    is_int(verify_date_taipei(utc(2026, 11, 26, 16, 0, 0)), 20261127,
+           "TZ=America/New_York: 16:00:00Z still the 27th");
+    is_int(verify_date_taipei(utc(2026, 11, 26, 15, 59, 59)), 20261126,
+           "TZ=America/New_York: 15:59:59Z still the 26th");
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
+static void test_format(void)
+{
+    char us[VERIFY_TS_LEN + 8], s[26 + 8];
+    apr_time_t t = utc(2026, 11, 19, 18, 0, 0);
+
+    is_int(apr_time_sec(t), 1795111200, "helper: epoch of 2026-11-19T18:00Z");
+
+    memset(us, 'X', sizeof(us));
+    verify_time_format_us(t + 123456, us);
+    is_str(us, "2026-11-20T02:00:00.123456+08:00", "format_us with usec");
+    is_int((long long)strlen(us), VERIFY_TS_LEN, "format_us length 32");
+    is_int(us[VERIFY_TS_LEN + 1], 'X', "format_us writes 33 bytes only");
+
+    verify_time_format_us(t, us);
+    is_str(us, "2026-11-20T02:00:00.000000+08:00", "format_us, zero usec");
+    verify_time_format_us(t + 999999, us);
+    is_str(us, "2026-11-20T02:00:00.999999+08:00", "format_us, 999999 usec");
+    verify_time_format_us(t + 7, us);
+    is_str(us, "2026-11-20T02:00:00.000007+08:00", "format_us, 7 usec");
+    verify_time_format_us(utc(2026, 11, 26, 15, 59, 59) + 500000, us);
+    is_str(us, "2026-11-26T23:59:59.500000+08:00", "format_us before midnight");
+    verify_time_format_us(utc(2026, 11, 26, 16, 0, 0), us);
+    is_str(us, "2026-11-27T00:00:00.000000+08:00", "format_us at midnight");
+    verify_time_format_us(0, us);
+    is_str(us, "1970-01-01T08:00:00.000000+08:00", "format_us at the epoch");
+
+    memset(s, 'X', sizeof(s));
+    verify_time_format_s(t + 123456, s);
+    is_str(s, "2026-11-20T02:00:00+08:00", "format_s drops the fraction");
+    is_int((long long)strlen(s), 25, "format_s length 25");
+    is_int(s[26], 'X', "format_s writes 26 bytes only");
+    verify_time_format_s(utc(2026, 11, 26, 15, 59, 59), s);
+    is_str(s, "2026-11-26T23:59:59+08:00", "format_s before midnight");
+    verify_time_format_s(utc(2026, 11, 26, 16, 0, 0), s);
+    is_str(s, "2026-11-27T00:00:00+08:00", "format_s at midnight");
+    verify_time_format_s(utc(2024, 2, 28, 16, 30, 5), s);
+    is_str(s, "2024-02-29T00:30:05+08:00", "format_s on a leap day");
+    verify_time_format_s(utc(2023, 12, 31, 23, 59, 59), s);
+    is_str(s, "2024-01-01T07:59:59+08:00", "format_s across the year");
+
+    setenv("TZ", "Asia/Kolkata", 1);
+    tzset();
+    verify_time_format_s(t, s);
+    is_str(s, "2026-11-20T02:00:00+08:00", "format_s ignores TZ");
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
+int main(void)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+    test_iso();
+    test_calendar_sweep();
+    test_roc();
+    test_taipei_day();
+    test_format();
+    return done_testing();
+}
