@@ -29,6 +29,7 @@
 #include <apr_global_mutex.h>
 #include <apr_thread_mutex.h>
 #include <apr_network_io.h>
+#include <apr_atomic.h>
 
 #include <openssl/rand.h>
 #include <openssl/evp.h>
@@ -98,7 +99,11 @@ typedef struct chain_shm_t {
     verify_date_t day;              /* Taipei day of the current file */
     apr_off_t offset;               /* its size; -1 unknown */
     pid_t busy;                     /* pid inside the chain step, or 0 */
+    int broken;                     /* a failed write left a fragment */
     apr_uint32_t generation;        /* server generations started */
+    apr_uint64_t synced_seq;        /* lines up to here are on disk */
+    char note[160];                 /* recovery to record in the chain */
+    char batch_logged[VERIFY_SRC_COUNT][33]; /* last batch id in chain */
 } chain_shm_t;
 
 /* Process state. Keys and dirs are per generation (pconf); the shared
@@ -117,9 +122,12 @@ static struct {
     apr_thread_mutex_t *store_lock;
     apr_time_t store_next_try;
     apr_pool_t *pchild;
+    char id_prefix[17];             /* random, per child: request ids */
+    apr_uint32_t id_counter;
     int fd;
     verify_date_t fd_day;
-} g = { .fd = -1 };
+    int old_fd;                     /* previous day's, kept for syncs */
+} g = { .fd = -1, .old_fd = -1 };
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
@@ -431,9 +439,12 @@ static int audit_open(verify_date_t day, apr_pool_t *p)
             return e;
         }
     }
-    if (g.fd >= 0) {
-        close(g.fd);
+    /* A thread may still be syncing the previous file outside the lock:
+     * keep its descriptor open for one more change of day. */
+    if (g.old_fd >= 0) {
+        close(g.old_fd);
     }
+    g.old_fd = g.fd;
     g.fd = fd;
     g.fd_day = day;
     return 0;
@@ -455,6 +466,9 @@ static apr_status_t audit_recover(server_rec *s, apr_pool_t *p,
     apr_status_t rv;
     pid_t dead = g.shm->busy;
 
+    if (dead == 0) {
+        dead = getpid();        /* a failed write, not a death */
+    }
     rv = verify_audit_find_head(g.audit_dir, &head, &file, &size, &partial,
                                 &err, p);
     if (rv != APR_SUCCESS) {
@@ -473,14 +487,21 @@ static apr_status_t audit_recover(server_rec *s, apr_pool_t *p,
         return rv;
     }
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, VERIFY_LOGNO(3)
-                 "audit writer pid %ld died inside the chain step; chain "
-                 "resumes after seq %" APR_UINT64_T_FMT "%s", (long)dead,
-                 head.seq, partial >= 0 ? " (its partial line removed)" : "");
+                 "audit writer pid %ld %s; chain resumes after seq %"
+                 APR_UINT64_T_FMT "%s", (long)dead,
+                 g.shm->busy ? "died inside the chain step"
+                             : "left a partial line after a failed write",
+                 head.seq, partial >= 0 ? " (partial line removed)" : "");
     g.shm->chain = head;
     g.shm->day = 0;             /* offset unknown: re-read at next open */
     g.shm->offset = -1;
-    *why = partial >= 0 ? "writer died mid-line; partial line removed"
-                        : "writer died inside the chain step";
+    apr_snprintf(g.shm->note, sizeof(g.shm->note), "%s pid %ld%s",
+                 g.shm->busy ? "writer died inside the chain step:"
+                             : "a failed write left a partial line:",
+                 (long)dead, partial >= 0 ? "; partial line removed" : "");
+    g.shm->busy = 0;
+    g.shm->broken = 0;
+    *why = g.shm->note;
     return APR_SUCCESS;
 }
 
@@ -528,24 +549,12 @@ static apr_status_t audit_append_locked(server_rec *s, const char *body,
     if (n != (ssize_t)len) {
         e = n < 0 ? errno : ENOSPC;
         if (n > 0 && ftruncate(g.fd, offset) != 0) {
-            /* the partial line stays; recovery at next start cuts it */
-            g.shm->offset = -1;
+            /* the fragment stays: the next writer recovers first */
+            g.shm->broken = 1;
         }
         ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(e), s,
                      VERIFY_LOGNO(6) "cannot write audit line to %s",
                      audit_path(p, day));
-        return APR_FROM_OS_ERROR(e);
-    }
-    if (g.audit_sync && fdatasync(g.fd) != 0) {
-        e = errno;
-        ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(e), s,
-                     VERIFY_LOGNO(7) "cannot sync audit file %s",
-                     audit_path(p, day));
-        /* the line is in the file but not durable: it stays in the
-         * chain, and the request is refused */
-        g.shm->chain = next;
-        g.shm->day = day;
-        g.shm->offset = offset + (apr_off_t)len;
         return APR_FROM_OS_ERROR(e);
     }
     g.shm->chain = next;
@@ -554,11 +563,73 @@ static apr_status_t audit_append_locked(server_rec *s, const char *body,
     return APR_SUCCESS;
 }
 
-/* Append one line to the chain; the only entry point for writers. */
+/* The line of a batch the chain has not seen yet, so that every as_of
+ * an answer cites is backed by an "import" line (R4.1.1, R4.1.2). */
+static size_t batch_body(const verify_batch_t *b, verify_source_t src,
+                         char *buf, size_t cap)
+{
+    char sha[65], until[11];
+
+    verify_hex(b->sha256, 32, sha);
+    if (b->approved_until) {
+        verify_date_format(b->approved_until, until);
+    }
+    return (size_t)apr_snprintf(buf, cap, ",\"op\":\"import\",\"source\":"
+                                "\"%s\",\"batch_id\":\"%s\",\"records\":%"
+                                APR_UINT64_T_FMT ",\"sha256\":\"%s\","
+                                "\"imported_at\":\"%s\",\"approved_until\":"
+                                "%s%s%s", verify_source_name(src),
+                                b->batch_id, b->records, sha, b->as_of,
+                                b->approved_until ? "\"" : "",
+                                b->approved_until ? until : "null",
+                                b->approved_until ? "\"" : "");
+}
+
+/* Make lines written up to @p seq durable (VerifyAuditSync On). Runs
+ * outside the chain lock; one fdatasync covers every line written
+ * before it started, so concurrent requests share syncs. */
+static apr_status_t audit_sync(server_rec *s, apr_uint64_t seq, int fd)
+{
+    apr_uint64_t upto;
+
+    if (__atomic_load_n(&g.shm->synced_seq, __ATOMIC_ACQUIRE) >= seq) {
+        return APR_SUCCESS;
+    }
+    upto = __atomic_load_n(&g.shm->chain.seq, __ATOMIC_ACQUIRE);
+    if (fdatasync(fd) != 0) {
+        apr_status_t rv = APR_FROM_OS_ERROR(errno);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, VERIFY_LOGNO(7)
+                     "cannot sync the audit file");
+        return rv;
+    }
+    if (upto < seq) {
+        upto = seq;
+    }
+    {
+        apr_uint64_t cur = __atomic_load_n(&g.shm->synced_seq,
+                                           __ATOMIC_RELAXED);
+        while (cur < upto
+               && !__atomic_compare_exchange_n(&g.shm->synced_seq, &cur,
+                                               upto, 1, __ATOMIC_RELEASE,
+                                               __ATOMIC_RELAXED)) {
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/*
+ * Append one line to the chain; the only entry point for writers. First,
+ * under the same lock: recovery after a dead writer or failed write, a
+ * pending recovery note, and the import lines of batches @p lk cites.
+ */
 static apr_status_t audit_append(server_rec *s, const char *body,
-                                 size_t blen, apr_pool_t *p)
+                                 size_t blen, const verify_lookup_t *lk,
+                                 apr_pool_t *p)
 {
     apr_status_t rv, lrv;
+    apr_uint64_t seq = 0;
+    char b[512];
+    int n, k, fd;
 
     rv = apr_global_mutex_lock(g.mutex);
     if (rv != APR_SUCCESS) {
@@ -566,31 +637,52 @@ static apr_status_t audit_append(server_rec *s, const char *body,
                      "cannot take the audit chain lock");
         return rv;
     }
-    if (g.shm->busy != 0) {
+    if (g.shm->busy != 0 || g.shm->broken) {
         const char *why = NULL;
         rv = audit_recover(s, p, &why);
-        if (rv == APR_SUCCESS) {
-            char b[256];
-            int n = apr_snprintf(b, sizeof(b), ",\"op\":\"audit_recover\","
-                                 "\"pid\":%ld,\"dead_pid\":%ld,"
-                                 "\"detail\":\"%s\"", (long)getpid(),
-                                 (long)g.shm->busy, why);
-            g.shm->busy = getpid();
-            rv = audit_append_locked(s, b, (size_t)n, p);
-        }
         if (rv != APR_SUCCESS) {
             goto unlock;        /* busy stays set: the next one retries */
         }
     }
     g.shm->busy = getpid();
+    if (g.shm->note[0]) {
+        verify_jbuf_t jb;
+        verify_jbuf_init(&jb, b, sizeof(b));
+        n = apr_snprintf(b, sizeof(b), ",\"op\":\"audit_recover\","
+                         "\"pid\":%ld,\"detail\":", (long)getpid());
+        jb.len = (size_t)n;
+        verify_jbuf_str(&jb, g.shm->note, strlen(g.shm->note), 200);
+        rv = audit_append_locked(s, b, jb.len, p);
+        if (rv != APR_SUCCESS) {
+            goto done;
+        }
+        g.shm->note[0] = '\0';
+    }
+    for (k = 0; lk && k < VERIFY_SRC_COUNT; k++) {
+        if (lk->have_batch[k]
+            && strcmp(g.shm->batch_logged[k], lk->batch[k].batch_id)) {
+            n = (int)batch_body(&lk->batch[k], k, b, sizeof(b));
+            rv = audit_append_locked(s, b, (size_t)n, p);
+            if (rv != APR_SUCCESS) {
+                goto done;
+            }
+            memcpy(g.shm->batch_logged[k], lk->batch[k].batch_id, 33);
+        }
+    }
     rv = audit_append_locked(s, body, blen, p);
-    g.shm->busy = 0;
+    seq = g.shm->chain.seq;
 
+done:
+    g.shm->busy = 0;
 unlock:
+    fd = g.fd;
     lrv = apr_global_mutex_unlock(g.mutex);
     if (lrv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, lrv, s, VERIFY_LOGNO(9)
                      "cannot release the audit chain lock");
+    }
+    if (rv == APR_SUCCESS && g.audit_sync) {
+        rv = audit_sync(s, seq, fd);
     }
     return rv;
 }
@@ -699,6 +791,12 @@ static apr_status_t chain_init(server_rec *s, apr_pool_t *ptemp)
     memset(g.shm, 0, sizeof(*g.shm));
     g.shm->chain = head;
     g.shm->offset = -1;
+    g.shm->synced_seq = head.seq;
+    if (partial >= 0) {
+        apr_snprintf(g.shm->note, sizeof(g.shm->note), "a partial last "
+                     "line (never answered) was removed at start from %s",
+                     file);
+    }
     rv = ap_global_mutex_create(&g.mutex, NULL, AUDIT_MUTEX_TYPE, NULL, s,
                                 pproc, 0);
     if (rv != APR_SUCCESS) {
@@ -777,7 +875,7 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                       "\"generation\":%u,\"server\":\"%s\"", (long)getpid(),
                       g.shm->generation,
                       ap_get_server_description());
-    rv = audit_append(s, body, (size_t)rc, ptemp);
+    rv = audit_append(s, body, (size_t)rc, NULL, ptemp);
     /* children open their own descriptor */
     if (g.fd >= 0) {
         close(g.fd);
@@ -827,6 +925,14 @@ static void verify_child_init(apr_pool_t *pchild, server_rec *s)
     }
     g.pchild = pchild;
     g.fd = -1;
+    {
+        unsigned char rnd[8];
+        /* ids need uniqueness, not secrecy: one draw per child */
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+            apr_generate_random_bytes(rnd, sizeof(rnd));
+        }
+        verify_hex(rnd, sizeof(rnd), g.id_prefix);
+    }
     rv = apr_global_mutex_child_init(&g.mutex,
                                      apr_global_mutex_lockfile(g.mutex),
                                      pchild);
@@ -1524,7 +1630,6 @@ static int respond(vreq_t *q)
 static int verify_handler(request_rec *r)
 {
     verify_srv_conf_t *conf;
-    unsigned char rid[REQUEST_ID_BYTES];
     char body[VERIFY_AUDIT_LINE_MAX];
     const char *ct;
     char *in = NULL;
@@ -1542,10 +1647,8 @@ static int verify_handler(request_rec *r)
     q->r = r;
     q->status = HTTP_OK;
     q->check_list = apr_array_make(r->pool, 4, sizeof(field_t));
-    if (RAND_bytes(rid, sizeof(rid)) != 1) {
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    verify_hex(rid, sizeof(rid), q->request_id);
+    apr_snprintf(q->request_id, sizeof(q->request_id), "%s%08x",
+                 g.id_prefix, apr_atomic_inc32(&g.id_counter));
     if (!g.shm || !g.keys) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, VERIFY_LOGNO(25)
                       "SetHandler verify without VerifyStore, VerifyKeyFile "
@@ -1558,7 +1661,18 @@ static int verify_handler(request_rec *r)
     max = conf->max_body > 0 ? conf->max_body : DEFAULT_MAX_BODY;
     today = verify_date_taipei(r->request_time);
 
-    if (r->method_number != M_POST) {
+    if (r->path_info && *r->path_info) {
+        refuse(q, HTTP_NOT_FOUND, "not_found", "no such resource");
+        ap_discard_request_body(r);
+    }
+    else if (r->args && *r->args) {
+        /* access logs and proxies record URLs: personal data must not
+         * travel there, so a query string is refused, not ignored */
+        refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+               "send every field in the body, never in the URL");
+        ap_discard_request_body(r);
+    }
+    else if (r->method_number != M_POST) {
         r->allowed = AP_METHOD_BIT << M_POST;
         refuse(q, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                "use POST");
@@ -1606,7 +1720,8 @@ static int verify_handler(request_rec *r)
         decide(q, today);
     }
     blen = audit_body(q, body, sizeof(body));
-    if (blen == 0 || audit_append(r->server, body, blen, r->pool)
+    if (blen == 0 || audit_append(r->server, body, blen,
+                                  q->answered ? &q->lk : NULL, r->pool)
                      != APR_SUCCESS) {
         /* no line, no answer */
         q->answered = 0;

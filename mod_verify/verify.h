@@ -241,10 +241,16 @@ typedef struct verify_import_rec_t {
 } verify_import_rec_t;
 
 /**
- * Replace every record of @p src with @p recs (sorted here) and the
- * batch metadata, in one write transaction: all or nothing. A duplicate
- * key fails the whole batch and names both lines in *err.
- * @param dry_run validate (sort, duplicates) but do not write
+ * Sort @p recs by key and refuse duplicates: a duplicate ID fails the
+ * whole batch and *err names both lines. Needs no store.
+ */
+apr_status_t verify_import_check(verify_import_rec_t *recs, size_t n,
+                                 char **err, apr_pool_t *p);
+
+/**
+ * Replace every record of @p src with @p recs (checked and sorted here)
+ * and the batch metadata, in one write transaction: all or nothing.
+ * @param dry_run check only; write nothing
  */
 apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
                                   verify_import_rec_t *recs, size_t n,

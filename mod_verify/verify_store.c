@@ -392,16 +392,10 @@ static int rec_cmp(const void *a, const void *b)
                   ((const verify_import_rec_t *)b)->key, VERIFY_TAG_LEN);
 }
 
-apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
-                                  verify_import_rec_t *recs, size_t n,
-                                  verify_batch_t *batch, int dry_run,
-                                  char **err, apr_pool_t *p)
+apr_status_t verify_import_check(verify_import_rec_t *recs, size_t n,
+                                 char **err, apr_pool_t *p)
 {
-    unsigned char meta[META_LEN];
-    MDB_txn *txn = NULL;
-    MDB_val k, v;
     size_t i;
-    int rc;
 
     /* Sorted keys let every put append to the B-tree's last page. */
     qsort(recs, n, sizeof(*recs), rec_cmp);
@@ -413,8 +407,24 @@ apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
             return APR_EINVAL;
         }
     }
-    if (dry_run) {
-        return APR_SUCCESS;
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
+                                  verify_import_rec_t *recs, size_t n,
+                                  verify_batch_t *batch, int dry_run,
+                                  char **err, apr_pool_t *p)
+{
+    unsigned char meta[META_LEN];
+    MDB_txn *txn = NULL;
+    MDB_val k, v;
+    apr_status_t rv;
+    size_t i;
+    int rc;
+
+    rv = verify_import_check(recs, n, err, p);
+    if (rv != APR_SUCCESS || dry_run) {
+        return rv;
     }
     if (st->readonly) {
         *err = apr_pstrdup(p, "store opened read-only");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <grp.h>
 #include <apr_general.h>
 #include <apr_getopt.h>
 #include <apr_strings.h>
@@ -35,7 +36,10 @@ static void usage(FILE *to)
         "(R4.1.2)\n"
         "  --encoding utf-8|big5  input encoding (default utf-8)\n"
         "  --dry-run              validate only; change nothing\n"
-        "  --keep-input           do not destroy FILE after the import\n");
+        "  --keep-input           do not destroy FILE after the import\n"
+        "  --group NAME           let this group (httpd's run-time group)\n"
+        "                         read the store (needed when httpd was\n"
+        "                         started before the store existed)\n");
 }
 
 static int fail(const char *file, const char *msg)
@@ -70,6 +74,29 @@ static int destroy_input(const char *path)
         close(fd);
     }
     return unlink(path) == 0 ? 0 : -1;
+}
+
+/* Give @p group read access to the store and write access to its lock
+ * file (LMDB readers register there), as mod_verify does at start. */
+static int share_with_group(const char *dir, const char *group,
+                            apr_pool_t *p)
+{
+    struct group *gr = getgrnam(group);
+    const char *lock = apr_pstrcat(p, dir, "/lock.mdb", NULL);
+    const char *data = apr_pstrcat(p, dir, "/data.mdb", NULL);
+
+    if (!gr) {
+        fprintf(stderr, PROG ": --group: no group \"%s\"\n", group);
+        return -1;
+    }
+    if (chown(dir, (uid_t)-1, gr->gr_gid) || chmod(dir, 0750)
+        || chown(lock, (uid_t)-1, gr->gr_gid) || chmod(lock, 0660)
+        || chown(data, (uid_t)-1, gr->gr_gid) || chmod(data, 0640)) {
+        fprintf(stderr, PROG ": --group: cannot give group %s access to "
+                "%s\n", group, dir);
+        return -1;
+    }
+    return 0;
 }
 
 static apr_status_t to_utf8(const char *enc, char **buf, apr_size_t *len,
@@ -115,11 +142,13 @@ int main(int argc, const char *const *argv)
         { "encoding", 'e', 1, "encoding" },
         { "dry-run", 'n', 0, "dry run" },
         { "keep-input", 'K', 0, "keep input" },
+        { "group", 'g', 1, "group of the httpd run-time user" },
         { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL }
     };
     const char *store_dir = NULL, *key_file = NULL, *source = NULL;
     const char *approved = NULL, *encoding = "utf-8", *file, *arg;
+    const char *group_name = NULL, *input_state;
     int dry_run = 0, keep = 0, src, optch, rc = 1;
     apr_pool_t *p;
     apr_getopt_t *os;
@@ -138,7 +167,7 @@ int main(int argc, const char *const *argv)
 
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
-    umask(027);
+    umask(007);   /* lock.mdb 0660 for the readers' group */
     apr_getopt_init(&os, p, argc, argv);
     while ((rv = apr_getopt_long(os, opts, &optch, &arg)) == APR_SUCCESS) {
         switch (optch) {
@@ -149,6 +178,7 @@ int main(int argc, const char *const *argv)
         case 'e': encoding = arg; break;
         case 'n': dry_run = 1; break;
         case 'K': keep = 1; break;
+        case 'g': group_name = arg; break;
         case 'h': usage(stdout); return 0;
         }
     }
@@ -239,9 +269,27 @@ int main(int argc, const char *const *argv)
         rc = fail(file, "no records after the header");
         goto cleanup;
     }
+    if (dry_run) {
+        /* validate only: the store is not even opened */
+        rv = verify_import_check(recs, n, &err, p);
+        if (rv != APR_SUCCESS) {
+            rc = fail(file, err);
+            goto cleanup;
+        }
+        verify_hex(batch.sha256, 32, hex);
+        printf(PROG ": %s: valid, %zu %s records (dry run: store and file "
+               "untouched) sha256 %s\n", file, n, source, hex);
+        rc = 0;
+        goto cleanup;
+    }
     rv = verify_store_open(&st, store_dir, 0, 1024, &err, p);
     if (rv != APR_SUCCESS) {
         rc = fail(file, err);
+        goto cleanup;
+    }
+    if (group_name && share_with_group(store_dir, group_name, p) != 0) {
+        verify_store_close(st);
+        rc = 1;
         goto cleanup;
     }
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
@@ -249,33 +297,30 @@ int main(int argc, const char *const *argv)
         goto cleanup;
     }
     verify_hex(rnd, sizeof(rnd), batch.batch_id);
-    rv = verify_store_replace(st, src, recs, n, &batch, dry_run, &err, p);
+    rv = verify_store_replace(st, src, recs, n, &batch, 0, &err, p);
     verify_store_close(st);
     if (rv != APR_SUCCESS) {
         rc = fail(file, err);
         goto cleanup;
     }
     verify_hex(batch.sha256, 32, hex);
-    if (dry_run) {
-        printf(PROG ": %s: valid, %zu %s records (dry run: store and file "
-               "untouched) sha256 %s\n", file, n, source, hex);
-        rc = 0;
-        goto cleanup;
-    }
-    if (!keep && destroy_input(file) != 0) {
-        fprintf(stderr, PROG ": imported, but could not destroy %s: "
-                "remove it by hand (R4.4)\n", file);
-        rc = 1;
-    }
-    else {
-        rc = 0;
+    input_state = "kept";
+    rc = 0;
+    if (!keep) {
+        input_state = "destroyed";
+        if (destroy_input(file) != 0) {
+            fprintf(stderr, PROG ": imported, but could not destroy %s: "
+                    "remove it by hand (R4.4)\n", file);
+            input_state = "NOT destroyed";
+            rc = 1;
+        }
     }
     printf("{\"event\":\"import\",\"source\":\"%s\",\"batch_id\":\"%s\","
            "\"records\":%zu,\"sha256\":\"%s\",\"imported_at\":\"%s\","
            "\"approved_until\":%s%s%s,\"input\":\"%s\"}\n",
            source, batch.batch_id, n, hex, batch.as_of,
            approved ? "\"" : "", approved ? approved : "null",
-           approved ? "\"" : "", keep ? "kept" : "destroyed");
+           approved ? "\"" : "", input_state);
 
 cleanup:
     if (buf) {

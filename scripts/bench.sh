@@ -1,0 +1,306 @@
+#!/bin/bash
+# bench.sh -- mod_verify's throughput against Apache's own static files.
+#
+#   make bench            (installs what is missing, builds, runs this)
+#   bash scripts/bench.sh (after `make all`)
+#
+# One private httpd on 127.0.0.1 (plain HTTP, LogLevel warn, no access
+# log) serves both a ~100-byte static file (EnableSendfile On, EnableMMAP
+# Off: Apache's fastest static path) and /verify over a store of 100,000
+# imported residents. wrk alternates between the two, round after round;
+# every /verify request is a real, audited query (form body, rotating over
+# a few hundred IDs of the batch). At the end: medians, the ratio
+# verify/static, the number of audit lines and the chain check.
+#
+# Environment:
+#   BENCH_ROUNDS    rounds (default 3)
+#   BENCH_DURATION  wrk duration of each run (default 8s)
+#   BENCH_CONNS     wrk connections (default 32; threads: 2)
+#   BENCH_MPM       event | prefork (default event)
+#   BENCH_SYNC      On | Off: VerifyAuditSync (default: the module's default)
+#   BENCH_COUNT     residents in the store (default 100000)
+#   BENCH_STATIC_LUA  1 (default): the static GETs also go through a wrk
+#                   Lua request() function, as the verify POSTs must, so
+#                   that wrk's own cost (it shares the CPUs) is the same on
+#                   both sides; 0: plain `wrk URL` for the static file
+#   BENCH_KEEP=1    keep the scratch directory
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib-httpd.sh
+. "$HERE/scripts/lib-httpd.sh"
+
+BUILD=${BUILD:-$HERE/build}
+MODULE=$BUILD/mod_verify.so
+IMPORT=$BUILD/verify-import
+AUDIT=$BUILD/verify-audit
+
+ROUNDS=${BENCH_ROUNDS:-3}
+DURATION=${BENCH_DURATION:-8s}
+CONNS=${BENCH_CONNS:-32}
+THREADS=2
+MPM=${BENCH_MPM:-event}
+SYNC=${BENCH_SYNC:-}
+COUNT=${BENCH_COUNT:-100000}
+STATIC_LUA=${BENCH_STATIC_LUA:-1}
+N_IDS=300
+
+case $MPM in event|prefork|worker) ;; *) die "BENCH_MPM must be event or prefork" ;; esac
+case $SYNC in ""|On|Off|on|off) ;; *) die "BENCH_SYNC must be On or Off" ;; esac
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive number"
+[[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNS must be a positive number"
+[ "$CONNS" -ge "$THREADS" ] || die "BENCH_CONNS must be at least $THREADS"
+[[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || die "BENCH_DURATION: e.g. 8s"
+
+need_cmd wrk curl openssl "$PYTHON" "$HTTPD_BIN"
+need_file "$MODULE" "$IMPORT" "$AUDIT"
+
+D=$(scratch_dir verify-bench)
+cleanup() {
+    local rc=$?
+    httpd_stop_all
+    if [ $rc -ne 0 ] && [ -s "$D/logs/error.log" ]; then
+        echo "--- httpd error log (last lines) ---" >&2
+        tail -n 20 "$D/logs/error.log" >&2
+    fi
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        echo "scratch directory kept: $D"
+    else
+        rm -rf "$D"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+cd "$D"
+
+step "Setting up in $D"
+openssl rand -hex 32 > pseudonym.key
+chmod 0400 pseudonym.key
+"$PYTHON" "$HERE/scripts/gen-household.py" --count "$COUNT" --seed bench \
+    --out household.csv --print-sample "$N_IDS" > ids.txt
+mkdir -p store
+chmod 0750 store
+"$IMPORT" --store "$D/store" --key "$D/pseudonym.key" \
+    --source household "$D/household.csv" > import.out 2>&1 \
+    || { cat import.out >&2; die "verify-import failed"; }
+say "$COUNT synthetic residents imported"
+
+mkdir -p htdocs
+chmod 0755 htdocs
+# A 100-byte static file.
+printf '%-99s\n' "mod_verify bench: a small static file for Apache's core handler" \
+    > htdocs/static.txt
+[ "$(wc -c < htdocs/static.txt)" -eq 100 ] || die "static file is not 100 bytes"
+chmod 0644 htdocs/static.txt
+
+PORT=$(free_port)
+{
+    httpd_conf_base "$D" "$MPM" authz_core authz_host "$MODULE"
+    cat <<EOF
+Listen 127.0.0.1:$PORT
+
+# The same server, settings and logging for both paths: no access log.
+KeepAlive            On
+MaxKeepAliveRequests 0
+EnableSendfile       On
+EnableMMAP           Off
+
+<IfModule mpm_prefork_module>
+    ServerLimit         $((CONNS * 2 + 16))
+    StartServers        $((CONNS + 8))
+    MinSpareServers     $((CONNS + 8))
+    MaxSpareServers     $((CONNS * 2 + 16))
+    MaxRequestWorkers   $((CONNS * 2 + 16))
+</IfModule>
+
+VerifyStore    "$D/store"
+VerifyKeyFile  "$D/pseudonym.key"
+VerifyAuditLog "$D/audit"
+EOF
+    if [ -n "$SYNC" ]; then
+        echo "VerifyAuditSync $SYNC"
+    fi
+    cat <<EOF
+
+DocumentRoot "$D/htdocs"
+<Directory />
+    Require all denied
+    AllowOverride None
+</Directory>
+<Directory "$D/htdocs">
+    Require all granted
+</Directory>
+
+# Plain HTTP on loopback: the client is known by its address.
+VerifyClient bench ip=127.0.0.1 checks=resident approval=BENCH-1 \\
+    valid=$(taipei_date "-1 year")..$(taipei_date "+1 year")
+<Location /verify>
+    SetHandler verify
+    Require ip 127.0.0.1
+</Location>
+EOF
+} > httpd.conf
+
+# The wrk script: POST an audited query, rotating over IDs of the batch.
+{
+    echo "local ids = {"
+    sed 's/.*/  "&",/' ids.txt
+    cat <<'EOF'
+}
+local reqs = {}
+local n = #ids
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+
+function init(args)
+    for k, id in ipairs(ids) do
+        reqs[k] = wrk.format(nil, nil, nil,
+            "id=" .. id .. "&check=resident&case=BENCH-2026-000001" ..
+            "&reason=throughput+benchmark&operator=bench.runner")
+    end
+    i = math.random(n) - 1
+end
+
+function request()
+    i = i % n + 1
+    return reqs[i]
+end
+EOF
+} > verify.lua
+
+# The static script: the same Lua request() path, a fixed GET.
+cat > static.lua <<'EOF'
+local req
+function init(args)
+    req = wrk.format("GET", "/static.txt")
+end
+function request()
+    return req
+end
+EOF
+STATIC_ARGS=()
+if [ "$STATIC_LUA" = 1 ]; then
+    STATIC_ARGS=(-s static.lua)
+fi
+
+httpd_start "$D/httpd.conf"
+BASE=http://127.0.0.1:$PORT
+code=$(curl -sS -o static.out -w '%{http_code}' "$BASE/static.txt") || code=000
+[ "$code" = 200 ] || die "GET /static.txt: HTTP $code"
+code=$(curl -sS -o verify.out -w '%{http_code}' \
+    -d "id=$(head -n 1 ids.txt)&check=resident&case=BENCH-2026-000001&reason=throughput+benchmark&operator=bench.runner" \
+    "$BASE/verify") || code=000
+[ "$code" = 200 ] || { cat verify.out >&2; die "POST /verify: HTTP $code"; }
+grep -q '"resident":true' verify.out || { cat verify.out >&2; die "POST /verify: not a resident?"; }
+say "httpd $("$HTTPD_BIN" -v | sed -n 's/^Server version: //p'), MPM $MPM, on $BASE"
+say "keep-alive (unlimited), EnableSendfile On, EnableMMAP Off, LogLevel warn,"
+say "no access log; VerifyAuditSync ${SYNC:-not set (module default)}"
+say "wrk -t$THREADS -c$CONNS -d$DURATION --latency"
+say "$(nproc) CPUs; wrk runs on the same machine as httpd"
+if [ "$STATIC_LUA" = 1 ]; then
+    say "both sides through a wrk Lua request() function (BENCH_STATIC_LUA=1)"
+else
+    say "static: plain wrk; verify: wrk Lua script (BENCH_STATIC_LUA=0)"
+fi
+
+# Warm up both paths (not counted).
+wrk -t"$THREADS" -c"$CONNS" -d2s "${STATIC_ARGS[@]+"${STATIC_ARGS[@]}"}" \
+    "$BASE/static.txt" > warm-static.txt
+wrk -t"$THREADS" -c"$CONNS" -d2s -s verify.lua "$BASE/verify" > warm-verify.txt
+
+step "Running $ROUNDS rounds of $DURATION each (static, then verify)"
+for r in $(seq 1 "$ROUNDS"); do
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency \
+        "${STATIC_ARGS[@]+"${STATIC_ARGS[@]}"}" \
+        "$BASE/static.txt" > "round-$r-static.txt"
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s verify.lua \
+        "$BASE/verify" > "round-$r-verify.txt"
+    say "round $r done"
+done
+
+step "Results"
+shopt -s nullglob
+audit_files=("$D"/audit/audit-*.jsonl)
+shopt -u nullglob
+AUDIT_LINES=0
+if [ ${#audit_files[@]} -gt 0 ]; then
+    AUDIT_LINES=$(cat "${audit_files[@]}" | wc -l)
+fi
+"$PYTHON" - "$ROUNDS" "$AUDIT_LINES" <<'EOF'
+import re, statistics, sys
+
+rounds, audit_lines = int(sys.argv[1]), int(sys.argv[2])
+UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+def parse(path):
+    text = open(path).read()
+    out = {"rps": None, "p99": None, "n": 0, "bad": 0, "err": 0}
+    m = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
+    if m:
+        out["rps"] = float(m.group(1))
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$", text, re.M)
+    if m:
+        out["p99"] = float(m.group(1)) * UNIT[m.group(2)]
+    m = re.search(r"^\s+(\d+) requests in", text, re.M)
+    if m:
+        out["n"] = int(m.group(1))
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    if m:
+        out["bad"] = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                  r"timeout (\d+)", text)
+    if m:
+        out["err"] = sum(int(x) for x in m.groups())
+    if out["rps"] is None or out["p99"] is None:
+        sys.exit("cannot parse wrk output in %s:\n%s" % (path, text))
+    return out
+
+res = [(parse("round-%d-static.txt" % r), parse("round-%d-verify.txt" % r))
+       for r in range(1, rounds + 1)]
+head = ("round", "static req/s", "static p99", "verify req/s", "verify p99")
+print("    %-6s %14s %12s %14s %12s" % head)
+for r, (s, v) in enumerate(res, 1):
+    print("    %-6d %14.0f %10.2fms %14.0f %10.2fms"
+          % (r, s["rps"], s["p99"], v["rps"], v["p99"]))
+ms = statistics.median(s["rps"] for s, _ in res)
+mv = statistics.median(v["rps"] for _, v in res)
+ps = statistics.median(s["p99"] for s, _ in res)
+pv = statistics.median(v["p99"] for _, v in res)
+print("    %-6s %14.0f %10.2fms %14.0f %10.2fms" % ("median", ms, ps, mv, pv))
+print()
+print("    verify/static (median req/s): %.2f" % (mv / ms))
+
+fail = False
+bad_s = sum(s["bad"] + s["err"] for s, _ in res)
+bad_v = sum(v["bad"] for _, v in res)
+err_v = sum(v["err"] for _, v in res)
+if bad_s:
+    print("    static: %d non-2xx responses or socket errors" % bad_s,
+          file=sys.stderr)
+    fail = True
+if bad_v or err_v:
+    print("    verify: %d non-2xx responses, %d socket errors"
+          % (bad_v, err_v), file=sys.stderr)
+    fail = True
+done = sum(v["n"] for _, v in res)
+print("    audit lines written: %d (the timed runs completed %d /verify "
+      "requests; warm-up and checks add the rest)" % (audit_lines, done))
+if audit_lines < done:
+    print("    fewer audit lines than answered requests!", file=sys.stderr)
+    fail = True
+sys.exit(1 if fail else 0)
+EOF
+
+step "The audit chain after the load"
+show "$AUDIT" verify "$D/audit" 2>&1 | tail -n 5 | indent \
+    || die "verify-audit verify failed: the chain is broken after the load"
+ok "chain intact"
+
+httpd_stop "$D/run/httpd.pid"
+if ! httpd_log_problems "$D/logs/error.log" > problems.txt; then
+    say "httpd error log, warnings and errors:"
+    cat problems.txt
+    die "httpd logged warnings or errors during the bench"
+fi
