@@ -389,4 +389,27 @@ apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
                            verify_import_rec_t **recs, size_t *n,
                            char **err, apr_pool_t *p);
 
+/* ------------------------------------------------------------------ */
+/* Encrypted and signed batches (verify_cms.c)                         */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Open a CMS EnvelopedData batch (DER, PEM or S/MIME) with the import
+ * certificate and its private key (PEM files), in memory.
+ * @return APR_SUCCESS with the content in *out, or *err set.
+ */
+apr_status_t verify_cms_decrypt(const char *in, size_t len,
+                                const char *cert_file, const char *key_file,
+                                char **out, size_t *outlen, char **err,
+                                apr_pool_t *p);
+
+/**
+ * Check a CMS SignedData batch (content attached) against the CAs in
+ * @p ca_file and return its content and the signer's subject.
+ */
+apr_status_t verify_cms_verify(const char *in, size_t len,
+                               const char *ca_file, char **out,
+                               size_t *outlen, char **signer, char **err,
+                               apr_pool_t *p);
+
 #endif /* VERIFY_H */

@@ -37,6 +37,12 @@ static void usage(FILE *to)
         "  --encoding utf-8|big5  input encoding (default utf-8)\n"
         "  --dry-run              validate only; change nothing\n"
         "  --keep-input           do not destroy FILE after the import\n"
+        "  --decrypt-cert C --decrypt-key K\n"
+        "                         FILE is CMS-encrypted to certificate C\n"
+        "                         (PEM) with private key K (PEM); it is\n"
+        "                         opened in memory only\n"
+        "  --signer-ca CA         require a valid CMS signature by a data\n"
+        "                         provider certificate issued by CA (PEM)\n"
         "  --group NAME           let this group (httpd's run-time group)\n"
         "                         read the store (needed when httpd was\n"
         "                         started before the store existed)\n");
@@ -143,12 +149,17 @@ int main(int argc, const char *const *argv)
         { "dry-run", 'n', 0, "dry run" },
         { "keep-input", 'K', 0, "keep input" },
         { "group", 'g', 1, "group of the httpd run-time user" },
+        { "decrypt-cert", 'c', 1, "import certificate" },
+        { "decrypt-key", 'y', 1, "import key" },
+        { "signer-ca", 'A', 1, "data provider CA" },
         { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL }
     };
     const char *store_dir = NULL, *key_file = NULL, *source = NULL;
     const char *approved = NULL, *encoding = "utf-8", *file, *arg;
     const char *group_name = NULL, *input_state;
+    const char *decrypt_cert = NULL, *decrypt_key = NULL, *signer_ca = NULL;
+    char *signer = NULL;
     int dry_run = 0, keep = 0, src, optch, rc = 1;
     apr_pool_t *p;
     apr_getopt_t *os;
@@ -179,6 +190,9 @@ int main(int argc, const char *const *argv)
         case 'n': dry_run = 1; break;
         case 'K': keep = 1; break;
         case 'g': group_name = arg; break;
+        case 'c': decrypt_cert = arg; break;
+        case 'y': decrypt_key = arg; break;
+        case 'A': signer_ca = arg; break;
         case 'h': usage(stdout); return 0;
         }
     }
@@ -207,6 +221,11 @@ int main(int argc, const char *const *argv)
                     approved);
             return 2;
         }
+    }
+    if (!decrypt_cert != !decrypt_key) {
+        fprintf(stderr, PROG ": --decrypt-cert and --decrypt-key go "
+                "together\n");
+        return 2;
     }
     if (strcasecmp(encoding, "utf-8") && strcasecmp(encoding, "utf8")
         && strcasecmp(encoding, "big5")) {
@@ -242,6 +261,44 @@ int main(int argc, const char *const *argv)
     }
     /* the digest names the file as received, before any decoding */
     EVP_Digest(buf, len, batch.sha256, &hlen, EVP_sha256(), NULL);
+    if (decrypt_cert || signer_ca) {
+        char *plain = buf, *content;
+        size_t plen = len, clen;
+        if (decrypt_cert) {
+            if (verify_cms_decrypt(buf, len, decrypt_cert, decrypt_key,
+                                   &plain, &plen, &err, p) != APR_SUCCESS) {
+                rc = fail(file, err);
+                goto cleanup;
+            }
+        }
+        if (signer_ca) {
+            if (verify_cms_verify(plain, plen, signer_ca, &content, &clen,
+                                  &signer, &err, p) != APR_SUCCESS) {
+                rc = fail(file, err);
+                if (plain != buf) {
+                    memset(plain, 0, plen);
+                }
+                goto cleanup;
+            }
+            if (plain != buf) {
+                memset(plain, 0, plen);
+            }
+            plain = content;
+            plen = clen;
+        }
+        /* from here on the clear batch is in pool memory */
+        memset(buf, 0, (size_t)fi.size);
+        free(buf);
+        buf = malloc(plen + 1);
+        if (!buf) {
+            rc = fail(file, "out of memory");
+            goto cleanup;
+        }
+        memcpy(buf, plain, plen);
+        memset(plain, 0, plen);
+        fi.size = (apr_off_t)plen;
+        len = plen;
+    }
     if (!strcasecmp(encoding, "big5")) {
         char *conv = buf;
         if (to_utf8("BIG5", &conv, &len, &err, p) != APR_SUCCESS) {
@@ -317,10 +374,12 @@ int main(int argc, const char *const *argv)
     }
     printf("{\"event\":\"import\",\"source\":\"%s\",\"batch_id\":\"%s\","
            "\"records\":%zu,\"sha256\":\"%s\",\"imported_at\":\"%s\","
-           "\"approved_until\":%s%s%s,\"input\":\"%s\"}\n",
+           "\"approved_until\":%s%s%s,\"signer\":%s%s%s,"
+           "\"input\":\"%s\"}\n",
            source, batch.batch_id, n, hex, batch.as_of,
            approved ? "\"" : "", approved ? approved : "null",
-           approved ? "\"" : "", input_state);
+           approved ? "\"" : "", signer ? "\"" : "",
+           signer ? signer : "null", signer ? "\"" : "", input_state);
 
 cleanup:
     if (buf) {
