@@ -390,7 +390,8 @@ cp -a audit audit-tampered
 import sys
 p = sys.argv[1]
 s = open(p, encoding="utf-8").read().split("\n")
-s[1] = s[1].replace('"clerk.wang"', '"clerk.chen"', 1)
+i = next(n for n, l in enumerate(s) if '"clerk.wang"' in l)
+s[i] = s[i].replace('"clerk.wang"', '"clerk.chen"', 1)
 open(p, "w", encoding="utf-8").write("\n".join(s))
 EOF
 set +e
