@@ -22,7 +22,7 @@ LIBS      := -llmdb -lcrypto -ljansson
 LIB_SRC   := mod_verify/verify_id.c mod_verify/verify_key.c \
              mod_verify/verify_time.c mod_verify/verify_store.c \
              mod_verify/verify_audit.c mod_verify/verify_csv.c \
-             mod_verify/verify_cms.c
+             mod_verify/verify_cms.c mod_verify/verify_lock.c
 LIB_OBJ   := $(LIB_SRC:mod_verify/%.c=$(BUILD)/obj/%.o)
 LIB_A     := $(BUILD)/libverify.a
 HDRS      := $(wildcard mod_verify/*.h)

@@ -11,10 +11,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <errno.h>
-#include <signal.h>
-#include <time.h>
-#include <sys/syscall.h>
-#include <linux/futex.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -62,17 +58,7 @@ module AP_MODULE_DECLARE_DATA verify_module;
 /* The chain lock (see chain_lock below). */
 #define LOCK_FUTEX 0
 #define LOCK_MUTEX 1
-#define LOCK_WAITERS 0x80000000u
-#define LOCK_SPINS 400                  /* ~10 µs before sleeping */
-#define LOCK_SLEEP_NSEC 20000000L       /* re-check a silent owner */
 
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define cpu_relax() __asm__ __volatile__("yield")
-#else
-#define cpu_relax() do { } while (0)
-#endif
 
 /* The checks a client may ask; each answered from one source. */
 typedef enum {
@@ -116,7 +102,7 @@ typedef struct verify_srv_conf_t {
 
 /* The chain head, in shared memory across children and generations. */
 typedef struct chain_shm_t {
-    apr_uint32_t lock;              /* chain lock: owner pid | LOCK_WAITERS */
+    verify_lock_t lock;             /* chain lock (VerifyAuditLock futex) */
     char pad_[60];                  /* keep the lock word's line its own */
     verify_chain_t chain;           /* last seq and hash written */
     verify_date_t day;              /* Taipei day of the current file */
@@ -636,94 +622,20 @@ static size_t batch_body(const verify_batch_t *b, verify_source_t src,
 }
 
 /*
- * The chain lock. Its critical section is a few microseconds (seal one
- * line, one append), so a waiter first spins while the owner runs on
- * the other core, then sleeps on a futex in the shared memory. It is
- * robust: the word holds the owner's pid, and a sleeper that wakes to a
- * pid that no longer exists takes the lock over (the busy mark then
- * makes it recover the chain from the file). Measured against the APR
- * pthread mutex (robust, priority-inheriting: every contended hand-over
- * goes through the kernel) in docs/performance.md; VerifyAuditLock mutex
- * selects that one, configured by "Mutex … verify-audit".
+ * The chain lock: by default verify_lock (verify_lock.c), an adaptive
+ * robust lock in the chain's shared memory. Measured against the APR
+ * pthread mutex (robust and priority-inheriting: every contended
+ * hand-over goes through the kernel) in docs/performance.md.
+ * VerifyAuditLock mutex selects that one, set by "Mutex … verify-audit".
+ * A lock taken over from a dead owner needs no flag here: the owner's
+ * busy mark makes the next writer recover the chain from the file.
  */
-static long futex_op(apr_uint32_t *w, int op, apr_uint32_t val,
-                     const struct timespec *ts)
-{
-    /* not FUTEX_PRIVATE: the word is shared between processes */
-    return syscall(SYS_futex, w, op, val, ts, NULL, 0);
-}
-
-static int owner_alive(apr_uint32_t word)
-{
-    pid_t pid = (pid_t)(word & ~LOCK_WAITERS);
-
-    return pid == 0 || kill(pid, 0) == 0 || errno != ESRCH;
-}
-
-static void futex_lock(apr_uint32_t *w)
-{
-    apr_uint32_t me = (apr_uint32_t)g.pid, cur;
-    struct timespec ts = { 0, LOCK_SLEEP_NSEC };
-    int i;
-
-    cur = 0;
-    if (__atomic_compare_exchange_n(w, &cur, me, 0, __ATOMIC_ACQUIRE,
-                                    __ATOMIC_RELAXED)) {
-        return;
-    }
-    for (i = 0; i < LOCK_SPINS; i++) {
-        cpu_relax();
-        cur = __atomic_load_n(w, __ATOMIC_RELAXED);
-        if (cur == 0 && __atomic_compare_exchange_n(
-                            w, &cur, me, 0, __ATOMIC_ACQUIRE,
-                            __ATOMIC_RELAXED)) {
-            return;
-        }
-    }
-    /* Sleep. Once a waiter, always take the lock marked as contended:
-     * others may sleep behind us and the release must wake them. */
-    for (;;) {
-        cur = __atomic_load_n(w, __ATOMIC_RELAXED);
-        if (cur == 0) {
-            if (__atomic_compare_exchange_n(w, &cur, me | LOCK_WAITERS, 0,
-                                            __ATOMIC_ACQUIRE,
-                                            __ATOMIC_RELAXED)) {
-                return;
-            }
-            continue;
-        }
-        if (!(cur & LOCK_WAITERS)
-            && !__atomic_compare_exchange_n(w, &cur, cur | LOCK_WAITERS, 0,
-                                            __ATOMIC_RELAXED,
-                                            __ATOMIC_RELAXED)) {
-            continue;
-        }
-        if (futex_op(w, FUTEX_WAIT, cur | LOCK_WAITERS, &ts) != 0
-            && errno == ETIMEDOUT && !owner_alive(cur)) {
-            /* the owner died holding it: take it over */
-            apr_uint32_t dead = cur | LOCK_WAITERS;
-            if (__atomic_compare_exchange_n(w, &dead, me | LOCK_WAITERS, 0,
-                                            __ATOMIC_ACQUIRE,
-                                            __ATOMIC_RELAXED)) {
-                return;
-            }
-        }
-    }
-}
-
-static void futex_unlock(apr_uint32_t *w)
-{
-    if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) & LOCK_WAITERS) {
-        futex_op(w, FUTEX_WAKE, 1, NULL);
-    }
-}
-
 static apr_status_t chain_lock(void)
 {
     if (g.lock_kind == LOCK_MUTEX) {
         return apr_global_mutex_lock(g.mutex);
     }
-    futex_lock(&g.shm->lock);
+    verify_lock_acquire(&g.shm->lock, g.pid);
     return APR_SUCCESS;
 }
 
@@ -732,7 +644,7 @@ static apr_status_t chain_unlock(void)
     if (g.lock_kind == LOCK_MUTEX) {
         return apr_global_mutex_unlock(g.mutex);
     }
-    futex_unlock(&g.shm->lock);
+    verify_lock_release(&g.shm->lock);
     return APR_SUCCESS;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <apr_pools.h>
 #include <apr_time.h>
+#include <sys/types.h>
 
 /* ------------------------------------------------------------------ */
 /* National ID numbers (verify_id.c)                                   */
@@ -388,6 +389,23 @@ apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
                            const verify_keys_t *keys, verify_date_t today,
                            verify_import_rec_t **recs, size_t *n,
                            char **err, apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
+/* A robust lock in shared memory (verify_lock.c)                      */
+/* ------------------------------------------------------------------ */
+
+/** A lock word; 0 is unlocked. Lives in memory shared by processes. */
+typedef uint32_t verify_lock_t;
+
+/**
+ * Take the lock for process @p me (its pid): spin briefly, then sleep.
+ * @return 0, or 1 when it was taken over from an owner that died
+ *         holding it (the caller must repair the shared state).
+ */
+int verify_lock_acquire(verify_lock_t *w, pid_t me);
+
+/** Release; wakes one sleeper if any. */
+void verify_lock_release(verify_lock_t *w);
 
 /* ------------------------------------------------------------------ */
 /* Encrypted and signed batches (verify_cms.c)                         */

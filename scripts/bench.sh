@@ -18,6 +18,8 @@
 #   BENCH_CONNS     wrk connections (default 32; threads: 2)
 #   BENCH_MPM       event | prefork (default event)
 #   BENCH_SYNC      On | Off: VerifyAuditSync (default: the module's default)
+#   BENCH_LOCK      futex | mutex: VerifyAuditLock (default: the module's
+#                   default, futex); mutex is the APR pthread mutex
 #   BENCH_COUNT     residents in the store (default 100000)
 #   BENCH_STATIC_LUA  1 (default): the static GETs also go through a wrk
 #                   Lua request() function, as the verify POSTs must, so
@@ -41,12 +43,14 @@ CONNS=${BENCH_CONNS:-32}
 THREADS=2
 MPM=${BENCH_MPM:-event}
 SYNC=${BENCH_SYNC:-}
+LOCK=${BENCH_LOCK:-}
 COUNT=${BENCH_COUNT:-100000}
 STATIC_LUA=${BENCH_STATIC_LUA:-1}
 N_IDS=300
 
 case $MPM in event|prefork|worker) ;; *) die "BENCH_MPM must be event or prefork" ;; esac
 case $SYNC in ""|On|Off|on|off) ;; *) die "BENCH_SYNC must be On or Off" ;; esac
+case $LOCK in ""|futex|mutex) ;; *) die "BENCH_LOCK must be futex or mutex" ;; esac
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive number"
 [[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNS must be a positive number"
 [ "$CONNS" -ge "$THREADS" ] || die "BENCH_CONNS must be at least $THREADS"
@@ -120,6 +124,9 @@ VerifyAuditLog "$D/audit"
 EOF
     if [ -n "$SYNC" ]; then
         echo "VerifyAuditSync $SYNC"
+    fi
+    if [ -n "$LOCK" ]; then
+        echo "VerifyAuditLock $LOCK"
     fi
     cat <<EOF
 
@@ -196,7 +203,8 @@ code=$(curl -sS -o verify.out -w '%{http_code}' \
 grep -q '"resident":true' verify.out || { cat verify.out >&2; die "POST /verify: not a resident?"; }
 say "httpd $("$HTTPD_BIN" -v | sed -n 's/^Server version: //p'), MPM $MPM, on $BASE"
 say "keep-alive (unlimited), EnableSendfile On, EnableMMAP Off, LogLevel warn,"
-say "no access log; VerifyAuditSync ${SYNC:-not set (module default)}"
+say "no access log; VerifyAuditSync ${SYNC:-not set (module default)};"
+say "VerifyAuditLock ${LOCK:-not set (module default: futex)}"
 say "wrk -t$THREADS -c$CONNS -d$DURATION --latency"
 say "$(nproc) CPUs; wrk runs on the same machine as httpd"
 if [ "$STATIC_LUA" = 1 ]; then

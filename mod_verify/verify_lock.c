@@ -1,0 +1,104 @@
+/*
+ * verify_lock.c -- a small robust lock for a word in shared memory.
+ *
+ * Made for critical sections of a few microseconds shared by processes
+ * (the audit chain step). A waiter spins while the owner runs on another
+ * core, yielding now and then in case the owner waits for a CPU, then
+ * sleeps on a futex. The word holds the owner's pid: a sleeper that
+ * wakes to find that process gone takes the lock over and says so, so
+ * the caller can repair what the dead owner left half done.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#include "verify.h"
+
+#define LOCK_WAITERS 0x80000000u
+#define LOCK_SPINS 512                  /* then sleep on the futex */
+#define LOCK_YIELD_EVERY 64
+#define LOCK_SLEEP_NSEC 20000000L       /* re-check a silent owner */
+
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ __volatile__("yield")
+#else
+#define cpu_relax() do { } while (0)
+#endif
+
+static long futex_op(verify_lock_t *w, int op, uint32_t val,
+                     const struct timespec *ts)
+{
+    /* not FUTEX_PRIVATE: the word is shared between processes */
+    return syscall(SYS_futex, w, op, val, ts, NULL, 0);
+}
+
+static int owner_alive(uint32_t word)
+{
+    pid_t pid = (pid_t)(word & ~LOCK_WAITERS);
+
+    return pid == 0 || kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+static int take(verify_lock_t *w, uint32_t expect, uint32_t val)
+{
+    return __atomic_compare_exchange_n(w, &expect, val, 0, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
+}
+
+int verify_lock_acquire(verify_lock_t *w, pid_t me)
+{
+    struct timespec ts = { 0, LOCK_SLEEP_NSEC };
+    uint32_t cur;
+    int i;
+
+    if (take(w, 0, (uint32_t)me)) {
+        return 0;
+    }
+    for (i = 0; i < LOCK_SPINS; i++) {
+        if (i >= LOCK_YIELD_EVERY && i % LOCK_YIELD_EVERY == 0) {
+            sched_yield();
+        }
+        else {
+            cpu_relax();
+        }
+        if (__atomic_load_n(w, __ATOMIC_RELAXED) == 0
+            && take(w, 0, (uint32_t)me)) {
+            return 0;
+        }
+    }
+    /* Sleep. Once a waiter, always take the lock marked as contended:
+     * others may sleep behind us and our release must wake them. */
+    for (;;) {
+        cur = __atomic_load_n(w, __ATOMIC_RELAXED);
+        if (cur == 0) {
+            if (take(w, 0, (uint32_t)me | LOCK_WAITERS)) {
+                return 0;
+            }
+            continue;
+        }
+        if (!(cur & LOCK_WAITERS)
+            && !__atomic_compare_exchange_n(w, &cur, cur | LOCK_WAITERS, 0,
+                                            __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED)) {
+            continue;
+        }
+        cur |= LOCK_WAITERS;
+        if (futex_op(w, FUTEX_WAIT, cur, &ts) != 0 && errno == ETIMEDOUT
+            && !owner_alive(cur) && take(w, cur, (uint32_t)me
+                                                 | LOCK_WAITERS)) {
+            return 1;           /* the owner died holding it */
+        }
+    }
+}
+
+void verify_lock_release(verify_lock_t *w)
+{
+    if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) & LOCK_WAITERS) {
+        futex_op(w, FUTEX_WAKE, 1, NULL);
+    }
+}
