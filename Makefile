@@ -82,6 +82,13 @@ install: all
 	$(APXS) -i -n verify $(BUILD)/mod_verify.so
 	install -d /usr/local/sbin
 	install -m 0755 $(BUILD)/verify-import $(BUILD)/verify-audit /usr/local/sbin/
+	@# Debian layout: `a2enmod verify`; an admin's edited copy is kept
+	if [ -d /etc/apache2/mods-available ]; then \
+	    for f in verify.load verify.conf; do \
+	        [ -e /etc/apache2/mods-available/$$f ] || \
+	            install -m 0644 conf/$$f /etc/apache2/mods-available/$$f; \
+	    done; \
+	fi
 
 clean:
 	rm -rf $(BUILD)
