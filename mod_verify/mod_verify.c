@@ -108,7 +108,8 @@ typedef struct chain_shm_t {
     verify_date_t day;              /* Taipei day of the current file */
     apr_off_t offset;               /* its size; -1 unknown */
     pid_t busy;                     /* pid inside the chain step, or 0 */
-    int broken;                     /* a failed write left a fragment */
+    pid_t broken;                   /* pid whose failed write left a
+                                     * fragment, or 0 */
     apr_uint32_t generation;        /* server generations started */
     int lock_kind;                  /* fixed for the life of the shm */
     apr_uint64_t synced_seq;        /* lines up to here are on disk */
@@ -503,7 +504,7 @@ static apr_status_t audit_recover(server_rec *s, apr_pool_t *p,
     pid_t dead = g.shm->busy;
 
     if (dead == 0) {
-        dead = getpid();        /* a failed write, not a death */
+        dead = g.shm->broken;   /* a failed write, not a death */
     }
     rv = verify_audit_find_head(g.audit_dir, &head, &file, &size, &partial,
                                 &err, p);
@@ -586,7 +587,7 @@ static apr_status_t audit_append_locked(server_rec *s, const char *body,
         e = n < 0 ? errno : ENOSPC;
         if (n > 0 && ftruncate(g.fd, offset) != 0) {
             /* the fragment stays: the next writer recovers first */
-            g.shm->broken = 1;
+            g.shm->broken = g.pid;
         }
         ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(e), s,
                      VERIFY_LOGNO(6) "cannot write audit line to %s",
@@ -651,7 +652,8 @@ static apr_status_t chain_unlock(void)
 /* Make lines written up to @p seq durable (VerifyAuditSync On). Runs
  * outside the chain lock; one fdatasync covers every line written
  * before it started, so concurrent requests share syncs. */
-static apr_status_t audit_sync(server_rec *s, apr_uint64_t seq, int fd)
+static apr_status_t audit_sync(server_rec *s, apr_uint64_t seq, int fd,
+                               verify_date_t day)
 {
     apr_uint64_t upto;
 
@@ -659,6 +661,10 @@ static apr_status_t audit_sync(server_rec *s, apr_uint64_t seq, int fd)
         return APR_SUCCESS;
     }
     upto = __atomic_load_n(&g.shm->chain.seq, __ATOMIC_ACQUIRE);
+    /* lines after a change of day are in another file: not covered */
+    if (__atomic_load_n(&g.shm->day, __ATOMIC_ACQUIRE) != day) {
+        upto = seq;
+    }
     if (fdatasync(fd) != 0) {
         apr_status_t rv = APR_FROM_OS_ERROR(errno);
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, VERIFY_LOGNO(7)
@@ -691,6 +697,7 @@ static apr_status_t audit_append(server_rec *s, const char *body,
 {
     apr_status_t rv, lrv;
     apr_uint64_t seq = 0;
+    verify_date_t fd_day;
     char b[512];
     int n, k, fd;
 
@@ -739,13 +746,14 @@ done:
     g.shm->busy = 0;
 unlock:
     fd = g.fd;
+    fd_day = g.fd_day;
     lrv = chain_unlock();
     if (lrv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, lrv, s, VERIFY_LOGNO(9)
                      "cannot release the audit chain lock");
     }
     if (rv == APR_SUCCESS && g.audit_sync) {
-        rv = audit_sync(s, seq, fd);
+        rv = audit_sync(s, seq, fd, fd_day);
     }
     return rv;
 }
