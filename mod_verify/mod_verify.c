@@ -792,8 +792,9 @@ static void store_permissions(server_rec *s, apr_pool_t *p)
                      "until a batch is imported", g.store_dir);
         return;
     }
+    /* setgid: files the importer creates later get this group too */
     if (chown(g.store_dir, (uid_t)-1, gid) != 0
-        || chmod(g.store_dir, 0750) != 0) {
+        || chmod(g.store_dir, 02750) != 0) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, VERIFY_LOGNO(11)
                      "cannot give group %ld access to store %s",
                      (long)gid, g.store_dir);
@@ -985,7 +986,15 @@ static void store_try_open(server_rec *s)
     rv = verify_store_open(&st, g.store_dir, VERIFY_STORE_READONLY,
                            g.maxreaders, &err, sp);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, rv, s, VERIFY_LOGNO(22)
+        /* Not imported yet is routine; no permission is the admin's to
+         * fix, and is said once per child at warn level. */
+        static int warned;
+        int level = APLOG_INFO;
+        if (APR_STATUS_IS_EACCES(rv) && !warned) {
+            warned = 1;
+            level = APLOG_WARNING;
+        }
+        ap_log_error(APLOG_MARK, level, rv, s, VERIFY_LOGNO(22)
                      "%s", err);
         apr_pool_destroy(sp);
         g.store_next_try = apr_time_now() + STORE_RETRY_USEC;

@@ -265,7 +265,8 @@ cleanup:
         mdb_env_close(st->env);
         st->env = NULL;
     }
-    return rc == ENOENT ? APR_ENOENT : APR_EGENERAL;
+    /* positive codes are errno values, negative ones LMDB's own */
+    return rc > 0 ? APR_FROM_OS_ERROR(rc) : APR_EGENERAL;
 }
 
 int verify_store_reader_check(verify_store_t *st)

@@ -95,7 +95,7 @@ static int share_with_group(const char *dir, const char *group,
         fprintf(stderr, PROG ": --group: no group \"%s\"\n", group);
         return -1;
     }
-    if (chown(dir, (uid_t)-1, gr->gr_gid) || chmod(dir, 0750)
+    if (chown(dir, (uid_t)-1, gr->gr_gid) || chmod(dir, 02750)
         || chown(lock, (uid_t)-1, gr->gr_gid) || chmod(lock, 0660)
         || chown(data, (uid_t)-1, gr->gr_gid) || chmod(data, 0640)) {
         fprintf(stderr, PROG ": --group: cannot give group %s access to "

@@ -450,7 +450,7 @@ def test_group_option(make_server):
         s, harness.household_csv(people), extra=["--group", "www-data"])
     assert not os.path.exists(path)
     gid = grp.getgrnam("www-data").gr_gid
-    for name, mode in (("", 0o750), ("lock.mdb", 0o660),
+    for name, mode in (("", 0o2750), ("lock.mdb", 0o660),
                        ("data.mdb", 0o640)):
         st = os.stat(os.path.join(s.store, name))
         assert st.st_gid == gid, name

@@ -1,0 +1,79 @@
+"""Fixtures shared by the mod_verify integration tests."""
+
+import os
+
+import pytest
+
+import harness
+
+MPMS = ["event", "prefork"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built():
+    """The tests run against build/; `make all` makes it."""
+    missing = [p for p in (harness.MODULE, harness.VERIFY_IMPORT,
+                           harness.VERIFY_AUDIT) if not os.path.exists(p)]
+    if missing:
+        pytest.fail("not built (run `make all`): " + ", ".join(missing),
+                    pytrace=False)
+
+
+def _stop_all(servers):
+    errors = []
+    for s in servers:
+        try:
+            s.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+        finally:
+            s.cleanup()
+    return errors
+
+
+@pytest.fixture
+def make_server():
+    """Factory of servers stopped (and their logs checked) at teardown."""
+    servers = []
+
+    def factory(**kw):
+        s = harness.Server(**kw)
+        servers.append(s)
+        return s
+
+    yield factory
+    errors = _stop_all(servers)
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
+
+
+def household_server_fixture(request, n=40, seed=None):
+    """A started server whose store holds one household batch of @n
+    people (s.people); s.outsiders are valid IDs not in the batch."""
+    s = harness.Server(mpm=request.param)
+    gen = harness.People(seed)
+    s.people = gen.batch(n)
+    s.outsiders = [gen.person("citizen"), gen.person("resident")]
+    s.add_people(s.outsiders)
+    s.gen = gen
+    s.import_household(s.people)
+    try:
+        s.start()
+    except BaseException:
+        s.cleanup()
+        raise
+    return s
+
+
+@pytest.fixture(scope="module", params=MPMS)
+def hserver(request):
+    s = household_server_fixture(request)
+    yield s
+    errors = _stop_all([s])
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
+
+
+@pytest.fixture(params=MPMS)
+def mpm(request):
+    return request.param

@@ -1,0 +1,956 @@
+"""Test harness for mod_verify: a private httpd per test server.
+
+Python 3 standard library only. Each Server writes its own minimal
+httpd.conf into a fresh temporary directory, starts /usr/sbin/apache2 on
+127.0.0.1 and a free port, and on stop fails the test when the error log
+holds an [warn]/[error]/[crit]/[alert]/[emerg] line that the test did not
+declare as expected, or when personal data used by the test (clear IDs,
+names, birth dates) shows up in the error log or the audit files.
+
+httpd runs as `apache2 -f CONF -k start -DFOREGROUND` as a child of the
+test process: `-k stop` / `-k graceful` still go through the PidFile, but
+the test process can reap the parent (a detached httpd would linger as a
+zombie under init systems that do not reap).
+"""
+
+import datetime
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(REPO, "build")
+MODULE = os.path.join(BUILD, "mod_verify.so")
+VERIFY_IMPORT = os.path.join(BUILD, "verify-import")
+VERIFY_AUDIT = os.path.join(BUILD, "verify-audit")
+APACHE = "/usr/sbin/apache2"
+MODDIR = "/usr/lib/apache2/modules"
+RUN_USER = "www-data"
+
+TAIPEI = datetime.timezone(datetime.timedelta(hours=8))
+ZERO_HASH = "0" * 64
+IS_ROOT = os.geteuid() == 0
+
+CLEAN_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG": "C",
+}
+
+# ---------------------------------------------------------------------------
+# National ID numbers
+# ---------------------------------------------------------------------------
+
+LETTER_CODES = {
+    "A": 10, "B": 11, "C": 12, "D": 13, "E": 14, "F": 15, "G": 16, "H": 17,
+    "I": 34, "J": 18, "K": 19, "L": 20, "M": 21, "N": 22, "O": 35, "P": 23,
+    "Q": 24, "R": 25, "S": 26, "T": 27, "U": 28, "V": 29, "W": 32, "X": 30,
+    "Y": 31, "Z": 33,
+}
+WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 1)
+
+
+def id_check_digit(letter, digits8):
+    """Check digit for a letter and the eight digits n1..n8."""
+    t, u = divmod(LETTER_CODES[letter.upper()], 10)
+    s = t * 1 + u * 9 + sum(int(d) * w for d, w in zip(digits8, WEIGHTS))
+    return (10 - s % 10) % 10
+
+
+def id_valid(s):
+    """True for a valid citizen or new-style resident number."""
+    if len(s) != 10:
+        return False
+    letter, rest = s[0].upper(), s[1:]
+    if letter not in LETTER_CODES or not rest.isdigit() or not rest.isascii():
+        return False
+    if rest[0] not in "1289":
+        return False
+    return id_check_digit(letter, rest[:8]) == int(rest[8])
+
+
+def make_id(rng, kind="citizen", letter=None):
+    """A random valid ID: citizen (n1 in 1,2) or resident (n1 in 8,9)."""
+    letter = letter or rng.choice(sorted(LETTER_CODES))
+    first = rng.choice("12" if kind == "citizen" else "89")
+    body = first + "".join(rng.choice("0123456789") for _ in range(7))
+    return letter + body + str(id_check_digit(letter, body))
+
+
+def bad_checksum(valid_id):
+    """The same ID with a wrong check digit."""
+    c = int(valid_id[-1])
+    return valid_id[:-1] + str((c + 1 + random.randrange(9)) % 10)
+
+
+def mask_id(s):
+    """What the audit log and messages may show of an ID."""
+    return s[:3] + "*****" + s[-2:]
+
+
+# ---------------------------------------------------------------------------
+# People and household CSV files
+# ---------------------------------------------------------------------------
+
+SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴周"
+GIVEN = "怡君雅婷家豪志明淑芬美玲建宏俊傑宗翰冠宇佳穎欣怡承恩柏翰詩涵"
+ASCII_NAMES = ["Wang Xiao-Ming", "Lin Mei-Hua", "Chen Yu-Ting", "Huang Kai-Wen",
+               "Tsai Pei-Shan", "Liu Chih-Hao", "Yang Shu-Fen", "Hsu Po-Yu"]
+
+
+class Person:
+    """One household record as the test knows it."""
+
+    def __init__(self, pid, name, birth, indigenous=""):
+        self.id = pid                 # normalised (upper case)
+        self.name = name
+        self.birth = birth            # datetime.date
+        self.indigenous = indigenous  # "", "mountain", "plain"
+
+    def __repr__(self):
+        return "Person(%s)" % mask_id(self.id)
+
+
+class People:
+    """A generator of unique people (IDs never repeat within one run)."""
+
+    used = set()
+
+    def __init__(self, seed=None):
+        self.rng = random.Random(seed)
+
+    def new_id(self, kind="citizen"):
+        while True:
+            pid = make_id(self.rng, kind)
+            if pid not in People.used:
+                People.used.add(pid)
+                return pid
+
+    def person(self, kind="citizen", indigenous="", ascii_name=False,
+               birth=None):
+        if ascii_name:
+            name = self.rng.choice(ASCII_NAMES) + " " + self.rng.choice(
+                ["Jr", "II", "III"]) + "%03d" % self.rng.randrange(1000)
+        else:
+            name = (self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
+                    + self.rng.choice(GIVEN))
+        if birth is None:
+            # 1935..2015, never a date that could occur in timestamps,
+            # approval periods or batch dates of the test run.
+            birth = datetime.date(self.rng.randrange(1935, 2016),
+                                  self.rng.randrange(1, 13),
+                                  self.rng.randrange(1, 29))
+        return Person(self.new_id(kind), name, birth, indigenous)
+
+    def batch(self, n, kinds=("citizen", "resident")):
+        out = []
+        for i in range(n):
+            indig = ("", "", "mountain", "plain")[i % 4]
+            out.append(self.person(kind=kinds[i % len(kinds)],
+                                   indigenous=indig, ascii_name=(i % 5 == 0)))
+        return out
+
+
+def roc_date(d, slash=False):
+    y = d.year - 1911
+    if slash:
+        return "%d/%02d/%02d" % (y, d.month, d.day)
+    return "%03d%02d%02d" % (y, d.month, d.day)
+
+
+INDIG_ZH = {"": "", "mountain": "山地", "plain": "平地"}
+
+
+def household_csv(people, chinese=False, dates="iso", crlf=False, bom=False,
+                  extra_lines=()):
+    """The text of a household CSV for @people.
+
+    dates: "iso", "roc" (YYYMMDD) or "roc_slash" (YYY/MM/DD).
+    extra_lines: (index, raw line) inserted before data row @index
+    (0-based), for faulty batches.
+    """
+    if chinese:
+        rows = ["統一編號,姓名,出生日期,原住民身分別"]
+    else:
+        rows = ["id,name,birth_date,indigenous"]
+    data = []
+    for p in people:
+        if dates == "iso":
+            bd = p.birth.isoformat()
+        else:
+            bd = roc_date(p.birth, slash=(dates == "roc_slash"))
+        ind = INDIG_ZH[p.indigenous] if chinese else p.indigenous
+        data.append("%s,%s,%s,%s" % (p.id, p.name, bd, ind))
+    for idx, raw in sorted(extra_lines, key=lambda x: -x[0]):
+        data.insert(idx, raw)
+    nl = "\r\n" if crlf else "\n"
+    text = nl.join(rows + data) + nl
+    return ("\ufeff" if bom else "") + text
+
+
+def make_key_file(path):
+    """`openssl rand -hex 32 > path`, mode 0400."""
+    out = subprocess.run(["openssl", "rand", "-hex", "32"], check=True,
+                         capture_output=True, env=CLEAN_ENV).stdout
+    with open(path, "wb") as f:
+        f.write(out)
+    os.chmod(path, 0o400)
+    return path
+
+
+def read_secret(path):
+    """The secret as verify.h defines it: hex decoded when all hex."""
+    raw = open(path, "rb").read()
+    compact = re.sub(rb"\s+", b"", raw)
+    if len(compact) >= 64 and re.fullmatch(rb"[0-9a-fA-F]+", compact) \
+            and len(compact) % 2 == 0:
+        return bytes.fromhex(compact.decode())
+    return raw
+
+
+def subject_tag(key_path, pid):
+    """hex HMAC(HMAC(secret, "mod_verify/subject/v1"), ID) (internals.md)."""
+    secret = read_secret(key_path)
+    k = hmac.new(secret, b"mod_verify/subject/v1", hashlib.sha256).digest()
+    return hmac.new(k, pid.upper().encode(), hashlib.sha256).hexdigest()
+
+
+def run_import(store, key, path, source="household", keep_input=False,
+               extra=()):
+    """Run build/verify-import; returns the CompletedProcess (text)."""
+    cmd = [VERIFY_IMPORT, "--store", store, "--key", key, "--source", source]
+    if keep_input:
+        cmd.append("--keep-input")
+    cmd += list(extra) + [path]
+    return subprocess.run(cmd, capture_output=True, env=CLEAN_ENV,
+                          timeout=120, text=True, errors="replace")
+
+
+def run_audit_tool(*args):
+    return subprocess.run([VERIFY_AUDIT] + list(args), capture_output=True,
+                          env=CLEAN_ENV, timeout=120, text=True,
+                          errors="replace")
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+# ---------------------------------------------------------------------------
+
+class Response:
+    def __init__(self, status, reason, headers, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers          # lower-case names
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    @property
+    def content_type(self):
+        return self.headers.get("content-type", "")
+
+    def __repr__(self):
+        return "<Response %d %r>" % (self.status, self.body[:300])
+
+
+def encode_body(fields, kind):
+    """fields: dict or list of (name, value) pairs (duplicates allowed)."""
+    if kind == "form":
+        pairs = list(fields.items()) if isinstance(fields, dict) else fields
+        return (urllib.parse.urlencode(pairs, encoding="utf-8").encode(),
+                "application/x-www-form-urlencoded")
+    if kind == "json":
+        return (json.dumps(fields, ensure_ascii=False).encode("utf-8"),
+                "application/json")
+    raise ValueError(kind)
+
+
+def request(port, method="POST", path="/verify", body=None, headers=None,
+            source_address=None, context=None, timeout=30, chunked=False):
+    """One request on a fresh connection; returns a Response."""
+    if context is not None:
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", port, timeout=timeout, context=context,
+            source_address=source_address)
+    else:
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=timeout,
+            source_address=source_address)
+    try:
+        hdrs = {"Connection": "close"}
+        hdrs.update(headers or {})
+        if chunked:
+            conn.putrequest(method, path)
+            for k, v in hdrs.items():
+                conn.putheader(k, v)
+            conn.putheader("Transfer-Encoding", "chunked")
+            conn.endheaders()
+            for i in range(0, len(body), 1000):
+                part = body[i:i + 1000]
+                conn.send(b"%x\r\n%s\r\n" % (len(part), part))
+            conn.send(b"0\r\n\r\n")
+        else:
+            conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        data = r.read()
+        return Response(r.status, r.reason,
+                        {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------
+# Audit files
+# ---------------------------------------------------------------------------
+
+TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+08:00$")
+AS_OF_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
+HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+TAIL_RE = re.compile(rb',"hash":"([0-9a-f]{64})"\}$')
+AUDIT_NAME_RE = re.compile(r"^audit-(\d{4}-\d\d-\d\d)\.jsonl$")
+
+
+class AuditLine:
+    def __init__(self, fname, lineno, raw, obj):
+        self.file = fname      # base name
+        self.lineno = lineno   # 1-based within the file
+        self.raw = raw         # bytes, without the newline
+        self.obj = obj         # parsed JSON (None when unparsable)
+
+    def get(self, k, default=None):
+        return self.obj.get(k, default) if self.obj else default
+
+    def __getitem__(self, k):
+        return self.obj[k]
+
+    def __repr__(self):
+        return "<%s:%d %s>" % (self.file, self.lineno,
+                               self.raw[:200].decode("utf-8", "replace"))
+
+
+def audit_files(audit_dir):
+    return sorted(f for f in os.listdir(audit_dir) if AUDIT_NAME_RE.match(f))
+
+
+def read_audit(audit_dir):
+    """Every line of every audit file, in chain order."""
+    out = []
+    for fname in audit_files(audit_dir):
+        data = open(os.path.join(audit_dir, fname), "rb").read()
+        if data and not data.endswith(b"\n"):
+            data += b"\n"   # keep a trailing fragment visible to checks
+        for i, raw in enumerate(data.split(b"\n")[:-1], 1):
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                obj = None
+            out.append(AuditLine(fname, i, raw, obj))
+    return out
+
+
+def chain_problems(lines):
+    """Independent check of the hash chain; returns a list of problems."""
+    problems = []
+    prev_hash, prev_seq, prev_ts = ZERO_HASH, 0, None
+    for ln in lines:
+        where = "%s:%d" % (ln.file, ln.lineno)
+        if ln.obj is None or not isinstance(ln.obj, dict):
+            problems.append("%s: not a JSON object" % where)
+            continue
+        m = TAIL_RE.search(ln.raw)
+        if not m or len(ln.raw) < 76:
+            problems.append("%s: does not end in a hash member" % where)
+            continue
+        covered = ln.raw[:-75]
+        if not covered.endswith(b'"') or b'"prev":"' not in covered[-74:]:
+            problems.append("%s: prev is not the member before hash" % where)
+        if hashlib.sha256(covered).hexdigest() != m.group(1).decode():
+            problems.append("%s: hash does not cover the line" % where)
+        if ln.obj.get("hash") != m.group(1).decode():
+            problems.append("%s: parsed hash differs from tail" % where)
+        if ln.obj.get("prev") != prev_hash:
+            problems.append("%s: prev %r is not previous hash %r" %
+                            (where, ln.obj.get("prev"), prev_hash))
+        if ln.obj.get("seq") != prev_seq + 1:
+            problems.append("%s: seq %r after %r" %
+                            (where, ln.obj.get("seq"), prev_seq))
+        if not raw_startswith_seq(ln.raw):
+            problems.append("%s: line does not start with {\"seq\":" % where)
+        ts = ln.obj.get("ts")
+        if isinstance(ts, str) and prev_ts and ts < prev_ts:
+            problems.append("%s: ts %s before the previous line's %s" %
+                            (where, ts, prev_ts))
+        prev_ts = ts if isinstance(ts, str) else prev_ts
+        prev_hash = ln.obj.get("hash")
+        prev_seq = ln.obj.get("seq") if isinstance(ln.obj.get("seq"), int) \
+            else prev_seq + 1
+    return problems
+
+
+def seal_line(seq, ts, body, prev):
+    """A sealed line as verify_audit_seal() writes it (for synthetic
+    logs): body holds the members after ts, starting with ','."""
+    covered = ('{"seq":%d,"ts":"%s"%s,"prev":"%s"' % (seq, ts, body, prev)
+               ).encode()
+    h = hashlib.sha256(covered).hexdigest()
+    return covered + (',"hash":"%s"}' % h).encode(), h
+
+
+def raw_startswith_seq(raw):
+    return raw.startswith(b'{"seq":')
+
+
+def line_format_problems(lines):
+    """Per-line rules of SPEC section 4 that do not depend on the chain."""
+    problems = []
+    for ln in lines:
+        where = "%s:%d" % (ln.file, ln.lineno)
+        if len(ln.raw) + 1 >= 4096:
+            problems.append("%s: %d bytes" % (where, len(ln.raw) + 1))
+        try:
+            text = ln.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append("%s: not UTF-8" % where)
+            continue
+        if any(ord(c) < 0x20 or ord(c) == 0x7f for c in text):
+            problems.append("%s: raw control character" % where)
+        if ln.obj is None:
+            continue
+        ts = ln.obj.get("ts")
+        if not isinstance(ts, str) or not TS_RE.match(ts):
+            problems.append("%s: bad ts %r" % (where, ts))
+        else:
+            day = AUDIT_NAME_RE.match(ln.file).group(1)
+            if ts[:10] != day:
+                problems.append("%s: ts %s in file of %s" % (where, ts, day))
+        if not isinstance(ln.obj.get("op"), str):
+            problems.append("%s: no op" % where)
+    return problems
+
+
+# ---------------------------------------------------------------------------
+# The server
+# ---------------------------------------------------------------------------
+
+LEVEL_RE = re.compile(r"\[[\w.-]*:(warn|error|crit|alert|emerg)\]")
+# a child that died of a signal is logged at notice level only
+CRASH_RE = re.compile(r"AH00052|exit signal|AH00051")
+
+DEFAULT_CLIENTS = [
+    "testsys ip=127.0.0.1 checks=resident,indigenous approval=APP-2026-001 "
+    "valid=2020-01-01..2099-12-31",
+    "oldsys  ip=127.0.0.3 checks=resident approval=APP-2019-007 "
+    "valid=2019-01-01..2020-12-31",
+    "narrow  ip=127.0.0.4 checks=resident approval=APP-2026-002 "
+    "valid=2020-01-01..2099-12-31",
+]
+
+MPM_CONF = {
+    "prefork": """
+StartServers 4
+MinSpareServers 4
+MaxSpareServers 16
+ServerLimit 32
+MaxRequestWorkers 32
+MaxConnectionsPerChild 0
+""",
+    "event": """
+StartServers 2
+ServerLimit 16
+ThreadLimit 4
+ThreadsPerChild 4
+MaxRequestWorkers 32
+MinSpareThreads 4
+MaxSpareThreads 32
+MaxConnectionsPerChild 0
+""",
+    "worker": """
+StartServers 2
+ServerLimit 16
+ThreadLimit 4
+ThreadsPerChild 4
+MaxRequestWorkers 32
+MinSpareThreads 4
+MaxSpareThreads 32
+""",
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20.0, proc=None):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def chown_run_user(path, mode):
+    if IS_ROOT:
+        shutil.chown(path, RUN_USER, RUN_USER)
+    os.chmod(path, mode)
+
+
+class Server:
+    """A private httpd with mod_verify loaded.
+
+    Layout of self.root (mode 0755):
+      httpd.conf, run/ (pid, runtime files), logs/error.log,
+      htdocs/static/small.txt, store/ (LMDB, root:www-data 2750),
+      pseudonym.key (0400, root), audit/ (www-data, 0750)
+    """
+
+    def __init__(self, mpm="event", clients=None, extra_conf="",
+                 vhost_conf="", tls=None, store=None, key=None, audit=None,
+                 loglevel="warn verify:info", location=True):
+        self.mpm = mpm
+        self.root = tempfile.mkdtemp(prefix="mod_verify-t-")
+        os.chmod(self.root, 0o755)
+        for d in ("run", "logs", "htdocs", "htdocs/static"):
+            os.mkdir(os.path.join(self.root, d))
+            os.chmod(os.path.join(self.root, d), 0o755)
+        with open(os.path.join(self.root, "htdocs/static/small.txt"), "w") as f:
+            f.write("small static file for benchmarks\n")
+        os.chmod(os.path.join(self.root, "htdocs/static/small.txt"), 0o644)
+        self.conf = os.path.join(self.root, "httpd.conf")
+        self.pidfile = os.path.join(self.root, "run/httpd.pid")
+        self.error_log = os.path.join(self.root, "logs/error.log")
+        self.store = store or self.make_store_dir(
+            os.path.join(self.root, "store"))
+        self.key = key or make_key_file(os.path.join(self.root,
+                                                     "pseudonym.key"))
+        if audit is None:
+            audit = os.path.join(self.root, "audit")
+            os.mkdir(audit)
+            chown_run_user(audit, 0o750)
+        self.audit = audit
+        self.port = free_port()
+        self.clients = DEFAULT_CLIENTS if clients is None else clients
+        self.extra_conf = extra_conf
+        self.vhost_conf = vhost_conf
+        self.tls = tls            # dict: cert, key, ca (paths)
+        self.loglevel = loglevel
+        self.location = location
+        self.allowed = []         # regexes of expected warn/error lines
+        self.secrets = set()      # strings that must never be logged
+        self.proc = None
+        self.stopped = True
+        self.checked_log_upto = 0
+
+    # -- files --------------------------------------------------------
+
+    @staticmethod
+    def make_store_dir(path):
+        """An empty store directory as an admin would set it up: owned by
+        root, group of the run-time user, setgid so the LMDB files the
+        importer creates (0640 data, 0660 lock) are readable by the
+        children and the lock file writable."""
+        os.mkdir(path)
+        if IS_ROOT:
+            shutil.chown(path, "root", RUN_USER)
+        os.chmod(path, 0o2750)
+        return path
+
+    def write_conf(self):
+        r = self.root
+        lines = [
+            'ServerRoot "%s"' % r,
+            'DefaultRuntimeDir "%s/run"' % r,
+            'PidFile "%s"' % self.pidfile,
+            'ErrorLog "%s"' % self.error_log,
+            "LogLevel %s" % self.loglevel,
+            "Listen 127.0.0.1:%d" % self.port,
+            "ServerName 127.0.0.1",
+            "Timeout 20",
+            "KeepAlive On",
+            "KeepAliveTimeout 2",
+            "GracefulShutdownTimeout 15",
+            "LoadModule mpm_%s_module %s/mod_mpm_%s.so" % (self.mpm, MODDIR,
+                                                          self.mpm),
+            "LoadModule authz_core_module %s/mod_authz_core.so" % MODDIR,
+            "LoadModule authz_host_module %s/mod_authz_host.so" % MODDIR,
+        ]
+        if self.tls:
+            lines += [
+                "LoadModule socache_shmcb_module %s/mod_socache_shmcb.so"
+                % MODDIR,
+                "LoadModule ssl_module %s/mod_ssl.so" % MODDIR,
+                'SSLSessionCache "shmcb:%s/run/ssl_scache(512000)"' % r,
+            ]
+        lines.append("LoadModule verify_module %s" % MODULE)
+        if IS_ROOT:
+            lines += ["User %s" % RUN_USER, "Group %s" % RUN_USER]
+        lines.append(MPM_CONF[self.mpm])
+        lines += [
+            'DocumentRoot "%s/htdocs"' % r,
+            "EnableSendfile On",
+            "EnableMMAP Off",
+            '<Directory "%s/htdocs">' % r,
+            "    Require all granted",
+            "</Directory>",
+            'VerifyStore    "%s"' % self.store,
+            'VerifyKeyFile  "%s"' % self.key,
+            'VerifyAuditLog "%s"' % self.audit,
+        ]
+        lines += ["VerifyClient %s" % c for c in self.clients]
+        if self.location:
+            lines += [
+                "<Location /verify>",
+                "    SetHandler verify",
+                "    Require ip 127.0.0.0/8",
+                "</Location>",
+            ]
+        lines.append(self.extra_conf)
+        if self.tls:
+            lines += [
+                "<VirtualHost 127.0.0.1:%d>" % self.port,
+                "    ServerName 127.0.0.1",
+                "    SSLEngine on",
+                "    SSLProtocol -all +TLSv1.2 +TLSv1.3",
+                '    SSLCertificateFile "%s"' % self.tls["cert"],
+                '    SSLCertificateKeyFile "%s"' % self.tls["key"],
+                '    SSLCACertificateFile "%s"' % self.tls["ca"],
+                "    SSLVerifyClient require",
+                "    SSLVerifyDepth 2",
+                self.vhost_conf,
+                "</VirtualHost>",
+            ]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chmod(self.conf, 0o644)
+
+    # -- control ------------------------------------------------------
+
+    def expect_log(self, *regexes):
+        """Declare error-log lines (warn or worse) this test expects."""
+        for rx in regexes:
+            self.allowed.append(re.compile(rx))
+
+    def add_secret(self, *values):
+        for v in values:
+            if v is not None and len(str(v).strip()) >= 6:
+                self.secrets.add(str(v).strip())
+
+    def add_people(self, people):
+        for p in people:
+            # (the 7-digit ROC form is left out: it could turn up inside
+            # a hex hash by chance)
+            self.add_secret(p.id, p.id.lower(), p.name, p.birth.isoformat(),
+                            roc_date(p.birth, True))
+
+    def configtest(self):
+        self.write_conf()
+        return subprocess.run([APACHE, "-f", self.conf, "-t"],
+                              capture_output=True, text=True, env=CLEAN_ENV,
+                              timeout=60)
+
+    def start(self, timeout=20.0):
+        self.write_conf()
+        self.stdout_log = os.path.join(self.root, "logs/stdout.log")
+        out = open(self.stdout_log, "ab")
+        self.proc = subprocess.Popen(
+            [APACHE, "-f", self.conf, "-k", "start", "-DFOREGROUND"],
+            env=CLEAN_ENV, stdin=subprocess.DEVNULL,
+            stdout=out, stderr=subprocess.STDOUT,
+            # its own session, as a detached httpd would have: prefork
+            # signals its whole process group on shutdown
+            start_new_session=True)
+        out.close()
+        self.stopped = False
+        if not wait_port(self.port, timeout, self.proc):
+            if self.proc.poll() is None:
+                self._kill()
+            out = open(self.stdout_log, "rb").read()
+            self.stopped = True
+            raise AssertionError(
+                "httpd did not start (%s MPM):\n%s\n--- error log ---\n%s"
+                % (self.mpm, out.decode(errors="replace"),
+                   self.error_log_text()))
+        self.wait_answering(timeout)
+        return self
+
+    def wait_answering(self, timeout=20.0):
+        end = time.time() + timeout
+        last = None
+        while time.time() < end:
+            try:
+                r = request(self.port, "GET", "/static/small.txt",
+                            context=self.probe_context(), timeout=5)
+                if r.status == 200:
+                    return
+                last = r
+            except (OSError, http.client.HTTPException) as e:
+                last = e
+            time.sleep(0.05)
+        raise AssertionError("httpd does not answer: %r" % (last,))
+
+    def probe_context(self):
+        if not self.tls:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(self.tls["ca"])
+        ctx.load_cert_chain(self.tls["probe_cert"], self.tls["probe_key"])
+        return ctx
+
+    def generations(self):
+        return self.error_log_text().count("resuming normal operations")
+
+    def graceful(self, timeout=30.0):
+        """`-k graceful`; returns once the new generation answers."""
+        before = self.generations()
+        subprocess.run([APACHE, "-f", self.conf, "-k", "graceful"],
+                       check=True, env=CLEAN_ENV, capture_output=True,
+                       timeout=60)
+        end = time.time() + timeout
+        while self.generations() <= before:
+            if time.time() > end or self.proc.poll() is not None:
+                raise AssertionError("graceful restart did not complete:\n"
+                                     + self.error_log_text()[-3000:])
+            time.sleep(0.05)
+        self.wait_answering(timeout)
+
+    def parent_pid(self):
+        try:
+            return int(open(self.pidfile).read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self, check=True, timeout=30.0):
+        """Stop httpd; with @check, fail on unexpected log lines and on
+        personal data in the audit files or the error log."""
+        if self.stopped:
+            return
+        self.stopped = True
+        subprocess.run([APACHE, "-f", self.conf, "-k", "stop"],
+                       env=CLEAN_ENV, capture_output=True, timeout=60)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            raise AssertionError("httpd did not stop within %ss" % timeout)
+        if check:
+            self.check_log()
+            self.check_no_secrets()
+
+    def _kill(self):
+        """Last resort: SIGKILL our httpd parent and its own children."""
+        pid = self.proc.pid
+        kids = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    st = open("/proc/%s/stat" % d).read()
+                    ppid = int(st.rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                if ppid == pid:
+                    kids.append(int(d))
+        for p in [pid] + kids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def child_pids(self):
+        pid = self.proc.pid
+        kids = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    st = open("/proc/%s/stat" % d).read()
+                    ppid = int(st.rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                if ppid == pid:
+                    kids.append(int(d))
+        return kids
+
+    def cleanup(self):
+        try:
+            self.stop(check=False)
+        finally:
+            # MOD_VERIFY_T_KEEP=1 keeps conf, logs, store and audit files
+            if not os.environ.get("MOD_VERIFY_T_KEEP"):
+                shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- logs ---------------------------------------------------------
+
+    def error_log_text(self):
+        try:
+            with open(self.error_log, encoding="utf-8",
+                      errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def unexpected_log_lines(self):
+        bad = []
+        for line in self.error_log_text().splitlines():
+            if (LEVEL_RE.search(line) or CRASH_RE.search(line)) and \
+                    not any(rx.search(line)
+                                                 for rx in self.allowed):
+                bad.append(line)
+        return bad
+
+    def check_log(self):
+        bad = self.unexpected_log_lines()
+        assert not bad, ("unexpected lines in the error log (%s MPM):\n%s"
+                         % (self.mpm, "\n".join(bad)))
+
+    def check_no_secrets(self):
+        """No clear ID, name or birth date in audit files or error log."""
+        texts = {"error log": self.error_log_text()}
+        for f in audit_files(self.audit) if os.path.isdir(self.audit) else []:
+            with open(os.path.join(self.audit, f), "rb") as fh:
+                texts[f] = fh.read().decode("utf-8", "replace")
+        leaks = []
+        for where, text in texts.items():
+            for s in self.secrets:
+                if s in text:
+                    leaks.append("%r in %s" % (s if not id_valid(s)
+                                               else mask_id(s) + " (clear)",
+                                               where))
+        assert not leaks, "personal data leaked: " + "; ".join(sorted(leaks))
+
+    # -- data and requests ------------------------------------------
+
+    def workdir(self):
+        """A fresh directory for input files, removed with the server."""
+        return tempfile.mkdtemp(prefix="csv-", dir=self.root)
+
+    def import_household(self, people, check=True, keep_input=False,
+                         **csv):
+        self.add_people(people)
+        csv.setdefault("workdir", self.workdir())
+        return import_people(self.store, self.key, people, check=check,
+                             keep_input=keep_input, **csv)
+
+    def post(self, fields, kind="form", source_address=None, headers=None,
+             context=None, raw=None, content_type=None, chunked=False):
+        """POST /verify. @fields dict (or pairs for form); @raw bytes
+        replace the encoded body (then give @content_type)."""
+        if isinstance(fields, dict):
+            self.add_secret(fields.get("id"), fields.get("name"),
+                            fields.get("birth_date"))
+        if raw is None:
+            body, ctype = encode_body(fields, kind)
+        else:
+            body, ctype = raw, None
+        if content_type is not None:
+            ctype = content_type
+        hdrs = dict(headers or {})
+        if ctype:
+            hdrs.setdefault("Content-Type", ctype)
+        if context is None:
+            context = self.probe_context() if self.tls else None
+        return request(self.port, "POST", "/verify", body=body,
+                       headers=hdrs, source_address=source_address,
+                       context=context, chunked=chunked)
+
+    def audit_lines(self):
+        return read_audit(self.audit)
+
+    def audit_for(self, request_id):
+        return [ln for ln in self.audit_lines()
+                if ln.get("request_id") == request_id]
+
+
+def import_people(store, key, people, check=True, keep_input=False,
+                  name="household.csv", workdir=None, **csv):
+    """Write a household CSV for @people and import it."""
+    workdir = workdir or tempfile.mkdtemp(prefix="mod_verify-csv-")
+    path = os.path.join(workdir, name)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(household_csv(people, **csv))
+    res = run_import(store, key, path, keep_input=keep_input)
+    if check:
+        assert res.returncode == 0, "verify-import failed (%d): %s%s" % (
+            res.returncode, res.stdout, res.stderr)
+    res.path = path
+    return res
+
+
+def fields_for(person_or_id, check="resident", case="CASE-1",
+               reason="eligibility check", operator="clerk01", **more):
+    pid = person_or_id.id if isinstance(person_or_id, Person) \
+        else person_or_id
+    f = {"id": pid, "check": check, "case": case, "reason": reason,
+         "operator": operator}
+    f.update(more)
+    return f
+
+
+# ---------------------------------------------------------------------------
+# TLS material
+# ---------------------------------------------------------------------------
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), check=True, cwd=cwd,
+                   capture_output=True, env=CLEAN_ENV, timeout=60)
+
+
+def make_ca(d, name="ca", cn="mod_verify test CA"):
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", name + ".key",
+             "-out", name + ".crt", "-days", "2", "-subj", "/CN=" + cn,
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    return os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
+
+
+def make_cert(d, name, cn, ca="ca", server=False):
+    ext = os.path.join(d, name + ".ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\n")
+        if server:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                    "extendedKeyUsage=serverAuth\n"
+                    "keyUsage=digitalSignature\n")
+        else:
+            f.write("extendedKeyUsage=clientAuth\n"
+                    "keyUsage=digitalSignature\n")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+             "-subj", "/CN=" + cn, cwd=d)
+    _openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt",
+             "-CAkey", ca + ".key", "-CAcreateserial", "-out", name + ".crt",
+             "-days", "2", "-extfile", ext, cwd=d)
+    for f in (name + ".key", name + ".crt"):
+        os.chmod(os.path.join(d, f), 0o644 if f.endswith(".crt") else 0o600)
+    return os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
+
+
+def cert_sha256(path):
+    der = ssl.PEM_cert_to_DER_cert(open(path).read())
+    return hashlib.sha256(der).hexdigest()
+
+
+def today_taipei():
+    return datetime.datetime.now(TAIPEI).date()
