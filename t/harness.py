@@ -13,6 +13,7 @@ the test process can reap the parent (a detached httpd would linger as a
 zombie under init systems that do not reap).
 """
 
+import atexit
 import datetime
 import hashlib
 import hmac
@@ -882,10 +883,21 @@ class Server:
                 if ln.get("request_id") == request_id]
 
 
+_SCRATCH = []
+
+
+@atexit.register
+def _remove_scratch():
+    for d in _SCRATCH:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def import_people(store, key, people, check=True, keep_input=False,
                   name="household.csv", workdir=None, **csv):
     """Write a household CSV for @people and import it."""
-    workdir = workdir or tempfile.mkdtemp(prefix="mod_verify-csv-")
+    if not workdir:
+        workdir = tempfile.mkdtemp(prefix="mod_verify-csv-")
+        _SCRATCH.append(workdir)
     path = os.path.join(workdir, name)
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(household_csv(people, **csv))
