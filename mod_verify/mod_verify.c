@@ -266,24 +266,6 @@ static int parse_period(const char *v, verify_date_t *from,
     return (*from && *to && *from <= *to) ? 0 : -1;
 }
 
-static int unhex_fpr(const char *s, unsigned char *out)
-{
-    int i;
-
-    if (strlen(s) != 64) {
-        return -1;
-    }
-    for (i = 0; i < 64; i++) {
-        int c = apr_tolower(s[i]), v;
-        if (c >= '0' && c <= '9') v = c - '0';
-        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-        else return -1;
-        if (i & 1) out[i / 2] |= (unsigned char)v;
-        else out[i / 2] = (unsigned char)(v << 4);
-    }
-    return 0;
-}
-
 /* VerifyClient NAME ip=… checks=… approval=… valid=…..… [cert-sha256=…]
  * Parsed whole here, so the request path only reads the result and a
  * broken line stops configtest with its file, line and fault. */
@@ -388,7 +370,7 @@ static const char *add_client(cmd_parms *cmd, void *dc, int argc,
                  item = apr_strtok(NULL, ",", &last)) {
                 unsigned char *f = apr_array_push(cl->certs);
                 memset(f, 0, 32);
-                if (unhex_fpr(item, f) != 0) {
+                if (strlen(item) != 64 || verify_unhex(item, 32, f, 1) != 0) {
                     return CLIENT_ERR("cert-sha256 \"%s\" is not 64 hex "
                                       "digits", item);
                 }

@@ -98,6 +98,15 @@ void verify_keys_tag(const verify_keys_t *keys, verify_key_use_t use,
 void verify_hex(const unsigned char *in, size_t len, char *out);
 
 /**
+ * Decode exactly 2*@p len hex digits of @p s into @p out.
+ * @param any_case also accept A-F (configuration); audit lines are
+ *                 lower case only, so their form stays canonical
+ * @return 0, or -1 at the first character that is not a hex digit
+ */
+int verify_unhex(const char *s, size_t len, unsigned char *out,
+                 int any_case);
+
+/**
  * Normalise a personal name for tagging: trims ASCII and ideographic
  * spaces at both ends and folds ASCII letters to upper case.
  * @return the normalised length written to @p out (at most @p outlen-1),

@@ -240,21 +240,6 @@ size_t verify_audit_seal(verify_chain_t *chain, apr_time_t now,
     return b.len;
 }
 
-static int unhex32(const char *s, unsigned char out[32])
-{
-    int i;
-
-    for (i = 0; i < 64; i++) {
-        int c = s[i], v;
-        if (c >= '0' && c <= '9') v = c - '0';
-        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-        else return -1;
-        if (i & 1) out[i / 2] |= (unsigned char)v;
-        else out[i / 2] = (unsigned char)(v << 4);
-    }
-    return 0;
-}
-
 /* Parse the sealed frame: seq at the start, prev and hash at the end. */
 static int parse_frame(const char *line, size_t len, uint64_t *seq,
                        unsigned char prev[32], unsigned char hash[32])
@@ -277,12 +262,12 @@ static int parse_frame(const char *line, size_t len, uint64_t *seq,
     }
     p = line + len - HASH_TAIL;
     if (memcmp(p, ",\"hash\":\"", 9) || memcmp(line + len - 2, "\"}", 2)
-        || unhex32(p + 9, hash)) {
+        || verify_unhex(p + 9, 32, hash, 0)) {
         return -1;
     }
     p -= PREV_PART;
     if (memcmp(p, ",\"prev\":\"", 9) || p[9 + 64] != '"'
-        || unhex32(p + 9, prev)) {
+        || verify_unhex(p + 9, 32, prev, 0)) {
         return -1;
     }
     *seq = v;

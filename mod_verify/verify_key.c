@@ -210,6 +210,35 @@ void verify_hex(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
+int verify_unhex(const char *s, size_t len, unsigned char *out,
+                 int any_case)
+{
+    size_t i;
+
+    for (i = 0; i < 2 * len; i++) {
+        int c = (unsigned char)s[i], v;
+        if (c >= '0' && c <= '9') {
+            v = c - '0';
+        }
+        else if (c >= 'a' && c <= 'f') {
+            v = c - 'a' + 10;
+        }
+        else if (any_case && c >= 'A' && c <= 'F') {
+            v = c - 'A' + 10;
+        }
+        else {
+            return -1;
+        }
+        if (i & 1) {
+            out[i / 2] |= (unsigned char)v;
+        }
+        else {
+            out[i / 2] = (unsigned char)(v << 4);
+        }
+    }
+    return 0;
+}
+
 size_t verify_name_normalise(const char *in, size_t len, char *out,
                              size_t outlen)
 {

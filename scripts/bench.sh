@@ -32,10 +32,6 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib-httpd.sh
 . "$HERE/scripts/lib-httpd.sh"
 
-BUILD=${BUILD:-$HERE/build}
-MODULE=$BUILD/mod_verify.so
-IMPORT=$BUILD/verify-import
-AUDIT=$BUILD/verify-audit
 
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-8s}

@@ -18,10 +18,6 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib-httpd.sh
 . "$HERE/scripts/lib-httpd.sh"
 
-BUILD=${BUILD:-$HERE/build}
-MODULE=$BUILD/mod_verify.so
-IMPORT=$BUILD/verify-import
-AUDIT=$BUILD/verify-audit
 COUNT=${DEMO_COUNT:-100000}
 
 need_cmd openssl curl "$PYTHON" "$HTTPD_BIN" sha256sum

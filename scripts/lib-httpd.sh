@@ -16,6 +16,12 @@ HTTPD_USER=${HTTPD_USER:-www-data}
 PYTHON=${PYTHON:-/usr/bin/python3}
 [ -x "$PYTHON" ] || PYTHON=python3
 
+# The build the scripts run (the caller sets HERE, the repository root).
+BUILD=${BUILD:-$HERE/build}
+MODULE=$BUILD/mod_verify.so
+IMPORT=$BUILD/verify-import
+AUDIT=$BUILD/verify-audit
+
 # Pid files of the servers started by httpd_start, for httpd_stop_all.
 HTTPD_STARTED=()
 
