@@ -18,8 +18,12 @@
 #include "verify.h"
 
 #define LOCK_WAITERS 0x80000000u
-#define LOCK_SPINS 512                  /* then sleep on the futex */
+#ifndef LOCK_SPINS
+#define LOCK_SPINS 192                  /* then sleep on the futex */
+#endif
+#ifndef LOCK_YIELD_EVERY
 #define LOCK_YIELD_EVERY 64
+#endif
 #define LOCK_SLEEP_NSEC 20000000L       /* re-check a silent owner */
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -277,17 +277,18 @@ print()
 print("    verify/static (median req/s): %.2f" % (mv / ms))
 
 fail = False
-bad_s = sum(s["bad"] + s["err"] for s, _ in res)
-bad_v = sum(v["bad"] for _, v in res)
-err_v = sum(v["err"] for _, v in res)
-if bad_s:
-    print("    static: %d non-2xx responses or socket errors" % bad_s,
-          file=sys.stderr)
-    fail = True
-if bad_v or err_v:
-    print("    verify: %d non-2xx responses, %d socket errors"
-          % (bad_v, err_v), file=sys.stderr)
-    fail = True
+# Any non-2xx answer fails the run. A few socket errors (a keep-alive
+# connection closed by the server as its children turn over) are
+# reported; above 0.1 % of the requests they fail it too.
+for side, idx in (("static", 0), ("verify", 1)):
+    bad = sum(x[idx]["bad"] for x in res)
+    err = sum(x[idx]["err"] for x in res)
+    n = sum(x[idx]["n"] for x in res)
+    if bad or err:
+        print("    %s: %d non-2xx responses, %d socket errors in %d "
+              "requests" % (side, bad, err, n), file=sys.stderr)
+    if bad or err > n / 1000:
+        fail = True
 done = sum(v["n"] for _, v in res)
 print("    audit lines written: %d (the timed runs completed %d /verify "
       "requests; warm-up and checks add the rest)" % (audit_lines, done))
