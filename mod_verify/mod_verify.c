@@ -113,6 +113,8 @@ typedef struct chain_shm_t {
     apr_uint32_t generation;        /* server generations started */
     int lock_kind;                  /* fixed for the life of the shm */
     apr_uint64_t synced_seq;        /* lines up to here are on disk */
+    verify_lock_t syncer;           /* pid of the process syncing, or 0 */
+    apr_uint32_t sync_gen;          /* counts finished syncs (futex) */
     char note[160];                 /* recovery to record in the chain */
     char batch_logged[VERIFY_SRC_COUNT][33]; /* last batch id in chain */
 } chain_shm_t;
@@ -631,41 +633,56 @@ static apr_status_t chain_unlock(void)
     return APR_SUCCESS;
 }
 
-/* Make lines written up to @p seq durable (VerifyAuditSync On). Runs
- * outside the chain lock; one fdatasync covers every line written
- * before it started, so concurrent requests share syncs. */
+/*
+ * Make lines written up to @p seq durable (VerifyAuditSync On): group
+ * commit. One process at a time is the syncer; it notes the last line
+ * written, syncs the file, and then every line up to that one is
+ * durable. The others sleep until a sync covers their line (or take the
+ * syncer's role when none is running), so concurrent requests share one
+ * fdatasync instead of queueing one each in the kernel.
+ */
 static apr_status_t audit_sync(server_rec *s, apr_uint64_t seq, int fd,
                                verify_date_t day)
 {
-    apr_uint64_t upto;
+    apr_uint64_t upto, cur;
+    apr_uint32_t gen;
+    apr_status_t rv;
 
-    if (__atomic_load_n(&g.shm->synced_seq, __ATOMIC_ACQUIRE) >= seq) {
-        return APR_SUCCESS;
-    }
-    upto = __atomic_load_n(&g.shm->chain.seq, __ATOMIC_ACQUIRE);
-    /* lines after a change of day are in another file: not covered */
-    if (__atomic_load_n(&g.shm->day, __ATOMIC_ACQUIRE) != day) {
-        upto = seq;
-    }
-    if (fdatasync(fd) != 0) {
-        apr_status_t rv = APR_FROM_OS_ERROR(errno);
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, VERIFY_LOGNO(7)
-                     "cannot sync the audit file");
-        return rv;
-    }
-    if (upto < seq) {
-        upto = seq;
-    }
-    {
-        apr_uint64_t cur = __atomic_load_n(&g.shm->synced_seq,
-                                           __ATOMIC_RELAXED);
-        while (cur < upto
-               && !__atomic_compare_exchange_n(&g.shm->synced_seq, &cur,
-                                               upto, 1, __ATOMIC_RELEASE,
-                                               __ATOMIC_RELAXED)) {
+    for (;;) {
+        if (__atomic_load_n(&g.shm->synced_seq, __ATOMIC_ACQUIRE) >= seq) {
+            return APR_SUCCESS;
+        }
+        gen = __atomic_load_n(&g.shm->sync_gen, __ATOMIC_ACQUIRE);
+        if (!verify_lock_try(&g.shm->syncer, g.pid)) {
+            /* a sync is running: it may cover us; wake when it ends */
+            verify_event_wait(&g.shm->sync_gen, gen, 50000000L);
+            continue;
+        }
+        upto = __atomic_load_n(&g.shm->chain.seq, __ATOMIC_ACQUIRE);
+        /* lines after a change of day are in another file: not covered */
+        if (__atomic_load_n(&g.shm->day, __ATOMIC_ACQUIRE) != day) {
+            upto = seq;
+        }
+        rv = APR_SUCCESS;
+        if (fdatasync(fd) != 0) {
+            rv = APR_FROM_OS_ERROR(errno);
+        }
+        else {
+            cur = __atomic_load_n(&g.shm->synced_seq, __ATOMIC_RELAXED);
+            while (cur < upto
+                   && !__atomic_compare_exchange_n(&g.shm->synced_seq, &cur,
+                                                   upto, 1, __ATOMIC_RELEASE,
+                                                   __ATOMIC_RELAXED)) {
+            }
+        }
+        verify_lock_release(&g.shm->syncer);
+        verify_event_post(&g.shm->sync_gen);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, VERIFY_LOGNO(7)
+                         "cannot sync the audit file");
+            return rv;
         }
     }
-    return APR_SUCCESS;
 }
 
 /*

@@ -416,6 +416,17 @@ int verify_lock_acquire(verify_lock_t *w, pid_t me);
 /** Release; wakes one sleeper if any. */
 void verify_lock_release(verify_lock_t *w);
 
+/** Take the lock only if free (or its owner died); 1 if taken. */
+int verify_lock_try(verify_lock_t *w, pid_t me);
+
+/**
+ * An event counter in shared memory: verify_event_post() increments it
+ * and wakes every waiter; verify_event_wait() sleeps while it still
+ * reads @p seen, at most @p nsec nanoseconds.
+ */
+void verify_event_wait(uint32_t *counter, uint32_t seen, long nsec);
+void verify_event_post(uint32_t *counter);
+
 /* ------------------------------------------------------------------ */
 /* Encrypted and signed batches (verify_cms.c)                         */
 /* ------------------------------------------------------------------ */

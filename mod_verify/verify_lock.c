@@ -100,6 +100,30 @@ int verify_lock_acquire(verify_lock_t *w, pid_t me)
     }
 }
 
+int verify_lock_try(verify_lock_t *w, pid_t me)
+{
+    uint32_t cur = __atomic_load_n(w, __ATOMIC_RELAXED);
+
+    if (cur == 0) {
+        return take(w, 0, (uint32_t)me);
+    }
+    /* an owner that died holding it leaves it to the next one */
+    return !owner_alive(cur) && take(w, cur, (uint32_t)me);
+}
+
+void verify_event_wait(uint32_t *counter, uint32_t seen, long nsec)
+{
+    struct timespec ts = { nsec / 1000000000L, nsec % 1000000000L };
+
+    futex_op(counter, FUTEX_WAIT, seen, &ts);
+}
+
+void verify_event_post(uint32_t *counter)
+{
+    __atomic_add_fetch(counter, 1, __ATOMIC_RELEASE);
+    futex_op(counter, FUTEX_WAKE, 0x7fffffff, NULL);
+}
+
 void verify_lock_release(verify_lock_t *w)
 {
     if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) & LOCK_WAITERS) {
