@@ -124,6 +124,7 @@ typedef struct chain_shm_t {
  * restart keeps one chain while old children finish their requests. */
 static struct {
     verify_keys_t *keys;
+    unsigned char key_check[VERIFY_KEY_CHECK_LEN];
     const char *store_dir;
     const char *audit_dir;
     int audit_sync;
@@ -927,6 +928,7 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "%s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    verify_keys_check(g.keys, g.key_check);
     rv = apr_dir_make_recursive(g.audit_dir, APR_FPROT_OS_DEFAULT & 0750,
                                 ptemp);
     if (rv != APR_SUCCESS
@@ -1490,6 +1492,24 @@ static void decide(vreq_t *q, verify_date_t today)
         if (!q->lk.have_batch[k]) {
             refuse(q, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
                    apr_psprintf(q->r->pool, "no %s data has been imported",
+                                verify_source_name(k)));
+            return;
+        }
+        if (memcmp(q->lk.batch[k].key_check, g.key_check,
+                   VERIFY_KEY_CHECK_LEN)) {
+            /* With the wrong key nobody would be found: every answer
+             * would be a confident "no". Refuse instead. */
+            static int said;
+            if (!said) {
+                said = 1;
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                              VERIFY_LOGNO(27) "the %s batch was imported "
+                              "with another key than VerifyKeyFile; not "
+                              "answering from it", verify_source_name(k));
+            }
+            refuse(q, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
+                   apr_psprintf(q->r->pool, "the %s data was imported "
+                                "with another pseudonym key",
                                 verify_source_name(k)));
             return;
         }

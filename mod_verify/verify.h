@@ -94,6 +94,17 @@ void verify_keys_tag(const verify_keys_t *keys, verify_key_use_t use,
                      const void *data, size_t len,
                      unsigned char out[VERIFY_TAG_LEN]);
 
+/** Bytes of a key check. */
+#define VERIFY_KEY_CHECK_LEN 16
+
+/**
+ * A fingerprint of the store key that reveals nothing of it: stored
+ * with every batch, so that a server configured with another key file
+ * refuses to answer instead of finding nobody.
+ */
+void verify_keys_check(const verify_keys_t *keys,
+                       unsigned char out[VERIFY_KEY_CHECK_LEN]);
+
 /** Lower-case hex of @p len bytes into @p out (2*len+1 bytes). */
 void verify_hex(const unsigned char *in, size_t len, char *out);
 
@@ -197,6 +208,8 @@ typedef struct verify_batch_t {
     verify_date_t approved_until; /**< R4.1.2 usage period end; 0 = none */
     unsigned char sha256[32];     /**< of the input file as received */
     char as_of[26];               /**< imported_at, Taipei, seconds */
+    unsigned char key_check[16];  /**< verify_keys_check() of the key
+                                       the batch was imported with */
 } verify_batch_t;
 
 typedef struct verify_store_t verify_store_t;

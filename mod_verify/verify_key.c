@@ -198,6 +198,17 @@ void verify_keys_tag(const verify_keys_t *keys, verify_key_use_t use,
     EVP_MD_CTX_free(c);
 }
 
+void verify_keys_check(const verify_keys_t *keys,
+                       unsigned char out[VERIFY_KEY_CHECK_LEN])
+{
+    static const char label[] = "mod_verify/key-check/v1";
+    unsigned char tag[VERIFY_TAG_LEN];
+
+    /* a tag no ID can produce: IDs are 10 characters */
+    verify_keys_tag(keys, VERIFY_KEY_STORE, label, sizeof(label) - 1, tag);
+    memcpy(out, tag, VERIFY_KEY_CHECK_LEN);
+}
+
 void verify_hex(const unsigned char *in, size_t len, char *out)
 {
     static const char hx[] = "0123456789abcdef";

@@ -16,8 +16,8 @@
 #include "verify.h"
 
 #define META_DB "meta"
-#define META_VERSION 1
-#define META_LEN 85
+#define META_VERSION 2
+#define META_LEN 101            /* v2: v1's 85 bytes, then the key check */
 /* Sparse on disk; large enough that readers never see the map grow. */
 #define MAP_SIZE ((size_t)4 << 30)
 
@@ -151,6 +151,7 @@ static void batch_encode(const verify_batch_t *b, unsigned char out[META_LEN])
     put32(out + 17, b->approved_until);
     memcpy(out + 21, b->sha256, 32);
     memcpy(out + 53, b->batch_id, 32);
+    memcpy(out + 85, b->key_check, VERIFY_KEY_CHECK_LEN);
 }
 
 static int batch_decode(const MDB_val *v, verify_batch_t *b)
@@ -166,6 +167,7 @@ static int batch_decode(const MDB_val *v, verify_batch_t *b)
     memcpy(b->sha256, p + 21, 32);
     memcpy(b->batch_id, p + 53, 32);
     b->batch_id[32] = '\0';
+    memcpy(b->key_check, p + 85, VERIFY_KEY_CHECK_LEN);
     verify_time_format_s(b->imported_at, b->as_of);
     return 0;
 }

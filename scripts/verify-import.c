@@ -354,6 +354,7 @@ int main(int argc, const char *const *argv)
         goto cleanup;
     }
     verify_hex(rnd, sizeof(rnd), batch.batch_id);
+    verify_keys_check(keys, batch.key_check);
     rv = verify_store_replace(st, src, recs, n, &batch, 0, &err, p);
     verify_store_close(st);
     if (rv != APR_SUCCESS) {

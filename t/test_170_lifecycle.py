@@ -112,7 +112,7 @@ def store_dump(store):
     return res.stdout
 
 
-META_LEN = 85
+META_LEN = 101
 APPROVED_AT = 17        # big-endian YYYYMMDD (docs: verify_store.c)
 
 
@@ -471,3 +471,28 @@ def test_group_option(make_server):
         assert answer(s, p, case="L-GRP-ok-%d" % i)["results"] == \
             {"resident": True}
     assert ev["records"] == len(people)
+
+
+def test_store_of_another_key_refused(make_server):
+    """A store imported with another key than VerifyKeyFile would find
+    nobody: every answer a confident "no". The batch's key check makes
+    the server refuse instead (503 store_unavailable, VFY27)."""
+    s = make_server()
+    gen = harness.People()
+    people = gen.batch(5)
+    other_key = os.path.join(tmpdir("mod_verify-key-"), "other.key")
+    harness.make_key_file(other_key)
+    s.add_people(people)
+    path = write_file(harness.household_csv(people))
+    res = harness.run_import(s.store, other_key, path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    s.expect_log(r"\[verify:error\].*VFY27: the household batch was "
+                 r"imported with another key")
+    s.start()
+    for p in people[:2]:
+        r = s.post(fields_for(p))
+        refused(s, r, 503, "store_unavailable")
+        assert "another pseudonym key" in r.json["message"]
+    # re-imported with the server's key: answered again, no restart
+    import_people(s, people)
+    assert answer(s, people[0])["results"] == {"resident": True}
