@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <errno.h>
 
 #include "httpd.h"
@@ -54,6 +55,11 @@ module AP_MODULE_DECLARE_DATA verify_module;
 #define NAME_MAX_CHARS 64
 #define STORE_RETRY_USEC apr_time_from_sec(1)
 #define USERDATA_KEY "verify_module_chain"
+/* Changes whenever chain_shm_t does: a graceful restart into a module
+ * with another layout must not read the old segment. */
+#define CHAIN_LAYOUT (0x56460000u | (apr_uint32_t)sizeof(chain_shm_t))
+#define WRITER_LOCK ".writer.lock"
+#define WRITER_WAIT_TRIES 100           /* x 100 ms */
 
 /* The chain lock (see chain_lock below). */
 #define LOCK_FUTEX 0
@@ -103,6 +109,8 @@ typedef struct verify_srv_conf_t {
 /* The chain head, in shared memory across children and generations. */
 typedef struct chain_shm_t {
     verify_lock_t lock;             /* chain lock (VerifyAuditLock futex) */
+    apr_uint32_t layout;            /* CHAIN_LAYOUT of the module that
+                                     * made it */
     char pad_[60];                  /* keep the lock word's line its own */
     verify_chain_t chain;           /* last seq and hash written */
     verify_date_t day;              /* Taipei day of the current file */
@@ -117,6 +125,9 @@ typedef struct chain_shm_t {
     apr_uint32_t sync_gen;          /* counts finished syncs (futex) */
     char note[160];                 /* recovery to record in the chain */
     char batch_logged[VERIFY_SRC_COUNT][33]; /* last batch id in chain */
+    apr_time_t last_ts;             /* ts of the last line: never back */
+    int sync_failed;                /* a sync failed: refuse until restart */
+    char audit_dir[1024];           /* the directory this chain writes */
 } chain_shm_t;
 
 /* Process state. Keys and dirs are per generation (pconf); the shared
@@ -538,12 +549,38 @@ static apr_status_t audit_append_locked(server_rec *s, const char *body,
     char line[VERIFY_AUDIT_LINE_MAX];
     verify_chain_t next = g.shm->chain;
     apr_time_t now = apr_time_now();
-    verify_date_t day = verify_date_taipei(now);
+    verify_date_t day;
     apr_off_t offset;
     size_t len;
     ssize_t n;
     int e;
 
+    /* A clock stepped back must neither reorder the chain's times nor
+     * send lines to an earlier day's file than lines already written. */
+    if (now < g.shm->last_ts) {
+        now = g.shm->last_ts;
+    }
+    day = verify_date_taipei(now);
+    if (g.audit_sync && g.shm->day && day != g.shm->day) {
+        /* a sync of the new day's file will not cover the old one's
+         * lines: make them durable before the first line of the day */
+        int ofd = open(audit_path(p, g.shm->day), O_WRONLY | O_CLOEXEC);
+        if (ofd < 0 || fdatasync(ofd) != 0) {
+            e = errno;
+            if (ofd >= 0) {
+                close(ofd);
+            }
+            ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(e), s,
+                         VERIFY_LOGNO(28) "cannot sync the previous day's "
+                         "audit file %s", audit_path(p, g.shm->day));
+            return APR_FROM_OS_ERROR(e);
+        }
+        close(ofd);
+        if (g.shm->synced_seq < g.shm->chain.seq) {
+            __atomic_store_n(&g.shm->synced_seq, g.shm->chain.seq,
+                             __ATOMIC_RELEASE);
+        }
+    }
     e = audit_open(day, p);
     if (e != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(e), s,
@@ -582,6 +619,7 @@ static apr_status_t audit_append_locked(server_rec *s, const char *body,
     g.shm->chain = next;
     g.shm->day = day;
     g.shm->offset = offset + (apr_off_t)len;
+    g.shm->last_ts = now;
     return APR_SUCCESS;
 }
 
@@ -687,13 +725,46 @@ static apr_status_t audit_sync(server_rec *s, apr_uint64_t seq, int fd,
 }
 
 /*
+ * The line of seq @p seq is in the chain, but its sync failed and its
+ * answer is not sent (503). Say so in the chain, best effort, and stop
+ * answering until a restart: after a failed fdatasync the kernel may
+ * have dropped pages of other lines too.
+ */
+static void audit_withdraw(server_rec *s, apr_uint64_t seq,
+                           const char *request_id, apr_pool_t *p)
+{
+    char b[256];
+    int n;
+
+    g.shm->sync_failed = 1;
+    if (chain_lock() != APR_SUCCESS) {
+        return;
+    }
+    n = apr_snprintf(b, sizeof(b), ",\"op\":\"withdrawn\",\"request_id\":"
+                     "\"%s\",\"withdrawn_seq\":%" APR_UINT64_T_FMT ","
+                     "\"status\":503,\"detail\":\"the line could not be "
+                     "synced; its answer was not sent\"",
+                     request_id ? request_id : "", seq);
+    if (g.shm->busy == 0 && !g.shm->broken) {
+        g.shm->busy = g.pid;
+        (void)audit_append_locked(s, b, (size_t)n, p);
+        g.shm->busy = 0;
+    }
+    chain_unlock();
+    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, VERIFY_LOGNO(29)
+                 "audit sync failed: seq %" APR_UINT64_T_FMT " withdrawn; "
+                 "/verify refuses every request (503) until httpd is "
+                 "restarted", seq);
+}
+
+/*
  * Append one line to the chain; the only entry point for writers. First,
  * under the same lock: recovery after a dead writer or failed write, a
  * pending recovery note, and the import lines of batches @p lk cites.
  */
 static apr_status_t audit_append(server_rec *s, const char *body,
                                  size_t blen, const verify_lookup_t *lk,
-                                 apr_pool_t *p)
+                                 const char *request_id, apr_pool_t *p)
 {
     apr_status_t rv, lrv;
     apr_uint64_t seq = 0;
@@ -701,6 +772,11 @@ static apr_status_t audit_append(server_rec *s, const char *body,
     char b[512];
     int n, k, fd;
 
+    if (g.audit_sync && g.shm->sync_failed) {
+        /* a failed sync may have lost lines the disk said it had: no
+         * more answers until an admin has looked (and restarted) */
+        return APR_EGENERAL;
+    }
     rv = chain_lock();
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, VERIFY_LOGNO(8)
@@ -754,6 +830,9 @@ unlock:
     }
     if (rv == APR_SUCCESS && g.audit_sync) {
         rv = audit_sync(s, seq, fd, fd_day);
+        if (rv != APR_SUCCESS) {
+            audit_withdraw(s, seq, request_id, p);
+        }
     }
     return rv;
 }
@@ -816,6 +895,47 @@ static void store_permissions(server_rec *s, apr_pool_t *p)
     }
 }
 
+/*
+ * One parent per audit directory. Its chain head lives in this parent's
+ * shared memory, so a second httpd (or a new one started while the old
+ * one's children still finish requests after graceful-stop) would fork
+ * the chain. The parent takes an exclusive flock on a file in the
+ * directory and never closes it; its children inherit the descriptor,
+ * so the lock holds until the last process that may write has gone.
+ */
+static apr_status_t writer_lock(server_rec *s, apr_pool_t *ptemp)
+{
+    const char *path = apr_pstrcat(ptemp, g.audit_dir, "/" WRITER_LOCK,
+                                   NULL);
+    int fd, i;
+
+    if (strlen(g.audit_dir) >= sizeof(((chain_shm_t *)0)->audit_dir)) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(32)
+                     "VerifyAuditLog path too long");
+        return APR_ENAMETOOLONG;
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, APR_FROM_OS_ERROR(errno), s,
+                     VERIFY_LOGNO(33) "cannot open %s", path);
+        return APR_FROM_OS_ERROR(errno);
+    }
+    /* the children of a stopped predecessor may need a moment */
+    for (i = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; i++) {
+        if (errno != EWOULDBLOCK || i == WRITER_WAIT_TRIES) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, APR_FROM_OS_ERROR(errno),
+                         s, VERIFY_LOGNO(34) "another httpd (or the "
+                         "children of a stopped one) still writes the "
+                         "audit log %s; refusing to fork its chain",
+                         g.audit_dir);
+            close(fd);
+            return APR_EGENERAL;
+        }
+        apr_sleep(apr_time_from_msec(100));
+    }
+    return APR_SUCCESS;         /* fd stays open for the parent's life */
+}
+
 /* Shared memory and mutex for the chain: made once per parent process
  * and kept across graceful restarts (see the note on g). */
 static apr_status_t chain_init(server_rec *s, apr_pool_t *ptemp)
@@ -832,7 +952,22 @@ static apr_status_t chain_init(server_rec *s, apr_pool_t *ptemp)
     apr_pool_userdata_get(&data, USERDATA_KEY, pproc);
     if (data) {
         g.shm = data;
-        /* children of the old generation still use the old lock */
+        if (g.shm->layout != CHAIN_LAYOUT) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(30)
+                         "mod_verify was replaced by a build with another "
+                         "audit chain layout: stop and start httpd (a "
+                         "graceful restart cannot carry the chain over)");
+            g.shm = NULL;
+            return APR_EGENERAL;
+        }
+        /* old children write on: one chain, one directory, one lock */
+        if (strcmp(g.shm->audit_dir, g.audit_dir)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, VERIFY_LOGNO(31)
+                         "VerifyAuditLog changes only at a full restart; "
+                         "keeping %s", g.shm->audit_dir);
+            g.audit_dir = apr_pstrdup(s->process->pconf, g.shm->audit_dir);
+        }
+        g.shm->sync_failed = 0;         /* the admin restarted */
         if (g.shm->lock_kind != g.lock_kind) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, VERIFY_LOGNO(26)
                          "VerifyAuditLock changes only at a full restart; "
@@ -841,6 +976,10 @@ static apr_status_t chain_init(server_rec *s, apr_pool_t *ptemp)
             g.lock_kind = g.shm->lock_kind;
         }
         return APR_SUCCESS;
+    }
+    rv = writer_lock(s, ptemp);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     rv = verify_audit_find_head(g.audit_dir, &head, &file, &size, &partial,
                                 &err, ptemp);
@@ -873,6 +1012,8 @@ static apr_status_t chain_init(server_rec *s, apr_pool_t *ptemp)
     g.shm->offset = -1;
     g.shm->synced_seq = head.seq;
     g.shm->lock_kind = g.lock_kind;
+    g.shm->layout = CHAIN_LAYOUT;
+    apr_cpystrn(g.shm->audit_dir, g.audit_dir, sizeof(g.shm->audit_dir));
     if (partial >= 0) {
         apr_snprintf(g.shm->note, sizeof(g.shm->note), "a partial last "
                      "line (never answered) was removed at start from %s",
@@ -900,6 +1041,8 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     apr_status_t rv;
     char *err = NULL;
     void *data = NULL;
+    const char *desc;
+    verify_jbuf_t jb;
     char body[256];
 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
@@ -955,11 +1098,16 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     apr_pool_userdata_get(&data, USERDATA_KEY "_mutex", s->process->pool);
     g.mutex = data;
     g.shm->generation++;
+    /* the description is the admin's (loaded modules' tokens): escaped
+     * and bounded like any other text */
+    verify_jbuf_init(&jb, body, sizeof(body));
     rc = apr_snprintf(body, sizeof(body), ",\"op\":\"start\",\"pid\":%ld,"
-                      "\"generation\":%u,\"server\":\"%s\"", (long)getpid(),
-                      g.shm->generation,
-                      ap_get_server_description());
-    rv = audit_append(s, body, (size_t)rc, NULL, ptemp);
+                      "\"generation\":%u,\"server\":", (long)getpid(),
+                      g.shm->generation);
+    jb.len = (size_t)rc;
+    desc = ap_get_server_description();
+    verify_jbuf_str(&jb, desc, strlen(desc), 160);
+    rv = audit_append(s, body, jb.len, NULL, NULL, ptemp);
     /* children open their own descriptor */
     if (g.fd >= 0) {
         close(g.fd);
@@ -1485,6 +1633,8 @@ static void decide(vreq_t *q, verify_date_t today)
                "the verification store could not be read");
         return;
     }
+    /* Every source must be there (store_unavailable) before any
+     * expiry is told (data_expired), whatever their order. */
     for (k = 0; k < VERIFY_SRC_COUNT; k++) {
         if (!(sources & (1u << k))) {
             continue;
@@ -1493,10 +1643,10 @@ static void decide(vreq_t *q, verify_date_t today)
             refuse(q, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
                    apr_psprintf(q->r->pool, "no %s data has been imported",
                                 verify_source_name(k)));
-            return;
         }
-        if (memcmp(q->lk.batch[k].key_check, g.key_check,
-                   VERIFY_KEY_CHECK_LEN)) {
+        else if (q->lk.batch[k].have_key_check
+                 && memcmp(q->lk.batch[k].key_check, g.key_check,
+                           VERIFY_KEY_CHECK_LEN)) {
             /* With the wrong key nobody would be found: every answer
              * would be a confident "no". Refuse instead. */
             static int said;
@@ -1511,16 +1661,19 @@ static void decide(vreq_t *q, verify_date_t today)
                    apr_psprintf(q->r->pool, "the %s data was imported "
                                 "with another pseudonym key",
                                 verify_source_name(k)));
-            return;
         }
-        if (q->lk.batch[k].approved_until
+    }
+    for (k = 0; !q->error && k < VERIFY_SRC_COUNT; k++) {
+        if ((sources & (1u << k)) && q->lk.batch[k].approved_until
             && q->lk.batch[k].approved_until < today) {
             refuse(q, HTTP_SERVICE_UNAVAILABLE, "data_expired",
                    apr_psprintf(q->r->pool, "the approved usage period of "
                                 "the %s data has ended",
                                 verify_source_name(k)));
-            return;
         }
+    }
+    if (q->error) {
+        return;
     }
     {
         const verify_record_t *hh = &q->lk.rec[VERIFY_SRC_HOUSEHOLD];
@@ -1644,13 +1797,23 @@ static size_t audit_body(vreq_t *q, char *buf, size_t cap)
     VERIFY_JRAW(&b, ",\"op\":\"verify\",\"method\":");
     verify_jbuf_str(&b, q->r->method, strlen(q->r->method), 16);
     VERIFY_JRAW(&b, ",\"checks\":[");
+    /* Only known check names: an unknown one may be anything the
+     * client put there, even an ID. */
     n = q->check_list->nelts > 8 ? 8 : q->check_list->nelts;
     for (i = 0; i < n; i++) {
         const field_t *c = &APR_ARRAY_IDX(q->check_list, i, field_t);
+        const char *known = "?";
+        int k;
+        for (k = 0; k < CHECK_COUNT; k++) {
+            if (strlen(check_names[k]) == c->len
+                && !memcmp(check_names[k], c->v, c->len)) {
+                known = check_names[k];
+            }
+        }
         if (i) {
             VERIFY_JRAW(&b, ",");
         }
-        verify_jbuf_str(&b, c->v, c->len, 32);
+        verify_jbuf_str(&b, known, strlen(known), 32);
     }
     VERIFY_JRAW(&b, "],\"subject\":");
     if (q->id_valid) {
@@ -1841,7 +2004,8 @@ static int verify_handler(request_rec *r)
     }
     blen = audit_body(q, body, sizeof(body));
     if (blen == 0 || audit_append(r->server, body, blen,
-                                  q->answered ? &q->lk : NULL, r->pool)
+                                  q->answered ? &q->lk : NULL,
+                                  q->request_id, r->pool)
                      != APR_SUCCESS) {
         /* no line, no answer */
         q->answered = 0;
@@ -1861,8 +2025,10 @@ static int verify_handler(request_rec *r)
 static int verify_translate(request_rec *r)
 {
     core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
-    const char *h, *err = NULL;
-    size_t n;
+    core_server_config *sc;
+    const char *h, *err = NULL, *base = NULL;
+    size_t n, best = 0;
+    int i;
 
     if (!d || !d->expr_handler) {
         return DECLINED;
@@ -1872,10 +2038,29 @@ static int verify_translate(request_rec *r)
         return DECLINED;
     }
     r->filename = apr_pstrcat(r->pool, "verify:", r->uri, NULL);
-    /* what follows the <Location> path is extra path: answered 404 */
-    n = d->d && !d->r ? strlen(d->d) : 0;
-    if (n && !strncmp(r->uri, d->d, n) && r->uri[n]) {
-        r->path_info = apr_pstrdup(r->pool, r->uri + n);
+    /* What follows the path of the <Location> that set the handler is
+     * extra path (answered 404). The merged config cannot say which
+     * section that was, so look at the sections themselves: the longest
+     * plain <Location> prefix of the URI whose SetHandler is ours. */
+    sc = ap_get_core_module_config(r->server->module_config);
+    for (i = 0; sc && sc->sec_url && i < sc->sec_url->nelts; i++) {
+        core_dir_config *e = ap_get_core_module_config(
+            APR_ARRAY_IDX(sc->sec_url, i, ap_conf_vector_t *));
+        if (!e || e->r || !e->d || !e->expr_handler) {
+            continue;
+        }
+        n = strlen(e->d);
+        if (n <= best || strncmp(r->uri, e->d, n)) {
+            continue;
+        }
+        h = ap_expr_str_exec(r, e->expr_handler, &err);
+        if (h && !strcmp(h, VERIFY_HANDLER)) {
+            base = e->d;
+            best = n;
+        }
+    }
+    if (base && r->uri[best]) {
+        r->path_info = apr_pstrdup(r->pool, r->uri + best);
     }
     return OK;
 }

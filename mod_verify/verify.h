@@ -210,6 +210,7 @@ typedef struct verify_batch_t {
     char as_of[26];               /**< imported_at, Taipei, seconds */
     unsigned char key_check[16];  /**< verify_keys_check() of the key
                                        the batch was imported with */
+    int have_key_check;           /**< 0 for batches of format v1 */
 } verify_batch_t;
 
 typedef struct verify_store_t verify_store_t;

@@ -196,8 +196,14 @@ static int header(intake_t *in, unsigned long line, const char *const *f,
         }
         if (c == sizeof(columns) / sizeof(columns[0])) {
             /* A file without its header line has personal data here:
-             * echo the text only if it cannot be an ID or a date. */
-            int shown = l <= 40 && strcspn(s, "0123456789") >= l;
+             * echo only short ASCII words, never a name or an ID. */
+            size_t k;
+            int shown = l > 0 && l <= 20;
+            for (k = 0; shown && k < l; k++) {
+                shown = (s[k] >= 'a' && s[k] <= 'z')
+                        || (s[k] >= 'A' && s[k] <= 'Z') || s[k] == '_'
+                        || s[k] == ' ';
+            }
             if (shown) {
                 in->err = apr_psprintf(in->p, "line %lu: header: unknown "
                                        "column \"%.*s\" (column %d) for "

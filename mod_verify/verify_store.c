@@ -18,6 +18,7 @@
 #define META_DB "meta"
 #define META_VERSION 2
 #define META_LEN 101            /* v2: v1's 85 bytes, then the key check */
+#define META_V1_LEN 85          /* v1 (no key check) is still read */
 /* Sparse on disk; large enough that readers never see the map grow. */
 #define MAP_SIZE ((size_t)4 << 30)
 
@@ -158,7 +159,8 @@ static int batch_decode(const MDB_val *v, verify_batch_t *b)
 {
     const unsigned char *p = v->mv_data;
 
-    if (v->mv_size != META_LEN || p[0] != META_VERSION) {
+    if (!((v->mv_size == META_LEN && p[0] == META_VERSION)
+          || (v->mv_size == META_V1_LEN && p[0] == 1))) {
         return -1;
     }
     b->records = get64(p + 1);
@@ -167,7 +169,10 @@ static int batch_decode(const MDB_val *v, verify_batch_t *b)
     memcpy(b->sha256, p + 21, 32);
     memcpy(b->batch_id, p + 53, 32);
     b->batch_id[32] = '\0';
-    memcpy(b->key_check, p + 85, VERIFY_KEY_CHECK_LEN);
+    b->have_key_check = p[0] >= 2;
+    if (b->have_key_check) {
+        memcpy(b->key_check, p + 85, VERIFY_KEY_CHECK_LEN);
+    }
     verify_time_format_s(b->imported_at, b->as_of);
     return 0;
 }

@@ -9,8 +9,9 @@
 # encrypted as the data provider sends them, once verify-import takes
 # CMS input) imported into an LMDB store, a private httpd (event MPM, TLS with client certificates)
 # on 127.0.0.1, real /verify calls with curl, the audit lines they left,
-# the chain check and the monthly report. Nothing outside the scratch
-# directory is touched; it is removed at the end (DEMO_KEEP=1 keeps it).
+# the chain check, the monthly report and the monthly sample. Nothing
+# outside the scratch directory is touched; it is removed at the end
+# (DEMO_KEEP=1 keeps it).
 # Exits non-zero if any step does not do what it should.
 set -euo pipefail
 
@@ -399,18 +400,18 @@ indent < tamper.out
 ok "edited line detected (exit $rc)"
 
 # ---------------------------------------------------------------------
-step "9. The monthly query record sheet"
+step "9. The monthly query record sheet (R5.1)"
+say "Every month the office prints the month's queries for the auditors."
 MONTH=$(TZ=Asia/Taipei date +%Y-%m)
-set +e
-show "$AUDIT" report --month "$MONTH" "$D/audit" > report.html 2> report.err
-rc=$?
-set -e
-if [ $rc -eq 0 ]; then
-    say "report.html: $(wc -c < report.html) bytes of HTML; as text:"
-    "$PYTHON" - <<'EOF' | head -n 40 | indent
+show "$AUDIT" report --month "$MONTH" "$D/audit" > report.html \
+    || die "verify-audit report failed"
+say "report.html: $(wc -c < report.html) bytes, one self-contained HTML page"
+say "(open it in a browser and print it); as text:"
+"$PYTHON" - <<'EOF' | head -n 60 | indent
 import html, re
 s = open("report.html", encoding="utf-8").read()
-s = re.sub(r"(?is)<(script|style).*?</\1>", "", s)
+s = re.sub(r"(?is)<head>.*?</head>", "", s)
+s = re.sub(r"(?i)<br\s*/?>(?=[^<]*</th>)", " ", s)
 s = re.sub(r"(?i)<br\s*/?>|</(p|div|h[1-6]|tr|li|table|caption)>", "\n", s)
 s = re.sub(r"(?i)</t[dh]>", "  ", s)
 s = html.unescape(re.sub(r"<[^>]+>", "", s))
@@ -418,18 +419,54 @@ for line in s.splitlines():
     if line.strip():
         print(line.rstrip())
 EOF
-    ok "report for $MONTH"
-elif grep -qiE 'not (available )?in this version|unknown command|not (yet )?implemented' report.err; then
-    indent < report.err
-    say "verify-audit has no \`report\` command yet: the monthly report"
-    say "arrives with the auditor-tools issue."
-else
-    indent < report.err
-    die "verify-audit report failed (exit $rc)"
+if ! "$PYTHON" - "$MONTH" "${audit_files[@]}" <<'EOF'
+import json, sys
+page = open("report.html", encoding="utf-8").read()
+month, missing = sys.argv[1], []
+for path in sys.argv[2:]:
+    for line in open(path, encoding="utf-8"):
+        d = json.loads(line)
+        if d.get("op") == "verify" and d["ts"].startswith(month):
+            if d["request_id"] not in page:
+                missing.append(d["request_id"])
+            if d.get("subject_tag") and d["subject_tag"] in page:
+                sys.exit("the report shows a subject_tag")
+if missing:
+    sys.exit("queries missing from the report: " + ", ".join(missing))
+EOF
+then
+    die "the report is not what it should be"
 fi
+ok "report for $MONTH: every query of the month, masked subjects only"
 
 # ---------------------------------------------------------------------
-step "10. Stop httpd and clean up"
+step "10. The monthly sample for the auditors (R5.1)"
+say "At least 3 % of the month's queries, never fewer than 10, all of them"
+say "if the month has fewer than 10. A fresh random seed draws the sample;"
+say "recorded, it draws the same sample again."
+show "$AUDIT" sample --month "$MONTH" "$D/audit" > sample.txt \
+    || die "verify-audit sample failed"
+indent < sample.txt
+SEED=$(sed -n 's/^seed: *//p' sample.txt)
+[ -n "$SEED" ] || die "the sample printed no seed"
+show "$AUDIT" sample --month "$MONTH" --seed "$SEED" "$D/audit" \
+    > sample-again.txt || die "verify-audit sample --seed failed"
+rows() { sed -n '/^seq /,$p' "$1"; }   # the sampled queries
+cmp -s <(rows sample.txt) <(rows sample-again.txt) \
+    || die "the same seed drew another sample"
+ok "the same seed draws the same sample"
+say "And on the copy with the edited line:"
+set +e
+show "$AUDIT" sample --month "$MONTH" "$D/audit-tampered" \
+    > /dev/null 2> sample-tampered.err
+rc=$?
+set -e
+indent < sample-tampered.err
+[ "$rc" -ne 0 ] || die "verify-audit sampled a broken log"
+ok "no sample from a broken chain (exit $rc)"
+
+# ---------------------------------------------------------------------
+step "11. Stop httpd and clean up"
 httpd_stop "$D/run/httpd.pid"
 ok "httpd stopped"
 if ! httpd_log_problems "$D/logs/error.log" > problems.txt; then

@@ -64,22 +64,30 @@ static int destroy_input(const char *path)
     off_t left;
     int fd, rc = 0;
 
-    fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0 && fstat(fd, &st) == 0) {
-        for (left = st.st_size; left > 0 && rc == 0;) {
-            ssize_t n = write(fd, zeros, left > (off_t)sizeof(zeros)
-                                         ? sizeof(zeros) : (size_t)left);
-            if (n <= 0) {
-                rc = -1;
-            }
-            left -= n;
+    fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        rc = -1;
+    }
+    for (left = rc == 0 ? st.st_size : 0; left > 0 && rc == 0;) {
+        ssize_t n = write(fd, zeros, left > (off_t)sizeof(zeros)
+                                     ? sizeof(zeros) : (size_t)left);
+        if (n <= 0) {
+            rc = -1;
+            break;
         }
-        fsync(fd);
+        left -= n;
     }
     if (fd >= 0) {
+        if (rc == 0 && fsync(fd) != 0) {
+            rc = -1;
+        }
         close(fd);
     }
-    return unlink(path) == 0 ? 0 : -1;
+    /* unlinked even when the overwrite failed, but then reported */
+    if (unlink(path) != 0) {
+        rc = -1;
+    }
+    return rc;
 }
 
 /* Give @p group read access to the store and write access to its lock
@@ -247,6 +255,16 @@ int main(int argc, const char *const *argv)
     }
     if (fi.filetype != APR_REG || fi.size > INPUT_MAX_BYTES) {
         return fail(file, "not a regular file of at most 2 GiB");
+    }
+    if (!keep && !dry_run) {
+        struct stat lst;
+        /* another name for the same data would outlive its destruction */
+        if (lstat(file, &lst) != 0 || !S_ISREG(lst.st_mode)
+            || lst.st_nlink != 1) {
+            return fail(file, "the input is a symbolic link or has other "
+                        "hard links, so it could not be destroyed after "
+                        "the import (R4.4); copy it to a plain file first");
+        }
     }
     len = (apr_size_t)fi.size;
     buf = malloc(len + 1);

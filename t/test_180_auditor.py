@@ -1,0 +1,598 @@
+"""The auditor's monthly commands (R5.1, SPEC section 5): `verify-audit
+sample` draws at least 3 %, never fewer than 10, all if fewer than 10,
+reproducibly from a seed; `verify-audit report` prints the month's query
+record sheet as one self-contained HTML page."""
+
+import hashlib
+import hmac
+import html.parser
+import json
+import math
+import os
+import re
+import shutil
+
+import pytest
+
+import harness
+from harness import fields_for
+
+TRICKY_REASON = 'check <script>&"\' ok'
+TRICKY_ESCAPED = "check &lt;script&gt;&amp;&quot;&#39; ok"
+
+
+def expected_k(n):
+    return n if n < 10 else max(10, math.ceil(0.03 * n))
+
+
+def query_lines(audit_dir, month=None):
+    return [ln for ln in harness.read_audit(audit_dir)
+            if ln.get("op") == "verify"
+            and (month is None or ln["ts"][:7] == month)]
+
+
+def sample_json(*args):
+    """Run `sample --json`; returns (header, [parsed lines], [raw])."""
+    res = harness.run_audit_tool("sample", "--json", *args)
+    assert res.returncode == 0, res.stdout + res.stderr
+    out = res.stdout.splitlines()
+    header = json.loads(out[0])
+    return header, [json.loads(x) for x in out[1:]], out[1:]
+
+
+def python_sample(lines, seed_hex, k):
+    """The documented selection: the k smallest HMAC-SHA256(seed,
+    request_id), listed in seq order."""
+    seed = bytes.fromhex(seed_hex)
+    ranked = sorted(lines, key=lambda ln: (
+        hmac.new(seed, ln["request_id"].encode(), hashlib.sha256).digest(),
+        ln["seq"]))
+    return sorted(ln["seq"] for ln in ranked[:k])
+
+
+def header_value(text, name):
+    m = re.search(r"^%s:\s+(.*)$" % re.escape(name), text, re.M)
+    assert m, "no %r line in:\n%s" % (name, text)
+    return m.group(1)
+
+
+# -- a real server: 5 queries, then 40 more ---------------------------
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    """A server's audit log after 5 queries (`five`) and after 45 or
+    more (`full`), as copies; the server itself stays up as `s`."""
+    s = harness.Server(mpm="event")
+    gen = harness.People("test_180")
+    s.people = gen.batch(12)
+    s.import_household(s.people)
+    try:
+        s.start()
+        out = tmp_path_factory.mktemp("auditor")
+        rids = []
+
+        def ask(fields, status=None, **kw):
+            r = s.post(fields, **kw)
+            if status is not None:
+                assert r.status == status, r
+            rids.append(r.json["request_id"])
+            return r
+
+        for i in range(5):
+            ask(fields_for(s.people[i], case="A180-%03d" % i,
+                           operator="clerk%02d" % i), 200)
+        five = str(out / "five")
+        shutil.copytree(s.audit, five)
+        for i in range(5, 45):
+            p = s.people[i % len(s.people)]
+            f = fields_for(p, case="A180-%03d" % i,
+                           operator="clerk%02d" % (i % 7))
+            if i % 10 == 3:
+                f["id"] = harness.bad_checksum(p.id)
+                ask(f, 400)
+            elif i % 10 == 6:
+                f["check"] = "disability"
+                ask(f, 403)
+            elif i == 9:
+                del f["case"]
+                ask(f, 400)
+            elif i == 17:
+                f["reason"] = TRICKY_REASON
+                ask(f, 200)
+            elif i == 21:
+                ask(f, 403, source_address=("127.0.0.2", 0))
+            elif i in (24, 25):
+                ask(f, 200, source_address=("127.0.0.4", 0))
+            elif i == 30:
+                f["check"] = "resident,indigenous"
+                ask(f, 200)
+            else:
+                ask(f, 200)
+        full = str(out / "full")
+        shutil.copytree(s.audit, full)
+        s.rids = rids
+        s.five, s.full = five, full
+        s.month = query_lines(full)[0]["ts"][:7]
+        if any(ln["ts"][:7] != s.month for ln in query_lines(full)):
+            pytest.skip("the queries straddle a Taipei month boundary")
+        yield s
+        s.stop()
+    finally:
+        s.cleanup()
+
+
+def test_sample_all_when_fewer_than_10(logs):
+    s = logs
+    mine = query_lines(s.five, s.month)
+    assert len(mine) == 5
+    res = harness.run_audit_tool("sample", "--month", s.month, s.five)
+    out = res.stdout
+    assert res.returncode == 0, out + res.stderr
+    assert header_value(out, "population").startswith("5 ")
+    size = header_value(out, "sample size")
+    assert size.startswith("5,") and "all (fewer than 10)" in size, out
+    for ln in mine:
+        assert ln["request_id"] in out, out
+    header, lines, _ = sample_json("--month", s.month, s.five)
+    assert header["population"] == 5 and header["sample_size"] == 5
+    assert header["rule"] == "all (fewer than 10)"
+    assert [ln["request_id"] for ln in lines] == \
+        [ln["request_id"] for ln in mine]
+
+
+def test_sample_size_3_percent_min_10(logs):
+    s = logs
+    mine = query_lines(s.full, s.month)
+    n = len(mine)
+    assert n >= 45
+    header, lines, _ = sample_json("--month", s.month, s.full)
+    assert header["population"] == n
+    assert header["sample_size"] == expected_k(n) == len(lines) == 10
+    assert header["rule"] == "3 % (min 10)"
+    res = harness.run_audit_tool("sample", "--month", s.month, s.full)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert header_value(res.stdout, "population").startswith("%d " % n)
+    assert header_value(res.stdout, "sample size").startswith("10, ")
+
+
+def test_sample_is_reproducible_from_the_seed(logs):
+    s = logs
+    mine = query_lines(s.full, s.month)
+    seed = "00112233445566778899aabbccddeeff"
+    h1, a, raw_a = sample_json("--month", s.month, "--seed", seed, s.full)
+    h2, b, _ = sample_json("--month", s.month, "--seed", seed.upper(),
+                           s.full)
+    assert h1["seed"] == h2["seed"] == seed
+    assert [x["seq"] for x in a] == [x["seq"] for x in b]
+    # exactly the documented selection, in seq order
+    assert [x["seq"] for x in a] == python_sample(mine, seed, len(a))
+    # another seed draws another sample (10 of 45 or more: almost surely)
+    _, c, _ = sample_json("--month", s.month, "--seed", "ff" * 16, s.full)
+    assert [x["seq"] for x in c] != [x["seq"] for x in a]
+    assert [x["seq"] for x in c] == python_sample(mine, "ff" * 16, len(c))
+    # the text form lists the same queries, in the same order
+    res = harness.run_audit_tool("sample", "--month", s.month, "--seed",
+                                 seed, s.full)
+    assert res.returncode == 0, res.stdout + res.stderr
+    found = re.findall(r"\b[0-9a-f]{24}\b", res.stdout)
+    assert found == [x["request_id"] for x in a], res.stdout
+
+
+def test_fresh_seed_is_printed_and_replays(logs):
+    s = logs
+    h1, a, _ = sample_json("--month", s.month, s.full)
+    h2, _, _ = sample_json("--month", s.month, s.full)
+    assert re.fullmatch(r"[0-9a-f]{32}", h1["seed"]), h1
+    assert h1["seed"] != h2["seed"]
+    _, again, _ = sample_json("--month", s.month, "--seed", h1["seed"],
+                              s.full)
+    assert again == a
+    res = harness.run_audit_tool("sample", "--month", s.month, s.full)
+    seed = header_value(res.stdout, "seed")
+    assert re.fullmatch(r"[0-9a-f]{32}", seed), res.stdout
+
+
+def test_sampled_lines_are_the_logged_query_lines(logs):
+    s = logs
+    by_rid = {ln["request_id"]: ln for ln in query_lines(s.full)}
+    header, lines, raw = sample_json("--month", s.month, s.full)
+    seqs = [ln["seq"] for ln in lines]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    for parsed, text in zip(lines, raw):
+        ln = by_rid.get(parsed["request_id"])
+        assert ln is not None, parsed
+        assert ln["op"] == "verify" and ln["request_id"] in s.rids
+        assert ln.raw.decode() == text      # byte for byte, hash and all
+    everything = harness.read_audit(s.full)
+    assert header["chain"]["intact"] is True
+    assert header["chain"]["last_seq"] == everything[-1]["seq"]
+    assert header["chain"]["head"] == everything[-1]["hash"]
+
+
+def test_sample_text_shows_no_subject_tag(logs):
+    s = logs
+    mine = query_lines(s.full, s.month)
+    res = harness.run_audit_tool("sample", "--month", s.month, "--seed",
+                                 "ab" * 16, s.full)
+    out = res.stdout
+    assert res.returncode == 0, out + res.stderr
+    assert header_value(out, "month").startswith(s.month)
+    everything = harness.read_audit(s.full)
+    assert everything[-1]["hash"] in header_value(out, "chain head")
+    for ln in mine:
+        if ln["subject_tag"]:
+            assert ln["subject_tag"] not in out
+    for secret in s.secrets:
+        assert secret not in out
+    rows = [l for l in out.splitlines()
+            if re.search(r"\b[0-9a-f]{24}\b", l)]
+    assert len(rows) == 10
+    for row in rows:
+        rid = re.search(r"\b[0-9a-f]{24}\b", row).group(0)
+        ln = next(x for x in mine if x["request_id"] == rid)
+        assert row.split()[0] == str(ln["seq"])
+        if ln["subject"] not in (None, "*"):
+            assert ln["subject"] in row
+
+
+def test_tampered_log_is_not_sampled(logs, tmp_path):
+    s = logs
+    d = str(tmp_path / "audit")
+    shutil.copytree(s.full, d)
+    name = harness.audit_files(d)[-1]
+    path = os.path.join(d, name)
+    data = open(path, "rb").read()
+    assert b'"case":"A180-020"' in data
+    open(path, "wb").write(data.replace(b'"case":"A180-020"',
+                                        b'"case":"A180-02O"', 1))
+    res = harness.run_audit_tool("sample", "--month", s.month, d)
+    assert res.returncode != 0, res.stdout
+    assert "BROKEN" in res.stderr and name in res.stderr, res.stderr
+    assert not re.search(r"[0-9a-f]{24}", res.stdout), res.stdout
+    res = harness.run_audit_tool("sample", "--json", "--month", s.month, d)
+    assert res.returncode != 0 and res.stdout == "", res.stdout
+    # the report still prints, says so and marks the line
+    res = harness.run_audit_tool("report", "--month", s.month, d)
+    assert res.returncode != 0
+    assert "BROKEN" in res.stderr
+    page = Page(res.stdout)
+    assert "BROKEN" in page.text and name in page.text
+    bad = [r for r in page.rows if len(r) == 10 and r[0].startswith("\u26a0")]
+    assert len(bad) == 1 and bad[0][4] == "A180-02O", bad
+    assert len([r for r in page.rows if len(r) == 10]) == \
+        1 + len(query_lines(s.full, s.month))
+
+
+# -- the report --------------------------------------------------------
+
+class Page(html.parser.HTMLParser):
+    """Parses the report; records nesting faults, text and table rows."""
+
+    VOID = {"meta", "br", "hr", "img", "link", "input", "col", "wbr"}
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.source = text
+        self.stack, self.errors, self.tags = [], [], []
+        self.data, self.rows, self.row, self.cell = [], [], None, None
+        self.feed(text)
+        self.close()
+        if self.stack:
+            self.errors.append("unclosed: %s" % self.stack)
+        self.text = "".join(self.data)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+        if tag == "tr":
+            self.row = []
+        elif tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append("</%s> inside %s" % (tag, self.stack[-3:]))
+            return
+        self.stack.pop()
+        if tag in ("td", "th") and self.row is not None:
+            self.row.append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "tr":
+            self.rows.append(self.row)
+            self.row = None
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1] == "style":
+            return
+        self.data.append(data)
+        if self.cell is not None:
+            self.cell.append(data)
+
+    def row_of(self, first):
+        rows = [r for r in self.rows if r and r[0].startswith(first)]
+        assert rows, "no row %r" % first
+        return rows[0]
+
+
+def report(month, *args):
+    res = harness.run_audit_tool("report", "--month", month, *args)
+    assert res.returncode == 0, res.stderr
+    return Page(res.stdout)
+
+
+def test_report_is_one_self_contained_page(logs):
+    s = logs
+    page = report(s.month, s.full)
+    src = page.source
+    assert page.errors == [], page.errors[:5]
+    assert src.startswith("<!DOCTYPE html>")
+    assert re.search(r'<meta charset="utf-8">', src, re.I)
+    assert "@media print" in src
+    names = {t for t, _ in page.tags}
+    assert not names & {"script", "link", "img", "iframe", "object",
+                        "embed"}, names
+    assert not re.search(r"\b(src|href)\s*=", src)
+    assert "url(" not in src and "@import" not in src
+    assert not re.search(r"https?://", src)
+    assert not re.search(r"\son\w+\s*=", src)      # no event handlers
+    title = re.search(r"<title>(.*?)</title>", src).group(1)
+    assert "查詢紀錄表" in title and "record sheet" in title and \
+        s.month in title
+    assert "審核人" in page.text and "日期" in page.text
+    assert ("verify-audit sample --month %s" % s.month) in page.text
+
+
+def test_report_lists_every_query_of_the_month(logs):
+    s = logs
+    mine = query_lines(s.full, s.month)
+    page = report(s.month, s.full)
+    rows = [r for r in page.rows if len(r) == 10 and r[0][:1].isdigit()]
+    assert [r[9] for r in rows] == [ln["request_id"] for ln in mine]
+    assert [int(r[0]) for r in rows] == [ln["seq"] for ln in mine]
+    for r, ln in zip(rows, mine):
+        assert r[1] == ln["ts"][:19].replace("T", " ")
+        assert r[7] == (ln["subject"] or "\u2014")
+        want = str(ln["status"]) + (" " + ln["error"] if ln.get("error")
+                                    else "")
+        assert r[8] == want
+        assert r[4] == (ln["case"] if ln["case"] is not None else "\u2014")
+        assert r[6] == (",".join(ln["checks"]) or "\u2014")
+    assert set(s.rids) <= {r[9] for r in rows}
+
+
+def test_report_counts(logs):
+    s = logs
+    mine = query_lines(s.full, s.month)
+    page = report(s.month, s.full)
+    n = len(mine)
+    answered = sum(1 for ln in mine if ln["status"] == 200)
+    assert page.row_of("查詢筆數")[1] == str(n)
+    assert page.row_of("已回覆")[1] == str(answered)
+    assert page.row_of("拒絕")[1] == str(n - answered)
+    assert page.row_of("應抽核")[1] == str(expected_k(n))
+    by_error = {}
+    for ln in mine:
+        if ln["status"] != 200:
+            key = (str(ln["status"]), ln["error"])
+            by_error[key] = by_error.get(key, 0) + 1
+    assert len(by_error) >= 4      # invalid_id, missing_field, 2 kinds of 403
+    for (status, error), count in by_error.items():
+        assert [status, error, str(count)] in page.rows, (status, error)
+    for client in ("testsys", "narrow"):
+        q = [ln for ln in mine if ln["client"] == client]
+        ok = sum(1 for ln in q if ln["status"] == 200)
+        assert [client, str(len(q)), str(ok), str(len(q) - ok)] in page.rows
+    unknown = [r for r in page.rows if r and "unknown_client" in r[0]]
+    assert unknown and unknown[0][1] == "1", unknown
+    for check in ("resident", "indigenous", "disability"):
+        asked = sum(1 for ln in mine if check in ln["checks"])
+        assert page.row_of(check)[1] == str(asked)
+    assert "完整 Intact" in page.text
+
+
+def test_report_never_shows_tags_or_clear_ids(logs):
+    s = logs
+    page = report(s.month, s.full)
+    tags = {ln["subject_tag"] for ln in query_lines(s.full)
+            if ln["subject_tag"]}
+    assert tags
+    for tag in tags:
+        assert tag not in page.source
+    assert "subject_tag" not in page.source
+    for secret in s.secrets:
+        assert secret not in page.source, harness.mask_id(secret)
+
+
+def test_report_escapes_client_text(logs):
+    s = logs
+    page = report(s.month, s.full)
+    assert TRICKY_REASON not in page.source
+    assert "<script" not in page.source
+    assert TRICKY_ESCAPED in page.source
+    row = [r for r in page.rows if len(r) == 10 and r[4] == "A180-017"]
+    assert row and row[0][5] == TRICKY_REASON       # shown as it was sent
+
+
+# -- months without queries, and usage faults --------------------------
+
+def test_month_without_queries(logs, tmp_path):
+    s = logs
+    for month in ("2001-01", "2099-12"):
+        res = harness.run_audit_tool("sample", "--month", month, s.full)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert header_value(res.stdout, "population").startswith("0 ")
+        assert "nothing to sample" in res.stdout
+        header, lines, _ = sample_json("--month", month, s.full)
+        assert header["population"] == 0 and header["sample_size"] == 0
+        assert lines == []
+        page = report(month, s.full)
+        assert page.errors == []
+        assert page.row_of("查詢筆數")[1] == "0"
+        assert "No queries in %s" % month in page.text
+
+
+@pytest.mark.parametrize("month", ["2026-13", "2026-00", "2026-1", "26-11",
+                                   "2026/11", "2026-11-01", "", "abcd-ef"])
+@pytest.mark.parametrize("cmd", ["sample", "report"])
+def test_bad_month(logs, cmd, month):
+    res = harness.run_audit_tool(cmd, "--month", month, logs.full)
+    assert res.returncode != 0
+    assert "--month" in res.stderr and res.stdout == ""
+
+
+@pytest.mark.parametrize("cmd", ["sample", "report"])
+def test_usage_faults(logs, cmd, tmp_path):
+    s = logs
+    cases = [
+        ([cmd, s.full], "--month"),                        # no month
+        ([cmd, "--month", s.month], "no audit files"),     # no files
+        ([cmd, "--month", s.month, str(tmp_path / "nope")], "cannot read"),
+        ([cmd, "--month", s.month, str(tmp_path)], "no audit files"),
+    ]
+    if cmd == "sample":
+        cases.append(([cmd, "--month", s.month, "--seed", "xyz", s.full],
+                      "--seed"))
+    else:
+        cases.append(([cmd, "--month", s.month, "--seed", "00", s.full],
+                      "--seed"))
+    for args, why in cases:
+        res = harness.run_audit_tool(*args)
+        assert res.returncode != 0, args
+        assert why in res.stderr, (args, res.stderr)
+
+
+def test_unreadable_file(logs, tmp_path):
+    """A file that cannot be read fails the command, naming the file
+    (root reads any file, so a vanished one stands in for it)."""
+    d = str(tmp_path / "audit")
+    shutil.copytree(logs.full, d)
+    f = os.path.join(d, harness.audit_files(d)[0])
+    if harness.IS_ROOT:
+        f = os.path.join(d, "audit-2000-01-01.jsonl")
+    else:
+        os.chmod(f, 0)
+    for cmd in ("sample", "report", "verify"):
+        args = [cmd] + (["--month", logs.month] if cmd != "verify" else [])
+        res = harness.run_audit_tool(*(args + [f]))
+        assert res.returncode != 0 and f in res.stderr, (cmd, res.stderr)
+
+
+# -- synthetic logs: month boundaries, large months, odd text -----------
+
+def _query_body(rid, case="C-1", reason="eligibility", status=200,
+                client="testsys", checks=("resident",)):
+    body = {"request_id": rid, "client": client, "operator": "op1",
+            "ip": "127.0.0.1", "op": "verify", "method": "POST",
+            "checks": list(checks), "subject": "A12*****89",
+            "subject_tag": "ab" * 32, "case": case, "reason": reason,
+            "match_fields": [], "status": status}
+    if status == 200:
+        body["results"] = {"resident": True}
+        body["as_of"] = {}
+    else:
+        body["error"] = "invalid_id"
+        body["as_of"] = None
+    return "," + json.dumps(body, ensure_ascii=False,
+                            separators=(",", ":"))[1:-1]
+
+
+def write_log(d, entries):
+    """entries: (ts, body) in order; one file per Taipei day."""
+    os.makedirs(d, exist_ok=True)
+    prev, files = harness.ZERO_HASH, {}
+    for seq, (ts, body) in enumerate(entries, 1):
+        line, prev = harness.seal_line(seq, ts, body, prev)
+        files.setdefault(ts[:10], []).append(line)
+    for day, lines in files.items():
+        with open(os.path.join(d, "audit-%s.jsonl" % day), "wb") as f:
+            f.write(b"".join(ln + b"\n" for ln in lines))
+    return d
+
+
+def ts_of(day, i):
+    return "%sT%02d:%02d:%02d.%06d+08:00" % (day, (i // 3600) % 24,
+                                             (i // 60) % 60, i % 60, i)
+
+
+def test_month_boundaries(tmp_path):
+    entries = [(ts_of("2026-09-30", 1), _query_body("%024x" % 1)),
+               ("2026-10-01T00:00:00.000000+08:00",
+                _query_body("%024x" % 2)),
+               ("2026-10-31T23:59:59.999999+08:00",
+                _query_body("%024x" % 3)),
+               ("2026-11-01T00:00:00.000000+08:00",
+                _query_body("%024x" % 4)),
+               ("2026-11-01T00:00:01.000000+08:00",
+                ',"op":"start","pid":1,"generation":1,"server":"x"')]
+    d = write_log(str(tmp_path / "a"), entries)
+    everything = harness.read_audit(d)
+    header, lines, _ = sample_json("--month", "2026-10", d)
+    assert [ln["seq"] for ln in lines] == [2, 3]
+    # every file is read: the chain is checked to its end
+    assert len(header["files"]) == 4
+    assert header["chain"]["last_seq"] == 5
+    assert header["chain"]["head"] == everything[-1]["hash"]
+    # and the month's end is named: it stays the same as the log grows
+    assert header["month_end"] == {"seq": 3, "hash": everything[2]["hash"]}
+    header, lines, _ = sample_json("--month", "2026-11", d)
+    assert [ln["seq"] for ln in lines] == [4]
+    assert header["month_end"]["seq"] == 5
+    more = entries + [("2026-11-02T08:00:00.000000+08:00",
+                       _query_body("%024x" % 6))]
+    d2 = write_log(str(tmp_path / "b"), more)
+    header2, lines2, _ = sample_json("--month", "2026-10", "--seed",
+                                     "abcd", d2)
+    _, lines1, _ = sample_json("--month", "2026-10", "--seed", "abcd", d)
+    assert header2["month_end"]["hash"] == everything[2]["hash"]
+    assert header2["chain"]["last_seq"] == 6
+    assert lines2 == lines1
+    page = report("2026-10", d2)
+    assert page.row_of("查詢筆數")[1] == "2"
+    assert everything[2]["hash"] in page.text
+    # a line cut off the end of October shows at the seam to November
+    path = os.path.join(d2, "audit-2026-10-31.jsonl")
+    open(path, "wb").close()
+    res = harness.run_audit_tool("sample", "--month", "2026-10", d2)
+    assert res.returncode != 0 and "BROKEN" in res.stderr, res.stderr
+    assert "audit-2026-11-01.jsonl:1:" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("n", [1, 9, 10, 11, 333, 334, 400, 1000])
+def test_sample_size_rule(tmp_path, n):
+    entries = [(ts_of("2026-10-%02d" % (1 + i % 28), i),
+                _query_body("%024x" % (i + 1)))
+               for i in range(n)]
+    entries.sort(key=lambda e: e[0])
+    d = write_log(str(tmp_path / "a"), entries)
+    header, lines, _ = sample_json("--month", "2026-10", "--seed", "01", d)
+    assert header["population"] == n
+    assert header["sample_size"] == len(lines) == expected_k(n)
+    assert header["rule"] == ("all (fewer than 10)" if n < 10
+                              else "3 % (min 10)")
+    parsed = [json.loads(ln.raw) for ln in harness.read_audit(d)]
+    assert [ln["seq"] for ln in lines] == \
+        python_sample(parsed, "01", expected_k(n))
+
+
+def test_odd_text_is_shown_safely(tmp_path):
+    odd = ["esc \x1b[31mred\x1b[0m", "rtl \u202eevil\u202c", "nul \x00 x",
+           "</td></tr></table><h1>x</h1>", "a" * 150, "中文事由" * 20]
+    entries = [(ts_of("2026-10-05", i), _query_body(
+        "%024x" % (i + 1), case=text[:64], reason=text))
+        for i, text in enumerate(odd)]
+    d = write_log(str(tmp_path / "a"), entries)
+    assert harness.run_audit_tool("verify", d).returncode == 0
+    res = harness.run_audit_tool("sample", "--month", "2026-10", d)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "\x1b" not in out and "\u202e" not in out and "\x00" not in out
+    assert "\\u001b[31mred" in out and "\\u202eevil" in out
+    assert "\u2026" in out and "--json" in out      # long values are cut
+    page = report("2026-10", d)
+    assert page.errors == []
+    assert "<h1>x</h1>" not in page.source
+    assert "\x1b" not in page.source and "\u202e" not in page.source
+    reasons = [r[5] for r in page.rows if len(r) == 10 and r[0].isdigit()]
+    assert reasons[-1] == "中文事由" * 20           # the report cuts nothing
+    assert reasons[3] == "</td></tr></table><h1>x</h1>"
