@@ -252,10 +252,11 @@ static int parse_frame(const char *line, size_t len, uint64_t *seq,
         return -1;
     }
     for (p = line + 7; p < line + len && *p >= '0' && *p <= '9'; p++) {
-        if (++digits > 19) {
-            return -1;
+        uint64_t d = (uint64_t)(*p - '0');
+        if (++digits > 20 || v > (UINT64_MAX - d) / 10) {
+            return -1;          /* more than a seq can be */
         }
-        v = v * 10 + (uint64_t)(*p - '0');
+        v = v * 10 + d;
     }
     if (digits == 0 || *p != ',') {
         return -1;

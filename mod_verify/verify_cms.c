@@ -5,6 +5,7 @@
  * import certificate, holding SignedData by the data provider. Both
  * layers are opened in memory: the clear batch never touches the disk.
  */
+#include <limits.h>
 #include <string.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
@@ -33,8 +34,13 @@ static const char *ossl_reason(apr_pool_t *p)
 static CMS_ContentInfo *parse_cms(const char *in, size_t len)
 {
     CMS_ContentInfo *cms;
-    BIO *b = BIO_new_mem_buf(in, (int)len);
+    BIO *b;
 
+    /* OpenSSL takes an int length; a negative one means "use strlen" */
+    if (len > INT_MAX) {
+        return NULL;
+    }
+    b = BIO_new_mem_buf(in, (int)len);
     if (!b) {
         return NULL;
     }
@@ -54,14 +60,19 @@ static CMS_ContentInfo *parse_cms(const char *in, size_t len)
 /* Move a memory BIO's contents into pool memory, wiping the BIO. */
 static void take_bio(BIO *out, char **buf, size_t *len, apr_pool_t *p)
 {
-    char *data;
+    char *data = NULL;
     long n = BIO_get_mem_data(out, &data);
 
+    if (n <= 0 || data == NULL) {
+        n = 0;                  /* empty content: nothing to copy */
+    }
     *buf = apr_palloc(p, (apr_size_t)n + 1);
-    memcpy(*buf, data, (size_t)n);
+    if (n > 0) {
+        memcpy(*buf, data, (size_t)n);
+        OPENSSL_cleanse(data, (size_t)n);
+    }
     (*buf)[n] = '\0';
     *len = (size_t)n;
-    OPENSSL_cleanse(data, (size_t)n);
 }
 
 static X509 *read_cert(const char *path)

@@ -253,8 +253,8 @@ int main(int argc, const char *const *argv)
         fprintf(stderr, PROG ": cannot read %s: %pm\n", file, &rv);
         return 1;
     }
-    if (fi.filetype != APR_REG || fi.size > INPUT_MAX_BYTES) {
-        return fail(file, "not a regular file of at most 2 GiB");
+    if (fi.filetype != APR_REG || fi.size >= INPUT_MAX_BYTES) {
+        return fail(file, "not a regular file smaller than 2 GiB");
     }
     if (!keep && !dry_run) {
         struct stat lst;

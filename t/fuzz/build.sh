@@ -1,0 +1,89 @@
+#!/bin/bash
+# Build the libFuzzer targets of t/fuzz/ into build/fuzz/.
+#
+# The core library is compiled here from mod_verify/*.c with the same
+# sanitizer flags as the targets (build/libverify.a is gcc -O2 without
+# instrumentation, so the fuzzer would see no coverage in it and ASan no
+# overrun). Objects go to build/fuzz/obj/; anything already newer than
+# its sources, the headers and this script is kept.
+#
+# Needs clang with its runtime libraries (Debian: clang-14 or clang,
+# libclang-rt-14-dev; llvm-14 for symbolized reports) and the build
+# dependencies of the library (scripts/install-deps.sh).
+#
+# Usage: t/fuzz/build.sh [TARGET...]   (default: every t/fuzz/fuzz_*.c)
+# Environment: FUZZ_CC (default: clang, else clang-14),
+#              FUZZ_CFLAGS (appended to the compile flags; use a fresh
+#              FUZZ_OUT with them, objects are not rebuilt for flags),
+#              FUZZ_OUT (default: build/fuzz)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+CC=${FUZZ_CC:-}
+if [ -z "$CC" ]; then
+    for c in clang clang-14; do
+        if command -v "$c" >/dev/null 2>&1; then CC=$c; break; fi
+    done
+fi
+if [ -z "$CC" ] || ! command -v "$CC" >/dev/null 2>&1; then
+    echo "build.sh: clang not found (Debian: apt-get install clang-14" \
+         "libclang-rt-14-dev llvm-14)" >&2
+    exit 2
+fi
+
+OUT=${FUZZ_OUT:-build/fuzz}
+OBJ=$OUT/obj
+# -fno-sanitize-recover: an undefined-behaviour report stops the run
+# (libFuzzer then saves the input) instead of scrolling past.
+SAN="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+CFLAGS="$SAN -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter \
+-D_GNU_SOURCE -Imod_verify $(apr-1-config --includes --cppflags) \
+$(apu-1-config --includes) ${FUZZ_CFLAGS:-}"
+LIBS="$(apr-1-config --link-ld --libs) $(apu-1-config --link-ld --libs) \
+-llmdb -lcrypto -ljansson"
+
+# what the targets use: intake needs the record codec of verify_store.c
+LIB_SRC="verify_id verify_key verify_time verify_store verify_audit
+         verify_csv verify_cms"
+HDRS=$(ls mod_verify/*.h)
+
+# stale TARGET DEP...: true when TARGET is missing or older than a DEP
+stale() {
+    local t=$1 d
+    shift
+    [ -e "$t" ] || return 0
+    for d in "$@"; do
+        [ "$d" -nt "$t" ] && return 0
+    done
+    return 1
+}
+
+mkdir -p "$OBJ"
+objs=""
+for s in $LIB_SRC; do
+    o=$OBJ/$s.o
+    if stale "$o" "mod_verify/$s.c" $HDRS t/fuzz/build.sh; then
+        echo "  CC    $o"
+        # shellcheck disable=SC2086
+        "$CC" $CFLAGS -c -o "$o" "mod_verify/$s.c"
+    fi
+    objs="$objs $o"
+done
+
+if [ $# -gt 0 ]; then
+    targets="$*"
+else
+    targets=$(cd t/fuzz && ls fuzz_*.c | sed 's/\.c$//')
+fi
+for t in $targets; do
+    src=t/fuzz/$t.c
+    [ -f "$src" ] || { echo "build.sh: no $src" >&2; exit 2; }
+    # shellcheck disable=SC2086
+    if stale "$OUT/$t" "$src" $objs $HDRS t/fuzz/build.sh; then
+        echo "  LINK  $OUT/$t"
+        # shellcheck disable=SC2086
+        "$CC" $CFLAGS -o "$OUT/$t" "$src" $objs $LIBS
+    fi
+done
