@@ -3,7 +3,7 @@
  *
  * Made for critical sections of a few microseconds shared by processes
  * (the audit chain step). A waiter spins while the owner runs on another
- * core, yielding now and then in case the owner waits for a CPU, then
+ * core, yielding once half way in case the owner waits for a CPU, then
  * sleeps on a futex. The word holds the owner's pid: a sleeper that
  * wakes to find that process gone takes the lock over and says so, so
  * the caller can repair what the dead owner left half done.
@@ -22,7 +22,7 @@
 #define LOCK_SPINS 192                  /* then sleep on the futex */
 #endif
 #ifndef LOCK_YIELD_EVERY
-#define LOCK_YIELD_EVERY 64
+#define LOCK_YIELD_EVERY 96             /* so: one yield, half way */
 #endif
 #define LOCK_SLEEP_NSEC 20000000L       /* re-check a silent owner */
 
