@@ -1443,19 +1443,39 @@ static void parse_json(vreq_t *q, const char *body, apr_size_t len)
 
 /* Which register entry is this connection? By certificate when the
  * entry binds one, and always by address (R3.7). */
-static const unsigned char *client_cert_fpr(request_rec *r)
+/* The client certificate of a connection, as far as the register and
+ * its validity need it; computed once per connection. */
+typedef struct {
+    unsigned char fpr[32];          /* SHA-256 of the DER certificate */
+    apr_time_t not_before;
+    apr_time_t not_after;
+} cert_info_t;
+
+static apr_time_t asn1_time(const ASN1_TIME *t)
+{
+    struct tm tm;
+    time_t secs;
+
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1) {
+        return 0;
+    }
+    secs = timegm(&tm);
+    return apr_time_from_sec(secs);
+}
+
+static const cert_info_t *client_cert(request_rec *r)
 {
     const char *pem;
-    unsigned char *fpr = NULL;
+    cert_info_t *ci = NULL;
     BIO *bio;
     X509 *x;
     unsigned char *der = NULL;
     int dlen;
     unsigned int flen;
 
-    apr_pool_userdata_get((void **)&fpr, "verify_cert_fpr", r->connection->pool);
-    if (fpr) {
-        return fpr;
+    apr_pool_userdata_get((void **)&ci, "verify_cert", r->connection->pool);
+    if (ci) {
+        return ci;
     }
     pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
                             "SSL_CLIENT_CERT");
@@ -1468,27 +1488,33 @@ static const unsigned char *client_cert_fpr(request_rec *r)
     if (!x) {
         return NULL;
     }
+    ci = apr_pcalloc(r->connection->pool, sizeof(*ci));
+    ci->not_before = asn1_time(X509_get0_notBefore(x));
+    ci->not_after = asn1_time(X509_get0_notAfter(x));
     dlen = i2d_X509(x, &der);
     X509_free(x);
     if (dlen <= 0) {
         return NULL;
     }
-    fpr = apr_palloc(r->connection->pool, 32);
-    EVP_Digest(der, (size_t)dlen, fpr, &flen, EVP_sha256(), NULL);
+    EVP_Digest(der, (size_t)dlen, ci->fpr, &flen, EVP_sha256(), NULL);
     OPENSSL_free(der);
-    /* the certificate cannot change within a connection */
-    apr_pool_userdata_setn(fpr, "verify_cert_fpr", apr_pool_cleanup_null,
+    /* the certificate cannot change within a connection; its validity
+     * is compared with each request's time, since a keep-alive
+     * connection may outlive it */
+    apr_pool_userdata_setn(ci, "verify_cert", apr_pool_cleanup_null,
                            r->connection->pool);
-    return fpr;
+    return ci;
 }
 
-static const verify_client_t *identify(vreq_t *q, int *cert_mismatch)
+static const verify_client_t *identify(vreq_t *q, int *cert_mismatch,
+                                      int *cert_expired)
 {
     verify_srv_conf_t *conf = srv_conf(q->r->server);
-    const unsigned char *fpr = NULL;
+    const cert_info_t *ci = NULL;
     int i, k, fpr_done = 0;
 
     *cert_mismatch = 0;
+    *cert_expired = 0;
     if (!conf->clients) {
         return NULL;
     }
@@ -1508,11 +1534,13 @@ static const verify_client_t *identify(vreq_t *q, int *cert_mismatch)
             return cl;
         }
         if (!fpr_done) {
-            fpr = client_cert_fpr(q->r);
+            ci = client_cert(q->r);
             fpr_done = 1;
         }
-        for (k = 0; fpr && k < cl->certs->nelts; k++) {
-            if (!memcmp(cl->certs->elts + 32 * k, fpr, 32)) {
+        for (k = 0; ci && k < cl->certs->nelts; k++) {
+            if (!memcmp(cl->certs->elts + 32 * k, ci->fpr, 32)) {
+                *cert_expired = q->r->request_time > ci->not_after
+                                || q->r->request_time < ci->not_before;
                 return cl;
             }
         }
@@ -1920,7 +1948,7 @@ static int verify_handler(request_rec *r)
     apr_off_t max;
     verify_date_t today;
     size_t blen;
-    int mismatch = 0;
+    int mismatch = 0, expired = 0;
     vreq_t *q;
 
     if (strcmp(r->handler, VERIFY_HANDLER)) {
@@ -1982,12 +2010,21 @@ static int verify_handler(request_rec *r)
     }
     /* Who is asking comes before what is wrong with the question: an
      * unregistered or expired client learns nothing else. */
-    q->client = identify(q, &mismatch);
+    q->client = identify(q, &mismatch, &expired);
     if (!q->client) {
         q->error = NULL;
         refuse(q, HTTP_FORBIDDEN, "unknown_client", mismatch
                ? "client certificate not registered for this address"
                : "this address is not a registered client");
+    }
+    else if (expired) {
+        /* mod_ssl refuses an expired certificate at the handshake, but
+         * a keep-alive connection can outlive it (or the vhost may not
+         * verify): the register's binding is only as good as the
+         * certificate's validity */
+        q->error = NULL;
+        refuse(q, HTTP_FORBIDDEN, "credential_expired",
+               "the client certificate is outside its validity period");
     }
     else if (today < q->client->valid_from || today > q->client->valid_to) {
         q->error = NULL;
