@@ -317,6 +317,12 @@ void verify_jbuf_u64(verify_jbuf_t *b, uint64_t v);
 
 /** True if @p s is valid UTF-8 without control characters (C0, DEL). */
 int verify_utf8_clean(const char *s, size_t len);
+/**
+ * Decode the UTF-8 sequence at @p s: its length (1-4) with the code point
+ * in *cp, or 0 if invalid (overlong forms, surrogates and code points
+ * above U+10FFFF are invalid). @p len must be at least 1.
+ */
+size_t verify_utf8_decode(const char *s, size_t len, uint32_t *cp);
 /** Offset of the first invalid UTF-8 byte in @p s; @p len if valid. */
 size_t verify_utf8_scan(const char *s, size_t len);
 /** Number of code points in valid UTF-8 @p s. */

@@ -57,17 +57,15 @@ void verify_jbuf_u64(verify_jbuf_t *b, uint64_t v)
     verify_jbuf_raw(b, tmp + n, 20 - (size_t)n);
 }
 
-/*
- * Length of the valid UTF-8 sequence at @p s (1-4), or 0 if invalid:
- * overlong forms, surrogates and code points above U+10FFFF are refused.
- */
-static size_t utf8_seq(const unsigned char *s, size_t len)
+size_t verify_utf8_decode(const char *str, size_t len, uint32_t *cp_out)
 {
+    const unsigned char *s = (const unsigned char *)str;
     unsigned c = s[0];
     size_t n, i;
-    unsigned cp;
+    uint32_t cp;
 
     if (c < 0x80) {
+        *cp_out = c;
         return 1;
     }
     if (c >= 0xc2 && c <= 0xdf) {
@@ -98,7 +96,16 @@ static size_t utf8_seq(const unsigned char *s, size_t len)
         || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
         return 0;
     }
+    *cp_out = cp;
     return n;
+}
+
+/* Length of the valid UTF-8 sequence at @p s (1-4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+    uint32_t cp;
+
+    return verify_utf8_decode((const char *)s, len, &cp);
 }
 
 int verify_utf8_clean(const char *s, size_t len)

@@ -377,43 +377,13 @@ cleanup:
 /* Next code point of @p s; *adv its length. Invalid bytes: U+FFFD. */
 static unsigned utf8_next(const unsigned char *s, size_t len, size_t *adv)
 {
-    unsigned c = s[0], cp;
-    size_t n, i;
+    uint32_t cp;
 
-    *adv = 1;
-    if (c < 0x80) {
-        return c;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1f;
-    }
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0f;
-    }
-    else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07;
-    }
-    else {
+    *adv = verify_utf8_decode((const char *)s, len, &cp);
+    if (*adv == 0) {
+        *adv = 1;
         return 0xfffd;
     }
-    if (n > len) {
-        return 0xfffd;
-    }
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0xfffd;
-        }
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000
-                                              || cp > 0x10ffff))
-        || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0xfffd;
-    }
-    *adv = n;
     return cp;
 }
 
