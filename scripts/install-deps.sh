@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS="apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-utils
       libjansson-dev libssl-dev openssl curl wrk python3 python3-pytest
-      build-essential clang-14 libclang-rt-14-dev llvm-14"
+      build-essential clang-14 libclang-rt-14-dev llvm-14 strace"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

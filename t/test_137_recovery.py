@@ -1,0 +1,86 @@
+"""A child killed while it holds the audit chain step: made to happen
+for certain, not by chance. strace holds every child's audit write()
+at its entry (the answer goes out with writev, so only the audit line
+waits), the test kills the child that is inside the chain step, and the
+next request must take the lock over from the dead owner, record the
+death in the chain and answer."""
+
+import glob
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+import harness
+from harness import fields_for
+
+
+@pytest.mark.skipif(not harness.IS_ROOT, reason="ptrace of www-data "
+                    "children needs root (CI runs as root)")
+@pytest.mark.parametrize("lock", ["futex", "mutex"])
+def test_child_killed_inside_chain_step(make_server, tmp_path, lock):
+    s = make_server(mpm="prefork", extra_conf="VerifyAuditLock %s\n" % lock)
+    s.expect_log(r"\[verify:error\].*VFY3: audit writer pid \d+ died "
+                 r"inside the chain step")
+    gen = harness.People()
+    people = gen.batch(4)
+    s.import_household(people)
+    s.start()
+    assert s.post(fields_for(people[0], case="BEFORE")).status == 200
+
+    kids = s.child_pids()
+    assert kids
+    out = str(tmp_path / "trace")
+    cmd = ["strace", "-qq", "-ff", "-o", out, "-e", "trace=write",
+           "-e", "inject=write:delay_enter=4000000"]
+    for k in kids:
+        cmd += ["-p", str(k)]
+    tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)                 # attached
+        held = {}
+
+        def ask():
+            try:
+                held["r"] = s.post(fields_for(people[1], case="KILLED"))
+            except OSError as e:        # the connection dies with it
+                held["e"] = e
+
+        t = threading.Thread(target=ask)
+        t.start()
+        victim = None
+        deadline = time.time() + 10
+        while victim is None and time.time() < deadline:
+            time.sleep(0.1)
+            for f in glob.glob(out + ".*"):
+                if "write(" in open(f, errors="replace").read():
+                    victim = int(f.rsplit(".", 1)[1])
+        assert victim, "no child entered the audit write"
+        os.kill(victim, signal.SIGKILL)
+    finally:
+        tracer.terminate()
+        tracer.wait(timeout=10)
+    t.join(timeout=15)
+    assert "r" not in held or held["r"].status != 200, \
+        "the killed request must not have been answered"
+
+    # the next writer finds the lock's owner dead, takes it over,
+    # recovers the chain from the file and answers
+    r = s.post(fields_for(people[2], case="AFTER"))
+    assert r.status == 200, r
+    lines = harness.read_audit(s.audit)
+    assert not harness.chain_problems(lines), harness.chain_problems(lines)
+    cases = [l.get("case") for l in lines if l.get("op") == "verify"]
+    assert "BEFORE" in cases and "AFTER" in cases
+    assert "KILLED" not in cases        # its write never began
+    notes = [l for l in lines if l.get("op") == "audit_recover"]
+    assert len(notes) == 1, [l.raw for l in lines]
+    assert "died inside the chain step" in notes[0]["detail"]
+    assert str(victim) in notes[0]["detail"]
+    res = harness.run_audit_tool("verify", s.audit)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "died inside the chain step" in res.stdout
