@@ -84,3 +84,38 @@ def test_child_killed_inside_chain_step(make_server, tmp_path, lock):
     res = harness.run_audit_tool("verify", s.audit)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "died inside the chain step" in res.stdout
+
+
+def test_partial_line_cut_at_start(make_server):
+    """A crash of the whole server in the middle of a write leaves a
+    half line at the end of the newest file. The next start cuts it
+    (its request was never answered), says so in the chain, and
+    numbering goes on from the last complete line."""
+    s = make_server()
+    s.expect_log(r"\[verify:error\].*VFY16: .* ended in a partial line")
+    gen = harness.People()
+    people = gen.batch(3)
+    s.import_household(people)
+    s.start()
+    assert s.post(fields_for(people[0], case="ONE")).status == 200
+    s.stop()
+    lines = harness.read_audit(s.audit)
+    last = lines[-1]
+    path = os.path.join(s.audit, last.file)
+    with open(path, "ab") as f:
+        f.write(b'{"seq":%d,"ts":"2026-01-01T00:00:00.000000+08:00","req'
+                % (last["seq"] + 1))
+    s.expect_log()
+    s.start()
+    assert s.post(fields_for(people[1], case="TWO")).status == 200
+    lines = harness.read_audit(s.audit)
+    assert not harness.chain_problems(lines), harness.chain_problems(lines)
+    after = [l for l in lines if l["seq"] > last["seq"]]
+    assert after[0]["op"] == "audit_recover"
+    assert "partial last line" in after[0]["detail"]
+    assert after[0]["seq"] == last["seq"] + 1 and after[0]["prev"] == \
+        last["hash"]
+    assert [l.get("case") for l in after if l.get("op") == "verify"] == \
+        ["TWO"]
+    res = harness.run_audit_tool("verify", s.audit)
+    assert res.returncode == 0, res.stdout + res.stderr
