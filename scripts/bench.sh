@@ -298,6 +298,17 @@ if audit_lines < done:
 sys.exit(1 if fail else 0)
 EOF
 
+step "Memory after the load"
+# Resident memory of the parent and its children (the store is mapped
+# read-only and shared; the chain's state is one small shared segment).
+ppid=$(cat "$D/run/httpd.pid")
+kids=$(ps -o pid= --ppid "$ppid" | tr -s ' \n' ' ')
+say "httpd parent: $(ps -o rss= -p "$ppid" | tr -d ' ') KiB RSS;" \
+    "children:$(for k in $kids; do printf ' %s' \
+        "$(ps -o rss= -p "$k" | tr -d ' ')"; done) KiB RSS"
+say "store data.mdb: $(du -k "$D/store/data.mdb" | cut -f1) KiB on disk for" \
+    "$COUNT residents"
+
 step "The audit chain after the load"
 show "$AUDIT" verify "$D/audit" 2>&1 | tail -n 5 | indent \
     || die "verify-audit verify failed: the chain is broken after the load"
