@@ -1233,6 +1233,7 @@ typedef struct {
     const char *error;
     const char *message;
     int answered;
+    int body_unread;                    /* close: the rest is not read */
     int results[CHECK_COUNT];
     int want_match;
     int identity_match;
@@ -1270,6 +1271,7 @@ static int read_body(vreq_t *q, apr_off_t max, char **buf, apr_size_t *len)
         return -1;
     }
     if (r->remaining > max) {
+        q->body_unread = 1;
         refuse(q, HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                apr_psprintf(r->pool, "body larger than %" APR_OFF_T_FMT
                             " bytes", max));
@@ -1281,6 +1283,7 @@ static int read_body(vreq_t *q, apr_off_t max, char **buf, apr_size_t *len)
                                         (apr_size_t)max + 1 - got)) > 0) {
             got += (apr_size_t)n;
             if (got > (apr_size_t)max) {
+                q->body_unread = 1;
                 refuse(q, HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                        apr_psprintf(r->pool, "body larger than %"
                                     APR_OFF_T_FMT " bytes", max));
@@ -1904,7 +1907,9 @@ static int respond(vreq_t *q)
     if (q->status == HTTP_METHOD_NOT_ALLOWED) {
         apr_table_setn(r->headers_out, "Allow", "POST");
     }
-    if (q->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+    if (q->body_unread) {
+        /* whatever the answer (another fault may outrank the 413), the
+         * rest of an oversized body is not read: close the connection */
         r->connection->keepalive = AP_CONN_CLOSE;
     }
     verify_jbuf_init(&b, buf, sizeof(buf) - 1);
@@ -1951,7 +1956,7 @@ static int verify_handler(request_rec *r)
     int mismatch = 0, expired = 0;
     vreq_t *q;
 
-    if (strcmp(r->handler, VERIFY_HANDLER)) {
+    if (!r->handler || strcmp(r->handler, VERIFY_HANDLER)) {
         return DECLINED;
     }
     q = apr_pcalloc(r->pool, sizeof(*q));

@@ -76,3 +76,24 @@ def test_location_blocks_after_the_handler(make_server):
                         headers={"Content-Type":
                                  "application/x-www-form-urlencoded"})
     assert r.status == 404 and r.json["error"] == "not_found"
+
+
+def test_oversized_body_closes_even_when_outranked(make_server):
+    """An unknown client's oversized body is answered 403 unknown_client
+    (who asks comes first), and the connection is closed all the same:
+    the rest of the body was never read."""
+    s = make_server()
+    gen = harness.People()
+    s.import_household(gen.batch(2))
+    s.start()
+    body = b"id=A123456789&reason=" + b"x" * 20000
+    r = harness.request(s.port, body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Connection": "keep-alive"}, source_address=("127.0.0.2", 0))
+    assert r.status == 403 and r.json["error"] == "unknown_client"
+    assert r.headers.get("connection", "").lower() == "close"
+    r = harness.request(s.port, body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Connection": "keep-alive"})
+    assert r.status == 413 and r.json["error"] == "body_too_large"
+    assert r.headers.get("connection", "").lower() == "close"
