@@ -94,7 +94,16 @@ typedef struct verify_client_t {
     verify_date_t valid_to;
     apr_array_header_t *certs;      /* unsigned char[32] SHA-256 of DER */
     const char *where;              /* "file:line" for messages */
+    double rate;                    /* requests per second; 0: no limit */
+    double burst;                   /* bucket size (one period's worth) */
+    int bucket;                     /* index of its bucket in g.buckets */
 } verify_client_t;
+
+/* A token bucket of one client, shared by the children of a generation. */
+typedef struct bucket_t {
+    double tokens;
+    apr_time_t last;
+} bucket_t;
 
 typedef struct verify_srv_conf_t {
     const char *store_dir;          /* VerifyStore; NULL unset */
@@ -142,6 +151,10 @@ static struct {
     unsigned maxreaders;
     apr_global_mutex_t *mutex;
     int lock_kind;
+    struct {
+        verify_lock_t lock;
+        bucket_t b[1];                  /* bucket_count of them */
+    } *buckets;                         /* per generation, shared */
     chain_shm_t *shm;
     /* per child */
     verify_store_t *store;
@@ -280,6 +293,10 @@ static int parse_period(const char *v, verify_date_t *from,
     return (*from && *to && *from <= *to) ? 0 : -1;
 }
 
+/* Buckets handed out while parsing; reset for each reading of the
+ * configuration (pre_config). */
+static int bucket_count;
+
 /* VerifyClient NAME ip=… checks=… approval=… valid=…..… [cert-sha256=…]
  * Parsed whole here, so the request path only reads the result and a
  * broken line stops configtest with its file, line and fault. */
@@ -330,9 +347,10 @@ static const char *add_client(cmd_parms *cmd, void *dc, int argc,
         else if (!strcmp(key, "approval")) bit = 4;
         else if (!strcmp(key, "valid")) bit = 8;
         else if (!strcmp(key, "cert-sha256")) bit = 16;
+        else if (!strcmp(key, "rate")) bit = 32;
         else {
             return CLIENT_ERR("unknown item \"%s\" (ip, checks, approval, "
-                              "valid, cert-sha256)", key);
+                              "valid, cert-sha256, rate)", key);
         }
         if (seen & bit) {
             return CLIENT_ERR("item %s given twice", key);
@@ -379,6 +397,22 @@ static const char *add_client(cmd_parms *cmd, void *dc, int argc,
                                   "DD with a start not after its end", val);
             }
             break;
+        case 32: {
+            /* rate=N/s or N/min: a bucket of N requests refilled
+             * evenly over the period */
+            char *end;
+            long nreq = strtol(val, &end, 10);
+            double period = !strcmp(end, "/s") ? 1.0
+                            : !strcmp(end, "/min") ? 60.0 : 0.0;
+            if (nreq < 1 || nreq > 1000000 || period == 0.0) {
+                return CLIENT_ERR("rate=\"%s\" is not N/s or N/min with "
+                                  "N from 1 to 1000000", val);
+            }
+            cl->burst = (double)nreq;
+            cl->rate = (double)nreq / period;
+            cl->bucket = bucket_count++;
+            break;
+        }
         case 16:
             for (item = apr_strtok(list, ",", &last); item;
                  item = apr_strtok(NULL, ",", &last)) {
@@ -435,7 +469,8 @@ static const command_rec verify_cmds[] = {
                   "largest /verify request body in bytes (default 8192)"),
     AP_INIT_TAKE_ARGV("VerifyClient", add_client, NULL, RSRC_CONF,
                       "NAME ip=ADDR[,ADDR] checks=CHECK[,CHECK] "
-                      "approval=ID valid=FROM..TO [cert-sha256=HEX[,HEX]]"),
+                      "approval=ID valid=FROM..TO [cert-sha256=HEX[,HEX]] "
+                      "[rate=N/s|N/min]"),
     { NULL }
 };
 
@@ -846,6 +881,7 @@ unlock:
 static int verify_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp)
 {
+    bucket_count = 0;
     return ap_mutex_register(pconf, AUDIT_MUTEX_TYPE, NULL,
                              APR_LOCK_DEFAULT, 0) == APR_SUCCESS
            ? OK : HTTP_INTERNAL_SERVER_ERROR;
@@ -1097,6 +1133,21 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     apr_pool_userdata_get(&data, USERDATA_KEY "_mutex", s->process->pool);
     g.mutex = data;
+    g.buckets = NULL;
+    if (bucket_count > 0) {
+        /* one generation's limits: a graceful restart starts them anew */
+        apr_shm_t *bshm = NULL;
+        apr_size_t bsize = sizeof(*g.buckets)
+                           + (apr_size_t)bucket_count * sizeof(bucket_t);
+        rv = apr_shm_create(&bshm, bsize, NULL, pconf);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(35)
+                         "cannot create shared memory for rate limits");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        g.buckets = apr_shm_baseaddr_get(bshm);
+        memset(g.buckets, 0, bsize);
+    }
     g.shm->generation++;
     /* the description is the admin's (loaded modules' tokens): escaped
      * and bounded like any other text */
@@ -1558,6 +1609,37 @@ static int text_ok(const field_t *f, size_t max_chars)
            && verify_utf8_chars(f->v, f->len) <= max_chars;
 }
 
+/* Take one token from the client's bucket; 0 when it is empty. */
+static int rate_take(const verify_client_t *cl, apr_time_t now)
+{
+    bucket_t *b;
+    int ok;
+
+    if (!g.buckets) {
+        return 1;
+    }
+    b = &g.buckets->b[cl->bucket];
+    verify_lock_acquire(&g.buckets->lock, g.pid);
+    if (b->last == 0) {
+        b->tokens = cl->burst;          /* a fresh bucket is full */
+    }
+    else if (now > b->last) {
+        b->tokens += (double)(now - b->last) / APR_USEC_PER_SEC * cl->rate;
+        if (b->tokens > cl->burst) {
+            b->tokens = cl->burst;
+        }
+    }
+    if (now > b->last) {
+        b->last = now;
+    }
+    ok = b->tokens >= 1.0;
+    if (ok) {
+        b->tokens -= 1.0;
+    }
+    verify_lock_release(&g.buckets->lock);
+    return ok;
+}
+
 /* Everything about the request that needs no store. */
 static void validate(vreq_t *q)
 {
@@ -1907,6 +1989,9 @@ static int respond(vreq_t *q)
     if (q->status == HTTP_METHOD_NOT_ALLOWED) {
         apr_table_setn(r->headers_out, "Allow", "POST");
     }
+    if (q->status == HTTP_TOO_MANY_REQUESTS) {
+        apr_table_setn(r->headers_out, "Retry-After", "1");
+    }
     if (q->body_unread) {
         /* whatever the answer (another fault may outrank the 413), the
          * rest of an oversized body is not read: close the connection */
@@ -2035,6 +2120,11 @@ static int verify_handler(request_rec *r)
         q->error = NULL;
         refuse(q, HTTP_FORBIDDEN, "approval_expired",
                "the client's approved period does not cover today");
+    }
+    else if (q->client->rate > 0 && !rate_take(q->client, r->request_time)) {
+        q->error = NULL;
+        refuse(q, HTTP_TOO_MANY_REQUESTS, "rate_limited",
+               "more requests than the client's approved rate; retry later");
     }
     validate(q);
     if (!q->error && (q->checks & ~q->client->checks)) {

@@ -1,6 +1,8 @@
 """One writer per audit directory, check names in audit lines, and the
 handler's <Location> under other <Location> blocks."""
 
+import time
+
 import pytest
 
 import harness
@@ -97,3 +99,39 @@ def test_oversized_body_closes_even_when_outranked(make_server):
         "Connection": "keep-alive"})
     assert r.status == 413 and r.json["error"] == "body_too_large"
     assert r.headers.get("connection", "").lower() == "close"
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_rate_limited_client(make_server, mpm):
+    """VerifyClient … rate=N/s: a bucket of N requests per client, shared
+    by every child; beyond it 429 rate_limited with Retry-After, audited;
+    the bucket refills with time. Other clients are not affected."""
+    clients = harness.DEFAULT_CLIENTS + [
+        "limited ip=127.0.0.5 checks=resident approval=APP-R-1 "
+        "valid=2020-01-01..2099-12-31 rate=5/s"]
+    s = make_server(mpm=mpm, clients=clients)
+    gen = harness.People()
+    people = gen.batch(3)
+    s.import_household(people)
+    s.start()
+    src = ("127.0.0.5", 0)
+    got = [s.post(fields_for(people[0], case="R-%d" % i),
+                  source_address=src) for i in range(12)]
+    ok = [r for r in got if r.status == 200]
+    limited = [r for r in got if r.status == 429]
+    assert len(ok) + len(limited) == 12
+    assert 5 <= len(ok) <= 7, [r.status for r in got]   # burst + refill
+    for r in limited:
+        assert r.json["error"] == "rate_limited"
+        assert r.headers.get("retry-after") == "1"
+        assert "results" not in r.json
+    # an unlimited client meanwhile
+    assert s.post(fields_for(people[1])).status == 200
+    time.sleep(1.2)
+    assert s.post(fields_for(people[0], case="R-LATER"),
+                  source_address=src).status == 200
+    lines = {l.get("request_id"): l for l in harness.read_audit(s.audit)}
+    for r in limited:
+        line = lines[r.json["request_id"]]
+        assert line["status"] == 429 and line["error"] == "rate_limited"
+        assert line["client"] == "limited"

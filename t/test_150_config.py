@@ -32,6 +32,10 @@ BAD = {
                        " colour=blue", ("colour",)),
     "duplicate_name": ("testsys ip=127.0.0.5 checks=resident " + OK_TAIL,
                        ("testsys", "duplicate", "already")),
+    "bad_rate": ("bad ip=127.0.0.5 checks=resident " + OK_TAIL +
+                 " rate=10/hour", ("rate",)),
+    "zero_rate": ("bad ip=127.0.0.5 checks=resident " + OK_TAIL +
+                  " rate=0/s", ("rate",)),
 }
 
 
