@@ -200,3 +200,29 @@ def test_bad_header_is_rejected(make_server):
     r = s.post(fields_for(people[0]))
     assert r.status == 503 and r.json["error"] == "store_unavailable", r
     s.expect_log(r"\[verify:warn\].*store")
+
+
+def test_linked_input_refused_before_anything(tmp_path):
+    """An input with another hard link or reached through a symbolic
+    link could not be destroyed after the import (R4.4): it is refused
+    before the store is touched; --keep-input imports it."""
+    d = str(tmp_path)
+    store = os.path.join(d, "store")
+    key = harness.make_key_file(os.path.join(d, "k.key"))
+    people = harness.People().batch(3)
+    path = os.path.join(d, "batch.csv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(harness.household_csv(people))
+    os.link(path, os.path.join(d, "copy.csv"))
+    res = harness.run_import(store, key, path)
+    assert res.returncode != 0 and "hard links" in res.stderr, res.stderr
+    assert not os.path.exists(store)
+    os.unlink(os.path.join(d, "copy.csv"))
+    link = os.path.join(d, "link.csv")
+    os.symlink(path, link)
+    res = harness.run_import(store, key, link)
+    assert res.returncode != 0 and "symbolic link" in res.stderr
+    assert os.path.exists(path) and not os.path.exists(store)
+    res = harness.run_import(store, key, link, keep_input=True)
+    assert res.returncode == 0, res.stderr
+    assert os.path.exists(path)
