@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <apr_general.h>
 #include <apr_getopt.h>
 #include <apr_hash.h>
@@ -65,13 +67,31 @@ static void usage(FILE *to)
         "  report --month YYYY-MM > report.html\n"
         "             the printable monthly query record sheet (R5.1):\n"
         "             chain status, counts and every query of the month\n"
-        "  ip-review, roster, subject, purge: not in this version yet\n"
-        "             (they arrive with the auditor tools)\n"
+        "  subject --id ID|- --key FILE [--json]\n"
+        "             every line about one person (R4.2.5, R5.5): the lines\n"
+        "             whose subject_tag is the tag of ID under the key file\n"
+        "             (VerifyKeyFile); the ID is shown only masked; --id -\n"
+        "             reads it from stdin (out of the process list)\n"
+        "  roster [--since YYYY-MM-DD]\n"
+        "             the register of everyone who queried (R4.3): per\n"
+        "             client and operator the first and last query, the\n"
+        "             queries, answered and refused; then each client's\n"
+        "             addresses\n"
+        "  ip-review [--months N] [--config FILE]\n"
+        "             the whitelist review (R3.8): per client each address\n"
+        "             used in the last N months (default 6); with the\n"
+        "             VerifyClient lines of FILE also the registered\n"
+        "             addresses left idle, and those registered twice\n"
+        "  purge --before YYYY-MM-DD [--dry-run] DIR\n"
+        "             delete the daily files older than the date, which\n"
+        "             must be at least 5 years ago (R4.1.5, R4.2.5); writes\n"
+        "             DIR/purged-through-DATE.json with the seq and hash of\n"
+        "             the last line purged, from which verify resumes\n"
         "\n"
         "  A month is a Taipei calendar month. Every command checks the\n"
-        "  whole chain of the files given. Exit status: 0 done, 1 failed\n"
-        "  or chain broken (the report is printed all the same), 2 usage\n"
-        "  error.\n");
+        "  whole chain of the files given; all but verify and report\n"
+        "  refuse a broken one. Exit status: 0 done, 1 failed or chain\n"
+        "  broken (the report is printed all the same), 2 usage error.\n");
 }
 
 /* ------------------------------------------------------------------ */
@@ -83,12 +103,19 @@ typedef struct afile_t {
     const char *path;
     uint64_t lines, first_seq, last_seq;
     uint64_t month_lines;   /* lines of the month asked for */
+    verify_chain_t end;     /* seq and hash of its last line */
 } afile_t;
 
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
+
+/* The newest purge checkpoint (purged-through-YYYY-MM-DD.json) of the
+ * directories given, or NULL: the chain may resume after it. */
+static const char *checkpoint_path;
+
+#define CHECKPOINT_PREFIX "purged-through-"
 
 static void add_file(apr_array_header_t *files, const char *path)
 {
@@ -103,6 +130,7 @@ static int collect(int argc, const char *const *argv, int from,
                    apr_array_header_t *files, apr_pool_t *p)
 {
     apr_array_header_t *names;
+    const char *cp_name = NULL;
     apr_finfo_t fi;
     apr_dir_t *d;
     apr_status_t rv;
@@ -135,6 +163,16 @@ static int collect(int argc, const char *const *argv, int from,
                 APR_ARRAY_PUSH(names, const char *) =
                     apr_pstrcat(p, argv[i], "/", fi.name, NULL);
             }
+            else if (fi.filetype == APR_REG
+                     && !strncmp(fi.name, CHECKPOINT_PREFIX,
+                                 strlen(CHECKPOINT_PREFIX))
+                     && l == strlen(CHECKPOINT_PREFIX) + 15
+                     && !strcmp(fi.name + l - 5, ".json")
+                     && (!cp_name || strcmp(fi.name, cp_name) > 0)) {
+                cp_name = apr_pstrdup(p, fi.name);
+                checkpoint_path = apr_pstrcat(p, argv[i], "/", fi.name,
+                                              NULL);
+            }
         }
         apr_dir_close(d);
         qsort(names->elts, (size_t)names->nelts, sizeof(char *), cmp_str);
@@ -165,6 +203,7 @@ struct scan_t {
     FILE *out;                  /* notes and faults as found, or NULL */
     int keep_going;             /* after a fault, check on from that line */
     scan_line_fn fn;            /* every line read, or NULL */
+    const char *checkpoint;     /* a purge checkpoint file, or NULL */
     void *ctx;
     apr_pool_t *p;
     /* what was found */
@@ -173,6 +212,7 @@ struct scan_t {
     const char *fault;          /* the first fault */
     apr_array_header_t *fault_list; /* the first FAULTS_LISTED */
     int nread;                  /* files read */
+    int from_checkpoint;        /* the first line linked to checkpoint */
 };
 
 static const char *line_fault(verify_line_status_t st)
@@ -208,6 +248,30 @@ static const char *jstr(json_t *j, const char *key)
     return json_string_value(json_object_get(j, key));
 }
 
+/* seq and hash of the last purged line, from a checkpoint file. */
+static int checkpoint_read(const char *path, verify_chain_t *cp,
+                           apr_pool_t *p)
+{
+    json_error_t jerr;
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *seq = json_object_get(j, "last_seq");
+    const char *hash = jstr(j, "last_hash");
+    int rc = -1;
+
+    (void)p;
+    if (json_is_integer(seq) && json_integer_value(seq) > 0 && hash
+        && strlen(hash) == 64 && verify_unhex(hash, 32, cp->hash, 0) == 0) {
+        cp->seq = (uint64_t)json_integer_value(seq);
+        rc = 0;
+    }
+    else {
+        fprintf(stderr, PROG ": %s is not a purge checkpoint (it needs "
+                "last_seq and last_hash)\n", path);
+    }
+    json_decref(j);
+    return rc;
+}
+
 /*
  * Read the files in order and check the chain: every line's hash, its
  * prev link and seq, a zero prev on seq 1, JSON under the size bound,
@@ -223,8 +287,20 @@ static int scan(scan_t *s)
     FILE *f = NULL;
     int i, rc = 0, first = 1, any = 1;
 
+    verify_chain_t cp;
+    int have_cp = 0;
+
     s->fault_list = apr_array_make(s->p, 4, sizeof(const char *));
     memset(&s->chain, 0, sizeof(s->chain));
+    if (!s->checkpoint) {
+        s->checkpoint = checkpoint_path;
+    }
+    if (s->checkpoint) {
+        if (checkpoint_read(s->checkpoint, &cp, s->p) != 0) {
+            return -1;
+        }
+        have_cp = 1;
+    }
     for (i = 0; i < s->files->nelts; i++) {
         afile_t *af = &APR_ARRAY_IDX(s->files, i, afile_t);
         unsigned long lno = 0;
@@ -261,14 +337,42 @@ static int scan(scan_t *s)
                                    VERIFY_AUDIT_LINE_MAX);
             }
             else {
+                int from_cp = 0;
+                if (first && have_cp
+                    && verify_audit_line_head(line, len, &h) == 0
+                    && h.seq == cp.seq + 1) {
+                    /* the chain resumes after a purge: link it to the
+                     * checkpoint's last line */
+                    s->chain = cp;
+                    any = 0;
+                    from_cp = 1;
+                }
                 st = verify_audit_check_line(&s->chain, line, len, any);
+                if (from_cp && st == VERIFY_LINE_OK) {
+                    s->from_checkpoint = 1;
+                    if (s->out) {
+                        char cphex[65];
+                        verify_hex(cp.hash, 32, cphex);
+                        fprintf(s->out, "%s:%lu: note: chain resumes "
+                                "after the purge checkpoint %s (seq %"
+                                APR_UINT64_T_FMT ", hash %s): its prev "
+                                "matches\n", af->path, lno, s->checkpoint,
+                                cp.seq, cphex);
+                    }
+                }
+                else if (from_cp && st == VERIFY_LINE_PREV) {
+                    msg = apr_psprintf(s->p, "%s:%lu: BROKEN at seq %"
+                                       APR_UINT64_T_FMT ": prev is not the "
+                                       "hash of the last purged line in %s",
+                                       af->path, lno, h.seq, s->checkpoint);
+                }
                 if (st == VERIFY_LINE_OK) {
                     j = json_loadb(line, len, JSON_FLAGS, &jerr);
                     if (!json_is_object(j)) {
                         st = VERIFY_LINE_SYNTAX;
                     }
                 }
-                if (st != VERIFY_LINE_OK) {
+                if (st != VERIFY_LINE_OK && !msg) {
                     if (verify_audit_line_head(line, len, &h) == 0) {
                         msg = apr_psprintf(s->p, "%s:%lu: BROKEN at seq %"
                                            APR_UINT64_T_FMT ": %s",
@@ -295,7 +399,7 @@ static int scan(scan_t *s)
                 }
             }
             if (!msg && first && s->chain.seq != 1) {
-                if (s->out) {
+                if (s->out && !s->from_checkpoint) {
                     fprintf(s->out, "%s:%lu: note: chain starts at seq %"
                             APR_UINT64_T_FMT " (earlier lines not given)\n",
                             af->path, lno, s->chain.seq);
@@ -343,6 +447,7 @@ static int scan(scan_t *s)
                 af->first_seq = s->chain.seq;
             }
             af->last_seq = s->chain.seq;
+            af->end = s->chain;
             s->lines++;
             if (s->fn && s->fn(s, line, len, j, bad, i, at) != 0) {
                 json_decref(j);
@@ -1674,6 +1779,1055 @@ cleanup:
 }
 
 /* ------------------------------------------------------------------ */
+/* Plain-text tables                                                   */
+/* ------------------------------------------------------------------ */
+
+#define TABLE_COLS 12
+
+typedef struct table_t {
+    int ncols;
+    const char *const *head;
+    const int *maxw;
+    apr_array_header_t *cells;  /* const char ** of ncols, per row */
+    apr_array_header_t *widths; /* int * of ncols, per row */
+    int colw[TABLE_COLS];
+    int cut;
+    apr_pool_t *p;
+} table_t;
+
+static void table_init(table_t *t, int ncols, const char *const *head,
+                       const int *maxw, apr_pool_t *p)
+{
+    int c;
+
+    memset(t, 0, sizeof(*t));
+    t->ncols = ncols;
+    t->head = head;
+    t->maxw = maxw;
+    t->p = p;
+    t->cells = apr_array_make(p, 16, sizeof(const char **));
+    t->widths = apr_array_make(p, 16, sizeof(int *));
+    for (c = 0; c < ncols; c++) {
+        t->colw[c] = (int)strlen(head[c]);
+    }
+}
+
+/* A row: raw[c] NULL shows "-"; len[c] (or strlen when len is NULL or
+ * len[c] is (size_t)-1) its bytes. Every cell is made safe to show. */
+static void table_add(table_t *t, const char *const *raw, const size_t *len)
+{
+    const char **cells = apr_pcalloc(t->p, t->ncols * sizeof(*cells));
+    int *w = apr_pcalloc(t->p, t->ncols * sizeof(*w));
+    int c;
+
+    for (c = 0; c < t->ncols; c++) {
+        size_t l;
+        if (!raw[c]) {
+            cells[c] = "-";
+            w[c] = 1;
+        }
+        else {
+            l = (len && len[c] != (size_t)-1) ? len[c] : strlen(raw[c]);
+            cells[c] = clean(t->p, raw[c], l, 0, t->maxw ? t->maxw[c] : 0,
+                             &w[c], &t->cut);
+        }
+        if (w[c] > t->colw[c]) {
+            t->colw[c] = w[c];
+        }
+    }
+    APR_ARRAY_PUSH(t->cells, const char **) = cells;
+    APR_ARRAY_PUSH(t->widths, int *) = w;
+}
+
+static void table_print(table_t *t)
+{
+    int i, c;
+
+    for (i = -1; i < t->cells->nelts; i++) {
+        for (c = 0; c < t->ncols; c++) {
+            const char *cell = i < 0 ? t->head[c]
+                : APR_ARRAY_IDX(t->cells, i, const char **)[c];
+            int w = i < 0 ? (int)strlen(t->head[c])
+                : APR_ARRAY_IDX(t->widths, i, int *)[c];
+            int pad = c == t->ncols - 1 ? 0 : t->colw[c] - w + 2;
+            fputs(cell, stdout);
+            while (pad-- > 0) {
+                putchar(' ');
+            }
+        }
+        putchar('\n');
+    }
+    if (t->cut) {
+        printf("\n(long values are cut with \xe2\x80\xa6)\n");
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands on the whole chain: subject, roster, ip-review             */
+/* ------------------------------------------------------------------ */
+
+/* Scan the files, refusing a broken chain; prints why on failure. */
+static int scan_all(scan_t *s, apr_array_header_t *files, scan_line_fn fn,
+                    void *ctx, const char *cmd, apr_pool_t *p)
+{
+    memset(s, 0, sizeof(*s));
+    s->files = files;
+    s->fn = fn;
+    s->ctx = ctx;
+    s->p = p;
+    switch (scan(s)) {
+    case 0:
+        return 0;
+    case 1:
+        fprintf(stderr, PROG ": %s refused: the audit chain is broken, and "
+                "the answer must come from an intact log:\n  %s\n(`" PROG
+                " verify` on the same files shows it; keep a copy and "
+                "investigate, R5.2)\n", cmd, s->fault);
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+static void chain_header(scan_t *s, apr_array_header_t *files,
+                         apr_pool_t *p)
+{
+    char hex[65];
+
+    verify_hex(s->chain.hash, 32, hex);
+    printf("files:        %d: %s\n", s->nread, files_span(files, p));
+    if (s->lines) {
+        printf("chain:        intact, seq %" APR_UINT64_T_FMT "..%"
+               APR_UINT64_T_FMT "%s, head %s\n", s->first_seq, s->chain.seq,
+               s->from_checkpoint ? " (after the purge checkpoint)" : "",
+               hex);
+    }
+    else {
+        printf("chain:        no audit lines\n");
+    }
+}
+
+static int is_query(json_t *j)
+{
+    const char *op = jstr(j, "op");
+
+    return op && !strcmp(op, "verify");
+}
+
+static int answered_line(json_t *j)
+{
+    json_t *st = json_object_get(j, "status");
+
+    return json_is_integer(st) && json_integer_value(st) == 200;
+}
+
+/* -- subject ------------------------------------------------------- */
+
+typedef struct subj_t {
+    char tag[65];
+    char mask[VERIFY_ID_LEN + 1];
+    apr_array_header_t *lines;  /* const char * (raw line) */
+    apr_array_header_t *lens;   /* size_t */
+    uint64_t untagged;          /* same mask, no tag (an invalid ID) */
+} subj_t;
+
+static int subject_line(scan_t *s, const char *line, size_t len, json_t *j,
+                        int bad, int fi, apr_off_t off)
+{
+    subj_t *x = s->ctx;
+    const char *tag = jstr(j, "subject_tag"), *subj = jstr(j, "subject");
+
+    (void)bad; (void)fi; (void)off;
+    if (tag && !strcmp(tag, x->tag)) {
+        APR_ARRAY_PUSH(x->lines, const char *) = apr_pstrmemdup(s->p, line,
+                                                                len);
+        APR_ARRAY_PUSH(x->lens, size_t) = len;
+    }
+    else if (is_query(j) && !tag && subj && !strcmp(subj, x->mask)) {
+        x->untagged++;
+    }
+    return 0;
+}
+
+static int cmd_subject(apr_array_header_t *files, const char *id,
+                       const char *key_file, int as_json, apr_pool_t *p)
+{
+    static const char *const head[9] = {
+        "seq", "time", "request_id", "client", "operator", "case",
+        "reason", "checks", "status"
+    };
+    static const int maxw[9] = { 0, 0, 0, 20, 20, 24, 30, 30, 32 };
+    char norm[VERIFY_ID_LEN + 1], hex[65];
+    unsigned char tag[VERIFY_TAG_LEN];
+    verify_id_status_t st;
+    verify_keys_t *keys;
+    json_error_t jerr;
+    apr_status_t rv;
+    char *err = NULL;
+    subj_t x;
+    scan_t s;
+    table_t t;
+    int i;
+
+    st = verify_id_normalise(id, strlen(id), norm, NULL);
+    if (st != VERIFY_ID_OK) {
+        /* the ID is never echoed, not even a wrong one */
+        fprintf(stderr, PROG ": --id is not a valid ID number: %s\n",
+                verify_id_strerror(st));
+        return 2;
+    }
+    rv = verify_keys_load(&keys, key_file, &err, p);
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, PROG ": --key: %s\n", err ? err : key_file);
+        return 1;
+    }
+    memset(&x, 0, sizeof(x));
+    verify_keys_tag(keys, VERIFY_KEY_SUBJECT, norm, VERIFY_ID_LEN, tag);
+    verify_hex(tag, VERIFY_TAG_LEN, x.tag);
+    verify_id_mask(norm, VERIFY_ID_LEN, x.mask);
+    memset(norm, 0, sizeof(norm));
+    x.lines = apr_array_make(p, 16, sizeof(const char *));
+    x.lens = apr_array_make(p, 16, sizeof(size_t));
+    if (scan_all(&s, files, subject_line, &x, "subject", p) != 0) {
+        return 1;
+    }
+    verify_hex(s.chain.hash, 32, hex);
+    if (as_json) {
+        json_t *h = json_pack("{s:s,s:s,s:s,s:I,s:I,s:{s:b,s:I,s:I,s:s}}",
+                              "tool", PROG " subject", "subject", x.mask,
+                              "subject_tag", x.tag,
+                              "lines", (json_int_t)x.lines->nelts,
+                              "untagged_same_mask", (json_int_t)x.untagged,
+                              "chain", "intact", 1,
+                              "first_seq", (json_int_t)s.first_seq,
+                              "last_seq", (json_int_t)s.chain.seq,
+                              "head", s.lines ? hex : "");
+        char *d = h ? json_dumps(h, JSON_COMPACT) : NULL;
+        json_decref(h);
+        if (!d) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return 1;
+        }
+        printf("%s\n", d);
+        free(d);
+        for (i = 0; i < x.lines->nelts; i++) {
+            fwrite(APR_ARRAY_IDX(x.lines, i, const char *), 1,
+                   APR_ARRAY_IDX(x.lens, i, size_t), stdout);
+            putchar('\n');
+        }
+        return write_failed();
+    }
+    printf("Every audit line about one person (R4.2.5, R5.5)\n");
+    printf("subject:      %s (masked)\n", x.mask);
+    printf("subject_tag:  %s\n", x.tag);
+    chain_header(&s, files, p);
+    printf("lines:        %d\n", x.lines->nelts);
+    if (x.untagged) {
+        printf("note:         %" APR_UINT64_T_FMT " quer%s with the same "
+               "mask but no subject_tag (an invalid ID, perhaps a typo): "
+               "not listed; review them by hand (grep -F '\"subject\":\"%s"
+               "\"'): the mask also matches other people\n", x.untagged,
+               x.untagged == 1 ? "y" : "ies", x.mask);
+    }
+    if (x.lines->nelts == 0) {
+        printf("\nNo line carries this subject_tag (check the key file: "
+               "lines written under another key carry other tags).\n");
+        return write_failed();
+    }
+    putchar('\n');
+    table_init(&t, 9, head, maxw, p);
+    for (i = 0; i < x.lines->nelts; i++) {
+        const char *raw[9];
+        size_t rlen[9];
+        json_t *j = json_loadb(APR_ARRAY_IDX(x.lines, i, const char *),
+                               APR_ARRAY_IDX(x.lens, i, size_t), JSON_FLAGS,
+                               &jerr);
+        int c;
+        for (c = 0; c < 9; c++) {
+            rlen[c] = (size_t)-1;
+        }
+        raw[0] = member_text(j, "seq", &rlen[0], p);
+        raw[1] = ts_text(j, p);
+        raw[2] = member_text(j, "request_id", &rlen[2], p);
+        raw[3] = member_text(j, "client", &rlen[3], p);
+        raw[4] = member_text(j, "operator", &rlen[4], p);
+        raw[5] = member_text(j, "case", &rlen[5], p);
+        raw[6] = member_text(j, "reason", &rlen[6], p);
+        raw[7] = checks_text(j, p);
+        raw[8] = is_query(j) ? status_text(j, p)
+                 : apr_pstrcat(p, "op ", jstr(j, "op") ? jstr(j, "op") : "?",
+                               NULL);
+        table_add(&t, raw, rlen);
+        json_decref(j);
+    }
+    table_print(&t);
+    return write_failed();
+}
+
+/* -- roster -------------------------------------------------------- */
+
+/* A text member kept as bytes: NULL when null or absent. */
+typedef struct bstr_t {
+    const char *s;
+    size_t len;
+} bstr_t;
+
+typedef struct rrow_t {
+    bstr_t client, oper;
+    char first[33], last[33];
+    uint64_t n, answered;
+} rrow_t;
+
+typedef struct iprow_t {
+    bstr_t client;
+    const char *ip;
+    char last[33], last_any[33];
+    uint64_t n;                 /* in the period */
+    int registered;             /* listed for this client in the config */
+    const char *also;           /* other clients it is registered for */
+    int dup_same;               /* listed twice for this client */
+} iprow_t;
+
+typedef struct roster_t {
+    const char *since;          /* "YYYY-MM-DD" or NULL */
+    apr_hash_t *rows;           /* rrow_t by client+operator */
+    apr_hash_t *ips;            /* iprow_t by client+ip */
+    apr_pool_t *p;
+} roster_t;
+
+static bstr_t member_bytes(json_t *j, const char *key, apr_pool_t *p)
+{
+    bstr_t b;
+
+    b.s = member_text(j, key, &b.len, p);
+    if (b.s) {
+        b.s = apr_pstrmemdup(p, b.s, b.len);
+    }
+    return b;
+}
+
+/* An unambiguous hash key of two values. */
+static const char *key2(bstr_t a, const char *b, size_t blen,
+                        apr_size_t *klen, apr_pool_t *p)
+{
+    char *k;
+    const char *pre = a.s ? apr_psprintf(p, "s%" APR_SIZE_T_FMT ":", a.len)
+                      : "n:";
+    size_t pl = strlen(pre);
+
+    *klen = pl + (a.s ? a.len : 0) + 1 + (b ? blen : 0);
+    k = apr_palloc(p, *klen);
+    memcpy(k, pre, pl);
+    if (a.s) {
+        memcpy(k + pl, a.s, a.len);
+    }
+    k[pl + (a.s ? a.len : 0)] = b ? 's' : 'n';
+    if (b) {
+        memcpy(k + pl + (a.s ? a.len : 0) + 1, b, blen);
+    }
+    return k;
+}
+
+static void copy_ts(char out[33], const char *ts)
+{
+    apr_cpystrn(out, ts ? ts : "", 33);
+}
+
+static iprow_t *ip_row(apr_hash_t *h, bstr_t client, const char *ip,
+                       apr_pool_t *p)
+{
+    apr_size_t kl;
+    const char *k = key2(client, ip, strlen(ip), &kl, p);
+    iprow_t *r = apr_hash_get(h, k, kl);
+
+    if (!r) {
+        r = apr_pcalloc(p, sizeof(*r));
+        r->client = client;
+        r->ip = apr_pstrdup(p, ip);
+        apr_hash_set(h, k, kl, r);
+    }
+    return r;
+}
+
+static int roster_line(scan_t *s, const char *line, size_t len, json_t *j,
+                       int bad, int fi, apr_off_t off)
+{
+    roster_t *x = s->ctx;
+    const char *ts = jstr(j, "ts"), *ip;
+    bstr_t client, oper;
+    apr_size_t kl;
+    const char *k;
+    rrow_t *r;
+    iprow_t *ir;
+
+    (void)line; (void)len; (void)bad; (void)fi; (void)off;
+    if (!is_query(j) || !ts) {
+        return 0;
+    }
+    if (x->since && strncmp(ts, x->since, 10) < 0) {
+        return 0;
+    }
+    client = member_bytes(j, "client", x->p);
+    oper = member_bytes(j, "operator", x->p);
+    k = key2(client, oper.s, oper.len, &kl, x->p);
+    r = apr_hash_get(x->rows, k, kl);
+    if (!r) {
+        r = apr_pcalloc(x->p, sizeof(*r));
+        r->client = client;
+        r->oper = oper;
+        copy_ts(r->first, ts);
+        apr_hash_set(x->rows, k, kl, r);
+    }
+    copy_ts(r->last, ts);
+    r->n++;
+    r->answered += answered_line(j);
+    ip = jstr(j, "ip");
+    ir = ip_row(x->ips, client, ip ? ip : "?", x->p);
+    ir->n++;
+    copy_ts(ir->last, ts);
+    return 0;
+}
+
+static int cmp_bstr(bstr_t a, bstr_t b)
+{
+    size_t l = a.len < b.len ? a.len : b.len;
+    int c;
+
+    if (!a.s || !b.s) {
+        return (a.s != NULL) - (b.s != NULL);
+    }
+    c = memcmp(a.s, b.s, l);
+    return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+static int cmp_rrow(const void *a, const void *b)
+{
+    const rrow_t *x = *(const rrow_t *const *)a;
+    const rrow_t *y = *(const rrow_t *const *)b;
+    int c = cmp_bstr(x->client, y->client);
+
+    return c ? c : cmp_bstr(x->oper, y->oper);
+}
+
+static int cmp_iprow(const void *a, const void *b)
+{
+    const iprow_t *x = *(const iprow_t *const *)a;
+    const iprow_t *y = *(const iprow_t *const *)b;
+    int c = cmp_bstr(x->client, y->client);
+
+    return c ? c : strcmp(x->ip, y->ip);
+}
+
+static apr_array_header_t *hash_sorted(apr_hash_t *h,
+                                       int (*cmp)(const void *,
+                                                  const void *),
+                                       apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 16, sizeof(void *));
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(p, h); hi; hi = apr_hash_next(hi)) {
+        APR_ARRAY_PUSH(a, void *) = apr_hash_this_val(hi);
+    }
+    qsort(a->elts, (size_t)a->nelts, sizeof(void *), cmp);
+    return a;
+}
+
+static const char *ts_short(const char *ts, apr_pool_t *p)
+{
+    char *t;
+
+    if (!ts || !*ts) {
+        return NULL;
+    }
+    if (strlen(ts) < 19 || ts[10] != 'T') {
+        return ts;
+    }
+    t = apr_pstrndup(p, ts, 19);
+    t[10] = ' ';
+    return t;
+}
+
+#define NO_CLIENT "(none: unknown_client)"
+
+static int cmd_roster(apr_array_header_t *files, const char *since,
+                      apr_pool_t *p)
+{
+    static const char *const head[7] = {
+        "client", "operator", "first", "last", "queries", "answered",
+        "refused"
+    };
+    static const char *const ihead[4] = {
+        "client", "address", "queries", "last"
+    };
+    static const int maxw[7] = { 24, 24, 0, 0, 0, 0, 0 };
+    static const int imaxw[4] = { 24, 0, 0, 0 };
+    apr_array_header_t *a;
+    roster_t x;
+    scan_t s;
+    table_t t;
+    uint64_t total = 0;
+    int i;
+
+    memset(&x, 0, sizeof(x));
+    x.since = since;
+    x.p = p;
+    x.rows = apr_hash_make(p);
+    x.ips = apr_hash_make(p);
+    if (scan_all(&s, files, roster_line, &x, "roster", p) != 0) {
+        return 1;
+    }
+    printf("Register of everyone who queried (R4.3, R5.5)\n");
+    if (since) {
+        printf("period:       queries from %s on (Taipei time)\n", since);
+    }
+    else {
+        printf("period:       every query in the files read\n");
+    }
+    chain_header(&s, files, p);
+    a = hash_sorted(x.rows, cmp_rrow, p);
+    for (i = 0; i < a->nelts; i++) {
+        total += APR_ARRAY_IDX(a, i, rrow_t *)->n;
+    }
+    printf("queries:      %" APR_UINT64_T_FMT " by %d client/operator "
+           "pair(s)\n\n", total, a->nelts);
+    if (a->nelts == 0) {
+        printf("No queries in the period.\n");
+        return write_failed();
+    }
+    table_init(&t, 7, head, maxw, p);
+    for (i = 0; i < a->nelts; i++) {
+        const rrow_t *r = APR_ARRAY_IDX(a, i, rrow_t *);
+        const char *raw[7];
+        size_t rlen[7] = { r->client.len, r->oper.len, (size_t)-1,
+                           (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1 };
+        raw[0] = r->client.s;
+        if (!raw[0]) {
+            raw[0] = NO_CLIENT;
+            rlen[0] = (size_t)-1;
+        }
+        raw[1] = r->oper.s;
+        raw[2] = ts_short(r->first, p);
+        raw[3] = ts_short(r->last, p);
+        raw[4] = apr_psprintf(p, "%" APR_UINT64_T_FMT, r->n);
+        raw[5] = apr_psprintf(p, "%" APR_UINT64_T_FMT, r->answered);
+        raw[6] = apr_psprintf(p, "%" APR_UINT64_T_FMT, r->n - r->answered);
+        table_add(&t, raw, rlen);
+    }
+    table_print(&t);
+    printf("\nAddresses per client:\n\n");
+    a = hash_sorted(x.ips, cmp_iprow, p);
+    table_init(&t, 4, ihead, imaxw, p);
+    for (i = 0; i < a->nelts; i++) {
+        const iprow_t *r = APR_ARRAY_IDX(a, i, iprow_t *);
+        const char *raw[4];
+        size_t rlen[4] = { r->client.len, (size_t)-1, (size_t)-1,
+                           (size_t)-1 };
+        raw[0] = r->client.s;
+        if (!raw[0]) {
+            raw[0] = NO_CLIENT;
+            rlen[0] = (size_t)-1;
+        }
+        raw[1] = r->ip;
+        raw[2] = apr_psprintf(p, "%" APR_UINT64_T_FMT, r->n);
+        raw[3] = ts_short(r->last, p);
+        table_add(&t, raw, rlen);
+    }
+    table_print(&t);
+    return write_failed();
+}
+
+/* -- ip-review ----------------------------------------------------- */
+
+typedef struct ipreview_t {
+    const char *since;          /* "YYYY-MM-DD" */
+    apr_hash_t *ips;            /* iprow_t by client+ip */
+    apr_pool_t *p;
+} ipreview_t;
+
+static int ipreview_line(scan_t *s, const char *line, size_t len,
+                         json_t *j, int bad, int fi, apr_off_t off)
+{
+    ipreview_t *x = s->ctx;
+    const char *ts = jstr(j, "ts"), *ip = jstr(j, "ip");
+    iprow_t *r;
+
+    (void)line; (void)len; (void)bad; (void)fi; (void)off;
+    if (!is_query(j) || !ts) {
+        return 0;
+    }
+    r = ip_row(x->ips, member_bytes(j, "client", x->p), ip ? ip : "?",
+               x->p);
+    copy_ts(r->last_any, ts);
+    if (strncmp(ts, x->since, 10) >= 0) {
+        r->n++;
+        copy_ts(r->last, ts);
+    }
+    return 0;
+}
+
+/* The VerifyClient lines of a configuration file: (client, ip) pairs
+ * into @p reg (const char *[2] each). */
+static int read_clients(const char *path, apr_array_header_t *reg,
+                        int *nclients, apr_pool_t *p)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL, *tok, *save;
+    size_t cap = 0;
+    ssize_t n;
+    char *acc = NULL;
+    int cont = 0;
+
+    if (!f) {
+        fprintf(stderr, PROG ": cannot read --config %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    *nclients = 0;
+    while ((n = getline(&line, &cap, f)) >= 0 || cont) {
+        size_t l = n > 0 ? (size_t)n : 0;
+        int more;
+        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r')) {
+            l--;
+        }
+        more = n >= 0 && l && line[l - 1] == '\\';
+        if (more) {
+            l--;
+        }
+        acc = apr_pstrcat(p, cont ? acc : "", " ",
+                          n >= 0 ? apr_pstrndup(p, line, l) : "", NULL);
+        cont = more;
+        if (more) {
+            continue;
+        }
+        tok = apr_strtok(acc, " \t", &save);
+        if (tok && !strcasecmp(tok, "VerifyClient")) {
+            const char *name = apr_strtok(NULL, " \t", &save);
+            if (name) {
+                (*nclients)++;
+                while ((tok = apr_strtok(NULL, " \t", &save))) {
+                    char *ip, *s2;
+                    if (strncmp(tok, "ip=", 3)) {
+                        continue;
+                    }
+                    for (ip = apr_strtok(tok + 3, ",", &s2); ip;
+                         ip = apr_strtok(NULL, ",", &s2)) {
+                        const char **pair = apr_array_push(reg);
+                        pair[0] = apr_pstrdup(p, name);
+                        pair[1] = apr_pstrdup(p, ip);
+                    }
+                }
+            }
+        }
+        if (n < 0) {
+            break;
+        }
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+/* Today (Taipei) less @p months months, as "YYYY-MM-DD". */
+static void months_before(int months, char out[11])
+{
+    verify_date_t d = verify_date_taipei(apr_time_now());
+    int y = (int)(d / 10000), m = (int)(d / 100 % 100), dd = (int)(d % 100);
+    char buf[11];
+
+    m -= months;
+    while (m < 1) {
+        m += 12;
+        y--;
+    }
+    for (; dd >= 28; dd--) {
+        apr_snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, m, dd);
+        if (verify_date_parse_iso(buf, 10)) {
+            break;
+        }
+    }
+    apr_snprintf(out, 11, "%04d-%02d-%02d", y, m, dd);
+}
+
+static int cmd_ip_review(apr_array_header_t *files, int months,
+                         const char *config, apr_pool_t *p)
+{
+    static const char *const head[5] = {
+        "client", "address", "queries", "last use", "finding"
+    };
+    static const int maxw[5] = { 24, 0, 0, 0, 0 };
+    apr_array_header_t *reg = apr_array_make(p, 16, sizeof(const char *[2]));
+    apr_array_header_t *a;
+    apr_hash_t *byip = apr_hash_make(p);
+    uint64_t idle = 0, dup = 0, unreg = 0;
+    ipreview_t x;
+    char since[11];
+    int i, k, nclients = 0;
+    scan_t s;
+    table_t t;
+
+    months_before(months, since);
+    if (config && read_clients(config, reg, &nclients, p) != 0) {
+        return 1;
+    }
+    memset(&x, 0, sizeof(x));
+    x.since = since;
+    x.p = p;
+    x.ips = apr_hash_make(p);
+    if (scan_all(&s, files, ipreview_line, &x, "ip-review", p) != 0) {
+        return 1;
+    }
+    /* the register: every (client, ip) gets a row */
+    for (i = 0; i < reg->nelts; i++) {
+        const char *name = ((const char **)reg->elts)[2 * i];
+        const char *ip = ((const char **)reg->elts)[2 * i + 1];
+        const char *who = apr_hash_get(byip, ip, APR_HASH_KEY_STRING);
+        bstr_t c;
+        iprow_t *r;
+
+        c.s = name;
+        c.len = strlen(name);
+        r = ip_row(x.ips, c, ip, p);
+        if (r->registered) {
+            r->dup_same = 1;
+        }
+        r->registered = 1;
+        apr_hash_set(byip, ip, APR_HASH_KEY_STRING,
+                     who ? apr_pstrcat(p, who, ",", name, NULL) : name);
+    }
+    printf("Review of the whitelisted addresses (R3.8)\n");
+    printf("period:       the last %d month%s: from %s on (Taipei time)\n",
+           months, months == 1 ? "" : "s", since);
+    chain_header(&s, files, p);
+    if (config) {
+        printf("config:       %s: %d client(s), %d address(es) registered\n",
+               config, nclients, reg->nelts);
+    }
+    else {
+        printf("config:       none given (--config FILE also lists idle "
+               "and duplicate registered addresses)\n");
+    }
+    putchar('\n');
+    a = hash_sorted(x.ips, cmp_iprow, p);
+    table_init(&t, 5, head, maxw, p);
+    for (i = 0; i < a->nelts; i++) {
+        iprow_t *r = APR_ARRAY_IDX(a, i, iprow_t *);
+        const char *who = apr_hash_get(byip, r->ip, APR_HASH_KEY_STRING);
+        const char *finding = NULL, *raw[5];
+        size_t rlen[5] = { r->client.len, (size_t)-1, (size_t)-1,
+                           (size_t)-1, (size_t)-1 };
+
+        if (r->n == 0 && !r->registered) {
+            continue;   /* seen only before the period, not registered */
+        }
+        if (config && r->registered && r->n == 0) {
+            idle++;
+            finding = r->last_any[0]
+                ? apr_psprintf(p, "idle: consider removing (last use %s)",
+                               ts_short(r->last_any, p))
+                : "idle: consider removing (no use in the files read)";
+        }
+        if (config && r->registered && who && (strchr(who, ',')
+                                               || r->dup_same)) {
+            char *other = apr_pstrdup(p, who), *tok, *sv;
+            const char *also = "";
+            for (tok = apr_strtok(other, ",", &sv); tok;
+                 tok = apr_strtok(NULL, ",", &sv)) {
+                if (strcmp(tok, r->client.s) && !strstr(also, tok)) {
+                    also = apr_pstrcat(p, also, *also ? ", " : "", tok,
+                                       NULL);
+                }
+            }
+            dup++;
+            finding = apr_pstrcat(p, finding ? finding : "",
+                                  finding ? "; " : "",
+                                  *also ? "duplicate: also registered for "
+                                  : "duplicate: listed twice for this "
+                                    "client", also, NULL);
+        }
+        if (config && !r->registered) {
+            unreg++;
+            finding = r->client.s ? "not in the register given"
+                                  : "refused caller (no register line)";
+        }
+        if (config && !finding) {
+            finding = "in use";
+        }
+        raw[0] = r->client.s ? r->client.s : NO_CLIENT;
+        if (!r->client.s) {
+            rlen[0] = (size_t)-1;
+        }
+        raw[1] = r->ip;
+        raw[2] = apr_psprintf(p, "%" APR_UINT64_T_FMT, r->n);
+        raw[3] = r->n ? ts_short(r->last, p) : NULL;
+        raw[4] = finding;
+        table_add(&t, raw, rlen);
+    }
+    k = t.cells->nelts;
+    if (k == 0) {
+        printf("No queries in the period, and no register given.\n");
+    }
+    else {
+        table_print(&t);
+    }
+    if (config) {
+        printf("\nfindings:     %" APR_UINT64_T_FMT " idle, %"
+               APR_UINT64_T_FMT " duplicate, %" APR_UINT64_T_FMT
+               " not registered\n", idle, dup, unreg);
+    }
+    return write_failed();
+}
+
+/* ------------------------------------------------------------------ */
+/* purge                                                               */
+/* ------------------------------------------------------------------ */
+
+/* The date of an audit file's name, or 0. */
+static verify_date_t file_date(const char *path)
+{
+    const char *b = strrchr(path, '/');
+
+    b = b ? b + 1 : path;
+    if (strlen(b) != 22 || strncmp(b, "audit-", 6)
+        || strcmp(b + 16, ".jsonl")) {
+        return 0;
+    }
+    return verify_date_parse_iso(b + 6, 10);
+}
+
+static int cmd_purge(const char *dir, const char *before, int dry_run,
+                     apr_pool_t *p)
+{
+    verify_date_t b = verify_date_parse_iso(before, strlen(before));
+    verify_date_t today = verify_date_taipei(apr_time_now());
+    verify_date_t limit = today - 50000;   /* the same day 5 years ago */
+    apr_array_header_t *files = apr_array_make(p, 16, sizeof(afile_t));
+    const char *argv1[2];
+    char limit_s[11], today_s[11], hex[65], last_day[11], now[26];
+    const char *cp_path, *tmp;
+    apr_finfo_t fi;
+    afile_t *last = NULL;
+    json_t *cp;
+    char *d;
+    FILE *f;
+    scan_t s;
+    int i, n = 0;
+
+    if (!b || strlen(before) != 10) {
+        fprintf(stderr, PROG ": --before must be a date as YYYY-MM-DD, not "
+                "\"%s\"\n", before);
+        return 2;
+    }
+    verify_date_format(today, today_s);
+    apr_snprintf(limit_s, sizeof(limit_s), "%04u-%02u-%02u", limit / 10000,
+                 limit / 100 % 100, limit % 100);
+    if (!verify_date_parse_iso(limit_s, 10)) {
+        /* from 29 February: 28 February five years before */
+        limit--;
+        verify_date_format(limit, limit_s);
+    }
+    if (b > limit) {
+        fprintf(stderr, PROG ": purge refused: %s is less than 5 years "
+                "before today (%s, Taipei time). Audit files are kept at "
+                "least 5 years (R4.1.5, R4.2.5): --before %s is the latest "
+                "allowed. Nothing was deleted.\n", before, today_s, limit_s);
+        return 1;
+    }
+    if (apr_stat(&fi, dir, APR_FINFO_TYPE, p) != APR_SUCCESS
+        || fi.filetype != APR_DIR) {
+        fprintf(stderr, PROG ": purge needs the audit directory, and %s is "
+                "not one\n", dir);
+        return 2;
+    }
+    argv1[0] = dir;
+    argv1[1] = NULL;
+    if (collect(1, argv1, 0, files, p) != 0) {
+        return 1;
+    }
+    if (files->nelts == 0) {
+        fprintf(stderr, PROG ": no audit files in %s\n", dir);
+        return 1;
+    }
+    /* the whole chain first */
+    if (scan_all(&s, files, NULL, NULL, "purge", p) != 0) {
+        fprintf(stderr, PROG ": nothing was deleted\n");
+        return 1;
+    }
+    for (i = 0; i < files->nelts; i++) {
+        afile_t *af = &APR_ARRAY_IDX(files, i, afile_t);
+        verify_date_t fd = file_date(af->path);
+        if (fd && fd < b) {
+            if (i != n) {
+                break;  /* files in name order: older ones come first */
+            }
+            n++;
+            if (af->lines) {
+                last = af;
+            }
+        }
+    }
+    if (n == 0) {
+        printf("nothing to purge: no audit file in %s is older than %s\n",
+               dir, before);
+        return write_failed();
+    }
+    if (!last) {
+        fprintf(stderr, PROG ": the files older than %s hold no line: "
+                "nothing to check point; remove them by hand\n", before);
+        return 1;
+    }
+    if (n == files->nelts) {
+        fprintf(stderr, PROG ": purge refused: every audit file in %s is "
+                "older than %s; keep at least the newest\n", dir, before);
+        return 1;
+    }
+    verify_date_format(file_date(APR_ARRAY_IDX(files, n - 1,
+                                               afile_t).path), last_day);
+    cp_path = apr_psprintf(p, "%s/" CHECKPOINT_PREFIX "%s.json", dir,
+                           last_day);
+    verify_hex(last->end.hash, 32, hex);
+    for (i = 0; i < n; i++) {
+        afile_t *af = &APR_ARRAY_IDX(files, i, afile_t);
+        printf("%s %s (%" APR_UINT64_T_FMT " line(s), seq %"
+               APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ")\n",
+               dry_run ? "would delete" : "delete", af->path, af->lines,
+               af->first_seq, af->last_seq);
+    }
+    printf("%s %s: last purged line seq %" APR_UINT64_T_FMT ", hash %s\n",
+           dry_run ? "would write checkpoint" : "checkpoint", cp_path,
+           last->end.seq, hex);
+    if (dry_run) {
+        printf("dry run: nothing was changed\n");
+        return write_failed();
+    }
+    verify_time_format_s(apr_time_now(), now);
+    cp = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:I}",
+                   "tool", PROG " purge", "before", before,
+                   "purged_through", last_day,
+                   "last_seq", (json_int_t)last->end.seq, "last_hash", hex,
+                   "purged_at", now, "files", (json_int_t)n);
+    d = cp ? json_dumps(cp, JSON_COMPACT) : NULL;
+    json_decref(cp);
+    tmp = apr_pstrcat(p, cp_path, ".tmp", NULL);
+    f = d ? fopen(tmp, "w") : NULL;
+    if (!f || fprintf(f, "%s\n", d) < 0 || fflush(f) != 0
+        || fsync(fileno(f)) != 0 || fclose(f) != 0
+        || rename(tmp, cp_path) != 0) {
+        fprintf(stderr, PROG ": cannot write the checkpoint %s: %s; nothing "
+                "was deleted\n", cp_path, strerror(errno));
+        free(d);
+        unlink(tmp);
+        return 1;
+    }
+    free(d);
+    chmod(cp_path, 0640);
+    for (i = 0; i < n; i++) {
+        afile_t *af = &APR_ARRAY_IDX(files, i, afile_t);
+        if (unlink(af->path) != 0) {
+            fprintf(stderr, PROG ": cannot delete %s: %s\n", af->path,
+                    strerror(errno));
+            return 1;
+        }
+    }
+    printf("purged %d file(s); `" PROG " verify %s` now starts from the "
+           "checkpoint\n", n, dir);
+    return write_failed();
+}
+
+#define OPTBIT(c) ((uint64_t)1 << ((c) - 'A'))
+
+/* subject, roster, ip-review and purge: their options, then the run. */
+static int other_command(const char *cmd, apr_getopt_t *os,
+                         apr_array_header_t *files, const char *id,
+                         const char *key, int as_json, const char *since,
+                         const char *months, const char *config,
+                         const char *before, int dry_run, apr_pool_t *p)
+{
+    long nmonths = 6;
+    char *end;
+
+    if (!strcmp(cmd, "purge")) {
+        if (!before) {
+            fprintf(stderr, PROG ": purge needs --before YYYY-MM-DD\n");
+            return 2;
+        }
+        if (os->argc - os->ind != 1) {
+            fprintf(stderr, PROG ": purge takes exactly one audit "
+                    "directory\n");
+            return 2;
+        }
+        return cmd_purge(os->argv[os->ind], before, dry_run, p);
+    }
+    if (!strcmp(cmd, "subject") && (!id || !key)) {
+        fprintf(stderr, PROG ": subject needs --id ID and --key FILE (the "
+                "VerifyKeyFile)\n");
+        return 2;
+    }
+    if (id && !strcmp(id, "-")) {
+        /* read from stdin: out of shell history and the process list */
+        char buf[64];
+        size_t l;
+        if (!fgets(buf, sizeof(buf), stdin)) {
+            buf[0] = '\0';
+        }
+        l = strlen(buf);
+        while (l && apr_isspace(buf[l - 1])) {
+            buf[--l] = '\0';
+        }
+        id = apr_pstrdup(p, buf);
+        memset(buf, 0, sizeof(buf));
+    }
+    if (id) {
+        char norm[VERIFY_ID_LEN + 1];
+        verify_id_status_t st = verify_id_normalise(id, strlen(id), norm,
+                                                    NULL);
+        memset(norm, 0, sizeof(norm));
+        if (st != VERIFY_ID_OK) {
+            /* the ID is never echoed, not even a wrong one */
+            fprintf(stderr, PROG ": --id is not a valid ID number: %s\n",
+                    verify_id_strerror(st));
+            return 2;
+        }
+    }
+    if (since && (strlen(since) != 10
+                  || !verify_date_parse_iso(since, 10))) {
+        fprintf(stderr, PROG ": --since must be a date as YYYY-MM-DD, not "
+                "\"%s\"\n", since);
+        return 2;
+    }
+    if (months) {
+        errno = 0;
+        nmonths = strtol(months, &end, 10);
+        if (errno || *end || end == months || nmonths < 1
+            || nmonths > 120) {
+            fprintf(stderr, PROG ": --months must be a number of months "
+                    "from 1 to 120, not \"%s\"\n", months);
+            return 2;
+        }
+    }
+    if (os->ind >= os->argc) {
+        fprintf(stderr, PROG ": %s: no audit files or directory given\n",
+                cmd);
+        return 2;
+    }
+    if (collect(os->argc, os->argv, os->ind, files, p) != 0) {
+        return 1;
+    }
+    if (files->nelts == 0) {
+        fprintf(stderr, PROG ": no audit files given (a directory is "
+                "searched for audit-*.jsonl)\n");
+        return 1;
+    }
+    if (!strcmp(cmd, "subject")) {
+        return cmd_subject(files, id, key, as_json, p);
+    }
+    if (!strcmp(cmd, "roster")) {
+        return cmd_roster(files, since, p);
+    }
+    return cmd_ip_review(files, (int)nmonths, config, p);
+}
+
+/* ------------------------------------------------------------------ */
 
 int main(int argc, const char *const *argv)
 {
@@ -1681,10 +2835,21 @@ int main(int argc, const char *const *argv)
         { "month", 'm', 1, "YYYY-MM" },
         { "seed", 's', 1, "hex seed of the sample" },
         { "json", 'j', 0, "JSON Lines" },
+        { "id", 'i', 1, "ID number" },
+        { "key", 'k', 1, "key file" },
+        { "since", 'S', 1, "YYYY-MM-DD" },
+        { "months", 'M', 1, "months" },
+        { "config", 'c', 1, "file with VerifyClient lines" },
+        { "before", 'b', 1, "YYYY-MM-DD" },
+        { "dry-run", 'n', 0, "dry run" },
         { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL }
     };
     const char *cmd, *month = NULL, *seed = NULL, *arg, *args = "";
+    const char *id = NULL, *key = NULL, *since = NULL, *months = NULL;
+    const char *config = NULL, *before = NULL;
+    uint64_t allowed;
+    int dry_run = 0;
     const char **av;
     apr_array_header_t *files;
     apr_getopt_t *os;
@@ -1719,7 +2884,25 @@ int main(int argc, const char *const *argv)
         rc = cmd_verify(files, p);
         goto cleanup;
     }
-    if (strcmp(cmd, "sample") && strcmp(cmd, "report")) {
+    if (!strcmp(cmd, "sample")) {
+        allowed = OPTBIT('m') | OPTBIT('s') | OPTBIT('j');
+    }
+    else if (!strcmp(cmd, "report")) {
+        allowed = OPTBIT('m') | OPTBIT('s') | OPTBIT('j');
+    }
+    else if (!strcmp(cmd, "subject")) {
+        allowed = OPTBIT('i') | OPTBIT('k') | OPTBIT('j');
+    }
+    else if (!strcmp(cmd, "roster")) {
+        allowed = OPTBIT('S');
+    }
+    else if (!strcmp(cmd, "ip-review")) {
+        allowed = OPTBIT('M') | OPTBIT('c');
+    }
+    else if (!strcmp(cmd, "purge")) {
+        allowed = OPTBIT('b') | OPTBIT('n');
+    }
+    else {
         fprintf(stderr, PROG ": command \"%s\" is not available in this "
                 "version\n", cmd);
         usage(stderr);
@@ -1740,11 +2923,34 @@ int main(int argc, const char *const *argv)
         case 'm': month = arg; break;
         case 's': seed = arg; break;
         case 'j': as_json = 1; break;
+        case 'i': id = arg; break;
+        case 'k': key = arg; break;
+        case 'S': since = arg; break;
+        case 'M': months = arg; break;
+        case 'c': config = arg; break;
+        case 'b': before = arg; break;
+        case 'n': dry_run = 1; break;
         case 'h': usage(stdout); rc = 0; goto cleanup;
+        }
+        if (optch != 'h' && !(allowed & OPTBIT(optch))) {
+            int o;
+            for (o = 0; opts[o].name && opts[o].optch != optch; o++) {
+            }
+            if (!strcmp(cmd, "report") && (optch == 's' || optch == 'j')) {
+                continue;   /* said below, as before */
+            }
+            fprintf(stderr, PROG ": --%s does not belong to %s (see "
+                    PROG " --help)\n", opts[o].name, cmd);
+            goto cleanup;
         }
     }
     if (rv != APR_EOF) {
         fprintf(stderr, "(see " PROG " --help)\n");
+        goto cleanup;
+    }
+    if (strcmp(cmd, "sample") && strcmp(cmd, "report")) {
+        rc = other_command(cmd, os, files, id, key, as_json, since, months,
+                           config, before, dry_run, p);
         goto cleanup;
     }
     if (!month) {
