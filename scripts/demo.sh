@@ -114,43 +114,34 @@ head -n 4 household.csv | indent
 say "..."
 
 # ---------------------------------------------------------------------
-import_help=$("$IMPORT" --help 2>&1 || true)
 IMPORT_ARGS=()
-INPUT=household.csv
-if grep -q -- '--decrypt-cert' <<< "$import_help"; then
-    step "3b. Signed and encrypted, as the data provider sends it (CMS)"
-    say "The household registration office signs the batch with its key and"
-    say "encrypts it to the county's import certificate; only the .p7m travels."
-    for who in provider import; do
-        if [ $who = provider ]; then
-            cn="Demo Household Registration Office"
-        else
-            cn="Demo County verify import"
-        fi
-        printf '%s\n' "basicConstraints = CA:FALSE" \
-            "keyUsage = critical, digitalSignature, keyEncipherment" \
-            "extendedKeyUsage = emailProtection" > $who.ext
-        openssl req -new -newkey rsa:2048 -nodes -keyout $who.key \
-            -out $who.csr -subj "/O=Demo County/CN=$cn" 2>/dev/null
-        openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key \
-            -CAcreateserial -days 2 -extfile $who.ext -out $who.crt 2>/dev/null
-        chmod 0600 $who.key
-    done
-    show openssl cms -sign -binary -nodetach -in household.csv \
-        -signer provider.crt -inkey provider.key -outform DER -out household.signed
-    show openssl cms -encrypt -binary -aes-256-cbc -in household.signed \
-        -inform DER -outform DER -out household.csv.p7m import.crt
-    rm -f household.csv household.signed
-    INPUT=household.csv.p7m
-    IMPORT_ARGS+=(--decrypt-cert "$D/import.crt" --decrypt-key "$D/import.key")
-    if grep -q -- '--signer-ca' <<< "$import_help"; then
-        IMPORT_ARGS+=(--signer-ca "$D/ca.crt")
+step "3b. Signed and encrypted, as the data provider sends it (CMS)"
+say "The household registration office signs the batch with its key and"
+say "encrypts it to the county's import certificate; only the .p7m travels."
+for who in provider import; do
+    if [ $who = provider ]; then
+        cn="Demo Household Registration Office"
+    else
+        cn="Demo County verify import"
     fi
-    say "household.csv.p7m: $(du -h household.csv.p7m | cut -f1); the clear CSV is deleted"
-else
-    say "(verify-import takes no --decrypt-cert yet: the plain CSV is imported;"
-    say " the signed and encrypted batch arrives with the CMS intake issue)"
-fi
+    printf '%s\n' "basicConstraints = CA:FALSE" \
+        "keyUsage = critical, digitalSignature, keyEncipherment" \
+        "extendedKeyUsage = emailProtection" > $who.ext
+    openssl req -new -newkey rsa:2048 -nodes -keyout $who.key \
+        -out $who.csr -subj "/O=Demo County/CN=$cn" 2>/dev/null
+    openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key \
+        -CAcreateserial -days 2 -extfile $who.ext -out $who.crt 2>/dev/null
+    chmod 0600 $who.key
+done
+show openssl cms -sign -binary -nodetach -in household.csv \
+    -signer provider.crt -inkey provider.key -outform DER -out household.signed
+show openssl cms -encrypt -binary -aes-256-cbc -in household.signed \
+    -inform DER -outform DER -out household.csv.p7m import.crt
+rm -f household.csv household.signed
+INPUT=household.csv.p7m
+IMPORT_ARGS+=(--decrypt-cert "$D/import.crt" --decrypt-key "$D/import.key")
+IMPORT_ARGS+=(--signer-ca "$D/ca.crt")
+say "household.csv.p7m: $(du -h household.csv.p7m | cut -f1); the clear CSV is deleted"
 
 # ---------------------------------------------------------------------
 step "4. Import it into the store (one LMDB write transaction)"
