@@ -84,6 +84,19 @@ static const verify_source_t check_source[CHECK_COUNT] = {
     VERIFY_SRC_ELDERLY_ALONE, VERIFY_SRC_DISABILITY
 };
 
+/* The check named by @p s (@p len bytes, not NUL-terminated); -1 if none. */
+static int check_index(const char *s, size_t len)
+{
+    int k;
+
+    for (k = 0; k < CHECK_COUNT; k++) {
+        if (strlen(check_names[k]) == len && !memcmp(check_names[k], s, len)) {
+            return k;
+        }
+    }
+    return -1;
+}
+
 /* One approved client system of the register (R3.3, R3.7, R4.1.2). */
 typedef struct verify_client_t {
     const char *name;               /* register name, logged as client */
@@ -120,7 +133,7 @@ typedef struct chain_shm_t {
     verify_lock_t lock;             /* chain lock (VerifyAuditLock futex) */
     apr_uint32_t layout;            /* CHAIN_LAYOUT of the module that
                                      * made it */
-    char pad_[60];                  /* keep the lock word's line its own */
+    char pad_[56];                  /* keep the lock word's line its own */
     verify_chain_t chain;           /* last seq and hash written */
     verify_date_t day;              /* Taipei day of the current file */
     apr_off_t offset;               /* its size; -1 unknown */
@@ -375,12 +388,8 @@ static const char *add_client(cmd_parms *cmd, void *dc, int argc,
         case 2:
             for (item = apr_strtok(list, ",", &last); item;
                  item = apr_strtok(NULL, ",", &last)) {
-                for (k = 0; k < CHECK_COUNT; k++) {
-                    if (!strcmp(item, check_names[k])) {
-                        break;
-                    }
-                }
-                if (k == CHECK_COUNT) {
+                k = check_index(item, strlen(item));
+                if (k < 0) {
                     return CLIENT_ERR("unknown check \"%s\" (resident, "
                                       "indigenous, elderly_alone, "
                                       "disability)", item);
@@ -489,13 +498,13 @@ static const char *audit_path(apr_pool_t *p, verify_date_t day)
 /* Open this process's descriptor on the file of @p day. */
 static int audit_open(verify_date_t day, apr_pool_t *p)
 {
-    const char *path = audit_path(p, day);
     int fd;
 
     if (g.fd >= 0 && g.fd_day == day) {
         return 0;
     }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    fd = open(audit_path(p, day), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+              0640);
     if (fd < 0) {
         return errno;
     }
@@ -524,8 +533,7 @@ static int audit_open(verify_date_t day, apr_pool_t *p)
  * last complete line (its line may have been written before it died),
  * and say so in the chain, so that the death is never a silent hole.
  */
-static apr_status_t audit_recover(server_rec *s, apr_pool_t *p,
-                                  const char **why)
+static apr_status_t audit_recover(server_rec *s, apr_pool_t *p)
 {
     verify_chain_t head;
     const char *file;
@@ -543,7 +551,6 @@ static apr_status_t audit_recover(server_rec *s, apr_pool_t *p,
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, VERIFY_LOGNO(1)
                      "audit recovery after pid %ld died failed: %s",
                      (long)dead, err);
-        *why = "recovery failed";
         return rv;
     }
     if (partial >= 0 && truncate(file, partial) != 0) {
@@ -551,7 +558,6 @@ static apr_status_t audit_recover(server_rec *s, apr_pool_t *p,
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, VERIFY_LOGNO(2)
                      "audit recovery: cannot cut the partial line left by "
                      "pid %ld in %s", (long)dead, file);
-        *why = "recovery failed";
         return rv;
     }
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, VERIFY_LOGNO(3)
@@ -569,7 +575,6 @@ static apr_status_t audit_recover(server_rec *s, apr_pool_t *p,
                  (long)dead, partial >= 0 ? "; partial line removed" : "");
     g.shm->busy = 0;
     g.shm->broken = 0;
-    *why = g.shm->note;
     return APR_SUCCESS;
 }
 
@@ -726,6 +731,11 @@ static apr_status_t audit_sync(server_rec *s, apr_uint64_t seq, int fd,
         if (__atomic_load_n(&g.shm->synced_seq, __ATOMIC_ACQUIRE) >= seq) {
             return APR_SUCCESS;
         }
+        if (g.shm->sync_failed) {
+            /* a sync failed while we waited: it may have dropped our
+             * line's pages, and a retry could succeed without them */
+            return APR_EGENERAL;
+        }
         gen = __atomic_load_n(&g.shm->sync_gen, __ATOMIC_ACQUIRE);
         if (!verify_lock_try(&g.shm->syncer, g.pid)) {
             /* a sync is running: it may cover us; wake when it ends */
@@ -740,6 +750,7 @@ static apr_status_t audit_sync(server_rec *s, apr_uint64_t seq, int fd,
         rv = APR_SUCCESS;
         if (fdatasync(fd) != 0) {
             rv = APR_FROM_OS_ERROR(errno);
+            g.shm->sync_failed = 1;     /* before the waiters wake */
         }
         else {
             cur = __atomic_load_n(&g.shm->synced_seq, __ATOMIC_RELAXED);
@@ -819,8 +830,7 @@ static apr_status_t audit_append(server_rec *s, const char *body,
         return rv;
     }
     if (g.shm->busy != 0 || g.shm->broken) {
-        const char *why = NULL;
-        rv = audit_recover(s, p, &why);
+        rv = audit_recover(s, p);
         if (rv != APR_SUCCESS) {
             goto unlock;        /* busy stays set: the next one retries */
         }
@@ -1397,6 +1407,22 @@ static void add_check(vreq_t *q, const char *v, size_t len)
     c->present = 1;
 }
 
+/* check given as one string (form, or JSON string): comma-separated. A
+ * JSON array has filled check_list already and left the field empty. */
+static void split_checks(vreq_t *q)
+{
+    char *list, *item, *last;
+
+    if (!q->f[F_CHECK].present || q->check_list->nelts) {
+        return;
+    }
+    list = apr_pstrmemdup(q->r->pool, q->f[F_CHECK].v, q->f[F_CHECK].len);
+    for (item = apr_strtok(list, ",", &last); item;
+         item = apr_strtok(NULL, ",", &last)) {
+        add_check(q, item, strlen(item));
+    }
+}
+
 /* application/x-www-form-urlencoded, decoded with httpd's own
  * unescaper; a bad %-escape refuses the request. */
 static void parse_form(vreq_t *q, char *body, apr_size_t len)
@@ -1419,15 +1445,6 @@ static void parse_form(vreq_t *q, char *body, apr_size_t len)
             continue;
         }
         set_field(q, pair, strlen(pair), eq, strlen(eq));
-    }
-    if (q->f[F_CHECK].present) {
-        char *list = apr_pstrmemdup(q->r->pool, q->f[F_CHECK].v,
-                                    q->f[F_CHECK].len);
-        char *item;
-        for (item = apr_strtok(list, ",", &last); item;
-             item = apr_strtok(NULL, ",", &last)) {
-            add_check(q, item, strlen(item));
-        }
     }
 }
 
@@ -1463,16 +1480,6 @@ static void parse_json(vreq_t *q, const char *body, apr_size_t len)
         if (json_is_string(val)) {
             set_field(q, key, strlen(key), json_string_value(val),
                       json_string_length(val));
-            if (!strcmp(key, "check") && q->f[F_CHECK].v
-                == json_string_value(val)) {
-                char *last, *it;
-                char *list = apr_pstrmemdup(q->r->pool, q->f[F_CHECK].v,
-                                            q->f[F_CHECK].len);
-                for (it = apr_strtok(list, ",", &last); it;
-                     it = apr_strtok(NULL, ",", &last)) {
-                    add_check(q, it, strlen(it));
-                }
-            }
         }
         else if (!strcmp(key, "check") && json_is_array(val)) {
             set_field(q, key, strlen(key), "", 0);
@@ -1495,8 +1502,6 @@ static void parse_json(vreq_t *q, const char *body, apr_size_t len)
     }
 }
 
-/* Which register entry is this connection? By certificate when the
- * entry binds one, and always by address (R3.7). */
 /* The client certificate of a connection, as far as the register and
  * its validity need it; computed once per connection. */
 typedef struct {
@@ -1560,6 +1565,8 @@ static const cert_info_t *client_cert(request_rec *r)
     return ci;
 }
 
+/* Which register entry is this connection? By certificate when the
+ * entry binds one, and always by address (R3.7). */
 static const verify_client_t *identify(vreq_t *q, int *cert_mismatch,
                                       int *cert_expired)
 {
@@ -1666,13 +1673,8 @@ static void validate(vreq_t *q)
     }
     for (i = 0; i < q->check_list->nelts; i++) {
         const field_t *c = &APR_ARRAY_IDX(q->check_list, i, field_t);
-        for (k = 0; k < CHECK_COUNT; k++) {
-            if (strlen(check_names[k]) == c->len
-                && !memcmp(check_names[k], c->v, c->len)) {
-                break;
-            }
-        }
-        if (k == CHECK_COUNT) {
+        k = check_index(c->v, c->len);
+        if (k < 0) {
             refuse(q, HTTP_BAD_REQUEST, "invalid_field",
                    "unknown check (resident, indigenous, elderly_alone, "
                    "disability)");
@@ -1915,14 +1917,8 @@ static size_t audit_body(vreq_t *q, char *buf, size_t cap)
     n = q->check_list->nelts > 8 ? 8 : q->check_list->nelts;
     for (i = 0; i < n; i++) {
         const field_t *c = &APR_ARRAY_IDX(q->check_list, i, field_t);
-        const char *known = "?";
-        int k;
-        for (k = 0; k < CHECK_COUNT; k++) {
-            if (strlen(check_names[k]) == c->len
-                && !memcmp(check_names[k], c->v, c->len)) {
-                known = check_names[k];
-            }
-        }
+        int k = check_index(c->v, c->len);
+        const char *known = k < 0 ? "?" : check_names[k];
         if (i) {
             VERIFY_JRAW(&b, ",");
         }
@@ -2098,6 +2094,7 @@ static int verify_handler(request_rec *r)
             ap_discard_request_body(r);
         }
     }
+    split_checks(q);
     /* Who is asking comes before what is wrong with the question: an
      * unregistered or expired client learns nothing else. */
     q->client = identify(q, &mismatch, &expired);

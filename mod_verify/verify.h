@@ -386,6 +386,9 @@ apr_status_t verify_audit_find_head(const char *dir, verify_chain_t *chain,
 /* Batch intake: CSV to records (verify_csv.c)                         */
 /* ------------------------------------------------------------------ */
 
+/** The 1-based line of byte offset @p off in @p buf (for messages). */
+unsigned long verify_line_at(const char *buf, size_t off);
+
 /** Largest number of columns a batch file may have. */
 #define VERIFY_CSV_MAX_FIELDS 16
 

@@ -13,6 +13,18 @@
 #define NAME_MAX_CHARS 64
 #define NAME_NORM_MAX 512
 
+unsigned long verify_line_at(const char *buf, size_t off)
+{
+    unsigned long line = 1;
+    const char *nl = buf, *end = buf + off;
+
+    while ((nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL) {
+        line++;
+        nl++;
+    }
+    return line;
+}
+
 int verify_csv_parse(const char *buf, size_t len, verify_csv_row_fn fn,
                      void *ctx, char **err, apr_pool_t *p)
 {
@@ -28,11 +40,8 @@ int verify_csv_parse(const char *buf, size_t len, verify_csv_row_fn fn,
     }
     if (memchr(buf, '\0', len)) {
         const char *z = memchr(buf, '\0', len);
-        size_t k;
-        for (k = 0; buf + k < z; k++) {
-            line += buf[k] == '\n';
-        }
-        *err = apr_psprintf(p, "line %lu: NUL byte in file", line);
+        *err = apr_psprintf(p, "line %lu: NUL byte in file",
+                            verify_line_at(buf, (size_t)(z - buf)));
         return -1;
     }
     /* Unquoted output is never longer than the input. */
@@ -406,13 +415,8 @@ apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
     *n = 0;
     bad = verify_utf8_scan(buf, len);
     if (bad != len) {
-        unsigned long line = 1;
-        size_t k;
-        for (k = 0; k < bad; k++) {
-            line += buf[k] == '\n';
-        }
         *err = apr_psprintf(p, "line %lu: not valid UTF-8 (use --encoding "
-                            "big5 for Big5 files)", line);
+                            "big5 for Big5 files)", verify_line_at(buf, bad));
         return APR_EINVAL;
     }
     rc = verify_csv_parse(buf, len, row, &in, err, p);

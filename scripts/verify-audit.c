@@ -1339,17 +1339,23 @@ static void html_text(FILE *o, const char *s, apr_pool_t *p)
     fputs(clean(p, s, strlen(s), CLEAN_HTML, 0, NULL, NULL), o);
 }
 
-/* A member for HTML; null or absent shows a grey dash. */
-static void h_member(FILE *o, json_t *j, const char *key, apr_pool_t *p)
+/* Escaped text for HTML, or a grey dash when there is none. */
+static void html_or_dash(FILE *o, const char *s, size_t len, apr_pool_t *p)
 {
-    size_t len;
-    const char *s = member_text(j, key, &len, p);
-
     if (!s) {
         fputs("<span class=\"none\">\xe2\x80\x94</span>", o);
         return;
     }
     fputs(clean(p, s, len, CLEAN_HTML, 0, NULL, NULL), o);
+}
+
+/* A member for HTML; null or absent shows a grey dash. */
+static void h_member(FILE *o, json_t *j, const char *key, apr_pool_t *p)
+{
+    size_t len = 0;
+    const char *s = member_text(j, key, &len, p);
+
+    html_or_dash(o, s, len, p);
 }
 
 static int cmp_tally(const void *a, const void *b)
@@ -1720,20 +1726,10 @@ static int cmd_report(apr_array_header_t *files, const char *month,
         h_member(o, j, "reason", rp);
         fputs("</td><td>", o);
         c = checks_text(j, rp);
-        if (c) {
-            html_text(o, c, rp);
-        }
-        else {
-            fputs("<span class=\"none\">\xe2\x80\x94</span>", o);
-        }
+        html_or_dash(o, c, c ? strlen(c) : 0, rp);
         fputs("</td><td class=\"mono t\">", o);
         subj = safe_subject(j, rp);
-        if (subj) {
-            html_text(o, subj, rp);
-        }
-        else {
-            fputs("<span class=\"none\">\xe2\x80\x94</span>", o);
-        }
+        html_or_dash(o, subj, subj ? strlen(subj) : 0, rp);
         fputs("</td><td>", o);
         html_text(o, status_text(j, rp), rp);
         fputs("</td><td class=\"mono\">", o);

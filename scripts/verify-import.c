@@ -133,12 +133,8 @@ static apr_status_t to_utf8(const char *enc, char **buf, apr_size_t *len,
     }
     apr_xlate_close(x);
     if (rv != APR_SUCCESS || inleft != 0) {
-        unsigned long line = 1;
-        apr_size_t k, done = *len - inleft;
-        for (k = 0; k < done; k++) {
-            line += (*buf)[k] == '\n';
-        }
-        *err = apr_psprintf(p, "line %lu: not valid %s", line, enc);
+        *err = apr_psprintf(p, "line %lu: not valid %s",
+                            verify_line_at(*buf, *len - inleft), enc);
         return APR_EINVAL;
     }
     *buf = out;
