@@ -119,3 +119,57 @@ def test_partial_line_cut_at_start(make_server):
         ["TWO"]
     res = harness.run_audit_tool("verify", s.audit)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+@pytest.mark.skipif(not harness.IS_ROOT, reason="ptrace of www-data "
+                    "children needs root (CI runs as root)")
+def test_failed_sync_withdraws_and_stops_answering(make_server, tmp_path):
+    """VerifyAuditSync On and the disk refuses the sync (EIO, injected by
+    strace into the children's fdatasync): the answer is 503
+    audit_unavailable, a `withdrawn` line says its line was not
+    answered, and nothing more is answered until a restart."""
+    s = make_server(mpm="prefork", extra_conf="VerifyAuditSync On\n")
+    s.expect_log(r"\[verify:error\].*VFY7: cannot sync the audit file",
+                 r"\[verify:crit\].*VFY29: audit sync failed")
+    gen = harness.People()
+    people = gen.batch(3)
+    s.import_household(people)
+    s.start()
+    assert s.post(fields_for(people[0], case="SYNCED")).status == 200
+
+    cmd = ["strace", "-qq", "-o", "/dev/null", "-e", "trace=fdatasync",
+           "-e", "inject=fdatasync:error=EIO"]
+    for k in s.child_pids():
+        cmd += ["-p", str(k)]
+    tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)                 # attached
+        r = s.post(fields_for(people[1], case="EIO"))
+    finally:
+        tracer.terminate()
+        tracer.wait(timeout=10)
+    assert r.status == 503 and r.json["error"] == "audit_unavailable", r
+    assert "results" not in r.json
+
+    lines = harness.read_audit(s.audit)
+    assert not harness.chain_problems(lines)
+    line = [l for l in lines if l.get("case") == "EIO"][0]
+    withdrawn = [l for l in lines if l.get("op") == "withdrawn"]
+    assert len(withdrawn) == 1
+    assert withdrawn[0]["withdrawn_seq"] == line["seq"]
+    assert withdrawn[0]["request_id"] == r.json["request_id"]
+
+    # the disk works again, but a failed sync may have lost other lines:
+    # nothing is answered (and nothing written) until a restart
+    n = len(lines)
+    r = s.post(fields_for(people[2], case="AFTER-EIO"))
+    assert r.status == 503 and r.json["error"] == "audit_unavailable"
+    assert len(harness.read_audit(s.audit)) == n
+    s.graceful()
+    r = s.post(fields_for(people[2], case="RESTARTED"))
+    assert r.status == 200, r
+    lines = harness.read_audit(s.audit)
+    assert not harness.chain_problems(lines)
+    res = harness.run_audit_tool("verify", s.audit)
+    assert res.returncode == 0, res.stdout + res.stderr
