@@ -48,7 +48,8 @@ module AP_MODULE_DECLARE_DATA verify_module;
 #define VERIFY_HANDLER "verify"
 #define AUDIT_MUTEX_TYPE "verify-audit"
 #define DEFAULT_MAX_BODY 8192
-#define REQUEST_ID_BYTES 12
+/* request ids: 16 hex digits drawn per child, then an 8-digit counter */
+#define REQUEST_ID_LEN 24
 #define CASE_MAX_CHARS 64
 #define REASON_MAX_CHARS 200
 #define OPERATOR_MAX_CHARS 64
@@ -1282,7 +1283,7 @@ typedef struct {
 /* One request in flight; everything lives in r->pool. */
 typedef struct {
     request_rec *r;
-    char request_id[2 * REQUEST_ID_BYTES + 1];
+    char request_id[REQUEST_ID_LEN + 1];
     field_t f[F_COUNT];
     apr_array_header_t *check_list;     /* field_t: as given */
     unsigned checks;                    /* bit per valid check_t */
