@@ -19,19 +19,22 @@ CFLAGS    ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -D_GNU_SOURCE -Imod_verify $(APR_INC)
 LIBS      := -llmdb -lcrypto -ljansson
 
-LIB_SRC   := mod_verify/verify_id.c mod_verify/verify_key.c \
-             mod_verify/verify_time.c mod_verify/verify_store.c \
-             mod_verify/verify_audit.c mod_verify/verify_csv.c \
-             mod_verify/verify_cms.c mod_verify/verify_lock.c
+# The core library: every mod_verify/verify_*.c (no httpd headers).
+LIB_SRC   := $(wildcard mod_verify/verify_*.c)
 LIB_OBJ   := $(LIB_SRC:mod_verify/%.c=$(BUILD)/obj/%.o)
 LIB_A     := $(BUILD)/libverify.a
 HDRS      := $(wildcard mod_verify/*.h)
 
-MOD_SRC   := mod_verify/mod_verify.c
+# The httpd glue: mod_verify.c and mod_verify_*.c.
+MOD_SRC   := $(wildcard mod_verify/mod_verify*.c)
+# The tools: one directory each when they have more than one file.
+IMPORT_SRC := $(wildcard scripts/verify-import.c scripts/verify-import/*.c)
+AUDIT_SRC  := $(wildcard scripts/verify-audit.c scripts/verify-audit/*.c)
+TOOL_HDRS  := $(wildcard scripts/*/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
-.PHONY: all test demo bench install deps clean unit
+.PHONY: all test check demo bench install deps clean unit fuzz
 all: $(BUILD)/mod_verify.so $(BUILD)/verify-import $(BUILD)/verify-audit
 
 $(BUILD)/obj/%.o: mod_verify/%.c $(HDRS)
@@ -47,11 +50,11 @@ $(BUILD)/mod_verify.so: $(MOD_SRC) $(HDRS) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) $(APXS_CFLAGS) $(HTTPD_INC) -shared \
 	    -o $@ $(MOD_SRC) $(LIB_A) $(LIBS)
 
-$(BUILD)/verify-import: scripts/verify-import.c $(HDRS) $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
+$(BUILD)/verify-import: $(IMPORT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -Iscripts -o $@ $(IMPORT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
 
-$(BUILD)/verify-audit: scripts/verify-audit.c $(HDRS) $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
+$(BUILD)/verify-audit: $(AUDIT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -Iscripts -o $@ $(AUDIT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
 
 $(BUILD)/t/%: t/unit/%.c t/unit/tap.h $(HDRS) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -62,11 +65,18 @@ unit: $(UNIT_BIN)
 deps:
 	bash scripts/install-deps.sh
 
+# Every test, without touching apt: the developer's loop.
+check: all unit
+	$(PYTHON) -m pytest -q t
+
+# The libFuzzer targets (t/fuzz/), built with clang and sanitizers.
+fuzz:
+	bash t/fuzz/build.sh
+
 # `deps` runs first as its own make so the flags above see apxs.
 test:
 	bash scripts/install-deps.sh
-	$(MAKE) all unit
-	$(PYTHON) -m pytest -q t
+	$(MAKE) check
 
 demo:
 	bash scripts/install-deps.sh

@@ -1,19 +1,64 @@
 #!/bin/bash
 # Install the Debian packages mod_verify builds, tests and demos with.
-# Does nothing when everything is already there.
+# Does nothing when everything is already there and consistent.
+#
+# apache2 from Debian's security updates may be built against a newer
+# OpenSSL than the libssl3 a machine image shipped with; mod_ssl then logs
+# AH01882 at every start.  apt does not upgrade libssl3 for it (apache2-bin
+# only asks for libssl3 >= 3.0.0), so we name the OpenSSL packages in the
+# same install, which upgrades them together with apache2, and we check the
+# result: the OpenSSL mod_ssl was compiled against must not be newer than
+# the one it runs with.
 set -euo pipefail
 PKGS="apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-utils
       libjansson-dev libssl-dev openssl curl wrk python3 python3-pytest
       build-essential clang-14 libclang-rt-14-dev llvm-14 strace"
+# Installed together with anything missing, so they move in step.
+OPENSSL_PKGS="libssl3 libssl-dev openssl"
+MOD_SSL=/usr/lib/apache2/modules/mod_ssl.so
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+apt_install() {
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+        --no-install-recommends "$@" >/dev/null
+}
+
+# The OpenSSL version (3.0.N) mod_ssl was built against, and the running one.
+built_openssl() {
+    grep -ao 'OpenSSL 3\.[0-9]*\.[0-9]*' "$MOD_SSL" 2>/dev/null | sort -V | tail -1 \
+        | cut -d' ' -f2
+}
+running_openssl() {
+    dpkg-query -W -f='${Version}' libssl3 2>/dev/null | sed 's/-.*//'
+}
+openssl_behind() {
+    local built running
+    [ -e "$MOD_SSL" ] || return 1
+    built=$(built_openssl); running=$(running_openssl)
+    [ -n "$built" ] && [ -n "$running" ] || return 1
+    [ "$built" != "$running" ] && \
+        [ "$(printf '%s\n%s\n' "$built" "$running" | sort -V | tail -1)" = "$built" ]
+}
+
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
         || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
-    echo "install-deps: installing$missing"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-        --no-install-recommends $missing >/dev/null
+    echo "install-deps: installing$missing (with $OPENSSL_PKGS at the same level)"
+    # shellcheck disable=SC2086
+    apt_install $missing $OPENSSL_PKGS
+fi
+if openssl_behind; then
+    echo "install-deps: mod_ssl was built with OpenSSL $(built_openssl)," \
+         "libssl3 is $(running_openssl): upgrading $OPENSSL_PKGS"
+    # shellcheck disable=SC2086
+    apt_install $OPENSSL_PKGS
+fi
+if openssl_behind; then
+    echo "install-deps: mod_ssl needs OpenSSL $(built_openssl) but only" \
+         "$(running_openssl) can be installed; mod_ssl would log AH01882" >&2
+    exit 1
 fi

@@ -44,9 +44,8 @@ $(apu-1-config --includes) ${FUZZ_CFLAGS:-}"
 LIBS="$(apr-1-config --link-ld --libs) $(apu-1-config --link-ld --libs) \
 -llmdb -lcrypto -ljansson"
 
-# what the targets use: intake needs the record codec of verify_store.c
-LIB_SRC="verify_id verify_key verify_time verify_store verify_audit
-         verify_csv verify_cms"
+# the whole core library (every mod_verify/verify_*.c)
+LIB_SRC=$(cd mod_verify && ls verify_*.c | sed 's/\.c$//')
 HDRS=$(ls mod_verify/*.h)
 
 # stale TARGET DEP...: true when TARGET is missing or older than a DEP
