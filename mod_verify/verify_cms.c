@@ -14,7 +14,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <apr_strings.h>
-#include "verify.h"
+#include "verify_cms.h"
 
 /* The last OpenSSL error as text, for messages. */
 static const char *ossl_reason(apr_pool_t *p)

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <stdlib.h>
 #include <apr_strings.h>
-#include "verify.h"
+#include "verify_csv.h"
+#include "verify_id.h"
+#include "verify_text.h"
 
 #define NAME_MAX_CHARS 64
 #define NAME_NORM_MAX 512

@@ -8,7 +8,7 @@
  * units digit stands in for the second character.
  */
 #include <string.h>
-#include "verify.h"
+#include "verify_id.h"
 
 /* Letter codes A..Z, as the Ministry assigns them (I, O, W..Z out of
  * alphabetical order because they were added later). */

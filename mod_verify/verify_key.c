@@ -13,7 +13,7 @@
 #include <openssl/crypto.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
-#include "verify.h"
+#include "verify_key.h"
 
 #define SECRET_MIN 32
 #define SECRET_MAX 4096
@@ -208,83 +208,4 @@ void verify_keys_check(const verify_keys_t *keys,
     /* a tag no ID can produce: IDs are 10 characters */
     verify_keys_tag(keys, VERIFY_KEY_STORE, label, sizeof(label) - 1, tag);
     memcpy(out, tag, VERIFY_KEY_CHECK_LEN);
-}
-
-void verify_hex(const unsigned char *in, size_t len, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        out[2 * i] = hx[in[i] >> 4];
-        out[2 * i + 1] = hx[in[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
-int verify_unhex(const char *s, size_t len, unsigned char *out,
-                 int any_case)
-{
-    size_t i;
-
-    for (i = 0; i < 2 * len; i++) {
-        int c = (unsigned char)s[i], v;
-        if (c >= '0' && c <= '9') {
-            v = c - '0';
-        }
-        else if (c >= 'a' && c <= 'f') {
-            v = c - 'a' + 10;
-        }
-        else if (any_case && c >= 'A' && c <= 'F') {
-            v = c - 'A' + 10;
-        }
-        else {
-            return -1;
-        }
-        if (i & 1) {
-            out[i / 2] |= (unsigned char)v;
-        }
-        else {
-            out[i / 2] = (unsigned char)(v << 4);
-        }
-    }
-    return 0;
-}
-
-size_t verify_name_normalise(const char *in, size_t len, char *out,
-                             size_t outlen)
-{
-    static const char ideo_space[] = "\xe3\x80\x80";   /* U+3000 */
-    size_t i, n = 0;
-
-    for (;;) {
-        if (len && (in[0] == ' ' || in[0] == '\t')) {
-            in++, len--;
-        }
-        else if (len >= 3 && memcmp(in, ideo_space, 3) == 0) {
-            in += 3, len -= 3;
-        }
-        else {
-            break;
-        }
-    }
-    for (;;) {
-        if (len && (in[len - 1] == ' ' || in[len - 1] == '\t')) {
-            len--;
-        }
-        else if (len >= 3 && memcmp(in + len - 3, ideo_space, 3) == 0) {
-            len -= 3;
-        }
-        else {
-            break;
-        }
-    }
-    for (i = 0; i < len && n + 1 < outlen; i++) {
-        char c = in[i];
-        out[n++] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-    }
-    if (outlen) {
-        out[n] = '\0';
-    }
-    return n;
 }

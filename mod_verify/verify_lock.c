@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
-#include "verify.h"
+#include "verify_lock.h"
 
 #define LOCK_WAITERS 0x80000000u
 #ifndef LOCK_SPINS

@@ -1,10 +1,9 @@
 /*
- * verify_store.c -- the LMDB store: records, batch metadata, lookups and
- * the all-or-nothing replacement of one source.
+ * verify_store.c -- the LMDB store: opening it, lookups and the
+ * all-or-nothing replacement of one source.
  *
- * Keys are 32-byte pseudonyms, never IDs. Values are small versioned
- * byte strings in a fixed big-endian layout, so a store file means the
- * same thing on any host that reads it.
+ * Keys are 32-byte pseudonyms, never IDs; values are encoded by
+ * verify_record.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,18 +12,11 @@
 #include <apr_strings.h>
 #include <apr_file_info.h>
 #include <apr_file_io.h>
-#include "verify.h"
+#include "verify_store.h"
 
 #define META_DB "meta"
-#define META_VERSION 2
-#define META_LEN 101            /* v2: v1's 85 bytes, then the key check */
-#define META_V1_LEN 85          /* v1 (no key check) is still read */
 /* Sparse on disk; large enough that readers never see the map grow. */
 #define MAP_SIZE ((size_t)4 << 30)
-
-static const char *const source_names[VERIFY_SRC_COUNT] = {
-    "household", "elderly_alone", "disability"
-};
 
 struct verify_store_t {
     MDB_env *env;
@@ -43,139 +35,6 @@ struct verify_store_t {
 static __thread MDB_txn *tls_txn;
 static __thread unsigned long tls_store_id;
 static unsigned long store_ids;
-
-const char *verify_source_name(verify_source_t src)
-{
-    return (unsigned)src < VERIFY_SRC_COUNT ? source_names[src] : "?";
-}
-
-int verify_source_from_name(const char *name)
-{
-    int i;
-
-    for (i = 0; i < VERIFY_SRC_COUNT; i++) {
-        if (strcmp(name, source_names[i]) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16
-           | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    put32(p, (uint32_t)(v >> 32));
-    put32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-size_t verify_record_encode(verify_source_t src, const verify_record_t *rec,
-                            unsigned char out[VERIFY_RECORD_MAX])
-{
-    out[0] = VERIFY_RECORD_VERSION;
-    switch (src) {
-    case VERIFY_SRC_HOUSEHOLD:
-        out[1] = rec->indigenous;
-        put32(out + 2, rec->birth);
-        memcpy(out + 6, rec->name_tag, VERIFY_NAME_TAG_LEN);
-        return 6 + VERIFY_NAME_TAG_LEN;
-    case VERIFY_SRC_ELDERLY_ALONE:
-        put32(out + 1, rec->valid_until);
-        return 5;
-    case VERIFY_SRC_DISABILITY:
-        out[1] = rec->level;
-        put32(out + 2, rec->valid_until);
-        return 6;
-    default:
-        return 0;
-    }
-}
-
-int verify_record_decode(verify_source_t src, const void *data, size_t len,
-                         verify_record_t *rec)
-{
-    const unsigned char *p = data;
-
-    memset(rec, 0, sizeof(*rec));
-    if (len < 1 || p[0] != VERIFY_RECORD_VERSION) {
-        return -1;
-    }
-    switch (src) {
-    case VERIFY_SRC_HOUSEHOLD:
-        if (len != 6 + VERIFY_NAME_TAG_LEN) {
-            return -1;
-        }
-        rec->indigenous = p[1];
-        rec->birth = get32(p + 2);
-        memcpy(rec->name_tag, p + 6, VERIFY_NAME_TAG_LEN);
-        return 0;
-    case VERIFY_SRC_ELDERLY_ALONE:
-        if (len != 5) {
-            return -1;
-        }
-        rec->valid_until = get32(p + 1);
-        return 0;
-    case VERIFY_SRC_DISABILITY:
-        if (len != 6) {
-            return -1;
-        }
-        rec->level = p[1];
-        rec->valid_until = get32(p + 2);
-        return 0;
-    default:
-        return -1;
-    }
-}
-
-static void batch_encode(const verify_batch_t *b, unsigned char out[META_LEN])
-{
-    out[0] = META_VERSION;
-    put64(out + 1, b->records);
-    put64(out + 9, (uint64_t)b->imported_at);
-    put32(out + 17, b->approved_until);
-    memcpy(out + 21, b->sha256, 32);
-    memcpy(out + 53, b->batch_id, 32);
-    memcpy(out + 85, b->key_check, VERIFY_KEY_CHECK_LEN);
-}
-
-static int batch_decode(const MDB_val *v, verify_batch_t *b)
-{
-    const unsigned char *p = v->mv_data;
-
-    if (!((v->mv_size == META_LEN && p[0] == META_VERSION)
-          || (v->mv_size == META_V1_LEN && p[0] == 1))) {
-        return -1;
-    }
-    b->records = get64(p + 1);
-    b->imported_at = (apr_time_t)get64(p + 9);
-    b->approved_until = get32(p + 17);
-    memcpy(b->sha256, p + 21, 32);
-    memcpy(b->batch_id, p + 53, 32);
-    b->batch_id[32] = '\0';
-    b->have_key_check = p[0] >= 2;
-    if (b->have_key_check) {
-        memcpy(b->key_check, p + 85, VERIFY_KEY_CHECK_LEN);
-    }
-    verify_time_format_s(b->imported_at, b->as_of);
-    return 0;
-}
 
 void verify_store_close(verify_store_t *st)
 {
@@ -238,7 +97,7 @@ apr_status_t verify_store_open(verify_store_t **out, const char *dir,
         goto cleanup;
     }
     for (i = 0; i < VERIFY_SRC_COUNT; i++) {
-        rc = mdb_dbi_open(txn, source_names[i], dbflags, &st->db[i]);
+        rc = mdb_dbi_open(txn, verify_source_name(i), dbflags, &st->db[i]);
         if (rc != 0) {
             goto cleanup;
         }
@@ -340,13 +199,13 @@ apr_status_t verify_store_lookup(verify_store_t *st,
         if (!(sources & (1u << i))) {
             continue;
         }
-        k.mv_data = (void *)source_names[i];
-        k.mv_size = strlen(source_names[i]);
+        k.mv_data = (void *)verify_source_name(i);
+        k.mv_size = strlen(verify_source_name(i));
         rc = mdb_get(txn, st->meta, &k, &v);
         if (rc == MDB_NOTFOUND) {
             continue;       /* never imported: a result, not an error */
         }
-        if (rc != 0 || batch_decode(&v, &out->batch[i]) != 0) {
+        if (rc != 0 || verify_batch_decode(v.mv_data, v.mv_size, &out->batch[i]) != 0) {
             *err = rc ? lmdb_fault(rc) : "batch metadata unreadable";
             goto fail;
         }
@@ -423,7 +282,7 @@ apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
                                   verify_batch_t *batch, int dry_run,
                                   char **err, apr_pool_t *p)
 {
-    unsigned char meta[META_LEN];
+    unsigned char meta[VERIFY_BATCH_META_LEN];
     MDB_txn *txn = NULL;
     MDB_val k, v;
     apr_status_t rv;
@@ -459,9 +318,9 @@ apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
     batch->records = n;
     batch->imported_at = apr_time_now();
     verify_time_format_s(batch->imported_at, batch->as_of);
-    batch_encode(batch, meta);
-    k.mv_data = (void *)source_names[src];
-    k.mv_size = strlen(source_names[src]);
+    verify_batch_encode(batch, meta);
+    k.mv_data = (void *)verify_source_name(src);
+    k.mv_size = strlen(verify_source_name(src));
     v.mv_data = meta;
     v.mv_size = sizeof(meta);
     rc = mdb_put(txn, st->meta, &k, &v, 0);

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 #include <time.h>
-#include "verify.h"
+#include "verify_time.h"
 
 #define TAIPEI_OFFSET_SEC (8 * 3600)
 /* ROC year 1 is 1912 */

@@ -1,0 +1,132 @@
+/*
+ * verify_audit_line.c -- the sealed audit line: the SHA-256 chain over
+ * the lines, and checking a line against the chain.
+ *
+ * Hand-written on purpose: a line must have one exact byte form for its
+ * hash, a hard size bound, and no allocation on the request path.
+ */
+#include <string.h>
+#include <stdlib.h>
+#include <openssl/evp.h>
+#include <apr_strings.h>
+#include "verify_audit_line.h"
+#include "verify_json.h"
+#include "verify_text.h"
+#include "verify_time.h"
+
+/* `,"hash":"` + 64 hex + `"}` */
+#define HASH_TAIL (9 + VERIFY_HASH_HEX + 2)
+/* `,"prev":"` + 64 hex + `"` */
+#define PREV_PART (9 + VERIFY_HASH_HEX + 1)
+
+static int sha256(const void *data, size_t len, unsigned char out[32])
+{
+    unsigned int olen;
+
+    return EVP_Digest(data, len, out, &olen, EVP_sha256(), NULL);
+}
+
+size_t verify_audit_seal(verify_chain_t *chain, apr_time_t now,
+                         const char *body, size_t body_len,
+                         char *out, size_t cap)
+{
+    verify_jbuf_t b;
+    char ts[VERIFY_TS_LEN + 1];
+    char hex[VERIFY_HASH_HEX + 1];
+    unsigned char hash[32];
+
+    verify_jbuf_init(&b, out, cap);
+    VERIFY_JRAW(&b, "{\"seq\":");
+    verify_jbuf_u64(&b, chain->seq + 1);
+    VERIFY_JRAW(&b, ",\"ts\":\"");
+    verify_time_format_us(now, ts);
+    verify_jbuf_raw(&b, ts, VERIFY_TS_LEN);
+    VERIFY_JRAW(&b, "\"");
+    verify_jbuf_raw(&b, body, body_len);
+    VERIFY_JRAW(&b, ",\"prev\":\"");
+    verify_hex(chain->hash, 32, hex);
+    verify_jbuf_raw(&b, hex, VERIFY_HASH_HEX);
+    VERIFY_JRAW(&b, "\"");
+    if (b.overflow || b.len + HASH_TAIL + 1 > cap
+        || b.len + HASH_TAIL + 1 >= VERIFY_AUDIT_LINE_MAX) {
+        return 0;
+    }
+    if (!sha256(out, b.len, hash)) {
+        return 0;
+    }
+    VERIFY_JRAW(&b, ",\"hash\":\"");
+    verify_hex(hash, 32, hex);
+    verify_jbuf_raw(&b, hex, VERIFY_HASH_HEX);
+    VERIFY_JRAW(&b, "\"}\n");
+    chain->seq++;
+    memcpy(chain->hash, hash, 32);
+    return b.len;
+}
+
+/* Parse the sealed frame: seq at the start, prev and hash at the end. */
+static int parse_frame(const char *line, size_t len, uint64_t *seq,
+                       unsigned char prev[32], unsigned char hash[32])
+{
+    const char *p;
+    uint64_t v = 0;
+    int digits = 0;
+
+    if (len < 8 + PREV_PART + HASH_TAIL || memcmp(line, "{\"seq\":", 7)) {
+        return -1;
+    }
+    for (p = line + 7; p < line + len && *p >= '0' && *p <= '9'; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (++digits > 20 || v > (UINT64_MAX - d) / 10) {
+            return -1;          /* more than a seq can be */
+        }
+        v = v * 10 + d;
+    }
+    if (digits == 0 || *p != ',') {
+        return -1;
+    }
+    p = line + len - HASH_TAIL;
+    if (memcmp(p, ",\"hash\":\"", 9) || memcmp(line + len - 2, "\"}", 2)
+        || verify_unhex(p + 9, 32, hash, 0)) {
+        return -1;
+    }
+    p -= PREV_PART;
+    if (memcmp(p, ",\"prev\":\"", 9) || p[9 + 64] != '"'
+        || verify_unhex(p + 9, 32, prev, 0)) {
+        return -1;
+    }
+    *seq = v;
+    return 0;
+}
+
+int verify_audit_line_head(const char *line, size_t len, verify_chain_t *out)
+{
+    unsigned char prev[32];
+
+    return parse_frame(line, len, &out->seq, prev, out->hash);
+}
+
+verify_line_status_t verify_audit_check_line(verify_chain_t *chain,
+                                             const char *line, size_t len,
+                                             int first)
+{
+    unsigned char prev[32], hash[32], calc[32];
+    uint64_t seq;
+
+    if (memchr(line, '\n', len) || parse_frame(line, len, &seq, prev, hash)) {
+        return VERIFY_LINE_SYNTAX;
+    }
+    if (!sha256(line, len - HASH_TAIL, calc) || memcmp(calc, hash, 32)) {
+        return VERIFY_LINE_HASH;
+    }
+    if (!first) {
+        if (memcmp(prev, chain->hash, 32)) {
+            return VERIFY_LINE_PREV;
+        }
+        if (seq != chain->seq + 1) {
+            return VERIFY_LINE_SEQ;
+        }
+    }
+    chain->seq = seq;
+    memcpy(chain->hash, hash, 32);
+    return VERIFY_LINE_OK;
+}

@@ -1,0 +1,60 @@
+/*
+ * verify_audit_line.h -- the sealed audit line and its chain (verify_audit_line.c).
+ */
+#ifndef VERIFY_AUDIT_LINE_H
+#define VERIFY_AUDIT_LINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <apr_time.h>
+
+/** Every audit line is shorter than this, newline included. */
+#define VERIFY_AUDIT_LINE_MAX 4096
+/** Hex SHA-256 length. */
+#define VERIFY_HASH_HEX 64
+
+
+
+
+
+/** The chain state: last seq and hash. */
+typedef struct verify_chain_t {
+    uint64_t seq;
+    unsigned char hash[32];
+} verify_chain_t;
+
+/**
+ * Finish one audit line. @p body holds the members after ts, starting
+ * with ',' (e.g. ",\"request_id\":\"…\",…"). Writes
+ * {"seq":N,"ts":"…"BODY,"prev":"…","hash":"…"}\n into @p out and
+ * advances @p chain. `hash` is SHA-256 of the line's bytes from '{' up
+ * to and including the closing quote of the prev value.
+ * @return the line length, or 0 if it would not fit in @p cap.
+ */
+size_t verify_audit_seal(verify_chain_t *chain, apr_time_t now,
+                         const char *body, size_t body_len,
+                         char *out, size_t cap);
+
+/** Outcome of checking one line against the chain. */
+typedef enum {
+    VERIFY_LINE_OK = 0,
+    VERIFY_LINE_SYNTAX,     /**< not a sealed audit line */
+    VERIFY_LINE_HASH,       /**< hash does not cover the content */
+    VERIFY_LINE_PREV,       /**< prev is not the previous line's hash */
+    VERIFY_LINE_SEQ         /**< seq is not previous seq + 1 */
+} verify_line_status_t;
+
+/**
+ * Check one line (without its newline). With @p chain->seq == 0 and
+ * @p first set, any seq/prev is accepted (a chain picked up mid-way).
+ * On success @p chain advances to this line.
+ */
+verify_line_status_t verify_audit_check_line(verify_chain_t *chain,
+                                             const char *line, size_t len,
+                                             int first);
+
+/** Read seq and hash of a sealed line; 0 on success. */
+int verify_audit_line_head(const char *line, size_t len,
+                           verify_chain_t *out);
+
+#endif /* VERIFY_AUDIT_LINE_H */

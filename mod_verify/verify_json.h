@@ -1,0 +1,35 @@
+/*
+ * verify_json.h -- the JSON line writer (verify_json.c).
+ */
+#ifndef VERIFY_JSON_H
+#define VERIFY_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** A growable-free buffer for building one JSON line. */
+typedef struct verify_jbuf_t {
+    char *buf;
+    size_t len;
+    size_t cap;
+    int overflow;      /**< set when something did not fit */
+} verify_jbuf_t;
+
+void verify_jbuf_init(verify_jbuf_t *b, char *mem, size_t cap);
+/** Raw bytes, no escaping (caller guarantees JSON syntax). */
+void verify_jbuf_raw(verify_jbuf_t *b, const char *s, size_t len);
+/**
+ * A JSON string: quotes, escaping of '"', '\\' and every control
+ * character, invalid UTF-8 replaced by U+FFFD; cut at a character
+ * boundary with "…" once the escaped form would pass @p max_out bytes.
+ */
+void verify_jbuf_str(verify_jbuf_t *b, const char *s, size_t len,
+                     size_t max_out);
+/** Raw string literal, its length counted by the compiler. */
+#define VERIFY_JRAW(b, lit) verify_jbuf_raw((b), (lit), sizeof(lit) - 1)
+/** `"key":` */
+void verify_jbuf_key(verify_jbuf_t *b, const char *key);
+/** An unsigned decimal. */
+void verify_jbuf_u64(verify_jbuf_t *b, uint64_t v);
+
+#endif /* VERIFY_JSON_H */

@@ -1,0 +1,181 @@
+/*
+ * verify_text.c -- text the library reads and writes: UTF-8 decoding and
+ * checks, lower-case hex, and the normal form of personal names.
+ */
+#include <string.h>
+#include "verify_text.h"
+
+void verify_hex(const unsigned char *in, size_t len, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = hx[in[i] >> 4];
+        out[2 * i + 1] = hx[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+int verify_unhex(const char *s, size_t len, unsigned char *out,
+                 int any_case)
+{
+    size_t i;
+
+    for (i = 0; i < 2 * len; i++) {
+        int c = (unsigned char)s[i], v;
+        if (c >= '0' && c <= '9') {
+            v = c - '0';
+        }
+        else if (c >= 'a' && c <= 'f') {
+            v = c - 'a' + 10;
+        }
+        else if (any_case && c >= 'A' && c <= 'F') {
+            v = c - 'A' + 10;
+        }
+        else {
+            return -1;
+        }
+        if (i & 1) {
+            out[i / 2] |= (unsigned char)v;
+        }
+        else {
+            out[i / 2] = (unsigned char)(v << 4);
+        }
+    }
+    return 0;
+}
+
+size_t verify_name_normalise(const char *in, size_t len, char *out,
+                             size_t outlen)
+{
+    static const char ideo_space[] = "\xe3\x80\x80";   /* U+3000 */
+    size_t i, n = 0;
+
+    for (;;) {
+        if (len && (in[0] == ' ' || in[0] == '\t')) {
+            in++, len--;
+        }
+        else if (len >= 3 && memcmp(in, ideo_space, 3) == 0) {
+            in += 3, len -= 3;
+        }
+        else {
+            break;
+        }
+    }
+    for (;;) {
+        if (len && (in[len - 1] == ' ' || in[len - 1] == '\t')) {
+            len--;
+        }
+        else if (len >= 3 && memcmp(in + len - 3, ideo_space, 3) == 0) {
+            len -= 3;
+        }
+        else {
+            break;
+        }
+    }
+    for (i = 0; i < len && n + 1 < outlen; i++) {
+        char c = in[i];
+        out[n++] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+    }
+    if (outlen) {
+        out[n] = '\0';
+    }
+    return n;
+}
+
+size_t verify_utf8_decode(const char *str, size_t len, uint32_t *cp_out)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned c = s[0];
+    size_t n, i;
+    uint32_t cp;
+
+    if (c < 0x80) {
+        *cp_out = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    }
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    }
+    else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    }
+    else {
+        return 0;
+    }
+    if (len < n) {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+        || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+        return 0;
+    }
+    *cp_out = cp;
+    return n;
+}
+
+/* Length of the valid UTF-8 sequence at @p s (1-4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+    uint32_t cp;
+
+    return verify_utf8_decode((const char *)s, len, &cp);
+}
+
+int verify_utf8_clean(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, n;
+
+    while (i < len) {
+        if (u[i] < 0x20 || u[i] == 0x7f) {
+            return 0;
+        }
+        n = utf8_seq(u + i, len - i);
+        if (n == 0) {
+            return 0;
+        }
+        i += n;
+    }
+    return 1;
+}
+
+size_t verify_utf8_scan(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, n;
+
+    while (i < len) {
+        n = utf8_seq(u + i, len - i);
+        if (n == 0) {
+            return i;
+        }
+        i += n;
+    }
+    return len;
+}
+
+size_t verify_utf8_chars(const char *s, size_t len)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (((unsigned char)s[i] & 0xc0) != 0x80) {
+            n++;
+        }
+    }
+    return n;
+}

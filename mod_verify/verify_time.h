@@ -1,0 +1,34 @@
+/*
+ * verify_time.h -- dates and times, Taipei (verify_time.c).
+ */
+#ifndef VERIFY_TIME_H
+#define VERIFY_TIME_H
+
+#include <stdint.h>
+#include <apr_time.h>
+
+/** Dates are packed as YYYYMMDD integers; 0 means "none". */
+typedef uint32_t verify_date_t;
+
+/** Parse "YYYY-MM-DD" exactly; 0 when invalid (incl. 2026-02-30). */
+verify_date_t verify_date_parse_iso(const char *s, size_t len);
+
+/** Parse ISO, ROC "YYYMMDD" or ROC "YYY/MM/DD" (also 2-digit years). */
+verify_date_t verify_date_parse_any(const char *s, size_t len);
+
+/** Today's date in Taiwan (UTC+8) at time @p t. */
+verify_date_t verify_date_taipei(apr_time_t t);
+
+/** "YYYY-MM-DD" of a packed date into @p out (11 bytes). */
+void verify_date_format(verify_date_t d, char out[11]);
+
+/** Length of a Taipei ISO 8601 timestamp with microseconds. */
+#define VERIFY_TS_LEN 32
+
+/** "2026-11-20T02:00:00.123456+08:00" into @p out (33 bytes). */
+void verify_time_format_us(apr_time_t t, char out[VERIFY_TS_LEN + 1]);
+
+/** "2026-11-20T02:00:00+08:00" (seconds) into @p out (26 bytes). */
+void verify_time_format_s(apr_time_t t, char out[26]);
+
+#endif /* VERIFY_TIME_H */
