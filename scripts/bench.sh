@@ -25,6 +25,11 @@
 #                   Lua request() function, as the verify POSTs must, so
 #                   that wrk's own cost (it shares the CPUs) is the same on
 #                   both sides; 0: plain `wrk URL` for the static file
+#   BENCH_BASELINE  a directory holding another build's mod_verify.so
+#                   (e.g. old main's build/): a second httpd, the same in
+#                   all else, serves /verify with it, and every round runs
+#                   static, verify, then verify on the baseline, so that a
+#                   change is judged against the old code in one session
 #   BENCH_KEEP=1    keep the scratch directory
 set -euo pipefail
 
@@ -54,6 +59,10 @@ case $LOCK in ""|futex|mutex) ;; *) die "BENCH_LOCK must be futex or mutex" ;; e
 
 need_cmd wrk curl openssl "$PYTHON" "$HTTPD_BIN"
 need_file "$MODULE" "$IMPORT" "$AUDIT"
+BASELINE=${BENCH_BASELINE:-}
+if [ -n "$BASELINE" ]; then
+    need_file "$BASELINE/mod_verify.so"
+fi
 
 D=$(scratch_dir verify-bench)
 cleanup() {
@@ -94,11 +103,11 @@ printf '%-99s\n' "mod_verify bench: a small static file for Apache's core handle
 [ "$(wc -c < htdocs/static.txt)" -eq 100 ] || die "static file is not 100 bytes"
 chmod 0644 htdocs/static.txt
 
-PORT=$(free_port)
-{
-    httpd_conf_base "$D" "$MPM" authz_core authz_host "$MODULE"
+# bench_conf ROOT MODULE PORT: one server's configuration.
+bench_conf() {
+    httpd_conf_base "$1" "$MPM" authz_core authz_host "$2"
     cat <<EOF
-Listen 127.0.0.1:$PORT
+Listen 127.0.0.1:$3
 
 # The same server, settings and logging for both paths: no access log.
 KeepAlive            On
@@ -116,7 +125,7 @@ EnableMMAP           Off
 
 VerifyStore    "$D/store"
 VerifyKeyFile  "$D/pseudonym.key"
-VerifyAuditLog "$D/audit"
+VerifyAuditLog "$1/audit"
 EOF
     if [ -n "$SYNC" ]; then
         echo "VerifyAuditSync $SYNC"
@@ -143,7 +152,16 @@ VerifyClient bench ip=127.0.0.1 checks=resident approval=BENCH-1 \\
     Require ip 127.0.0.1
 </Location>
 EOF
-} > httpd.conf
+}
+
+PORT=$(free_port)
+bench_conf "$D" "$MODULE" "$PORT" > httpd.conf
+if [ -n "$BASELINE" ]; then
+    mkdir -p "$D/base"
+    chmod 0755 "$D/base"
+    BASE_PORT=$(free_port)
+    bench_conf "$D/base" "$BASELINE/mod_verify.so" "$BASE_PORT" > base.conf
+fi
 
 # The wrk script: POST an audited query, rotating over IDs of the batch.
 {
@@ -190,6 +208,15 @@ fi
 
 httpd_start "$D/httpd.conf"
 BASE=http://127.0.0.1:$PORT
+if [ -n "$BASELINE" ]; then
+    httpd_start "$D/base.conf"
+    OLD=http://127.0.0.1:$BASE_PORT
+    code=$(curl -sS -o base.out -w '%{http_code}' \
+        -d "id=$(head -n 1 ids.txt)&check=resident&case=BENCH-2026-000001&reason=throughput+benchmark&operator=bench.runner" \
+        "$OLD/verify") || code=000
+    [ "$code" = 200 ] || { cat base.out >&2; die "baseline POST /verify: HTTP $code"; }
+    say "baseline module: $BASELINE/mod_verify.so on $OLD"
+fi
 code=$(curl -sS -o static.out -w '%{http_code}' "$BASE/static.txt") || code=000
 [ "$code" = 200 ] || die "GET /static.txt: HTTP $code"
 code=$(curl -sS -o verify.out -w '%{http_code}' \
@@ -213,6 +240,9 @@ fi
 wrk -t"$THREADS" -c"$CONNS" -d2s "${STATIC_ARGS[@]+"${STATIC_ARGS[@]}"}" \
     "$BASE/static.txt" > warm-static.txt
 wrk -t"$THREADS" -c"$CONNS" -d2s -s verify.lua "$BASE/verify" > warm-verify.txt
+if [ -n "$BASELINE" ]; then
+    wrk -t"$THREADS" -c"$CONNS" -d2s -s verify.lua "$OLD/verify" > warm-base.txt
+fi
 
 step "Running $ROUNDS rounds of $DURATION each (static, then verify)"
 for r in $(seq 1 "$ROUNDS"); do
@@ -221,6 +251,10 @@ for r in $(seq 1 "$ROUNDS"); do
         "$BASE/static.txt" > "round-$r-static.txt"
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s verify.lua \
         "$BASE/verify" > "round-$r-verify.txt"
+    if [ -n "$BASELINE" ]; then
+        wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s verify.lua \
+            "$OLD/verify" > "round-$r-base.txt"
+    fi
     say "round $r done"
 done
 
@@ -232,10 +266,11 @@ AUDIT_LINES=0
 if [ ${#audit_files[@]} -gt 0 ]; then
     AUDIT_LINES=$(cat "${audit_files[@]}" | wc -l)
 fi
-"$PYTHON" - "$ROUNDS" "$AUDIT_LINES" <<'EOF'
+"$PYTHON" - "$ROUNDS" "$AUDIT_LINES" "${BASELINE:+1}" <<'EOF'
 import re, statistics, sys
 
 rounds, audit_lines = int(sys.argv[1]), int(sys.argv[2])
+baseline = len(sys.argv) > 3 and sys.argv[3] == "1"
 UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 def parse(path):
@@ -275,6 +310,16 @@ pv = statistics.median(v["p99"] for _, v in res)
 print("    %-6s %14.0f %10.2fms %14.0f %10.2fms" % ("median", ms, ps, mv, pv))
 print()
 print("    verify/static (median req/s): %.2f" % (mv / ms))
+if baseline:
+    base = [parse("round-%d-base.txt" % r) for r in range(1, rounds + 1)]
+    mb = statistics.median(b["rps"] for b in base)
+    pb = statistics.median(b["p99"] for b in base)
+    print("    baseline verify, by round (req/s):",
+          " ".join("%.0f" % b["rps"] for b in base))
+    print("    baseline verify (median): %.0f req/s, p99 %.2fms"
+          % (mb, pb))
+    print("    baseline/static (median req/s): %.2f" % (mb / ms))
+    print("    verify/baseline (median req/s): %.2f" % (mv / mb))
 
 fail = False
 # Any non-2xx answer fails the run. A few socket errors (a keep-alive
@@ -315,8 +360,15 @@ show "$AUDIT" verify "$D/audit" 2>&1 | tail -n 5 | indent \
 ok "chain intact"
 
 httpd_stop "$D/run/httpd.pid"
-if ! httpd_log_problems "$D/logs/error.log" > problems.txt; then
-    say "httpd error log, warnings and errors:"
-    cat problems.txt
-    die "httpd logged warnings or errors during the bench"
+logs=("$D/logs/error.log")
+if [ -n "$BASELINE" ]; then
+    httpd_stop "$D/base/run/httpd.pid"
+    logs+=("$D/base/logs/error.log")
 fi
+for log in "${logs[@]}"; do
+    if ! httpd_log_problems "$log" > problems.txt; then
+        say "httpd error log $log, warnings and errors:"
+        cat problems.txt
+        die "httpd logged warnings or errors during the bench"
+    fi
+done
