@@ -759,17 +759,7 @@ class Server:
     def _kill(self):
         """Last resort: SIGKILL our httpd parent and its own children."""
         pid = self.proc.pid
-        kids = []
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    st = open("/proc/%s/stat" % d).read()
-                    ppid = int(st.rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                if ppid == pid:
-                    kids.append(int(d))
-        for p in [pid] + kids:
+        for p in [pid] + self.child_pids():
             try:
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
