@@ -31,7 +31,8 @@ import tempfile
 import time
 import urllib.parse
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 BUILD = os.path.join(REPO, "build")
 MODULE = os.path.join(BUILD, "mod_verify.so")
 VERIFY_IMPORT = os.path.join(BUILD, "verify-import")
