@@ -31,24 +31,10 @@ import tempfile
 import time
 import urllib.parse
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-BUILD = os.path.join(REPO, "build")
-MODULE = os.path.join(BUILD, "mod_verify.so")
-VERIFY_IMPORT = os.path.join(BUILD, "verify-import")
-VERIFY_AUDIT = os.path.join(BUILD, "verify-audit")
-APACHE = "/usr/sbin/apache2"
-MODDIR = "/usr/lib/apache2/modules"
-RUN_USER = "www-data"
+from .env import (APACHE, BUILD, CLEAN_ENV, IS_ROOT, MODDIR, MODULE, REPO,
+                  RUN_USER, TAIPEI, VERIFY_AUDIT, VERIFY_IMPORT, today_taipei)
 
-TAIPEI = datetime.timezone(datetime.timedelta(hours=8))
 ZERO_HASH = "0" * 64
-IS_ROOT = os.geteuid() == 0
-
-CLEAN_ENV = {
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "LANG": "C",
-}
 
 # ---------------------------------------------------------------------------
 # National ID numbers
@@ -953,7 +939,3 @@ def make_cert(d, name, cn, ca="ca", server=False):
 def cert_sha256(path):
     der = ssl.PEM_cert_to_DER_cert(open(path).read())
     return hashlib.sha256(der).hexdigest()
-
-
-def today_taipei():
-    return datetime.datetime.now(TAIPEI).date()
