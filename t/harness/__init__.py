@@ -41,6 +41,7 @@ from .audit import (AS_OF_RE, AUDIT_NAME_RE, HEX64_RE, TAIL_RE, TS_RE,
                     ZERO_HASH, AuditLine, audit_files, chain_problems,
                     line_format_problems, raw_startswith_seq, read_audit,
                     seal_line)
+from .client import Response, encode_body, fields_for, request
 
 
 def make_key_file(path):
@@ -85,75 +86,6 @@ def run_audit_tool(*args):
     return subprocess.run([VERIFY_AUDIT] + list(args), capture_output=True,
                           env=CLEAN_ENV, timeout=120, text=True,
                           errors="replace")
-
-
-# ---------------------------------------------------------------------------
-# HTTP
-# ---------------------------------------------------------------------------
-
-class Response:
-    def __init__(self, status, reason, headers, body):
-        self.status = status
-        self.reason = reason
-        self.headers = headers          # lower-case names
-        self.body = body
-
-    @property
-    def json(self):
-        return json.loads(self.body.decode("utf-8"))
-
-    @property
-    def content_type(self):
-        return self.headers.get("content-type", "")
-
-    def __repr__(self):
-        return "<Response %d %r>" % (self.status, self.body[:300])
-
-
-def encode_body(fields, kind):
-    """fields: dict or list of (name, value) pairs (duplicates allowed)."""
-    if kind == "form":
-        pairs = list(fields.items()) if isinstance(fields, dict) else fields
-        return (urllib.parse.urlencode(pairs, encoding="utf-8").encode(),
-                "application/x-www-form-urlencoded")
-    if kind == "json":
-        return (json.dumps(fields, ensure_ascii=False).encode("utf-8"),
-                "application/json")
-    raise ValueError(kind)
-
-
-def request(port, method="POST", path="/verify", body=None, headers=None,
-            source_address=None, context=None, timeout=30, chunked=False):
-    """One request on a fresh connection; returns a Response."""
-    if context is not None:
-        conn = http.client.HTTPSConnection(
-            "127.0.0.1", port, timeout=timeout, context=context,
-            source_address=source_address)
-    else:
-        conn = http.client.HTTPConnection(
-            "127.0.0.1", port, timeout=timeout,
-            source_address=source_address)
-    try:
-        hdrs = {"Connection": "close"}
-        hdrs.update(headers or {})
-        if chunked:
-            conn.putrequest(method, path)
-            for k, v in hdrs.items():
-                conn.putheader(k, v)
-            conn.putheader("Transfer-Encoding", "chunked")
-            conn.endheaders()
-            for i in range(0, len(body), 1000):
-                part = body[i:i + 1000]
-                conn.send(b"%x\r\n%s\r\n" % (len(part), part))
-            conn.send(b"0\r\n\r\n")
-        else:
-            conn.request(method, path, body=body, headers=hdrs)
-        r = conn.getresponse()
-        data = r.read()
-        return Response(r.status, r.reason,
-                        {k.lower(): v for k, v in r.getheaders()}, data)
-    finally:
-        conn.close()
 
 
 # ---------------------------------------------------------------------------
@@ -611,16 +543,6 @@ def import_people(store, key, people, check=True, keep_input=False,
             res.returncode, res.stdout, res.stderr)
     res.path = path
     return res
-
-
-def fields_for(person_or_id, check="resident", case="CASE-1",
-               reason="eligibility check", operator="clerk01", **more):
-    pid = person_or_id.id if isinstance(person_or_id, Person) \
-        else person_or_id
-    f = {"id": pid, "check": check, "case": case, "reason": reason,
-         "operator": operator}
-    f.update(more)
-    return f
 
 
 # ---------------------------------------------------------------------------
