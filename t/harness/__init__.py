@@ -42,6 +42,7 @@ from .audit import (AS_OF_RE, AUDIT_NAME_RE, HEX64_RE, TAIL_RE, TS_RE,
                     line_format_problems, raw_startswith_seq, read_audit,
                     seal_line)
 from .client import Response, encode_body, fields_for, request
+from .pki import cert_sha256, make_ca, make_cert
 
 
 def make_key_file(path):
@@ -543,48 +544,3 @@ def import_people(store, key, people, check=True, keep_input=False,
             res.returncode, res.stdout, res.stderr)
     res.path = path
     return res
-
-
-# ---------------------------------------------------------------------------
-# TLS material
-# ---------------------------------------------------------------------------
-
-def _openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), check=True, cwd=cwd,
-                   capture_output=True, env=CLEAN_ENV, timeout=60)
-
-
-def make_ca(d, name="ca", cn="mod_verify test CA"):
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-keyout", name + ".key",
-             "-out", name + ".crt", "-days", "2", "-subj", "/CN=" + cn,
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
-    return os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
-
-
-def make_cert(d, name, cn, ca="ca", server=False):
-    ext = os.path.join(d, name + ".ext")
-    with open(ext, "w") as f:
-        f.write("basicConstraints=CA:FALSE\n")
-        if server:
-            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                    "extendedKeyUsage=serverAuth\n"
-                    "keyUsage=digitalSignature\n")
-        else:
-            f.write("extendedKeyUsage=clientAuth\n"
-                    "keyUsage=digitalSignature\n")
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
-             "-subj", "/CN=" + cn, cwd=d)
-    _openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt",
-             "-CAkey", ca + ".key", "-CAcreateserial", "-out", name + ".crt",
-             "-days", "2", "-extfile", ext, cwd=d)
-    for f in (name + ".key", name + ".crt"):
-        os.chmod(os.path.join(d, f), 0o644 if f.endswith(".crt") else 0o600)
-    return os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
-
-
-def cert_sha256(path):
-    der = ssl.PEM_cert_to_DER_cert(open(path).read())
-    return hashlib.sha256(der).hexdigest()
