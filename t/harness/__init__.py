@@ -43,50 +43,8 @@ from .audit import (AS_OF_RE, AUDIT_NAME_RE, HEX64_RE, TAIL_RE, TS_RE,
                     seal_line)
 from .client import Response, encode_body, fields_for, request
 from .pki import cert_sha256, make_ca, make_cert
-
-
-def make_key_file(path):
-    """`openssl rand -hex 32 > path`, mode 0400."""
-    out = subprocess.run(["openssl", "rand", "-hex", "32"], check=True,
-                         capture_output=True, env=CLEAN_ENV).stdout
-    with open(path, "wb") as f:
-        f.write(out)
-    os.chmod(path, 0o400)
-    return path
-
-
-def read_secret(path):
-    """The secret as verify.h defines it: hex decoded when all hex."""
-    raw = open(path, "rb").read()
-    compact = re.sub(rb"\s+", b"", raw)
-    if len(compact) >= 64 and re.fullmatch(rb"[0-9a-fA-F]+", compact) \
-            and len(compact) % 2 == 0:
-        return bytes.fromhex(compact.decode())
-    return raw
-
-
-def subject_tag(key_path, pid):
-    """hex HMAC(HMAC(secret, "mod_verify/subject/v1"), ID) (internals.md)."""
-    secret = read_secret(key_path)
-    k = hmac.new(secret, b"mod_verify/subject/v1", hashlib.sha256).digest()
-    return hmac.new(k, pid.upper().encode(), hashlib.sha256).hexdigest()
-
-
-def run_import(store, key, path, source="household", keep_input=False,
-               extra=()):
-    """Run build/verify-import; returns the CompletedProcess (text)."""
-    cmd = [VERIFY_IMPORT, "--store", store, "--key", key, "--source", source]
-    if keep_input:
-        cmd.append("--keep-input")
-    cmd += list(extra) + [path]
-    return subprocess.run(cmd, capture_output=True, env=CLEAN_ENV,
-                          timeout=120, text=True, errors="replace")
-
-
-def run_audit_tool(*args):
-    return subprocess.run([VERIFY_AUDIT] + list(args), capture_output=True,
-                          env=CLEAN_ENV, timeout=120, text=True,
-                          errors="replace")
+from .tools import (import_people, make_key_file, read_secret, run_audit_tool,
+                    run_import, subject_tag)
 
 
 # ---------------------------------------------------------------------------
@@ -518,29 +476,3 @@ class Server:
     def audit_for(self, request_id):
         return [ln for ln in self.audit_lines()
                 if ln.get("request_id") == request_id]
-
-
-_SCRATCH = []
-
-
-@atexit.register
-def _remove_scratch():
-    for d in _SCRATCH:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-def import_people(store, key, people, check=True, keep_input=False,
-                  name="household.csv", workdir=None, **csv):
-    """Write a household CSV for @people and import it."""
-    if not workdir:
-        workdir = tempfile.mkdtemp(prefix="mod_verify-csv-")
-        _SCRATCH.append(workdir)
-    path = os.path.join(workdir, name)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(household_csv(people, **csv))
-    res = run_import(store, key, path, keep_input=keep_input)
-    if check:
-        assert res.returncode == 0, "verify-import failed (%d): %s%s" % (
-            res.returncode, res.stdout, res.stderr)
-    res.path = path
-    return res
