@@ -43,6 +43,17 @@ DEFAULT_CLIENTS = [
     "valid=2020-01-01..2099-12-31",
 ]
 
+# the threaded MPMs (event, worker) share their sizes
+_THREADED_CONF = """
+StartServers 2
+ServerLimit 16
+ThreadLimit 4
+ThreadsPerChild 4
+MaxRequestWorkers 32
+MinSpareThreads 4
+MaxSpareThreads 32
+"""
+
 MPM_CONF = {
     "prefork": """
 StartServers 4
@@ -52,25 +63,8 @@ ServerLimit 32
 MaxRequestWorkers 32
 MaxConnectionsPerChild 0
 """,
-    "event": """
-StartServers 2
-ServerLimit 16
-ThreadLimit 4
-ThreadsPerChild 4
-MaxRequestWorkers 32
-MinSpareThreads 4
-MaxSpareThreads 32
-MaxConnectionsPerChild 0
-""",
-    "worker": """
-StartServers 2
-ServerLimit 16
-ThreadLimit 4
-ThreadsPerChild 4
-MaxRequestWorkers 32
-MinSpareThreads 4
-MaxSpareThreads 32
-""",
+    "event": _THREADED_CONF + "MaxConnectionsPerChild 0\n",
+    "worker": _THREADED_CONF,
 }
 
 
