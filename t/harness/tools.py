@@ -1,0 +1,86 @@
+"""The key file and the command-line tools in build/: making a key,
+deriving a subject tag as the module does, and running verify-import
+(also on a household CSV written for a list of people) and
+verify-audit."""
+
+import atexit
+import hashlib
+import hmac
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+from .env import CLEAN_ENV, VERIFY_AUDIT, VERIFY_IMPORT
+from .people import household_csv
+
+
+def make_key_file(path):
+    """`openssl rand -hex 32 > path`, mode 0400."""
+    out = subprocess.run(["openssl", "rand", "-hex", "32"], check=True,
+                         capture_output=True, env=CLEAN_ENV).stdout
+    with open(path, "wb") as f:
+        f.write(out)
+    os.chmod(path, 0o400)
+    return path
+
+
+def read_secret(path):
+    """The secret as verify.h defines it: hex decoded when all hex."""
+    raw = open(path, "rb").read()
+    compact = re.sub(rb"\s+", b"", raw)
+    if len(compact) >= 64 and re.fullmatch(rb"[0-9a-fA-F]+", compact) \
+            and len(compact) % 2 == 0:
+        return bytes.fromhex(compact.decode())
+    return raw
+
+
+def subject_tag(key_path, pid):
+    """hex HMAC(HMAC(secret, "mod_verify/subject/v1"), ID) (internals.md)."""
+    secret = read_secret(key_path)
+    k = hmac.new(secret, b"mod_verify/subject/v1", hashlib.sha256).digest()
+    return hmac.new(k, pid.upper().encode(), hashlib.sha256).hexdigest()
+
+
+def run_import(store, key, path, source="household", keep_input=False,
+               extra=()):
+    """Run build/verify-import; returns the CompletedProcess (text)."""
+    cmd = [VERIFY_IMPORT, "--store", store, "--key", key, "--source", source]
+    if keep_input:
+        cmd.append("--keep-input")
+    cmd += list(extra) + [path]
+    return subprocess.run(cmd, capture_output=True, env=CLEAN_ENV,
+                          timeout=120, text=True, errors="replace")
+
+
+def run_audit_tool(*args):
+    return subprocess.run([VERIFY_AUDIT] + list(args), capture_output=True,
+                          env=CLEAN_ENV, timeout=120, text=True,
+                          errors="replace")
+
+
+_SCRATCH = []
+
+
+@atexit.register
+def _remove_scratch():
+    for d in _SCRATCH:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def import_people(store, key, people, check=True, keep_input=False,
+                  name="household.csv", workdir=None, **csv):
+    """Write a household CSV for @people and import it."""
+    if not workdir:
+        workdir = tempfile.mkdtemp(prefix="mod_verify-csv-")
+        _SCRATCH.append(workdir)
+    path = os.path.join(workdir, name)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(household_csv(people, **csv))
+    res = run_import(store, key, path, keep_input=keep_input)
+    if check:
+        assert res.returncode == 0, "verify-import failed (%d): %s%s" % (
+            res.returncode, res.stdout, res.stderr)
+    res.path = path
+    return res
