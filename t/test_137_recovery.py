@@ -6,6 +6,7 @@ next request must take the lock over from the dead owner, record the
 death in the chain and answer."""
 
 import glob
+import re
 import os
 import signal
 import subprocess
@@ -16,6 +17,27 @@ import pytest
 
 import harness
 from harness import fields_for
+
+
+def wait_attached(pids, timeout=10.0):
+    """Wait until every pid in @pids is traced (strace attached): a fixed
+    sleep was not enough on a loaded machine."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        traced = 0
+        for pid in pids:
+            try:
+                with open("/proc/%d/status" % pid) as f:
+                    st = f.read()
+            except OSError:
+                traced += 1             # gone: nothing to wait for
+                continue
+            m = re.search(r"^TracerPid:\s+(\d+)", st, re.M)
+            traced += bool(m and m.group(1) != "0")
+        if traced == len(pids):
+            return
+        time.sleep(0.05)
+    raise AssertionError("strace did not attach to %s" % (pids,))
 
 
 @pytest.mark.skipif(not harness.IS_ROOT, reason="ptrace of www-data "
@@ -41,7 +63,7 @@ def test_child_killed_inside_chain_step(make_server, tmp_path, lock):
     tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        time.sleep(1.0)                 # attached
+        wait_attached(kids)
         held = {}
 
         def ask():
@@ -139,12 +161,13 @@ def test_failed_sync_withdraws_and_stops_answering(make_server, tmp_path):
 
     cmd = ["strace", "-qq", "-o", "/dev/null", "-e", "trace=fdatasync",
            "-e", "inject=fdatasync:error=EIO"]
-    for k in s.child_pids():
+    kids = s.child_pids()
+    for k in kids:
         cmd += ["-p", str(k)]
     tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        time.sleep(1.0)                 # attached
+        wait_attached(kids)
         r = s.post(fields_for(people[1], case="EIO"))
     finally:
         tracer.terminate()
