@@ -73,6 +73,33 @@ cleanup:
     return rc;
 }
 
+/*
+ * The import event on stdout: the body of the chain's "import" line for
+ * this batch, byte for byte, wrapped as {"event":"import"BODY,"signer":…,
+ * "input":…}.
+ */
+static void print_event(verify_source_t src, const verify_batch_t *batch,
+                        const char *signer, const char *input_state)
+{
+    char mem[VERIFY_AUDIT_LINE_MAX];
+    verify_jbuf_t b;
+
+    verify_jbuf_init(&b, mem, sizeof(mem));
+    VERIFY_JRAW(&b, "{\"event\":\"import\"");
+    verify_audit_body_import(&b, src, batch);
+    VERIFY_JRAW(&b, ",\"signer\":");
+    if (signer) {
+        verify_jbuf_str(&b, signer, strlen(signer), 1024);
+    }
+    else {
+        VERIFY_JRAW(&b, "null");
+    }
+    VERIFY_JRAW(&b, ",\"input\":");
+    verify_jbuf_str(&b, input_state, strlen(input_state), 32);
+    VERIFY_JRAW(&b, "}\n");
+    fwrite(b.buf, 1, b.len, stdout);
+}
+
 int import_run(const import_opts_t *o, apr_pool_t *p)
 {
     verify_keys_t *keys;
@@ -105,13 +132,13 @@ int import_run(const import_opts_t *o, apr_pool_t *p)
         rc = import_fail(o->file, "no records after the header");
         goto cleanup;
     }
-    verify_hex(in.sha256, 32, hex);
     if (o->dry_run) {
         /* validate only: the store is not even opened */
         if (verify_import_check(recs, n, &err, p) != APR_SUCCESS) {
             rc = import_fail(o->file, err);
             goto cleanup;
         }
+        verify_hex(in.sha256, sizeof(in.sha256), hex);
         printf(PROG ": %s: valid, %zu %s records (dry run: store and file "
                "untouched) sha256 %s\n", o->file, n,
                verify_source_name(o->src), hex);
@@ -134,22 +161,7 @@ int import_run(const import_opts_t *o, apr_pool_t *p)
             rc = 1;
         }
     }
-    {
-        char until[11];
-        if (batch.approved_until) {
-            verify_date_format(batch.approved_until, until);
-        }
-        printf("{\"event\":\"import\",\"source\":\"%s\",\"batch_id\":\"%s\","
-               "\"records\":%zu,\"sha256\":\"%s\",\"imported_at\":\"%s\","
-               "\"approved_until\":%s%s%s,\"signer\":%s%s%s,"
-               "\"input\":\"%s\"}\n",
-               verify_source_name(o->src), batch.batch_id, n, hex,
-               batch.as_of, batch.approved_until ? "\"" : "",
-               batch.approved_until ? until : "null",
-               batch.approved_until ? "\"" : "", in.signer ? "\"" : "",
-               in.signer ? in.signer : "null", in.signer ? "\"" : "",
-               input_state);
-    }
+    print_event(o->src, &batch, in.signer, input_state);
 
 cleanup:
     input_release(&in);
