@@ -293,24 +293,6 @@ fail:
     return APR_EGENERAL;
 }
 
-apr_status_t verify_store_batch(verify_store_t *st, verify_source_t src,
-                                verify_batch_t *out, const char **err)
-{
-    verify_lookup_t lk;
-    static const unsigned char nokey[VERIFY_TAG_LEN];
-    apr_status_t rv;
-
-    rv = verify_store_lookup(st, nokey, 1u << src, &lk, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (!lk.have_batch[src]) {
-        return APR_NOTFOUND;
-    }
-    *out = lk.batch[src];
-    return APR_SUCCESS;
-}
-
 static int rec_cmp(const void *a, const void *b)
 {
     return memcmp(((const verify_import_rec_t *)a)->key,
@@ -337,8 +319,8 @@ apr_status_t verify_import_check(verify_import_rec_t *recs, size_t n,
 
 apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
                                   verify_import_rec_t *recs, size_t n,
-                                  verify_batch_t *batch, int dry_run,
-                                  char **err, apr_pool_t *p)
+                                  verify_batch_t *batch, char **err,
+                                  apr_pool_t *p)
 {
     unsigned char meta[VERIFY_BATCH_META_LEN];
     MDB_txn *txn = NULL;
@@ -348,7 +330,7 @@ apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
     int rc;
 
     rv = verify_import_check(recs, n, err, p);
-    if (rv != APR_SUCCESS || dry_run) {
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     if (st->readonly) {

@@ -82,10 +82,6 @@ apr_status_t verify_store_lookup(verify_store_t *st,
                                  unsigned sources, verify_lookup_t *out,
                                  const char **err);
 
-/** Read the batch metadata of one source; APR_NOTFOUND if none. */
-apr_status_t verify_store_batch(verify_store_t *st, verify_source_t src,
-                                verify_batch_t *out, const char **err);
-
 /** One record to import: pseudonym key, encoded value, source line. */
 typedef struct verify_import_rec_t {
     unsigned char key[VERIFY_TAG_LEN];
@@ -104,11 +100,11 @@ apr_status_t verify_import_check(verify_import_rec_t *recs, size_t n,
 /**
  * Replace every record of @p src with @p recs (checked and sorted here)
  * and the batch metadata, in one write transaction: all or nothing.
- * @param dry_run check only; write nothing
+ * (A dry run is verify_import_check() alone.)
  */
 apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
                                   verify_import_rec_t *recs, size_t n,
-                                  verify_batch_t *batch, int dry_run,
-                                  char **err, apr_pool_t *p);
+                                  verify_batch_t *batch, char **err,
+                                  apr_pool_t *p);
 
 #endif /* VERIFY_STORE_H */

@@ -63,7 +63,7 @@ static int store_batch(const import_opts_t *o, verify_keys_t *keys,
     verify_hex(rnd, sizeof(rnd), batch->batch_id);
     verify_keys_check(keys, batch->key_check);
     rc = 0;
-    if (verify_store_replace(st, o->src, recs, n, batch, 0, &err, p)
+    if (verify_store_replace(st, o->src, recs, n, batch, &err, p)
         != APR_SUCCESS) {
         rc = import_fail(o->file, err);
     }

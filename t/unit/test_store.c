@@ -952,6 +952,27 @@ static int as_of_shape(const char *s)
     return 1;
 }
 
+/* The batch metadata of @p src, as a lookup of no ID sees it;
+ * APR_NOTFOUND if the source was never imported. */
+static apr_status_t store_batch(verify_store_t *st, verify_source_t src,
+                                verify_batch_t *out)
+{
+    static const unsigned char nokey[VERIFY_TAG_LEN];
+    verify_lookup_t lk;
+    const char *err;
+    apr_status_t rv;
+
+    rv = verify_store_lookup(st, nokey, 1u << src, &lk, &err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!lk.have_batch[src]) {
+        return APR_NOTFOUND;
+    }
+    *out = lk.batch[src];
+    return APR_SUCCESS;
+}
+
 /* Keys of one database, read with the LMDB API (store closed). */
 static size_t lmdb_count(const char *dir, const char *db,
                          unsigned char (*keys_out)[32], size_t max)
@@ -1047,7 +1068,7 @@ static void test_store(void)
     ok(rv == APR_SUCCESS && !lk.have_batch[0] && !lk.have_batch[1]
        && !lk.have_batch[2] && !lk.found[0],
        "fresh store: lookup succeeds, no batch, nothing found");
-    is_int(verify_store_batch(st, VERIFY_SRC_HOUSEHOLD, &got, &cerr),
+    is_int(store_batch(st, VERIFY_SRC_HOUSEHOLD, &got),
            APR_NOTFOUND, "fresh store: no household batch");
 
     memset(&batch, 0, sizeof(batch));
@@ -1055,7 +1076,7 @@ static void test_store(void)
     batch.approved_until = 20261231;
     sha256(csv, clen, batch.sha256);
     before = apr_time_now();
-    rv = verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, recs, n, &batch, 0,
+    rv = verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, recs, n, &batch,
                               &err, pool);
     after_t = apr_time_now();
     ok(rv == APR_SUCCESS, "replace household with %zu records (%s)", n,
@@ -1114,10 +1135,11 @@ static void test_store(void)
     rv = verify_store_lookup(st, k, 1u << VERIFY_SRC_DISABILITY, &lk, &cerr);
     ok(rv == APR_SUCCESS && !lk.have_batch[0] && !lk.found[0],
        "mask of another source: household not looked at");
-    rv = verify_store_batch(st, VERIFY_SRC_HOUSEHOLD, &got, &cerr);
-    ok(rv == APR_SUCCESS && batch_eq(&got, &batch), "verify_store_batch");
-    is_int(verify_store_batch(st, VERIFY_SRC_DISABILITY, &got, &cerr),
-           APR_NOTFOUND, "verify_store_batch of a never-imported source");
+    rv = store_batch(st, VERIFY_SRC_HOUSEHOLD, &got);
+    ok(rv == APR_SUCCESS && batch_eq(&got, &batch),
+       "batch metadata alone (a lookup of no ID)");
+    is_int(store_batch(st, VERIFY_SRC_DISABILITY, &got),
+           APR_NOTFOUND, "batch metadata of a never-imported source");
 
     /* another source alongside */
     {
@@ -1139,7 +1161,7 @@ static void test_store(void)
         dr[1].line = 3;
         memset(&db, 0, sizeof(db));
         strcpy(db.batch_id, "ffffffffffffffffffffffffffffffff");
-        rv = verify_store_replace(st, VERIFY_SRC_DISABILITY, dr, 2, &db, 0,
+        rv = verify_store_replace(st, VERIFY_SRC_DISABILITY, dr, 2, &db,
                                   &err, pool);
         ok(rv == APR_SUCCESS, "replace disability with 2 records");
         store_key(ids[5], k);
@@ -1170,7 +1192,7 @@ static void test_store(void)
            "(case differs) passes intake");
         strcpy(b2.batch_id, "22222222222222222222222222222222");
         err = NULL;
-        rv = verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, drecs, dn, &b2, 0,
+        rv = verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, drecs, dn, &b2,
                                   &err, pool);
         ok(rv != APR_SUCCESS, "a duplicate ID rejects the batch");
         is_str(err, "line 6: duplicate ID (same as line 3)",
@@ -1185,26 +1207,22 @@ static void test_store(void)
 
         /* dry run of the duplicate batch fails too */
         err = NULL;
-        rv = verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, drecs, dn, &b2, 1,
-                                  &err, pool);
+        rv = verify_import_check(drecs, dn, &err, pool);
         ok(rv != APR_SUCCESS && err && strstr(err, "duplicate"),
            "dry run finds the duplicate too");
     }
 
-    /* dry run of a valid batch writes nothing */
+    /* dry run (verify_import_check alone) of a valid batch writes
+     * nothing */
     {
         char id_a[11], *b;
         verify_import_rec_t *drecs;
         size_t dn;
-        verify_batch_t b3;
         make_id(id_a, 'G', '1', "7770001");
         b = apr_psprintf(pool, "%s%s,A,1980-01-01,\n", hdr, id_a);
         rv = verify_intake(VERIFY_SRC_HOUSEHOLD, b, strlen(b), keys, TODAY,
                            &drecs, &dn, &err, pool);
-        memset(&b3, 0, sizeof(b3));
-        strcpy(b3.batch_id, "33333333333333333333333333333333");
-        rv = verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, drecs, dn, &b3, 1,
-                                  &err, pool);
+        rv = verify_import_check(drecs, dn, &err, pool);
         ok(rv == APR_SUCCESS, "dry run of a valid batch succeeds");
         now = read_file(datafile, &now_len);
         ok(now_len == snap_len && memcmp(snap, now, snap_len) == 0,
@@ -1234,7 +1252,7 @@ static void test_store(void)
         strcpy(b4.batch_id, "44444444444444444444444444444444");
         b4.approved_until = 0;
         sha256(b, (size_t)(p - b), b4.sha256);
-        rv = verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, nrecs, nn, &b4, 0,
+        rv = verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, nrecs, nn, &b4,
                                   &err, pool);
         ok(rv == APR_SUCCESS && nn == 201, "second replace with 201 records");
         all = 0;
@@ -1301,7 +1319,7 @@ static void test_store(void)
            "read-only lookup");
         memset(&b5, 0, sizeof(b5));
         err = NULL;
-        rv = verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, recs, 1, &b5, 0,
+        rv = verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, recs, 1, &b5,
                                   &err, pool);
         ok(rv != APR_SUCCESS && err && strstr(err, "read-only"),
            "replace on a read-only store refused (%s)", err ? err : "-");
