@@ -56,7 +56,7 @@ $(BUILD)/verify-import: $(IMPORT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A)
 $(BUILD)/verify-audit: $(AUDIT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -Iscripts -o $@ $(AUDIT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
 
-$(BUILD)/t/%: t/unit/%.c t/unit/tap.h $(HDRS) $(LIB_A)
+$(BUILD)/t/%: t/unit/%.c $(wildcard t/unit/*.h) $(HDRS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
 

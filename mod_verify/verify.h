@@ -16,6 +16,7 @@
 #include "verify_store.h"
 #include "verify_json.h"
 #include "verify_audit_line.h"
+#include "verify_audit_body.h"
 #include "verify_audit_dir.h"
 #include "verify_csv.h"
 #include "verify_lock.h"

@@ -5,9 +5,12 @@
  * Keys are 32-byte pseudonyms, never IDs; values are encoded by
  * verify_record.c.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <lmdb.h>
 #include <apr_strings.h>
 #include <apr_file_info.h>
@@ -80,17 +83,19 @@ apr_status_t verify_store_open(verify_store_t **out, const char *dir,
         mdb_env_set_mapsize(st->env, MAP_SIZE);
         envflags = MDB_NORDAHEAD;
         dbflags = MDB_CREATE;
+        /* no setgid yet: the readers' group is set when it is shared */
         apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE
                                | APR_FPROT_UEXECUTE | APR_FPROT_GREAD
                                | APR_FPROT_GEXECUTE, p);
     }
-    rc = mdb_env_open(st->env, dir, envflags, 0660);
+    /* LMDB creates both files with this mode */
+    rc = mdb_env_open(st->env, dir, envflags, VERIFY_STORE_LOCK_MODE);
     if (rc != 0) {
         goto cleanup;
     }
     if (!st->readonly) {
-        /* the data file needs no group write: only the importer writes */
-        chmod(apr_pstrcat(p, dir, "/data.mdb", NULL), 0640);
+        chmod(apr_pstrcat(p, dir, "/" VERIFY_STORE_DATA_FILE, NULL),
+              VERIFY_STORE_DATA_MODE);
     }
     rc = mdb_txn_begin(st->env, NULL, st->readonly ? MDB_RDONLY : 0, &txn);
     if (rc != 0) {
@@ -133,6 +138,59 @@ cleanup:
     }
     /* positive codes are errno values, negative ones LMDB's own */
     return rc > 0 ? APR_FROM_OS_ERROR(rc) : APR_EGENERAL;
+}
+
+/* Hand one file of the store to @p uid/@p gid with @p mode; a missing
+ * file is created if @p create, else there is nothing to do. */
+static int share_file(int dfd, const char *name, int create, uid_t uid,
+                      gid_t gid, mode_t mode)
+{
+    int fd, e = 0;
+
+    fd = openat(dfd, name, (create ? O_RDWR | O_CREAT : O_RDONLY)
+                           | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) {
+        return errno == ENOENT && !create ? 0 : errno;
+    }
+    if (fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0) {
+        e = errno;
+    }
+    close(fd);
+    return e;
+}
+
+int verify_store_share(const char *dir, uid_t lock_uid, gid_t gid,
+                       int errs[VERIFY_STORE_PARTS])
+{
+    int e[VERIFY_STORE_PARTS], dfd, i, first = 0;
+
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        for (i = 0; i < VERIFY_STORE_PARTS; i++) {
+            e[i] = errno;
+        }
+    }
+    else {
+        e[VERIFY_STORE_PART_DIR] = fchown(dfd, (uid_t)-1, gid) != 0
+                                   || fchmod(dfd, VERIFY_STORE_DIR_MODE) != 0
+                                   ? errno : 0;
+        e[VERIFY_STORE_PART_LOCK] = share_file(dfd, VERIFY_STORE_LOCK_FILE, 1,
+                                               lock_uid, gid,
+                                               VERIFY_STORE_LOCK_MODE);
+        e[VERIFY_STORE_PART_DATA] = share_file(dfd, VERIFY_STORE_DATA_FILE, 0,
+                                               (uid_t)-1, gid,
+                                               VERIFY_STORE_DATA_MODE);
+        close(dfd);
+    }
+    for (i = VERIFY_STORE_PARTS - 1; i >= 0; i--) {
+        if (errs) {
+            errs[i] = e[i];
+        }
+        if (e[i]) {
+            first = e[i];
+        }
+    }
+    return first;
 }
 
 int verify_store_reader_check(verify_store_t *st)
@@ -235,24 +293,6 @@ fail:
     return APR_EGENERAL;
 }
 
-apr_status_t verify_store_batch(verify_store_t *st, verify_source_t src,
-                                verify_batch_t *out, const char **err)
-{
-    verify_lookup_t lk;
-    static const unsigned char nokey[VERIFY_TAG_LEN];
-    apr_status_t rv;
-
-    rv = verify_store_lookup(st, nokey, 1u << src, &lk, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (!lk.have_batch[src]) {
-        return APR_NOTFOUND;
-    }
-    *out = lk.batch[src];
-    return APR_SUCCESS;
-}
-
 static int rec_cmp(const void *a, const void *b)
 {
     return memcmp(((const verify_import_rec_t *)a)->key,
@@ -279,8 +319,8 @@ apr_status_t verify_import_check(verify_import_rec_t *recs, size_t n,
 
 apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
                                   verify_import_rec_t *recs, size_t n,
-                                  verify_batch_t *batch, int dry_run,
-                                  char **err, apr_pool_t *p)
+                                  verify_batch_t *batch, char **err,
+                                  apr_pool_t *p)
 {
     unsigned char meta[VERIFY_BATCH_META_LEN];
     MDB_txn *txn = NULL;
@@ -290,7 +330,7 @@ apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
     int rc;
 
     rv = verify_import_check(recs, n, err, p);
-    if (rv != APR_SUCCESS || dry_run) {
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     if (st->readonly) {

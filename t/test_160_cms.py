@@ -214,6 +214,13 @@ def test_signed_encrypted_batch(make_server, pki, tmp_path):
     assert imports[0]["sha256"] == digest
     assert imports[0]["batch_id"] == ev["batch_id"]
     assert imports[0]["records"] == len(people)
+    # what the tool printed is the chain's import line, byte for byte,
+    # wrapped in event, signer and input
+    raw = imports[0].raw.decode("utf-8")
+    body = raw[raw.index(',"op":"import"'):raw.index(',"prev":')]
+    printed = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    assert printed[0].startswith('{"event":"import"' + body + ',"signer":'), \
+        (printed[0], body)
 
 
 def test_pem_encoded_batch_accepted(make_server, pki, tmp_path):

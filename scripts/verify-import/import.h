@@ -1,0 +1,58 @@
+/*
+ * import.h -- verify-import's parts: the options (main.c), the batch in
+ * memory (input.c) and the import itself (import.c).
+ */
+#ifndef IMPORT_H
+#define IMPORT_H
+
+#include <stddef.h>
+#include <apr_pools.h>
+#include "verify.h"
+
+#define PROG "verify-import"
+
+/** What the command line asked for, checked and parsed. */
+typedef struct import_opts_t {
+    const char *store_dir;        /* --store */
+    const char *key_file;         /* --key */
+    verify_source_t src;          /* --source */
+    verify_date_t approved_until; /* --approved-until; 0 = none */
+    int big5;                     /* --encoding big5 */
+    int dry_run;                  /* --dry-run: validate only */
+    int keep_input;               /* --keep-input */
+    const char *group;            /* --group, or NULL */
+    const char *decrypt_cert;     /* --decrypt-cert, or NULL */
+    const char *decrypt_key;      /* --decrypt-key (with the cert) */
+    const char *signer_ca;        /* --signer-ca, or NULL */
+    const char *file;             /* the batch file */
+} import_opts_t;
+
+/** The batch in the clear, in memory wiped by input_release(). */
+typedef struct input_t {
+    char *buf;                    /* malloc'd UTF-8 batch */
+    size_t len;                   /* its length */
+    size_t cap;                   /* bytes of buf to wipe */
+    unsigned char sha256[32];     /* of the file as received */
+    char *signer;                 /* CMS signer's subject, or NULL */
+} input_t;
+
+/** Import the batch @p o names; returns the exit code. */
+int import_run(const import_opts_t *o, apr_pool_t *p);
+
+/**
+ * Read, decrypt, check the signature of and decode the batch into
+ * @p in. Prints why it failed.
+ * @return 0, or the exit code
+ */
+int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p);
+
+/** Wipe and free the clear batch (idempotent). */
+void input_release(input_t *in);
+
+/** Overwrite, sync and unlink the input file (R4.4); 0 or -1. */
+int input_destroy(const char *path);
+
+/** "FILE: rejected, store unchanged: MSG" on stderr; returns 1. */
+int import_fail(const char *file, const char *msg);
+
+#endif /* IMPORT_H */

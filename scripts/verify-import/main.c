@@ -1,0 +1,144 @@
+/*
+ * verify-import -- check a batch file and load it into the store.
+ *
+ * A batch is all or nothing: every record is validated first, then one
+ * LMDB write transaction replaces the source. The input is destroyed
+ * after a successful import (R4.4) unless --keep-input.
+ *
+ * main.c parses the options; import.c imports, input.c reads the batch.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <apr_general.h>
+#include <apr_getopt.h>
+#include "verify-import/import.h"
+
+/* parse_options: go on with the import */
+#define GO_ON (-1)
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+        "usage: " PROG " --store DIR --key FILE --source SOURCE [options] "
+        "FILE\n"
+        "  sources: household (id,name,birth_date,indigenous),\n"
+        "           elderly_alone (id,valid_until), disability "
+        "(id,level,valid_until)\n"
+        "  --approved-until DATE  end of the approved usage period "
+        "(R4.1.2)\n"
+        "  --encoding utf-8|big5  input encoding (default utf-8)\n"
+        "  --dry-run              validate only; change nothing\n"
+        "  --keep-input           do not destroy FILE after the import\n"
+        "  --decrypt-cert C --decrypt-key K\n"
+        "                         FILE is CMS-encrypted to certificate C\n"
+        "                         (PEM) with private key K (PEM); it is\n"
+        "                         opened in memory only\n"
+        "  --signer-ca CA         require a valid CMS signature by a data\n"
+        "                         provider certificate issued by CA (PEM)\n"
+        "  --group NAME           let this group (httpd's run-time group)\n"
+        "                         read the store (needed when httpd was\n"
+        "                         started before the store existed)\n");
+}
+
+/* Fill @p o from the command line; GO_ON, or the exit code. */
+static int parse_options(import_opts_t *o, int argc,
+                         const char *const *argv, apr_pool_t *p)
+{
+    static const apr_getopt_option_t opts[] = {
+        { "store", 's', 1, "store directory" },
+        { "key", 'k', 1, "key file" },
+        { "source", 'S', 1, "source" },
+        { "approved-until", 'a', 1, "approved until" },
+        { "encoding", 'e', 1, "encoding" },
+        { "dry-run", 'n', 0, "dry run" },
+        { "keep-input", 'K', 0, "keep input" },
+        { "group", 'g', 1, "group of the httpd run-time user" },
+        { "decrypt-cert", 'c', 1, "import certificate" },
+        { "decrypt-key", 'y', 1, "import key" },
+        { "signer-ca", 'A', 1, "data provider CA" },
+        { "help", 'h', 0, "help" },
+        { NULL, 0, 0, NULL }
+    };
+    const char *source = NULL, *approved = NULL, *encoding = "utf-8";
+    const char *arg;
+    apr_getopt_t *os;
+    apr_status_t rv;
+    int optch, src;
+
+    memset(o, 0, sizeof(*o));
+    apr_getopt_init(&os, p, argc, argv);
+    while ((rv = apr_getopt_long(os, opts, &optch, &arg)) == APR_SUCCESS) {
+        switch (optch) {
+        case 's': o->store_dir = arg; break;
+        case 'k': o->key_file = arg; break;
+        case 'S': source = arg; break;
+        case 'a': approved = arg; break;
+        case 'e': encoding = arg; break;
+        case 'n': o->dry_run = 1; break;
+        case 'K': o->keep_input = 1; break;
+        case 'g': o->group = arg; break;
+        case 'c': o->decrypt_cert = arg; break;
+        case 'y': o->decrypt_key = arg; break;
+        case 'A': o->signer_ca = arg; break;
+        case 'h': usage(stdout); return 0;
+        }
+    }
+    if (rv != APR_EOF || os->ind != argc - 1 || !o->store_dir
+        || !o->key_file || !source) {
+        usage(stderr);
+        return 2;
+    }
+    o->file = argv[os->ind];
+    src = verify_source_from_name(source);
+    if (src < 0) {
+        fprintf(stderr, PROG ": unknown source \"%s\" (household, "
+                "elderly_alone, disability)\n", source);
+        return 2;
+    }
+    o->src = (verify_source_t)src;
+    if (approved) {
+        o->approved_until = verify_date_parse_iso(approved,
+                                                  strlen(approved));
+        if (!o->approved_until) {
+            fprintf(stderr, PROG ": --approved-until must be YYYY-MM-DD\n");
+            return 2;
+        }
+        if (o->approved_until < verify_date_taipei(apr_time_now())) {
+            fprintf(stderr, PROG ": --approved-until %s is already past\n",
+                    approved);
+            return 2;
+        }
+    }
+    if (!o->decrypt_cert != !o->decrypt_key) {
+        fprintf(stderr, PROG ": --decrypt-cert and --decrypt-key go "
+                "together\n");
+        return 2;
+    }
+    if (strcasecmp(encoding, "utf-8") && strcasecmp(encoding, "utf8")
+        && strcasecmp(encoding, "big5")) {
+        fprintf(stderr, PROG ": --encoding must be utf-8 or big5\n");
+        return 2;
+    }
+    o->big5 = !strcasecmp(encoding, "big5");
+    return GO_ON;
+}
+
+int main(int argc, const char *const *argv)
+{
+    import_opts_t o;
+    apr_pool_t *p;
+    int rc;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    apr_pool_create(&p, NULL);
+    umask(007);   /* lock.mdb 0660 for the readers' group */
+    rc = parse_options(&o, argc, argv, p);
+    if (rc == GO_ON) {
+        rc = import_run(&o, p);
+    }
+    apr_pool_destroy(p);
+    apr_terminate();
+    return rc;
+}
