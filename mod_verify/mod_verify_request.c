@@ -330,31 +330,11 @@ static int text_ok(const verify_field_t *f, size_t max_chars)
            && verify_utf8_chars(f->v, f->len) <= max_chars;
 }
 
-/* Everything about the request that needs no store. */
-void verify_request_validate(verify_req_t *q)
+/* The checks asked, each known and asked once. */
+static void validate_checks(verify_req_t *q)
 {
-    apr_pool_t *p = q->r->pool;
-    verify_id_status_t st;
     int i, k;
 
-    for (i = 0; i < VERIFY_F_OPERATOR + 1; i++) {
-        if (!q->f[i].present || (q->f[i].len == 0 && i != VERIFY_F_CHECK)
-            || (i == VERIFY_F_CHECK && q->check_list->nelts == 0)) {
-            refuse(q, HTTP_BAD_REQUEST, "missing_field",
-                   apr_psprintf(p, "field %s is required", field_names[i]));
-        }
-    }
-    if (q->f[VERIFY_F_ID].present && q->f[VERIFY_F_ID].len) {
-        st = verify_id_normalise(q->f[VERIFY_F_ID].v, q->f[VERIFY_F_ID].len,
-                                 q->id, NULL);
-        if (st == VERIFY_ID_OK) {
-            q->id_valid = 1;
-        }
-        else {
-            refuse(q, HTTP_BAD_REQUEST, "invalid_id",
-                   verify_id_strerror(st));
-        }
-    }
     for (i = 0; i < q->check_list->nelts; i++) {
         const verify_field_t *c = &APR_ARRAY_IDX(q->check_list, i,
                                                  verify_field_t);
@@ -372,6 +352,11 @@ void verify_request_validate(verify_req_t *q)
             q->checks |= 1u << k;
         }
     }
+}
+
+/* The free-text and identity fields. */
+static void validate_texts(verify_req_t *q)
+{
     if (q->f[VERIFY_F_CASE].present && q->f[VERIFY_F_CASE].len
         && !text_ok(&q->f[VERIFY_F_CASE], CASE_MAX_CHARS)) {
         refuse(q, HTTP_BAD_REQUEST, "invalid_field",
@@ -404,20 +389,41 @@ void verify_request_validate(verify_req_t *q)
     }
 }
 
-/* Look the person up and decide every asked check. */
-void verify_request_decide(verify_req_t *q, verify_date_t today)
+/* Everything about the request that needs no store. */
+void verify_request_validate(verify_req_t *q)
 {
-    verify_store_t *st = verify_store_get(q->r->server);
-    unsigned char key[VERIFY_TAG_LEN];
+    apr_pool_t *p = q->r->pool;
+    verify_id_status_t st;
+    int i;
+
+    for (i = 0; i < VERIFY_F_OPERATOR + 1; i++) {
+        if (!q->f[i].present || (q->f[i].len == 0 && i != VERIFY_F_CHECK)
+            || (i == VERIFY_F_CHECK && q->check_list->nelts == 0)) {
+            refuse(q, HTTP_BAD_REQUEST, "missing_field",
+                   apr_psprintf(p, "field %s is required", field_names[i]));
+        }
+    }
+    if (q->f[VERIFY_F_ID].present && q->f[VERIFY_F_ID].len) {
+        st = verify_id_normalise(q->f[VERIFY_F_ID].v, q->f[VERIFY_F_ID].len,
+                                 q->id, NULL);
+        if (st == VERIFY_ID_OK) {
+            q->id_valid = 1;
+        }
+        else {
+            refuse(q, HTTP_BAD_REQUEST, "invalid_id",
+                   verify_id_strerror(st));
+        }
+    }
+    validate_checks(q);
+    validate_texts(q);
+}
+
+/* The sources the asked checks (and an identity match) need. */
+static unsigned sources_needed(const verify_req_t *q)
+{
     unsigned sources = 0;
-    const char *err = NULL;
     int k;
 
-    if (!st) {
-        refuse(q, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
-               "the verification store is not available");
-        return;
-    }
     for (k = 0; k < VERIFY_CHECK_COUNT; k++) {
         if (q->checks & (1u << k)) {
             sources |= 1u << verify_check_source(k);
@@ -426,16 +432,18 @@ void verify_request_decide(verify_req_t *q, verify_date_t today)
     if (q->want_match) {
         sources |= 1u << VERIFY_SRC_HOUSEHOLD;
     }
-    verify_keys_tag(keys, VERIFY_KEY_STORE, q->id, VERIFY_ID_LEN, key);
-    if (verify_store_lookup(st, key, sources, &q->lk, &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, VERIFY_LOGNO(24)
-                      "store lookup failed: %s", err);
-        refuse(q, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
-               "the verification store could not be read");
-        return;
-    }
-    /* Every source must be there (store_unavailable) before any
-     * expiry is told (data_expired), whatever their order. */
+    return sources;
+}
+
+/* May the batches of @p sources answer today? Every source must be
+ * there (store_unavailable) before any expiry is told (data_expired),
+ * whatever their order. */
+static void check_batches(verify_req_t *q, unsigned sources,
+                          verify_date_t today)
+{
+    static int said;
+    int k;
+
     for (k = 0; k < VERIFY_SRC_COUNT; k++) {
         if (!(sources & (1u << k))) {
             continue;
@@ -450,7 +458,6 @@ void verify_request_decide(verify_req_t *q, verify_date_t today)
                            VERIFY_KEY_CHECK_LEN)) {
             /* With the wrong key nobody would be found: every answer
              * would be a confident "no". Refuse instead. */
-            static int said;
             if (!said) {
                 said = 1;
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
@@ -473,43 +480,79 @@ void verify_request_decide(verify_req_t *q, verify_date_t today)
                                 verify_source_name(k)));
         }
     }
-    if (q->error) {
-        return;
+}
+
+/* Does every given identity field match the household record? */
+static int identity_matches(const verify_req_t *q)
+{
+    const verify_field_t *name = &q->f[VERIFY_F_NAME];
+    const verify_field_t *birth = &q->f[VERIFY_F_BIRTH];
+    const verify_record_t *hh = &q->lk.rec[VERIFY_SRC_HOUSEHOLD];
+    unsigned char tag[VERIFY_TAG_LEN];
+    char norm[512];
+    size_t n;
+
+    if (!q->lk.found[VERIFY_SRC_HOUSEHOLD]) {
+        return 0;
     }
-    {
-        const verify_record_t *hh = &q->lk.rec[VERIFY_SRC_HOUSEHOLD];
-        int in_hh = q->lk.found[VERIFY_SRC_HOUSEHOLD];
-        q->results[VERIFY_CHECK_RESIDENT] = in_hh;
-        q->results[VERIFY_CHECK_INDIGENOUS] = in_hh
-                                       && hh->indigenous
-                                          != VERIFY_INDIGENOUS_NONE;
-        q->results[VERIFY_CHECK_ELDERLY_ALONE] =
-            q->lk.found[VERIFY_SRC_ELDERLY_ALONE]
-            && q->lk.rec[VERIFY_SRC_ELDERLY_ALONE].valid_until >= today;
-        q->results[VERIFY_CHECK_DISABILITY] =
-            q->lk.found[VERIFY_SRC_DISABILITY]
-            && q->lk.rec[VERIFY_SRC_DISABILITY].valid_until >= today;
-        if (q->want_match) {
-            int match = in_hh;
-            if (match && q->f[VERIFY_F_NAME].present) {
-                char norm[512];
-                unsigned char tag[VERIFY_TAG_LEN];
-                size_t n = verify_name_normalise(q->f[VERIFY_F_NAME].v,
-                                                 q->f[VERIFY_F_NAME].len, norm,
-                                                 sizeof(norm));
-                verify_keys_tag(keys, VERIFY_KEY_NAME, norm, n, tag);
-                match = !memcmp(tag, hh->name_tag, VERIFY_NAME_TAG_LEN);
-            }
-            if (match && q->f[VERIFY_F_BIRTH].present) {
-                match = verify_date_parse_iso(q->f[VERIFY_F_BIRTH].v,
-                                              q->f[VERIFY_F_BIRTH].len)
-                        == hh->birth;
-            }
-            q->identity_match = match;
+    if (name->present) {
+        n = verify_name_normalise(name->v, name->len, norm, sizeof(norm));
+        verify_keys_tag(keys, VERIFY_KEY_NAME, norm, n, tag);
+        if (memcmp(tag, hh->name_tag, VERIFY_NAME_TAG_LEN)) {
+            return 0;
         }
+    }
+    return !birth->present
+           || verify_date_parse_iso(birth->v, birth->len) == hh->birth;
+}
+
+/* The answer to every check, from the records found. */
+static void answer(verify_req_t *q, verify_date_t today)
+{
+    const verify_lookup_t *lk = &q->lk;
+    int in_hh = lk->found[VERIFY_SRC_HOUSEHOLD];
+
+    q->results[VERIFY_CHECK_RESIDENT] = in_hh;
+    q->results[VERIFY_CHECK_INDIGENOUS] =
+        in_hh && lk->rec[VERIFY_SRC_HOUSEHOLD].indigenous
+                 != VERIFY_INDIGENOUS_NONE;
+    q->results[VERIFY_CHECK_ELDERLY_ALONE] =
+        lk->found[VERIFY_SRC_ELDERLY_ALONE]
+        && lk->rec[VERIFY_SRC_ELDERLY_ALONE].valid_until >= today;
+    q->results[VERIFY_CHECK_DISABILITY] =
+        lk->found[VERIFY_SRC_DISABILITY]
+        && lk->rec[VERIFY_SRC_DISABILITY].valid_until >= today;
+    if (q->want_match) {
+        q->identity_match = identity_matches(q);
     }
     q->status = HTTP_OK;
     q->answered = 1;
+}
+
+void verify_request_decide(verify_req_t *q, verify_date_t today)
+{
+    verify_store_t *st = verify_store_get(q->r->server);
+    unsigned char key[VERIFY_TAG_LEN];
+    unsigned sources = sources_needed(q);
+    const char *err = NULL;
+
+    if (!st) {
+        refuse(q, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
+               "the verification store is not available");
+        return;
+    }
+    verify_keys_tag(keys, VERIFY_KEY_STORE, q->id, VERIFY_ID_LEN, key);
+    if (verify_store_lookup(st, key, sources, &q->lk, &err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, VERIFY_LOGNO(24)
+                      "store lookup failed: %s", err);
+        refuse(q, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
+               "the verification store could not be read");
+        return;
+    }
+    check_batches(q, sources, today);
+    if (!q->error) {
+        answer(q, today);
+    }
 }
 
 static void jstr_field(verify_jbuf_t *b, const char *key,
@@ -571,14 +614,40 @@ static void results_json(verify_jbuf_t *b, verify_req_t *q)
     VERIFY_JRAW(b, "}");
 }
 
+/* subject and subject_tag: the ID masked and as a keyed pseudonym;
+ * never in clear. */
+static void subject_json(verify_jbuf_t *b, const verify_req_t *q)
+{
+    char masked[VERIFY_ID_LEN + 1];
+    char taghex[2 * VERIFY_TAG_LEN + 1];
+    unsigned char tag[VERIFY_TAG_LEN];
+
+    if (q->id_valid) {
+        verify_id_mask(q->id, VERIFY_ID_LEN, masked);
+        verify_jbuf_str(b, masked, VERIFY_ID_LEN, 16);
+        verify_keys_tag(keys, VERIFY_KEY_SUBJECT, q->id, VERIFY_ID_LEN,
+                        tag);
+        verify_hex(tag, VERIFY_TAG_LEN, taghex);
+        VERIFY_JRAW(b, ",\"subject_tag\":\"");
+        verify_jbuf_raw(b, taghex, 2 * VERIFY_TAG_LEN);
+        VERIFY_JRAW(b, "\"");
+    }
+    else if (q->f[VERIFY_F_ID].present) {
+        /* an invalid ID may be a typo of a real one: masked only */
+        verify_id_mask(q->f[VERIFY_F_ID].v, q->f[VERIFY_F_ID].len, masked);
+        verify_jbuf_str(b, masked, strlen(masked), 16);
+        VERIFY_JRAW(b, ",\"subject_tag\":null");
+    }
+    else {
+        VERIFY_JRAW(b, "null,\"subject_tag\":null");
+    }
+}
+
 /* The audit members of one request (R4.2.5): who, what about whom, why,
  * and the outcome. Never the ID in clear, the name or the birth date. */
 size_t verify_request_audit_body(verify_req_t *q, char *buf, size_t cap)
 {
     verify_jbuf_t b;
-    char masked[VERIFY_ID_LEN + 1];
-    char taghex[2 * VERIFY_TAG_LEN + 1];
-    unsigned char tag[VERIFY_TAG_LEN];
     int i, n;
 
     verify_jbuf_init(&b, buf, cap);
@@ -612,25 +681,7 @@ size_t verify_request_audit_body(verify_req_t *q, char *buf, size_t cap)
         verify_jbuf_str(&b, known, strlen(known), 32);
     }
     VERIFY_JRAW(&b, "],\"subject\":");
-    if (q->id_valid) {
-        verify_id_mask(q->id, VERIFY_ID_LEN, masked);
-        verify_jbuf_str(&b, masked, VERIFY_ID_LEN, 16);
-        verify_keys_tag(keys, VERIFY_KEY_SUBJECT, q->id, VERIFY_ID_LEN,
-                        tag);
-        verify_hex(tag, VERIFY_TAG_LEN, taghex);
-        VERIFY_JRAW(&b, ",\"subject_tag\":\"");
-        verify_jbuf_raw(&b, taghex, 2 * VERIFY_TAG_LEN);
-        VERIFY_JRAW(&b, "\"");
-    }
-    else if (q->f[VERIFY_F_ID].present) {
-        /* an invalid ID may be a typo of a real one: masked only */
-        verify_id_mask(q->f[VERIFY_F_ID].v, q->f[VERIFY_F_ID].len, masked);
-        verify_jbuf_str(&b, masked, strlen(masked), 16);
-        VERIFY_JRAW(&b, ",\"subject_tag\":null");
-    }
-    else {
-        VERIFY_JRAW(&b, "null,\"subject_tag\":null");
-    }
+    subject_json(&b, q);
     VERIFY_JRAW(&b, ",");
     jstr_field(&b, "case", &q->f[VERIFY_F_CASE], 300);
     VERIFY_JRAW(&b, ",");

@@ -39,8 +39,8 @@ static void test_good(void)
 
     err = parse("gov-1 ip=192.0.2.1,2001:db8::7 checks=resident,disability "
                 "approval=MOI-2026-7 valid=2026-01-01..2026-12-31 "
-                "cert-sha256=ab010000000000000000000000000000000000000000000000"
-                "00000000000000,"
+                "cert-sha256=ab01" "000000000000000000000000000000"
+                "000000000000000000000000000000,"
                 "FFEEDDCCBBAA99887766554433221100ffeeddccbbaa9988776655443322"
                 "1100 rate=5/s", &cl);
     is_str(err, NULL, "a full line parses");
@@ -167,6 +167,16 @@ static const char *write_file(const char *text)
     return path;
 }
 
+/* Two clients over five lines: a comment, a blank line, a continued
+ * line with a CRLF, quotes and a tab. */
+#define REGISTER_HEAD \
+    "# the register\n" \
+    "\n" \
+    "   VerifyClient one ip=192.0.2.1 checks=resident approval=A \\\n" \
+    "                valid=2026-01-01..2026-12-31\r\n" \
+    "verifyclient \"two\" 'ip=192.0.2.2' checks=resident,disability\t" \
+    "\"approval=B \\\" 2\" valid=2026-01-01..2026-12-31   \n"
+
 static void test_file(void)
 {
     apr_array_header_t *all = NULL;
@@ -176,12 +186,7 @@ static void test_file(void)
     apr_status_t rv;
 
     path = write_file(
-        "# the register\n"
-        "\n"
-        "   VerifyClient one ip=192.0.2.1 checks=resident approval=A \\\n"
-        "                valid=2026-01-01..2026-12-31\r\n"
-        "verifyclient \"two\" 'ip=192.0.2.2' checks=resident,disability\t"
-        "\"approval=B \\\" 2\" valid=2026-01-01..2026-12-31   \n"
+        REGISTER_HEAD
         "VerifyClient three ip=192.0.2.3 checks=age approval=C "
         "valid=2026-01-01..2026-12-31");
     rv = verify_register_read_file(&all, path, &err, pool);
@@ -192,12 +197,7 @@ static void test_file(void)
     unlink(path);
 
     path = write_file(
-        "# the register\n"
-        "\n"
-        "   VerifyClient one ip=192.0.2.1 checks=resident approval=A \\\n"
-        "                valid=2026-01-01..2026-12-31\r\n"
-        "verifyclient \"two\" 'ip=192.0.2.2' checks=resident,disability\t"
-        "\"approval=B \\\" 2\" valid=2026-01-01..2026-12-31   \n"
+        REGISTER_HEAD
         "VerifyClient three ip=192.0.2.3 checks=resident approval=C "
         "valid=2026-01-01..2026-12-31");
     err = NULL;
