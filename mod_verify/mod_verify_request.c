@@ -222,7 +222,7 @@ static void split_checks(verify_req_t *q)
 
 /* application/x-www-form-urlencoded, decoded with httpd's own
  * unescaper; a bad %-escape refuses the request. */
-static void parse_form(verify_req_t *q, char *body, apr_size_t len)
+static void parse_form(verify_req_t *q, char *body)
 {
     char *pair, *last, *eq;
 
@@ -307,7 +307,7 @@ void verify_request_parse(verify_req_t *q, apr_off_t max)
 
     if (media_type_is(ct, "application/x-www-form-urlencoded")) {
         if (read_body(q, max, &in, &inlen) == 0) {
-            parse_form(q, in, inlen);
+            parse_form(q, in);
         }
     }
     else if (media_type_is(ct, "application/json")) {
