@@ -21,5 +21,7 @@
 #include "verify_csv.h"
 #include "verify_lock.h"
 #include "verify_cms.h"
+#include "verify_register.h"
+#include "verify_writer.h"
 
 #endif /* VERIFY_H */

@@ -107,19 +107,22 @@ LEVELS = {"EMERG": "emerg", "ALERT": "alert", "CRIT": "crit", "ERR": "error",
 
 
 def code_lognos():
-    """{n: [(file, line, level)]} of every VERIFY_LOGNO(n) in the code."""
+    """{n: [(file, line, level)]} of every VERIFY_LOGNO(n) in the httpd
+    glue and every VERIFY_MSGNO(n) in the library (which logs through a
+    callback the glue maps to the error log)."""
     found = {}
     for path in sorted(glob.glob(os.path.join(REPO, "mod_verify", "*.c"))):
         text = read(path)
-        for m in re.finditer(r"VERIFY_LOGNO\((\d+)\)", text):
-            # the level is the APLOG_ constant of the same call
-            call = text.rfind("ap_log_", 0, m.start())
-            lv = [x for x in re.findall(r"APLOG_(\w+)",
+        for m in re.finditer(r"VERIFY_(LOG|MSG)NO\((\d+)\)", text):
+            # the level is the APLOG_ (VERIFY_LOG_) constant of the call
+            call = text.rfind("ap_log_" if m.group(1) == "LOG" else "WLOG(",
+                              0, m.start())
+            lv = [x for x in re.findall(r"(?:APLOG|VERIFY_LOG)_(\w+)",
                                         text[call:m.start()])
                   if x in LEVELS] if call >= 0 else []
             level = LEVELS[lv[0]] if lv else None
             line = text.count("\n", 0, m.start()) + 1
-            found.setdefault(int(m.group(1)), []).append(
+            found.setdefault(int(m.group(2)), []).append(
                 ("%s:%d" % (os.path.relpath(path, REPO), line), level))
     return found
 

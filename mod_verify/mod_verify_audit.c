@@ -1,0 +1,302 @@
+/*
+ * mod_verify_audit.c -- the audit chain in httpd. The writer itself is
+ * the library's (verify_writer.c); here is what httpd adds: the shared
+ * memory and the mutex, kept across graceful restarts, one parent per
+ * directory, the run-time user, and the error log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "util_mutex.h"
+#include "unixd.h"
+#include <apr_global_mutex.h>
+#include <apr_shm.h>
+#include <apr_strings.h>
+
+#include "verify.h"
+#include "verify_private.h"
+#include "mod_verify_config.h"
+#include "mod_verify_audit.h"
+
+#define AUDIT_MUTEX_TYPE "verify-audit"
+#define USERDATA_KEY "verify_module_chain"
+#define WRITER_LOCK ".writer.lock"
+#define WRITER_WAIT_TRIES 100           /* x 100 ms */
+
+/* The head and its mutex live in the process pool, so that a graceful
+ * restart keeps one chain while old children finish their requests;
+ * the writer is this process's. */
+static apr_global_mutex_t *mutex;
+static verify_writer_t writer;
+/* The server whose error log this thread's messages go to: the request's
+ * (the writer is shared by the threads of a child). */
+static __thread server_rec *log_server;
+
+/* The library's messages, into the error log with their numbers. */
+static void log_to_error_log(void *baton, int level, apr_status_t rv,
+                             int msgno, const char *fmt, ...)
+{
+    server_rec *s = log_server ? log_server : baton;
+    char msg[HUGE_STRING_LEN];
+    va_list ap;
+
+    va_start(ap, fmt);
+    apr_vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ap_log_error(APLOG_MARK, level, rv, s, "VFY%d: %s", msgno, msg);
+}
+
+static apr_status_t mutex_acquire(void *baton)
+{
+    return apr_global_mutex_lock(mutex);
+}
+
+static apr_status_t mutex_release(void *baton)
+{
+    return apr_global_mutex_unlock(mutex);
+}
+
+apr_status_t verify_auditlog_pre_config(apr_pool_t *pconf)
+{
+    return ap_mutex_register(pconf, AUDIT_MUTEX_TYPE, NULL,
+                             APR_LOCK_DEFAULT, 0);
+}
+
+int verify_auditlog_ready(void)
+{
+    return writer.head != NULL;
+}
+
+/* Set up this process's writer on @p head, logging for @p s. */
+static void writer_setup(verify_writer_head_t *head, const char *dir,
+                         server_rec *s)
+{
+    verify_writer_init(&writer, head, dir);
+    writer.sync = verify_config_audit_sync();
+    writer.mutex.acquire = mutex_acquire;
+    writer.mutex.release = mutex_release;
+    writer.uid = ap_unixd_config.user_id;
+    writer.gid = ap_unixd_config.group_id;
+    writer.log = log_to_error_log;
+    writer.log_baton = s;
+}
+
+/* The directory, created and handed to the run-time user. */
+static apr_status_t prepare_dir(server_rec *s, const char *dir,
+                                apr_pool_t *ptemp)
+{
+    apr_status_t rv = apr_dir_make_recursive(dir,
+                                             APR_FPROT_OS_DEFAULT & 0750,
+                                             ptemp);
+
+    if (rv != APR_SUCCESS
+        || (geteuid() == 0 && (chown(dir, ap_unixd_config.user_id,
+                                     ap_unixd_config.group_id) != 0
+                               || chmod(dir, 0750) != 0))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv ? rv : errno, s,
+                     VERIFY_LOGNO(20) "cannot prepare audit directory %s "
+                     "for the run-time user", dir);
+        return rv ? rv : APR_FROM_OS_ERROR(errno);
+    }
+    return APR_SUCCESS;
+}
+
+/*
+ * One parent per audit directory. Its chain head lives in this parent's
+ * shared memory, so a second httpd (or a new one started while the old
+ * one's children still finish requests after graceful-stop) would fork
+ * the chain. The parent takes an exclusive flock on a file in the
+ * directory and never closes it; its children inherit the descriptor,
+ * so the lock holds until the last process that may write has gone.
+ */
+static apr_status_t writer_lock(server_rec *s, const char *dir,
+                                apr_pool_t *ptemp)
+{
+    const char *path = apr_pstrcat(ptemp, dir, "/" WRITER_LOCK, NULL);
+    int fd, i;
+
+    if (strlen(dir) >= sizeof(((verify_writer_head_t *)0)->audit_dir)) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(32)
+                     "VerifyAuditLog path too long");
+        return APR_ENAMETOOLONG;
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, APR_FROM_OS_ERROR(errno), s,
+                     VERIFY_LOGNO(33) "cannot open %s", path);
+        return APR_FROM_OS_ERROR(errno);
+    }
+    /* the children of a stopped predecessor may need a moment */
+    for (i = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; i++) {
+        if (errno != EWOULDBLOCK || i == WRITER_WAIT_TRIES) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, APR_FROM_OS_ERROR(errno),
+                         s, VERIFY_LOGNO(34) "another httpd (or the "
+                         "children of a stopped one) still writes the "
+                         "audit log %s; refusing to fork its chain", dir);
+            close(fd);
+            return APR_EGENERAL;
+        }
+        apr_sleep(apr_time_from_msec(100));
+    }
+    return APR_SUCCESS;         /* fd stays open for the parent's life */
+}
+
+/* A graceful restart: the old generation's head goes on, with what
+ * cannot change under running children. */
+static apr_status_t chain_take_over(server_rec *s, verify_writer_head_t *h)
+{
+    void *data = NULL;
+
+    if (h->layout != VERIFY_WRITER_LAYOUT) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(30)
+                     "mod_verify was replaced by a build with another "
+                     "audit chain layout: stop and start httpd (a "
+                     "graceful restart cannot carry the chain over)");
+        return APR_EGENERAL;
+    }
+    /* old children write on: one chain, one directory, one lock */
+    if (strcmp(h->audit_dir, verify_config_audit_dir())) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, VERIFY_LOGNO(31)
+                     "VerifyAuditLog changes only at a full restart; "
+                     "keeping %s", h->audit_dir);
+    }
+    h->sync_failed = 0;         /* the admin restarted */
+    if (h->lock_kind != verify_config_audit_lock()) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, VERIFY_LOGNO(26)
+                     "VerifyAuditLock changes only at a full restart; "
+                     "keeping %s", h->lock_kind == VERIFY_WRITER_LOCK_MUTEX
+                     ? "mutex" : "futex");
+    }
+    apr_pool_userdata_get(&data, USERDATA_KEY "_mutex", s->process->pool);
+    mutex = data;
+    writer_setup(h, apr_pstrdup(s->process->pconf, h->audit_dir), s);
+    return APR_SUCCESS;
+}
+
+/* The first generation: a new head from the files, its mutex. */
+static apr_status_t chain_create(server_rec *s, apr_pool_t *ptemp)
+{
+    apr_pool_t *pproc = s->process->pool;
+    const char *dir = verify_config_audit_dir();
+    apr_shm_t *shm = NULL;
+    apr_status_t rv;
+
+    rv = writer_lock(s, dir, ptemp);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = apr_shm_create(&shm, sizeof(verify_writer_head_t), NULL, pproc);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(17)
+                     "cannot create shared memory for the audit chain");
+        return rv;
+    }
+    writer_setup(apr_shm_baseaddr_get(shm), dir, s);
+    rv = verify_writer_start(&writer, verify_config_audit_lock(), ptemp);
+    if (rv != APR_SUCCESS) {
+        writer.head = NULL;
+        return rv;
+    }
+    rv = ap_global_mutex_create(&mutex, NULL, AUDIT_MUTEX_TYPE, NULL, s,
+                                pproc, 0);
+    if (rv != APR_SUCCESS) {
+        writer.head = NULL;
+        return rv;      /* ap_global_mutex_create logged why */
+    }
+    apr_pool_userdata_set(mutex, USERDATA_KEY "_mutex",
+                          apr_pool_cleanup_null, pproc);
+    apr_pool_userdata_set(writer.head, USERDATA_KEY, apr_pool_cleanup_null,
+                          pproc);
+    return APR_SUCCESS;
+}
+
+/* The "start" line of a generation. The description is the admin's
+ * (loaded modules' tokens): escaped and bounded like any other text. */
+static apr_status_t write_start(server_rec *s, apr_pool_t *ptemp)
+{
+    const char *desc = ap_get_server_description();
+    verify_jbuf_t jb;
+    char body[256];
+
+    writer.head->generation++;
+    verify_jbuf_init(&jb, body, sizeof(body));
+    jb.len = (size_t)apr_snprintf(body, sizeof(body), ",\"op\":\"start\","
+                                  "\"pid\":%ld,\"generation\":%u,"
+                                  "\"server\":", (long)getpid(),
+                                  writer.head->generation);
+    verify_jbuf_str(&jb, desc, strlen(desc), 160);
+    return verify_writer_append(&writer, body, jb.len, NULL, NULL, ptemp);
+}
+
+/* The chain is this generation's to write once post_config has set it
+ * up; a restart that does not configure it must not find it. */
+static apr_status_t generation_cleanup(void *data)
+{
+    writer.head = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_auditlog_post_config(server_rec *s, apr_pool_t *pconf,
+                                         apr_pool_t *ptemp)
+{
+    void *head = NULL;
+    apr_status_t rv;
+
+    writer.head = NULL;
+    apr_pool_cleanup_register(pconf, NULL, generation_cleanup,
+                              apr_pool_cleanup_null);
+    rv = prepare_dir(s, verify_config_audit_dir(), ptemp);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_userdata_get(&head, USERDATA_KEY, s->process->pool);
+    return head ? chain_take_over(s, head) : chain_create(s, ptemp);
+}
+
+apr_status_t verify_auditlog_start(server_rec *s, apr_pool_t *ptemp)
+{
+    apr_status_t rv = write_start(s, ptemp);
+
+    /* children open their own descriptors */
+    verify_writer_close(&writer);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(21)
+                     "cannot write to the audit log %s; refusing to start",
+                     writer.dir);
+    }
+    return rv;
+}
+
+void verify_auditlog_child_init(server_rec *s, apr_pool_t *pchild)
+{
+    apr_status_t rv;
+
+    verify_writer_init(&writer, writer.head, writer.dir);
+    rv = apr_global_mutex_child_init(&mutex,
+                                     apr_global_mutex_lockfile(mutex),
+                                     pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, VERIFY_LOGNO(23)
+                     "cannot attach to the audit chain lock");
+    }
+}
+
+apr_status_t verify_auditlog_append(server_rec *s, const char *body,
+                                    size_t blen, const verify_lookup_t *lk,
+                                    const char *request_id, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    log_server = s;
+    rv = verify_writer_append(&writer, body, blen, lk, request_id, p);
+    log_server = NULL;
+    return rv;
+}

@@ -1,0 +1,36 @@
+/*
+ * mod_verify_audit.h -- the audit chain in httpd (mod_verify_audit.c):
+ * the shared head, the chain lock, one writer per process.
+ */
+#ifndef MOD_VERIFY_AUDIT_H
+#define MOD_VERIFY_AUDIT_H
+
+#include "httpd.h"
+#include "verify.h"
+
+/** pre_config: register the "verify-audit" mutex type. */
+apr_status_t verify_auditlog_pre_config(apr_pool_t *pconf);
+
+/**
+ * post_config, as root: prepare the directory for the run-time user,
+ * take the directory's writer lock, set up or take over the chain head.
+ * Logs why it fails.
+ */
+apr_status_t verify_auditlog_post_config(server_rec *s, apr_pool_t *pconf,
+                                         apr_pool_t *ptemp);
+
+/** post_config, last: the generation's "start" line. */
+apr_status_t verify_auditlog_start(server_rec *s, apr_pool_t *ptemp);
+
+/** child_init: this process's writer. */
+void verify_auditlog_child_init(server_rec *s, apr_pool_t *pchild);
+
+/** 1 once post_config has set up the chain of this generation. */
+int verify_auditlog_ready(void);
+
+/** Append one line (see verify_writer_append). */
+apr_status_t verify_auditlog_append(server_rec *s, const char *body,
+                                    size_t blen, const verify_lookup_t *lk,
+                                    const char *request_id, apr_pool_t *p);
+
+#endif /* MOD_VERIFY_AUDIT_H */

@@ -1,0 +1,192 @@
+/*
+ * mod_verify_client.c -- who is asking: the TCP peer, the TLS client
+ * certificate, and the register; and how often it may ask.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "http_log.h"
+#include "http_ssl.h"
+#include <apr_shm.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "verify.h"
+#include "verify_private.h"
+#include "mod_verify_config.h"
+#include "mod_verify_client.h"
+
+/* A token bucket of one client, shared by the children of a generation. */
+typedef struct bucket_t {
+    double tokens;
+    apr_time_t last;
+} bucket_t;
+
+static struct {
+    verify_lock_t lock;
+    bucket_t b[1];                      /* bucket_count of them */
+} *buckets;                             /* per generation, shared */
+
+apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf)
+{
+    int count = verify_config_bucket_count();
+    apr_size_t size = sizeof(*buckets) + (apr_size_t)count * sizeof(bucket_t);
+    apr_shm_t *shm = NULL;
+    apr_status_t rv;
+
+    buckets = NULL;
+    if (count == 0) {
+        return APR_SUCCESS;
+    }
+    /* one generation's limits: a graceful restart starts them anew */
+    rv = apr_shm_create(&shm, size, NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(35)
+                     "cannot create shared memory for rate limits");
+        return rv;
+    }
+    buckets = apr_shm_baseaddr_get(shm);
+    memset(buckets, 0, size);
+    return APR_SUCCESS;
+}
+
+int verify_client_rate_take(const verify_client_t *cl, apr_time_t now)
+{
+    bucket_t *b;
+    int ok;
+
+    if (!buckets || cl->rate <= 0) {
+        return 1;
+    }
+    b = &buckets->b[cl->bucket];
+    verify_lock_acquire(&buckets->lock, getpid());
+    if (b->last == 0) {
+        b->tokens = cl->burst;          /* a fresh bucket is full */
+    }
+    else if (now > b->last) {
+        b->tokens += (double)(now - b->last) / APR_USEC_PER_SEC * cl->rate;
+        if (b->tokens > cl->burst) {
+            b->tokens = cl->burst;
+        }
+    }
+    if (now > b->last) {
+        b->last = now;
+    }
+    ok = b->tokens >= 1.0;
+    if (ok) {
+        b->tokens -= 1.0;
+    }
+    verify_lock_release(&buckets->lock);
+    return ok;
+}
+
+/* The client certificate of a connection, as far as the register and
+ * its validity need it; computed once per connection. */
+typedef struct {
+    unsigned char fpr[32];          /* SHA-256 of the DER certificate */
+    apr_time_t not_before;
+    apr_time_t not_after;
+} cert_info_t;
+
+static apr_time_t asn1_time(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1) {
+        return 0;
+    }
+    return apr_time_from_sec(timegm(&tm));
+}
+
+static const cert_info_t *client_cert(request_rec *r)
+{
+    const char *pem;
+    cert_info_t *ci = NULL;
+    BIO *bio;
+    X509 *x;
+    unsigned char *der = NULL;
+    int dlen;
+    unsigned int flen;
+
+    apr_pool_userdata_get((void **)&ci, "verify_cert", r->connection->pool);
+    if (ci) {
+        return ci;
+    }
+    pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                            "SSL_CLIENT_CERT");
+    if (!pem || !*pem) {
+        return NULL;
+    }
+    bio = BIO_new_mem_buf(pem, -1);
+    x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (!x) {
+        return NULL;
+    }
+    ci = apr_pcalloc(r->connection->pool, sizeof(*ci));
+    ci->not_before = asn1_time(X509_get0_notBefore(x));
+    ci->not_after = asn1_time(X509_get0_notAfter(x));
+    dlen = i2d_X509(x, &der);
+    X509_free(x);
+    if (dlen <= 0) {
+        return NULL;
+    }
+    EVP_Digest(der, (size_t)dlen, ci->fpr, &flen, EVP_sha256(), NULL);
+    OPENSSL_free(der);
+    /* the certificate cannot change within a connection; its validity
+     * is compared with each request's time, since a keep-alive
+     * connection may outlive it */
+    apr_pool_userdata_setn(ci, "verify_cert", apr_pool_cleanup_null,
+                           r->connection->pool);
+    return ci;
+}
+
+static int address_matches(const verify_client_t *cl, request_rec *r)
+{
+    int k;
+
+    for (k = 0; k < cl->subnets->nelts; k++) {
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(cl->subnets, k,
+                                            apr_ipsubnet_t *),
+                              r->useragent_addr)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void verify_client_identify(request_rec *r, verify_client_id_t *id)
+{
+    const apr_array_header_t *clients = verify_config_clients(r->server);
+    const cert_info_t *ci = NULL;
+    int i, k, fpr_done = 0;
+
+    memset(id, 0, sizeof(*id));
+    for (i = 0; clients && i < clients->nelts; i++) {
+        const verify_client_t *cl = APR_ARRAY_IDX(clients, i,
+                                                  verify_client_t *);
+        if (!address_matches(cl, r)) {
+            continue;
+        }
+        if (cl->certs->nelts == 0) {
+            id->client = cl;
+            return;
+        }
+        if (!fpr_done) {
+            ci = client_cert(r);
+            fpr_done = 1;
+        }
+        for (k = 0; ci && k < cl->certs->nelts; k++) {
+            if (!memcmp(cl->certs->elts + 32 * k, ci->fpr, 32)) {
+                id->cert_expired = r->request_time > ci->not_after
+                                   || r->request_time < ci->not_before;
+                id->client = cl;
+                return;
+            }
+        }
+        id->cert_mismatch = 1;
+    }
+}

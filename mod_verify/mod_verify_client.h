@@ -1,0 +1,30 @@
+/*
+ * mod_verify_client.h -- who is asking (mod_verify_client.c): the
+ * register entry of a connection, and its rate limit.
+ */
+#ifndef MOD_VERIFY_CLIENT_H
+#define MOD_VERIFY_CLIENT_H
+
+#include "httpd.h"
+#include "verify.h"
+
+/** The outcome of identifying a request's client. */
+typedef struct verify_client_id_t {
+    const verify_client_t *client;  /* the register entry, or NULL */
+    int cert_mismatch;              /* an address matched, the cert not */
+    int cert_expired;               /* the matching cert is out of date */
+} verify_client_id_t;
+
+/** post_config: shared memory for the rate buckets of this generation. */
+apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf);
+
+/**
+ * Which register entry is this request's connection? By certificate
+ * when the entry binds one, and always by address (R3.7).
+ */
+void verify_client_identify(request_rec *r, verify_client_id_t *id);
+
+/** Take one token from @p cl's bucket at @p now; 0 when it is empty. */
+int verify_client_rate_take(const verify_client_t *cl, apr_time_t now);
+
+#endif /* MOD_VERIFY_CLIENT_H */

@@ -1,0 +1,239 @@
+/*
+ * mod_verify_config.c -- the directives. Arguments are parsed whole at
+ * configuration time, so the request path only reads parsed data and a
+ * broken line stops configtest with its file, line and fault.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include <apr_strings.h>
+
+#include "verify.h"
+#include "verify_private.h"
+#include "mod_verify_config.h"
+
+#define DEFAULT_MAX_BODY 8192
+
+/* The module-wide settings live as long as the configuration pool that
+ * holds them: each reading of the configuration starts anew. */
+static verify_mod_conf_t *mod_conf;
+
+static apr_status_t mod_conf_cleanup(void *data)
+{
+    mod_conf = NULL;
+    return APR_SUCCESS;
+}
+
+static verify_mod_conf_t *mod_conf_get(apr_pool_t *pconf)
+{
+    if (!mod_conf) {
+        mod_conf = apr_pcalloc(pconf, sizeof(*mod_conf));
+        mod_conf->audit_sync = -1;
+        mod_conf->audit_lock = -1;
+        apr_pool_cleanup_register(pconf, NULL, mod_conf_cleanup,
+                                  apr_pool_cleanup_null);
+    }
+    return mod_conf;
+}
+
+void *verify_config_create_srv(apr_pool_t *p, server_rec *s)
+{
+    verify_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->mc = mod_conf_get(p);
+    c->max_body = -1;
+    return c;
+}
+
+void *verify_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    verify_srv_conf_t *base = basev, *add = addv;
+    verify_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->mc = add->mc;
+    c->max_body = add->max_body != -1 ? add->max_body : base->max_body;
+    c->clients = add->clients ? add->clients : base->clients;
+    return c;
+}
+
+static verify_srv_conf_t *srv_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &verify_module);
+}
+
+const char *verify_config_store_dir(void)
+{
+    return mod_conf ? mod_conf->store_dir : NULL;
+}
+
+const char *verify_config_key_file(void)
+{
+    return mod_conf ? mod_conf->key_file : NULL;
+}
+
+const char *verify_config_audit_dir(void)
+{
+    return mod_conf ? mod_conf->audit_dir : NULL;
+}
+
+int verify_config_audit_sync(void)
+{
+    return mod_conf && mod_conf->audit_sync == 1;
+}
+
+int verify_config_audit_lock(void)
+{
+    return mod_conf && mod_conf->audit_lock != -1 ? mod_conf->audit_lock
+                                                  : VERIFY_WRITER_LOCK_FUTEX;
+}
+
+int verify_config_bucket_count(void)
+{
+    return mod_conf ? mod_conf->bucket_count : 0;
+}
+
+apr_off_t verify_config_max_body(server_rec *s)
+{
+    apr_off_t v = srv_conf(s)->max_body;
+
+    return v != -1 ? v : DEFAULT_MAX_BODY;
+}
+
+const apr_array_header_t *verify_config_clients(server_rec *s)
+{
+    return srv_conf(s)->clients;
+}
+
+static const char *global_path(cmd_parms *cmd, const char **slot,
+                               const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return err;
+    }
+    if (*slot) {
+        return apr_psprintf(cmd->pool, "%s given twice", cmd->cmd->name);
+    }
+    *slot = ap_server_root_relative(cmd->pool, arg);
+    if (!*slot) {
+        return apr_psprintf(cmd->pool, "%s: invalid path %s",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *set_store(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return global_path(cmd, &srv_conf(cmd->server)->mc->store_dir, arg);
+}
+
+static const char *set_key_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return global_path(cmd, &srv_conf(cmd->server)->mc->key_file, arg);
+}
+
+static const char *set_audit_log(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return global_path(cmd, &srv_conf(cmd->server)->mc->audit_dir, arg);
+}
+
+static const char *set_audit_sync(cmd_parms *cmd, void *dc, int on)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return err;
+    }
+    srv_conf(cmd->server)->mc->audit_sync = on;
+    return NULL;
+}
+
+static const char *set_audit_lock(cmd_parms *cmd, void *dc, const char *arg)
+{
+    verify_mod_conf_t *mc = srv_conf(cmd->server)->mc;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "futex")) {
+        mc->audit_lock = VERIFY_WRITER_LOCK_FUTEX;
+    }
+    else if (!strcasecmp(arg, "mutex")) {
+        mc->audit_lock = VERIFY_WRITER_LOCK_MUTEX;
+    }
+    else {
+        return "VerifyAuditLock must be futex (default) or mutex";
+    }
+    return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (*end || v < 256 || v > 1048576) {
+        return "VerifyMaxBody must be a number of bytes from 256 to 1048576";
+    }
+    srv_conf(cmd->server)->max_body = (apr_off_t)v;
+    return NULL;
+}
+
+/* VerifyClient: the grammar is the library's (verify-audit reads the
+ * same lines); here only where the line stands and the server's
+ * register it joins. */
+static const char *add_client(cmd_parms *cmd, void *dc, int argc,
+                              char *const argv[])
+{
+    verify_srv_conf_t *conf = srv_conf(cmd->server);
+    const char *where = apr_psprintf(cmd->pool, "%s:%d",
+                                     cmd->directive->filename,
+                                     cmd->directive->line_num);
+    verify_client_t *cl = NULL, *other;
+    const char *err;
+    int k;
+
+    err = verify_register_parse(&cl, argc, argv, cmd->pool);
+    if (!conf->clients) {
+        conf->clients = apr_array_make(cmd->pool, 8,
+                                       sizeof(verify_client_t *));
+    }
+    for (k = 0; !err && k < conf->clients->nelts; k++) {
+        other = APR_ARRAY_IDX(conf->clients, k, verify_client_t *);
+        if (!strcmp(other->name, cl->name)) {
+            err = apr_psprintf(cmd->pool, "client %s already registered "
+                               "at %s", cl->name, other->where);
+        }
+    }
+    if (err) {
+        return apr_psprintf(cmd->pool, "VerifyClient (%s): %s", where, err);
+    }
+    cl->where = where;
+    if (cl->rate > 0) {
+        cl->bucket = conf->mc->bucket_count++;
+    }
+    APR_ARRAY_PUSH(conf->clients, verify_client_t *) = cl;
+    return NULL;
+}
+
+const command_rec verify_cmds[] = {
+    AP_INIT_TAKE1("VerifyStore", set_store, NULL, RSRC_CONF,
+                  "LMDB environment directory of the verification store"),
+    AP_INIT_TAKE1("VerifyKeyFile", set_key_file, NULL, RSRC_CONF,
+                  "secret for keyed ID pseudonyms (read as root)"),
+    AP_INIT_TAKE1("VerifyAuditLog", set_audit_log, NULL, RSRC_CONF,
+                  "audit log directory"),
+    AP_INIT_FLAG("VerifyAuditSync", set_audit_sync, NULL, RSRC_CONF,
+                 "fdatasync every audit line before answering (default Off)"),
+    AP_INIT_TAKE1("VerifyAuditLock", set_audit_lock, NULL, RSRC_CONF,
+                  "futex (default: adaptive lock in shared memory) or mutex "
+                  "(the 'verify-audit' mutex, set with the Mutex directive)"),
+    AP_INIT_TAKE1("VerifyMaxBody", set_max_body, NULL, RSRC_CONF,
+                  "largest /verify request body in bytes (default 8192)"),
+    AP_INIT_TAKE_ARGV("VerifyClient", add_client, NULL, RSRC_CONF,
+                      "NAME ip=ADDR[,ADDR] checks=CHECK[,CHECK] "
+                      "approval=ID valid=FROM..TO [cert-sha256=HEX[,HEX]] "
+                      "[rate=N/s|N/min]"),
+    { NULL }
+};

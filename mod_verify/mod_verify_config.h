@@ -1,0 +1,55 @@
+/*
+ * mod_verify_config.h -- the directives and their settings
+ * (mod_verify_config.c). Read settings through the accessors: they
+ * apply the defaults.
+ */
+#ifndef MOD_VERIFY_CONFIG_H
+#define MOD_VERIFY_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "verify.h"
+
+/** Settings of the whole module (GLOBAL_ONLY directives). */
+typedef struct verify_mod_conf_t {
+    const char *store_dir;          /* VerifyStore; NULL unset */
+    const char *key_file;           /* VerifyKeyFile; NULL unset */
+    const char *audit_dir;          /* VerifyAuditLog; NULL unset */
+    int audit_sync;                 /* VerifyAuditSync; -1 unset */
+    int audit_lock;                 /* VerifyAuditLock; -1 unset */
+    int bucket_count;               /* rate buckets handed out */
+} verify_mod_conf_t;
+
+/** Settings of one server (merged into virtual hosts). */
+typedef struct verify_srv_conf_t {
+    verify_mod_conf_t *mc;          /* the module's, shared */
+    apr_off_t max_body;             /* VerifyMaxBody; -1 unset */
+    apr_array_header_t *clients;    /* verify_client_t *; NULL unset */
+} verify_srv_conf_t;
+
+extern const command_rec verify_cmds[];
+
+void *verify_config_create_srv(apr_pool_t *p, server_rec *s);
+void *verify_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
+
+/** VerifyStore, VerifyKeyFile, VerifyAuditLog; NULL when not given. */
+const char *verify_config_store_dir(void);
+const char *verify_config_key_file(void);
+const char *verify_config_audit_dir(void);
+
+/** VerifyAuditSync: 1 on; default off. */
+int verify_config_audit_sync(void);
+
+/** VerifyAuditLock: a VERIFY_WRITER_LOCK_*; default the futex. */
+int verify_config_audit_lock(void);
+
+/** How many VerifyClient lines have rate=: one bucket each. */
+int verify_config_bucket_count(void);
+
+/** VerifyMaxBody of @p s; default 8192 bytes. */
+apr_off_t verify_config_max_body(server_rec *s);
+
+/** The register of @p s: verify_client_t *; NULL when empty. */
+const apr_array_header_t *verify_config_clients(server_rec *s);
+
+#endif /* MOD_VERIFY_CONFIG_H */

@@ -1,0 +1,135 @@
+/*
+ * mod_verify_handler.c -- the /verify handler. The request path: parse
+ * body -> identify client -> may it ask this? -> store lookup -> audit
+ * line (sealed into the shared chain, written) -> JSON answer. Nothing
+ * is answered unless its audit line is written.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "verify.h"
+#include "verify_private.h"
+#include "mod_verify_audit.h"
+#include "mod_verify_client.h"
+#include "mod_verify_config.h"
+#include "mod_verify_handler.h"
+#include "mod_verify_request.h"
+
+/* A fault that outranks whatever was found before. */
+static void overrule(verify_req_t *q, int status, const char *error,
+                     const char *message)
+{
+    q->error = NULL;
+    verify_request_refuse(q, status, error, message);
+}
+
+/* What is wrong with the request line itself; the body is parsed only
+ * when nothing is. */
+static void read_request(verify_req_t *q)
+{
+    request_rec *r = q->r;
+
+    if (r->path_info && *r->path_info) {
+        verify_request_refuse(q, HTTP_NOT_FOUND, "not_found",
+                              "no such resource");
+        ap_discard_request_body(r);
+    }
+    else if (r->args && *r->args) {
+        /* access logs and proxies record URLs: personal data must not
+         * travel there, so a query string is refused, not ignored */
+        verify_request_refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+                              "send every field in the body, never in "
+                              "the URL");
+        ap_discard_request_body(r);
+    }
+    else if (r->method_number != M_POST) {
+        r->allowed = AP_METHOD_BIT << M_POST;
+        verify_request_refuse(q, HTTP_METHOD_NOT_ALLOWED,
+                              "method_not_allowed", "use POST");
+        ap_discard_request_body(r);
+    }
+    else {
+        verify_request_parse(q, verify_config_max_body(r->server));
+    }
+}
+
+/* Who is asking comes before what is wrong with the question: an
+ * unregistered or expired client learns nothing else. */
+static void check_client(verify_req_t *q, verify_date_t today)
+{
+    verify_client_id_t id;
+
+    verify_client_identify(q->r, &id);
+    q->client = id.client;
+    if (!q->client) {
+        overrule(q, HTTP_FORBIDDEN, "unknown_client", id.cert_mismatch
+                 ? "client certificate not registered for this address"
+                 : "this address is not a registered client");
+    }
+    else if (id.cert_expired) {
+        /* mod_ssl refuses an expired certificate at the handshake, but
+         * a keep-alive connection can outlive it (or the vhost may not
+         * verify): the register's binding is only as good as the
+         * certificate's validity */
+        overrule(q, HTTP_FORBIDDEN, "credential_expired",
+                 "the client certificate is outside its validity period");
+    }
+    else if (today < q->client->valid_from || today > q->client->valid_to) {
+        overrule(q, HTTP_FORBIDDEN, "approval_expired",
+                 "the client's approved period does not cover today");
+    }
+    else if (!verify_client_rate_take(q->client, q->r->request_time)) {
+        overrule(q, HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                 "more requests than the client's approved rate; retry "
+                 "later");
+    }
+}
+
+int verify_handler(request_rec *r)
+{
+    char body[VERIFY_AUDIT_LINE_MAX];
+    verify_date_t today;
+    verify_req_t *q;
+    size_t blen;
+
+    if (!r->handler || strcmp(r->handler, VERIFY_HANDLER)) {
+        return DECLINED;
+    }
+    q = verify_request_create(r);
+    if (!verify_auditlog_ready() || !verify_request_ready()) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, VERIFY_LOGNO(25)
+                      "SetHandler verify without VerifyStore, VerifyKeyFile "
+                      "and VerifyAuditLog");
+        verify_request_refuse(q, HTTP_SERVICE_UNAVAILABLE,
+                              "audit_unavailable",
+                              "the audit log is not configured");
+        return verify_request_respond(q);
+    }
+    today = verify_date_taipei(r->request_time);
+    read_request(q);
+    check_client(q, today);
+    verify_request_validate(q);
+    if (!q->error && (q->checks & ~q->client->checks)) {
+        verify_request_refuse(q, HTTP_FORBIDDEN, "check_not_permitted",
+                              "the client is not approved for a check it "
+                              "asked");
+    }
+    if (!q->error) {
+        verify_request_decide(q, today);
+    }
+    blen = verify_request_audit_body(q, body, sizeof(body));
+    if (blen == 0 || verify_auditlog_append(r->server, body, blen,
+                                            q->answered ? &q->lk : NULL,
+                                            q->request_id, r->pool)
+                     != APR_SUCCESS) {
+        /* no line, no answer */
+        q->answered = 0;
+        overrule(q, HTTP_SERVICE_UNAVAILABLE, "audit_unavailable",
+                 "the audit log cannot be written; nothing was answered");
+    }
+    return verify_request_respond(q);
+}

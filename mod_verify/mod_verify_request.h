@@ -1,0 +1,83 @@
+/*
+ * mod_verify_request.h -- one /verify request (mod_verify_request.c):
+ * its body, the checks asked, the decision, the answer and its audit
+ * line's members.
+ */
+#ifndef MOD_VERIFY_REQUEST_H
+#define MOD_VERIFY_REQUEST_H
+
+#include "httpd.h"
+#include "verify.h"
+
+/* request ids: 16 hex digits drawn per child, then an 8-digit counter */
+#define VERIFY_REQUEST_ID_LEN 24
+
+/** The fields of a request body. */
+enum {
+    VERIFY_F_ID, VERIFY_F_CHECK, VERIFY_F_CASE, VERIFY_F_REASON,
+    VERIFY_F_OPERATOR, VERIFY_F_NAME, VERIFY_F_BIRTH, VERIFY_F_COUNT
+};
+
+/** One field of the body, as given (not NUL-terminated). */
+typedef struct verify_field_t {
+    const char *v;
+    size_t len;
+    int present;
+} verify_field_t;
+
+/** One request in flight; everything lives in r->pool. */
+typedef struct verify_req_t {
+    request_rec *r;
+    char request_id[VERIFY_REQUEST_ID_LEN + 1];
+    verify_field_t f[VERIFY_F_COUNT];
+    apr_array_header_t *check_list;     /* verify_field_t: as given */
+    unsigned checks;                    /* bit per valid verify_check_t */
+    const verify_client_t *client;
+    char id[VERIFY_ID_LEN + 1];         /* normalised, valid */
+    int id_valid;
+    /* outcome */
+    int status;
+    const char *error;
+    const char *message;
+    int answered;
+    int body_unread;                    /* close: the rest is not read */
+    int results[VERIFY_CHECK_COUNT];
+    int want_match;
+    int identity_match;
+    verify_lookup_t lk;
+} verify_req_t;
+
+/** post_config, as root: read the pseudonym key. Logs why it fails. */
+apr_status_t verify_request_post_config(server_rec *s, apr_pool_t *pconf);
+
+/** child_init: this child's request id prefix. */
+void verify_request_child_init(void);
+
+/** 1 once the key of this generation is read. */
+int verify_request_ready(void);
+
+/** A new request with its id. */
+verify_req_t *verify_request_create(request_rec *r);
+
+/** Refuse with @p status and @p error; the first fault found is told. */
+void verify_request_refuse(verify_req_t *q, int status, const char *error,
+                           const char *message);
+
+/** Read and parse the body by its media type (form or JSON), at most
+ * @p max bytes. */
+void verify_request_parse(verify_req_t *q, apr_off_t max);
+
+/** Everything about the request that needs no store. */
+void verify_request_validate(verify_req_t *q);
+
+/** Look the person up and decide every asked check. */
+void verify_request_decide(verify_req_t *q, verify_date_t today);
+
+/** The audit members of the request (R4.2.5), starting with ','; 0 if
+ * they do not fit in @p cap. */
+size_t verify_request_audit_body(verify_req_t *q, char *buf, size_t cap);
+
+/** Send the JSON answer (or error). */
+int verify_request_respond(verify_req_t *q);
+
+#endif /* MOD_VERIFY_REQUEST_H */

@@ -1,0 +1,402 @@
+/*
+ * verify_register.c -- the client register: one VerifyClient line at a
+ * time, from httpd's configuration or from a register file.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_file_io.h>
+#include <apr_network_io.h>
+#include "verify_text.h"
+#include "verify_register.h"
+
+/* httpd refuses longer configuration lines (MAX_STRING_LEN) */
+#define REGISTER_LINE_MAX 8192
+
+static const char *const check_names[VERIFY_CHECK_COUNT] = {
+    "resident", "indigenous", "elderly_alone", "disability"
+};
+
+static const verify_source_t check_sources[VERIFY_CHECK_COUNT] = {
+    VERIFY_SRC_HOUSEHOLD, VERIFY_SRC_HOUSEHOLD,
+    VERIFY_SRC_ELDERLY_ALONE, VERIFY_SRC_DISABILITY
+};
+
+const char *verify_check_name(verify_check_t k)
+{
+    return check_names[k];
+}
+
+verify_source_t verify_check_source(verify_check_t k)
+{
+    return check_sources[k];
+}
+
+int verify_check_index(const char *s, size_t len)
+{
+    int k;
+
+    for (k = 0; k < VERIFY_CHECK_COUNT; k++) {
+        if (strlen(check_names[k]) == len && !memcmp(check_names[k], s, len)) {
+            return k;
+        }
+    }
+    return -1;
+}
+
+static const char *parse_name(verify_client_t *cl, apr_pool_t *p)
+{
+    int i;
+
+    for (i = 0; cl->name[i]; i++) {
+        if (!apr_isalnum(cl->name[i]) && !strchr("-_.", cl->name[i])) {
+            return apr_psprintf(p, "client name \"%s\" may hold only "
+                                "letters, digits, '-', '_' and '.'",
+                                cl->name);
+        }
+    }
+    if (i == 0 || i > 64) {
+        return "client name must come first, 1-64 characters";
+    }
+    return NULL;
+}
+
+/* Exact addresses only: R3.7 wants fixed IPs. */
+static const char *parse_ips(verify_client_t *cl, char *list,
+                             apr_pool_t *p)
+{
+    char *item, *last;
+    apr_ipsubnet_t *sub;
+
+    for (item = apr_strtok(list, ",", &last); item;
+         item = apr_strtok(NULL, ",", &last)) {
+        if (strchr(item, '/')
+            || apr_ipsubnet_create(&sub, item, NULL, p) != APR_SUCCESS) {
+            return apr_psprintf(p, "ip \"%s\" is not an IP address", item);
+        }
+        APR_ARRAY_PUSH(cl->ips, const char *) = item;
+        APR_ARRAY_PUSH(cl->subnets, apr_ipsubnet_t *) = sub;
+    }
+    return NULL;
+}
+
+static const char *parse_checks(verify_client_t *cl, char *list,
+                                apr_pool_t *p)
+{
+    char *item, *last;
+    int k;
+
+    for (item = apr_strtok(list, ",", &last); item;
+         item = apr_strtok(NULL, ",", &last)) {
+        k = verify_check_index(item, strlen(item));
+        if (k < 0) {
+            return apr_psprintf(p, "unknown check \"%s\" (resident, "
+                                "indigenous, elderly_alone, disability)",
+                                item);
+        }
+        cl->checks |= 1u << k;
+    }
+    return NULL;
+}
+
+static const char *parse_valid(verify_client_t *cl, const char *v,
+                               apr_pool_t *p)
+{
+    const char *dots = strstr(v, "..");
+
+    if (dots) {
+        cl->valid_from = verify_date_parse_iso(v, (size_t)(dots - v));
+        cl->valid_to = verify_date_parse_iso(dots + 2, strlen(dots + 2));
+    }
+    if (!dots || !cl->valid_from || !cl->valid_to
+        || cl->valid_from > cl->valid_to) {
+        return apr_psprintf(p, "valid=\"%s\" is not YYYY-MM-DD..YYYY-MM-DD "
+                            "with a start not after its end", v);
+    }
+    return NULL;
+}
+
+static const char *parse_certs(verify_client_t *cl, char *list,
+                               apr_pool_t *p)
+{
+    char *item, *last;
+    unsigned char *f;
+
+    for (item = apr_strtok(list, ",", &last); item;
+         item = apr_strtok(NULL, ",", &last)) {
+        f = apr_array_push(cl->certs);
+        memset(f, 0, 32);
+        if (strlen(item) != 64 || verify_unhex(item, 32, f, 1) != 0) {
+            return apr_psprintf(p, "cert-sha256 \"%s\" is not 64 hex "
+                                "digits", item);
+        }
+    }
+    return NULL;
+}
+
+/* rate=N/s or N/min: a bucket of N requests refilled evenly over the
+ * period */
+static const char *parse_rate(verify_client_t *cl, const char *v,
+                              apr_pool_t *p)
+{
+    char *end;
+    long nreq = strtol(v, &end, 10);
+    double period = !strcmp(end, "/s") ? 1.0
+                    : !strcmp(end, "/min") ? 60.0 : 0.0;
+
+    if (nreq < 1 || nreq > 1000000 || period == 0.0) {
+        return apr_psprintf(p, "rate=\"%s\" is not N/s or N/min with N "
+                            "from 1 to 1000000", v);
+    }
+    cl->burst = (double)nreq;
+    cl->rate = (double)nreq / period;
+    return NULL;
+}
+
+/* The items of a line, in the order of the usage message. */
+static const char *const item_names[] = {
+    "ip", "checks", "approval", "valid", "cert-sha256", "rate"
+};
+#define ITEM_COUNT (sizeof(item_names) / sizeof(item_names[0]))
+
+static const char *parse_item(verify_client_t *cl, unsigned *seen,
+                              const char *arg, apr_pool_t *p)
+{
+    const char *eq = strchr(arg, '=');
+    const char *key, *val;
+    unsigned i;
+
+    if (!eq || eq == arg || !eq[1]) {
+        return apr_psprintf(p, "\"%s\" is not key=value", arg);
+    }
+    key = apr_pstrmemdup(p, arg, (apr_size_t)(eq - arg));
+    val = eq + 1;
+    for (i = 0; i < ITEM_COUNT && strcmp(key, item_names[i]); i++) {
+    }
+    if (i == ITEM_COUNT) {
+        return apr_psprintf(p, "unknown item \"%s\" (ip, checks, approval, "
+                            "valid, cert-sha256, rate)", key);
+    }
+    if (*seen & (1u << i)) {
+        return apr_psprintf(p, "item %s given twice", key);
+    }
+    *seen |= 1u << i;
+    switch (i) {
+    case 0:
+        return parse_ips(cl, apr_pstrdup(p, val), p);
+    case 1:
+        return parse_checks(cl, apr_pstrdup(p, val), p);
+    case 2:
+        cl->approval = val;
+        return NULL;
+    case 3:
+        return parse_valid(cl, val, p);
+    case 4:
+        return parse_certs(cl, apr_pstrdup(p, val), p);
+    default:
+        return parse_rate(cl, val, p);
+    }
+}
+
+const char *verify_register_parse(verify_client_t **out, int argc,
+                                  char *const argv[], apr_pool_t *p)
+{
+    verify_client_t *cl;
+    unsigned seen = 0;
+    const char *err;
+    int i;
+
+    if (argc < 1) {
+        return "missing client name";
+    }
+    cl = apr_pcalloc(p, sizeof(*cl));
+    cl->name = argv[0];
+    cl->ips = apr_array_make(p, 2, sizeof(const char *));
+    cl->subnets = apr_array_make(p, 2, sizeof(apr_ipsubnet_t *));
+    cl->certs = apr_array_make(p, 2, 32);
+    err = parse_name(cl, p);
+    for (i = 1; !err && i < argc; i++) {
+        err = parse_item(cl, &seen, argv[i], p);
+    }
+    if (err) {
+        return err;
+    }
+    if (cl->ips->nelts == 0) {
+        return "ip= is required (R3.7: fixed IP whitelist)";
+    }
+    if (cl->checks == 0) {
+        return "checks= is required";
+    }
+    if (!cl->approval) {
+        return "approval= is required (R3.3)";
+    }
+    if (!cl->valid_from) {
+        return "valid= is required (R4.1.2)";
+    }
+    *out = cl;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Register files                                                      */
+/* ------------------------------------------------------------------ */
+
+/* One word of a configuration line, as httpd's ap_getword_conf takes
+ * it: quoted with " or ' (a backslash escapes the quote or itself), or
+ * up to the next white space; then the white space after it. */
+static char *getword_conf(const char **line, apr_pool_t *p)
+{
+    const char *s = *line, *end;
+    char quote = 0, *word, *o;
+
+    while (apr_isspace(*s)) {
+        s++;
+    }
+    if (*s == '"' || *s == '\'') {
+        quote = *s++;
+    }
+    for (end = s; *end && (quote ? *end != quote : !apr_isspace(*end));
+         end++) {
+        if (*end == '\\' && (end[1] == '\\' || (quote && end[1] == quote))) {
+            end++;
+        }
+    }
+    word = o = apr_palloc(p, (apr_size_t)(end - s) + 1);
+    for (; s < end; s++) {
+        if (*s == '\\' && (s[1] == '\\' || (quote && s[1] == quote))) {
+            s++;
+        }
+        *o++ = *s;
+    }
+    *o = '\0';
+    if (quote && *end == quote) {
+        end++;
+    }
+    while (apr_isspace(*end)) {
+        end++;
+    }
+    *line = end;
+    return word;
+}
+
+/* The next logical line: a backslash right before the newline joins the
+ * next physical line; leading and trailing white space goes. *lineno
+ * is the last physical line read, as httpd numbers directives. */
+static apr_status_t read_line(apr_file_t *f, char *buf, apr_size_t cap,
+                              int *lineno, char **out)
+{
+    apr_size_t len = 0, n;
+    apr_status_t rv;
+    char *s;
+
+    for (;;) {
+        rv = apr_file_gets(buf + len, (int)(cap - len), f);
+        if (rv != APR_SUCCESS) {
+            if (APR_STATUS_IS_EOF(rv) && len > 0) {
+                break;
+            }
+            return rv;
+        }
+        ++*lineno;
+        n = len + strlen(buf + len);
+        if (n == cap - 1 && buf[n - 1] != '\n') {
+            return APR_ENOSPC;
+        }
+        while (n > len && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+            n--;
+        }
+        len = n;
+        buf[len] = '\0';
+        if (len == 0 || buf[len - 1] != '\\') {
+            break;
+        }
+        buf[--len] = '\0';
+    }
+    while (len > 0 && apr_isspace(buf[len - 1])) {
+        buf[--len] = '\0';
+    }
+    for (s = buf; apr_isspace(*s); s++) {
+    }
+    *out = s;
+    return APR_SUCCESS;
+}
+
+/* One logical line: a client, or NULL for a blank line or a comment. */
+static const char *register_line(verify_client_t **cl, const char *line,
+                                 apr_pool_t *p)
+{
+    apr_array_header_t *words;
+    const char *directive;
+
+    *cl = NULL;
+    if (*line == '\0' || *line == '#') {
+        return NULL;
+    }
+    directive = getword_conf(&line, p);
+    if (strcasecmp(directive, "VerifyClient")) {
+        return apr_psprintf(p, "%s: only VerifyClient lines belong in a "
+                            "register file", directive);
+    }
+    words = apr_array_make(p, 8, sizeof(char *));
+    while (*line) {
+        APR_ARRAY_PUSH(words, char *) = getword_conf(&line, p);
+    }
+    return verify_register_parse(cl, words->nelts, (char *const *)words->elts,
+                                 p);
+}
+
+apr_status_t verify_register_read_file(apr_array_header_t **clients,
+                                       const char *path, char **err,
+                                       apr_pool_t *p)
+{
+    char *buf = apr_palloc(p, REGISTER_LINE_MAX);
+    apr_array_header_t *all = apr_array_make(p, 16, sizeof(verify_client_t *));
+    verify_client_t *cl, *other;
+    apr_file_t *f = NULL;
+    const char *fault;
+    char *line;
+    apr_status_t rv;
+    int lineno = 0, k;
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BUFFERED,
+                       APR_FPROT_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(p, "%s: cannot open: %pm", path, &rv);
+        return rv;
+    }
+    while ((rv = read_line(f, buf, REGISTER_LINE_MAX, &lineno, &line))
+           == APR_SUCCESS) {
+        fault = register_line(&cl, line, p);
+        for (k = 0; !fault && cl && k < all->nelts; k++) {
+            other = APR_ARRAY_IDX(all, k, verify_client_t *);
+            if (!strcmp(other->name, cl->name)) {
+                fault = apr_psprintf(p, "client %s already registered at "
+                                     "%s", cl->name, other->where);
+            }
+        }
+        if (fault) {
+            *err = apr_psprintf(p, "VerifyClient (%s:%d): %s", path, lineno,
+                                fault);
+            rv = APR_EINVAL;
+            goto cleanup;
+        }
+        if (cl) {
+            cl->where = apr_psprintf(p, "%s:%d", path, lineno);
+            APR_ARRAY_PUSH(all, verify_client_t *) = cl;
+        }
+    }
+    if (!APR_STATUS_IS_EOF(rv)) {
+        *err = rv == APR_ENOSPC
+               ? apr_psprintf(p, "%s:%d: line too long", path, lineno + 1)
+               : apr_psprintf(p, "%s:%d: cannot read: %pm", path,
+                              lineno + 1, &rv);
+        goto cleanup;
+    }
+    rv = APR_SUCCESS;
+    *clients = all;
+
+cleanup:
+    apr_file_close(f);
+    return rv;
+}

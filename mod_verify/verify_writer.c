@@ -1,0 +1,513 @@
+/*
+ * verify_writer.c -- the audit chain writer.
+ *
+ * Many processes append to one chain. The head (seq, hash, file offset)
+ * lives in shared memory; the critical section is only the chain step:
+ * seq and prev, the hash, one append. A writer that dies inside it, or
+ * a write that fails half way, is repaired by the next writer from the
+ * files, and the repair is itself a line of the chain.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <apr_strings.h>
+#include "verify_audit_dir.h"
+#include "verify_json.h"
+#include "verify_text.h"
+#include "verify_writer.h"
+
+#define WLOG(w, level, rv, n, ...) \
+    (w)->log((w)->log_baton, (level), (rv), (n), __VA_ARGS__)
+
+void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
+                        const char *dir)
+{
+    w->head = head;
+    w->dir = dir;
+    w->pid = getpid();
+    w->fd = -1;
+    w->fd_day = 0;
+    w->old_fd = -1;
+}
+
+void verify_writer_close(verify_writer_t *w)
+{
+    if (w->fd >= 0) {
+        close(w->fd);
+        w->fd = -1;
+    }
+    if (w->old_fd >= 0) {
+        close(w->old_fd);
+        w->old_fd = -1;
+    }
+}
+
+static const char *day_path(verify_writer_t *w, verify_date_t day,
+                            apr_pool_t *p)
+{
+    char name[32];
+
+    verify_audit_filename(day, name);
+    return apr_pstrcat(p, w->dir, "/", name, NULL);
+}
+
+/* Open this process's descriptor on the file of @p day. */
+static int day_open(verify_writer_t *w, verify_date_t day, apr_pool_t *p)
+{
+    int fd;
+
+    if (w->fd >= 0 && w->fd_day == day) {
+        return 0;
+    }
+    fd = open(day_path(w, day, p), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+              0640);
+    if (fd < 0) {
+        return errno;
+    }
+    /* root (httpd's parent) creates files the run-time user appends to */
+    if (geteuid() == 0 && fchown(fd, w->uid, w->gid) != 0) {
+        int e = errno;
+        close(fd);
+        return e;
+    }
+    /* A thread may still be syncing the previous file outside the lock:
+     * keep its descriptor open for one more change of day. */
+    if (w->old_fd >= 0) {
+        close(w->old_fd);
+    }
+    w->old_fd = w->fd;
+    w->fd = fd;
+    w->fd_day = day;
+    return 0;
+}
+
+/*
+ * The chain head on disk: the last complete line of the newest file.
+ * A partial line after it (its writer died) is cut off; *partial says
+ * whether there was one and *file names the file.
+ */
+static apr_status_t find_head(verify_writer_t *w, verify_chain_t *head,
+                              const char **file, int *partial, char **err,
+                              apr_pool_t *p)
+{
+    apr_off_t size, at;
+    apr_status_t rv;
+
+    rv = verify_audit_find_head(w->dir, head, file, &size, &at, err, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *partial = at >= 0;
+    if (*partial && truncate(*file, at) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    return rv;
+}
+
+apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
+                                 apr_pool_t *ptemp)
+{
+    verify_writer_head_t *h = w->head;
+    verify_chain_t head;
+    const char *file = NULL;
+    char *err = NULL;
+    int partial = 0;
+    apr_status_t rv;
+
+    rv = find_head(w, &head, &file, &partial, &err, ptemp);
+    if (rv != APR_SUCCESS && !partial) {
+        WLOG(w, VERIFY_LOG_EMERG, rv, VERIFY_MSGNO(14),
+             "cannot find the audit chain head: %s", err);
+        return rv;
+    }
+    if (rv != APR_SUCCESS) {
+        WLOG(w, VERIFY_LOG_EMERG, rv, VERIFY_MSGNO(15),
+             "cannot cut the partial last line of %s", file);
+        return rv;
+    }
+    if (partial) {
+        WLOG(w, VERIFY_LOG_ERR, 0, VERIFY_MSGNO(16),
+             "%s ended in a partial line (a writer died); it was removed "
+             "and the chain resumes after seq %" APR_UINT64_T_FMT, file,
+             head.seq);
+    }
+    memset(h, 0, sizeof(*h));
+    h->chain = head;
+    h->offset = -1;
+    h->synced_seq = head.seq;
+    h->lock_kind = lock_kind;
+    h->layout = VERIFY_WRITER_LAYOUT;
+    apr_cpystrn(h->audit_dir, w->dir, sizeof(h->audit_dir));
+    if (partial) {
+        apr_snprintf(h->note, sizeof(h->note), "a partial last line (never "
+                     "answered) was removed at start from %s", file);
+    }
+    return APR_SUCCESS;
+}
+
+/*
+ * The previous holder of the chain step died inside it. The files are
+ * the truth: drop a line it left half-written, take the head from the
+ * last complete line (its line may have been written before it died),
+ * and say so in the chain, so that the death is never a silent hole.
+ */
+static apr_status_t recover(verify_writer_t *w, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    pid_t dead = h->busy ? h->busy : h->broken;
+    const char *why = h->busy ? "writer died inside the chain step:"
+                              : "a failed write left a partial line:";
+    verify_chain_t head;
+    const char *file = NULL;
+    char *err = NULL;
+    int partial = 0;
+    apr_status_t rv;
+
+    rv = find_head(w, &head, &file, &partial, &err, p);
+    if (rv != APR_SUCCESS && !partial) {
+        WLOG(w, VERIFY_LOG_CRIT, rv, VERIFY_MSGNO(1),
+             "audit recovery after pid %ld died failed: %s", (long)dead, err);
+        return rv;
+    }
+    if (rv != APR_SUCCESS) {
+        WLOG(w, VERIFY_LOG_CRIT, rv, VERIFY_MSGNO(2),
+             "audit recovery: cannot cut the partial line left by pid %ld in "
+             "%s", (long)dead, file);
+        return rv;
+    }
+    WLOG(w, VERIFY_LOG_ERR, 0, VERIFY_MSGNO(3),
+         "audit writer pid %ld %s; chain resumes after seq %"
+         APR_UINT64_T_FMT "%s", (long)dead,
+         h->busy ? "died inside the chain step"
+                 : "left a partial line after a failed write",
+         head.seq, partial ? " (partial line removed)" : "");
+    h->chain = head;
+    h->day = 0;                 /* offset unknown: re-read at next open */
+    h->offset = -1;
+    apr_snprintf(h->note, sizeof(h->note), "%s pid %ld%s", why, (long)dead,
+                 partial ? "; partial line removed" : "");
+    h->busy = 0;
+    h->broken = 0;
+    return APR_SUCCESS;
+}
+
+/* A sync of the new day's file will not cover the old one's lines: make
+ * them durable before the first line of the day. */
+static apr_status_t sync_previous_day(verify_writer_t *w, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    int fd = open(day_path(w, h->day, p), O_WRONLY | O_CLOEXEC);
+    int e;
+
+    if (fd < 0 || fdatasync(fd) != 0) {
+        e = errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(28),
+             "cannot sync the previous day's audit file %s",
+             day_path(w, h->day, p));
+        return APR_FROM_OS_ERROR(e);
+    }
+    close(fd);
+    if (h->synced_seq < h->chain.seq) {
+        __atomic_store_n(&h->synced_seq, h->chain.seq, __ATOMIC_RELEASE);
+    }
+    return APR_SUCCESS;
+}
+
+/* Seal and write one line; the chain lock is held. */
+static apr_status_t append_locked(verify_writer_t *w, const char *body,
+                                  size_t blen, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    char line[VERIFY_AUDIT_LINE_MAX];
+    verify_chain_t next = h->chain;
+    apr_time_t now = apr_time_now();
+    verify_date_t day;
+    apr_off_t offset;
+    struct stat st;
+    size_t len;
+    ssize_t n;
+    int e;
+
+    /* A clock stepped back must neither reorder the chain's times nor
+     * send lines to an earlier day's file than lines already written. */
+    if (now < h->last_ts) {
+        now = h->last_ts;
+    }
+    day = verify_date_taipei(now);
+    if (w->sync && h->day && day != h->day) {
+        apr_status_t rv = sync_previous_day(w, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    e = day_open(w, day, p);
+    if (e != 0) {
+        WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(4),
+             "cannot open audit file %s", day_path(w, day, p));
+        return APR_FROM_OS_ERROR(e);
+    }
+    if (h->day == day && h->offset >= 0) {
+        offset = h->offset;
+    }
+    else if (fstat(w->fd, &st) == 0) {
+        offset = st.st_size;
+    }
+    else {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    len = verify_audit_seal(&next, now, body, blen, line, sizeof(line));
+    if (len == 0) {
+        WLOG(w, VERIFY_LOG_ERR, 0, VERIFY_MSGNO(5),
+             "audit line too long; not written");
+        return APR_EGENERAL;
+    }
+    n = write(w->fd, line, len);
+    if (n != (ssize_t)len) {
+        e = n < 0 ? errno : ENOSPC;
+        if (n > 0 && ftruncate(w->fd, offset) != 0) {
+            /* the fragment stays: the next writer recovers first */
+            h->broken = w->pid;
+        }
+        WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(6),
+             "cannot write audit line to %s", day_path(w, day, p));
+        return APR_FROM_OS_ERROR(e);
+    }
+    h->chain = next;
+    h->day = day;
+    h->offset = offset + (apr_off_t)len;
+    h->last_ts = now;
+    return APR_SUCCESS;
+}
+
+/* The line of a batch the chain has not seen yet, so that every as_of
+ * an answer cites is backed by an "import" line (R4.1.1, R4.1.2). */
+static size_t batch_body(const verify_batch_t *b, verify_source_t src,
+                         char *buf, size_t cap)
+{
+    char sha[65], until[11];
+
+    verify_hex(b->sha256, 32, sha);
+    if (b->approved_until) {
+        verify_date_format(b->approved_until, until);
+    }
+    return (size_t)apr_snprintf(buf, cap, ",\"op\":\"import\",\"source\":"
+                                "\"%s\",\"batch_id\":\"%s\",\"records\":%"
+                                APR_UINT64_T_FMT ",\"sha256\":\"%s\","
+                                "\"imported_at\":\"%s\",\"approved_until\":"
+                                "%s%s%s", verify_source_name(src),
+                                b->batch_id, b->records, sha, b->as_of,
+                                b->approved_until ? "\"" : "",
+                                b->approved_until ? until : "null",
+                                b->approved_until ? "\"" : "");
+}
+
+/*
+ * The chain lock: by default verify_lock (verify_lock.c), an adaptive
+ * robust lock in the head. Measured against the APR pthread mutex
+ * (robust and priority-inheriting: every contended hand-over goes
+ * through the kernel) in docs/performance.md. A lock taken over from a
+ * dead owner needs no flag here: the owner's busy mark makes the next
+ * writer recover the chain from the file.
+ */
+static apr_status_t chain_lock(verify_writer_t *w)
+{
+    if (w->head->lock_kind == VERIFY_WRITER_LOCK_MUTEX) {
+        return w->mutex.acquire(w->mutex.baton);
+    }
+    verify_lock_acquire(&w->head->lock, w->pid);
+    return APR_SUCCESS;
+}
+
+static apr_status_t chain_unlock(verify_writer_t *w)
+{
+    if (w->head->lock_kind == VERIFY_WRITER_LOCK_MUTEX) {
+        return w->mutex.release(w->mutex.baton);
+    }
+    verify_lock_release(&w->head->lock);
+    return APR_SUCCESS;
+}
+
+/*
+ * Make lines written up to @p seq durable: group commit. One process at
+ * a time is the syncer; it notes the last line written, syncs the file,
+ * and then every line up to that one is durable. The others sleep until
+ * a sync covers their line (or take the syncer's role when none is
+ * running), so concurrent requests share one fdatasync instead of
+ * queueing one each in the kernel.
+ */
+static apr_status_t group_sync(verify_writer_t *w, uint64_t seq, int fd,
+                               verify_date_t day)
+{
+    verify_writer_head_t *h = w->head;
+    uint64_t upto, cur;
+    uint32_t gen;
+    apr_status_t rv;
+
+    for (;;) {
+        if (__atomic_load_n(&h->synced_seq, __ATOMIC_ACQUIRE) >= seq) {
+            return APR_SUCCESS;
+        }
+        if (h->sync_failed) {
+            /* a sync failed while we waited: it may have dropped our
+             * line's pages, and a retry could succeed without them */
+            return APR_EGENERAL;
+        }
+        gen = __atomic_load_n(&h->sync_gen, __ATOMIC_ACQUIRE);
+        if (!verify_lock_try(&h->syncer, w->pid)) {
+            /* a sync is running: it may cover us; wake when it ends */
+            verify_event_wait(&h->sync_gen, gen, 50000000L);
+            continue;
+        }
+        upto = __atomic_load_n(&h->chain.seq, __ATOMIC_ACQUIRE);
+        /* lines after a change of day are in another file: not covered */
+        if (__atomic_load_n(&h->day, __ATOMIC_ACQUIRE) != day) {
+            upto = seq;
+        }
+        rv = APR_SUCCESS;
+        if (fdatasync(fd) != 0) {
+            rv = APR_FROM_OS_ERROR(errno);
+            h->sync_failed = 1;         /* before the waiters wake */
+        }
+        else {
+            cur = __atomic_load_n(&h->synced_seq, __ATOMIC_RELAXED);
+            while (cur < upto
+                   && !__atomic_compare_exchange_n(&h->synced_seq, &cur,
+                                                   upto, 1, __ATOMIC_RELEASE,
+                                                   __ATOMIC_RELAXED)) {
+            }
+        }
+        verify_lock_release(&h->syncer);
+        verify_event_post(&h->sync_gen);
+        if (rv != APR_SUCCESS) {
+            WLOG(w, VERIFY_LOG_ERR, rv, VERIFY_MSGNO(7),
+                 "cannot sync the audit file");
+            return rv;
+        }
+    }
+}
+
+/*
+ * The line of seq @p seq is in the chain, but its sync failed and its
+ * answer is not sent. Say so in the chain, best effort, and refuse every
+ * append until the caller resets sync_failed: after a failed fdatasync
+ * the kernel may have dropped pages of other lines too.
+ */
+static void withdraw(verify_writer_t *w, uint64_t seq,
+                     const char *request_id, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    char b[256];
+    int n;
+
+    h->sync_failed = 1;
+    if (chain_lock(w) != APR_SUCCESS) {
+        return;
+    }
+    n = apr_snprintf(b, sizeof(b), ",\"op\":\"withdrawn\",\"request_id\":"
+                     "\"%s\",\"withdrawn_seq\":%" APR_UINT64_T_FMT ","
+                     "\"status\":503,\"detail\":\"the line could not be "
+                     "synced; its answer was not sent\"",
+                     request_id ? request_id : "", seq);
+    if (h->busy == 0 && !h->broken) {
+        h->busy = w->pid;
+        (void)append_locked(w, b, (size_t)n, p);
+        h->busy = 0;
+    }
+    chain_unlock(w);
+    WLOG(w, VERIFY_LOG_CRIT, 0, VERIFY_MSGNO(29),
+         "audit sync failed: seq %" APR_UINT64_T_FMT " withdrawn; /verify "
+         "refuses every request (503) until httpd is restarted", seq);
+}
+
+/* What must precede the line under the same lock: a pending recovery
+ * note, and the import lines of batches @p lk cites. */
+static apr_status_t append_pending(verify_writer_t *w,
+                                   const verify_lookup_t *lk, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    verify_jbuf_t jb;
+    char b[512];
+    apr_status_t rv;
+    int k;
+
+    if (h->note[0]) {
+        verify_jbuf_init(&jb, b, sizeof(b));
+        jb.len = (size_t)apr_snprintf(b, sizeof(b), ",\"op\":"
+                                      "\"audit_recover\",\"pid\":%ld,"
+                                      "\"detail\":", (long)w->pid);
+        verify_jbuf_str(&jb, h->note, strlen(h->note), 200);
+        rv = append_locked(w, b, jb.len, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        h->note[0] = '\0';
+    }
+    for (k = 0; lk && k < VERIFY_SRC_COUNT; k++) {
+        if (lk->have_batch[k]
+            && strcmp(h->batch_logged[k], lk->batch[k].batch_id)) {
+            rv = append_locked(w, b, batch_body(&lk->batch[k], k, b,
+                                                sizeof(b)), p);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            memcpy(h->batch_logged[k], lk->batch[k].batch_id, 33);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
+                                  size_t blen, const verify_lookup_t *lk,
+                                  const char *request_id, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    apr_status_t rv, lrv;
+    uint64_t seq = 0;
+    verify_date_t fd_day;
+    int fd;
+
+    if (w->sync && h->sync_failed) {
+        /* a failed sync may have lost lines the disk said it had: no
+         * more answers until an admin has looked (and restarted) */
+        return APR_EGENERAL;
+    }
+    rv = chain_lock(w);
+    if (rv != APR_SUCCESS) {
+        WLOG(w, VERIFY_LOG_ERR, rv, VERIFY_MSGNO(8),
+             "cannot take the audit chain lock");
+        return rv;
+    }
+    if (h->busy != 0 || h->broken) {
+        rv = recover(w, p);
+        if (rv != APR_SUCCESS) {
+            goto unlock;        /* busy stays set: the next one retries */
+        }
+    }
+    h->busy = w->pid;
+    rv = append_pending(w, lk, p);
+    if (rv == APR_SUCCESS) {
+        rv = append_locked(w, body, blen, p);
+        seq = h->chain.seq;
+    }
+    h->busy = 0;
+unlock:
+    fd = w->fd;
+    fd_day = w->fd_day;
+    lrv = chain_unlock(w);
+    if (lrv != APR_SUCCESS) {
+        WLOG(w, VERIFY_LOG_CRIT, lrv, VERIFY_MSGNO(9),
+             "cannot release the audit chain lock");
+    }
+    if (rv == APR_SUCCESS && w->sync) {
+        rv = group_sync(w, seq, fd, fd_day);
+        if (rv != APR_SUCCESS) {
+            withdraw(w, seq, request_id, p);
+        }
+    }
+    return rv;
+}

@@ -1,0 +1,131 @@
+/*
+ * verify_writer.h -- the audit chain writer: appends sealed lines to the
+ * day files of an audit directory for many processes at once
+ * (verify_writer.c).
+ */
+#ifndef VERIFY_WRITER_H
+#define VERIFY_WRITER_H
+
+#include <sys/types.h>
+#include <apr_pools.h>
+#include "verify_audit_line.h"
+#include "verify_lock.h"
+#include "verify_record.h"
+#include "verify_store.h"
+#include "verify_time.h"
+
+/** Log levels, in syslog's order (as httpd's APLOG_* are). */
+#define VERIFY_LOG_EMERG 0
+#define VERIFY_LOG_ALERT 1
+#define VERIFY_LOG_CRIT 2
+#define VERIFY_LOG_ERR 3
+#define VERIFY_LOG_WARNING 4
+#define VERIFY_LOG_NOTICE 5
+#define VERIFY_LOG_INFO 6
+#define VERIFY_LOG_DEBUG 7
+
+/**
+ * Where the library's messages go; the caller's business. @p msgno is
+ * the module's message number (docs/log-messages.md), @p rv the status
+ * behind the message (0 when none).
+ */
+typedef void verify_log_fn(void *baton, int level, apr_status_t rv,
+                           int msgno, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/** A message number of docs/log-messages.md, as the library spells it. */
+#define VERIFY_MSGNO(n) (n)
+
+/** The chain lock kinds (VerifyAuditLock). */
+#define VERIFY_WRITER_LOCK_FUTEX 0      /**< verify_lock in the head */
+#define VERIFY_WRITER_LOCK_MUTEX 1      /**< the caller's callbacks */
+
+/**
+ * The chain head, in memory shared by every process that writes the
+ * directory (and kept across generations of an httpd).
+ */
+typedef struct verify_writer_head_t {
+    verify_lock_t lock;             /**< chain lock (the futex kind) */
+    uint32_t layout;                /**< VERIFY_WRITER_LAYOUT of its maker */
+    char pad_[56];                  /**< the lock word's line its own */
+    verify_chain_t chain;           /**< last seq and hash written */
+    verify_date_t day;              /**< Taipei day of the current file */
+    apr_off_t offset;               /**< its size; -1 unknown */
+    pid_t busy;                     /**< pid inside the chain step, or 0 */
+    pid_t broken;                   /**< pid whose failed write left a
+                                     * fragment, or 0 */
+    uint32_t generation;            /**< the caller's: generations run */
+    int lock_kind;                  /**< VERIFY_WRITER_LOCK_*; fixed */
+    uint64_t synced_seq;            /**< lines up to here are on disk */
+    verify_lock_t syncer;           /**< pid of the process syncing, or 0 */
+    uint32_t sync_gen;              /**< counts finished syncs (futex) */
+    char note[160];                 /**< recovery to record in the chain */
+    char batch_logged[VERIFY_SRC_COUNT][33]; /**< last batch id logged */
+    apr_time_t last_ts;             /**< ts of the last line: never back */
+    int sync_failed;                /**< a sync failed: refuse until reset */
+    char audit_dir[1024];           /**< the directory this chain writes */
+} verify_writer_head_t;
+
+/** Changes whenever the head's layout does: a process built with
+ * another layout must not use a head it finds. */
+#define VERIFY_WRITER_LAYOUT \
+    (0x56460000u | (uint32_t)sizeof(verify_writer_head_t))
+
+/** The chain lock of the mutex kind: the caller's. */
+typedef struct verify_writer_lock_t {
+    apr_status_t (*acquire)(void *baton);
+    apr_status_t (*release)(void *baton);
+    void *baton;
+} verify_writer_lock_t;
+
+/** One process's writer. The caller fills the public part. */
+typedef struct verify_writer_t {
+    verify_writer_head_t *head;     /**< shared chain head */
+    const char *dir;                /**< audit directory */
+    int sync;                       /**< fdatasync each line (group commit) */
+    verify_writer_lock_t mutex;     /**< used when head->lock_kind is
+                                     * VERIFY_WRITER_LOCK_MUTEX */
+    uid_t uid;                      /**< owner of new day files when */
+    gid_t gid;                      /**< running as root */
+    verify_log_fn *log;             /**< messages; never NULL */
+    void *log_baton;
+    /* private: this process's descriptors */
+    pid_t pid;
+    int fd;
+    verify_date_t fd_day;
+    int old_fd;                     /**< previous day's, kept for syncs */
+} verify_writer_t;
+
+/**
+ * Set up a writer of @p dir on @p head for this process (call again
+ * after fork): no descriptor open yet.
+ */
+void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
+                        const char *dir);
+
+/**
+ * Make @p w->head a fresh head for its directory: read the chain head
+ * from the files, cut a partial last line a dead writer left (and note
+ * it, to be recorded in the chain by the first append).
+ */
+apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
+                                 apr_pool_t *ptemp);
+
+/**
+ * Append one line to the chain; the only entry point for writers.
+ * @p body holds the line's members after ts, starting with ','. First,
+ * under the same lock: recovery after a dead writer or a failed write,
+ * a pending recovery note, and an "import" line for each batch of
+ * @p lk (may be NULL) the chain has not seen yet. With w->sync, returns
+ * once the line is on disk; a failed sync withdraws the line and makes
+ * every later append fail until head->sync_failed is reset.
+ * @param request_id named in a "withdrawn" line; may be NULL
+ */
+apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
+                                  size_t blen, const verify_lookup_t *lk,
+                                  const char *request_id, apr_pool_t *p);
+
+/** Close this process's descriptors (e.g. before forking writers). */
+void verify_writer_close(verify_writer_t *w);
+
+#endif /* VERIFY_WRITER_H */

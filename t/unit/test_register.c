@@ -1,0 +1,260 @@
+/*
+ * test_register.c -- the VerifyClient grammar: good lines, each fault
+ * with its message, and register files tokenised as httpd does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include "tap.h"
+#include "verify.h"
+
+static apr_pool_t *pool;
+
+/* Parse a line of space-separated words (no quoting needed here). */
+static const char *parse(const char *line, verify_client_t **cl)
+{
+    char *copy = apr_pstrdup(pool, line), *w, *last;
+    char *argv[32];
+    int argc = 0;
+
+    for (w = apr_strtok(copy, " ", &last); w && argc < 32;
+         w = apr_strtok(NULL, " ", &last)) {
+        argv[argc++] = w;
+    }
+    *cl = NULL;
+    return verify_register_parse(cl, argc, argv, pool);
+}
+
+#define BASE "ip=192.0.2.1 checks=resident approval=A-1 " \
+             "valid=2026-01-01..2026-12-31"
+
+static void test_good(void)
+{
+    verify_client_t *cl;
+    const char *err;
+    static const unsigned char fpr0[2] = { 0xab, 0x01 };
+
+    err = parse("gov-1 ip=192.0.2.1,2001:db8::7 checks=resident,disability "
+                "approval=MOI-2026-7 valid=2026-01-01..2026-12-31 "
+                "cert-sha256=ab01" "000000000000000000000000000000"
+                "000000000000000000000000000000,"
+                "FFEEDDCCBBAA99887766554433221100ffeeddccbbaa9988776655443322"
+                "1100 rate=5/s", &cl);
+    is_str(err, NULL, "a full line parses");
+    if (!cl) {
+        return;
+    }
+    is_str(cl->name, "gov-1", "name");
+    is_int(cl->ips->nelts, 2, "two addresses");
+    is_str(APR_ARRAY_IDX(cl->ips, 1, const char *), "2001:db8::7",
+           "addresses kept as written");
+    is_int(cl->subnets->nelts, 2, "and parsed");
+    is_int(cl->checks, (1u << VERIFY_CHECK_RESIDENT)
+                       | (1u << VERIFY_CHECK_DISABILITY), "checks");
+    is_str(cl->approval, "MOI-2026-7", "approval");
+    is_int(cl->valid_from, 20260101, "valid from");
+    is_int(cl->valid_to, 20261231, "valid to");
+    is_int(cl->certs->nelts, 2, "two certificates");
+    ok(!memcmp(cl->certs->elts, fpr0, 2), "fingerprint decoded");
+    ok(((unsigned char *)cl->certs->elts)[32] == 0xff,
+       "upper-case hex accepted");
+    ok(cl->rate == 5.0 && cl->burst == 5.0, "rate=5/s");
+
+    err = parse("a.b_c " BASE " rate=30/min", &cl);
+    is_str(err, NULL, "rate per minute");
+    ok(cl && cl->rate == 0.5 && cl->burst == 30.0, "30/min: 0.5/s, 30");
+    err = parse("x valid=2026-02-01..2026-02-01 approval=A checks="
+                "indigenous,elderly_alone ip=10.0.0.1", &cl);
+    is_str(err, NULL, "items in any order, one-day period");
+    ok(cl && cl->rate == 0.0 && cl->certs->nelts == 0,
+       "no rate, no certificate");
+}
+
+static void test_faults(void)
+{
+    static const struct { const char *line; const char *err; } bad[] = {
+        { "", "missing client name" },
+        { "bad/name " BASE, "client name \"bad/name\" may hold only "
+          "letters, digits, '-', '_' and '.'" },
+        { "ip=192.0.2.1 checks=resident", "client name \"ip=192.0.2.1\" "
+          "may hold only letters, digits, '-', '_' and '.'" },
+        { "n1234567890123456789012345678901234567890123456789012345678901234"
+          " " BASE, "client name must come first, 1-64 characters" },
+        { "c " BASE " junk", "\"junk\" is not key=value" },
+        { "c " BASE " =x", "\"=x\" is not key=value" },
+        { "c " BASE " rate=", "\"rate=\" is not key=value" },
+        { "c " BASE " colour=red", "unknown item \"colour\" (ip, checks, "
+          "approval, valid, cert-sha256, rate)" },
+        { "c " BASE " ip=192.0.2.2", "item ip given twice" },
+        { "c ip=192.0.2.0/24 checks=resident approval=A "
+          "valid=2026-01-01..2026-12-31",
+          "ip \"192.0.2.0/24\" is not an IP address" },
+        { "c ip=example.org checks=resident approval=A "
+          "valid=2026-01-01..2026-12-31",
+          "ip \"example.org\" is not an IP address" },
+        { "c ip=192.0.2.1 checks=resident,age approval=A "
+          "valid=2026-01-01..2026-12-31", "unknown check \"age\" "
+          "(resident, indigenous, elderly_alone, disability)" },
+        { "c ip=192.0.2.1 checks=resident approval=A valid=2026-12-31",
+          "valid=\"2026-12-31\" is not YYYY-MM-DD..YYYY-MM-DD with a start "
+          "not after its end" },
+        { "c ip=192.0.2.1 checks=resident approval=A "
+          "valid=2026-12-31..2026-01-01", "valid=\"2026-12-31..2026-01-01\" "
+          "is not YYYY-MM-DD..YYYY-MM-DD with a start not after its end" },
+        { "c ip=192.0.2.1 checks=resident approval=A "
+          "valid=2026-02-01..2026-02-30", "valid=\"2026-02-01..2026-02-30\" "
+          "is not YYYY-MM-DD..YYYY-MM-DD with a start not after its end" },
+        { "c " BASE " cert-sha256=abcd", "cert-sha256 \"abcd\" is not 64 "
+          "hex digits" },
+        { "c " BASE " cert-sha256=zz000000000000000000000000000000000000000"
+          "00000000000000000000000", "cert-sha256 \"zz000000000000000000000"
+          "00000000000000000000000000000000000000000\" is not 64 hex "
+          "digits" },
+        { "c " BASE " rate=5/h", "rate=\"5/h\" is not N/s or N/min with N "
+          "from 1 to 1000000" },
+        { "c " BASE " rate=0/s", "rate=\"0/s\" is not N/s or N/min with N "
+          "from 1 to 1000000" },
+        { "c " BASE " rate=1000001/s", "rate=\"1000001/s\" is not N/s or "
+          "N/min with N from 1 to 1000000" },
+        { "c checks=resident approval=A valid=2026-01-01..2026-12-31",
+          "ip= is required (R3.7: fixed IP whitelist)" },
+        { "c ip=192.0.2.1 checks=, approval=A valid=2026-01-01..2026-12-31",
+          "checks= is required" },
+        { "c ip=192.0.2.1 checks=resident valid=2026-01-01..2026-12-31",
+          "approval= is required (R3.3)" },
+        { "c ip=192.0.2.1 checks=resident approval=A",
+          "valid= is required (R4.1.2)" },
+    };
+    verify_client_t *cl;
+    const char *err;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err = parse(bad[i].line, &cl);
+        is_str(err, bad[i].err, "fault %d: %.50s", (int)i, bad[i].line);
+        ok(cl == NULL, "fault %d: no client", (int)i);
+    }
+}
+
+static void test_checks(void)
+{
+    int k;
+
+    for (k = 0; k < VERIFY_CHECK_COUNT; k++) {
+        const char *n = verify_check_name(k);
+        is_int(verify_check_index(n, strlen(n)), k, "check %s", n);
+    }
+    is_int(verify_check_index("resident", 7), -1, "a prefix is no check");
+    is_int(verify_check_index("age", 3), -1, "unknown check");
+    is_int(verify_check_source(VERIFY_CHECK_INDIGENOUS),
+           VERIFY_SRC_HOUSEHOLD, "indigenous comes from household");
+    is_int(verify_check_source(VERIFY_CHECK_DISABILITY),
+           VERIFY_SRC_DISABILITY, "disability from its own source");
+}
+
+static const char *write_file(const char *text)
+{
+    char *path = apr_pstrdup(pool, "/tmp/test_register.XXXXXX");
+    int fd = mkstemp(path);
+
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        diag("cannot write %s", path);
+    }
+    close(fd);
+    return path;
+}
+
+/* Two clients over five lines: a comment, a blank line, a continued
+ * line with a CRLF, quotes and a tab. */
+#define REGISTER_HEAD \
+    "# the register\n" \
+    "\n" \
+    "   VerifyClient one ip=192.0.2.1 checks=resident approval=A \\\n" \
+    "                valid=2026-01-01..2026-12-31\r\n" \
+    "verifyclient \"two\" 'ip=192.0.2.2' checks=resident,disability\t" \
+    "\"approval=B \\\" 2\" valid=2026-01-01..2026-12-31   \n"
+
+static void test_file(void)
+{
+    apr_array_header_t *all = NULL;
+    const verify_client_t *cl;
+    char *err = NULL;
+    const char *path;
+    apr_status_t rv;
+
+    path = write_file(
+        REGISTER_HEAD
+        "VerifyClient three ip=192.0.2.3 checks=age approval=C "
+        "valid=2026-01-01..2026-12-31");
+    rv = verify_register_read_file(&all, path, &err, pool);
+    ok(rv != APR_SUCCESS, "a bad line refuses the file");
+    is_str(err, apr_psprintf(pool, "VerifyClient (%s:6): unknown check "
+                             "\"age\" (resident, indigenous, elderly_alone, "
+                             "disability)", path), "names file and line");
+    unlink(path);
+
+    path = write_file(
+        REGISTER_HEAD
+        "VerifyClient three ip=192.0.2.3 checks=resident approval=C "
+        "valid=2026-01-01..2026-12-31");
+    err = NULL;
+    rv = verify_register_read_file(&all, path, &err, pool);
+    is_int(rv, APR_SUCCESS, "a good file reads");
+    is_str(err, NULL, "no fault");
+    if (rv == APR_SUCCESS) {
+        is_int(all->nelts, 3, "three clients");
+        cl = APR_ARRAY_IDX(all, 0, const verify_client_t *);
+        is_str(cl->name, "one", "continued line");
+        ok(cl->valid_to == 20261231, "continuation joins the next line");
+        is_str(cl->where, apr_psprintf(pool, "%s:4", path),
+               "numbered by its last line, as httpd does");
+        cl = APR_ARRAY_IDX(all, 1, const verify_client_t *);
+        is_str(cl->name, "two", "quoted name");
+        is_str(cl->approval, "B \" 2", "quotes and an escaped quote");
+        is_int(cl->checks, (1u << VERIFY_CHECK_RESIDENT)
+                           | (1u << VERIFY_CHECK_DISABILITY), "tab splits");
+        cl = APR_ARRAY_IDX(all, 2, const verify_client_t *);
+        is_str(cl->name, "three", "last line without a newline");
+    }
+    unlink(path);
+
+    path = write_file("VerifyClient a ip=192.0.2.1 checks=resident "
+                      "approval=A valid=2026-01-01..2026-12-31\n"
+                      "VerifyClient a ip=192.0.2.2 checks=resident "
+                      "approval=A valid=2026-01-01..2026-12-31\n");
+    rv = verify_register_read_file(&all, path, &err, pool);
+    is_str(rv == APR_SUCCESS ? NULL : err,
+           apr_psprintf(pool, "VerifyClient (%s:2): client a already "
+                        "registered at %s:1", path, path),
+           "a client named twice");
+    unlink(path);
+
+    path = write_file("Require ip 192.0.2.1\n");
+    rv = verify_register_read_file(&all, path, &err, pool);
+    is_str(rv == APR_SUCCESS ? NULL : err,
+           apr_psprintf(pool, "VerifyClient (%s:1): Require: only "
+                        "VerifyClient lines belong in a register file",
+                        path), "another directive");
+    unlink(path);
+
+    rv = verify_register_read_file(&all, "/nonexistent/register", &err,
+                                   pool);
+    ok(rv != APR_SUCCESS && strstr(err, "/nonexistent/register: cannot "
+                                   "open"), "a missing file");
+}
+
+int main(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    test_good();
+    test_faults();
+    test_checks();
+    test_file();
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return done_testing();
+}
