@@ -20,5 +20,6 @@
 #include "verify_csv.h"
 #include "verify_lock.h"
 #include "verify_cms.h"
+#include "verify_sample.h"
 
 #endif /* VERIFY_H */
