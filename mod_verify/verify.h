@@ -21,5 +21,6 @@
 #include "verify_lock.h"
 #include "verify_cms.h"
 #include "verify_sample.h"
+#include "verify_chain_scan.h"
 
 #endif /* VERIFY_H */
