@@ -104,90 +104,132 @@ static int write_checkpoint(const purge_t *x, apr_pool_t *p)
     return 0;
 }
 
-int cmd_purge(const audit_args_t *a, apr_pool_t *p)
+/* The whole chain of the audit directory, checked first. @return 0, or
+ * the exit status. */
+static int scan_dir(const audit_args_t *a, audit_args_t *all,
+                    verify_scan_t *s, apr_pool_t *p)
 {
     const char *dir = a->dir;
-    char *err = NULL, cp_name[32];
-    verify_date_t b, last_day;
-    audit_args_t all = *a;
-    verify_scan_t s;
+    char *err = NULL;
     apr_finfo_t fi;
-    purge_t x;
-    int i, rc;
 
-    rc = check_before(a->before, &b);
-    if (rc != 0) {
-        return rc;
-    }
     if (apr_stat(&fi, dir, APR_FINFO_TYPE, p) != APR_SUCCESS
         || fi.filetype != APR_DIR) {
         fprintf(stderr, PROG ": purge needs the audit directory, and %s is "
                 "not one\n", dir);
         return 2;
     }
-    all.files = apr_array_make(p, 16, sizeof(const char *));
-    if (verify_audit_collect(1, &dir, all.files, &all.checkpoint, &err, p)
+    *all = *a;
+    all->files = apr_array_make(p, 16, sizeof(const char *));
+    if (verify_audit_collect(1, &dir, all->files, &all->checkpoint, &err, p)
         != APR_SUCCESS) {
         fprintf(stderr, PROG ": %s\n", err);
         return 1;
     }
-    if (all.files->nelts == 0) {
+    if (all->files->nelts == 0) {
         fprintf(stderr, PROG ": no audit files in %s\n", dir);
         return 1;
     }
-    /* the whole chain first */
-    scan_init(&s, &all, NULL, NULL, p);
-    if (scan_intact(&s, "purge") != 0) {
+    scan_init(s, all, NULL, NULL, p);
+    if (scan_intact(s, "purge") != 0) {
         fprintf(stderr, PROG ": nothing was deleted\n");
         return 1;
+    }
+    return 0;
+}
+
+/* Nothing to purge, or a purge refused: the exit status; -1 go on. */
+static int refused(const purge_t *x, const verify_scan_t *s,
+                   const char *dir)
+{
+    if (x->n == 0) {
+        printf("nothing to purge: no audit file in %s is older than %s\n",
+               dir, x->before);
+        return write_failed();
+    }
+    if (!x->last) {
+        fprintf(stderr, PROG ": the files older than %s hold no line: "
+                "nothing to check point; remove them by hand\n", x->before);
+        return 1;
+    }
+    if (x->n == s->paths->nelts) {
+        fprintf(stderr, PROG ": purge refused: every audit file in %s is "
+                "older than %s; keep at least the newest\n", dir,
+                x->before);
+        return 1;
+    }
+    return -1;
+}
+
+/* The files to delete and the checkpoint to write. */
+static void print_plan(const purge_t *x, const verify_scan_t *s,
+                       int dry_run)
+{
+    int i;
+
+    for (i = 0; i < x->n; i++) {
+        printf("%s %s (%" APR_UINT64_T_FMT " line(s), seq %"
+               APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ")\n",
+               dry_run ? "would delete" : "delete", s->files[i].path,
+               s->files[i].lines, s->files[i].first_seq,
+               s->files[i].last_seq);
+    }
+    printf("%s %s: last purged line seq %" APR_UINT64_T_FMT ", hash %s\n",
+           dry_run ? "would write checkpoint" : "checkpoint", x->cp_path,
+           x->last->end.seq, x->hex);
+}
+
+static int delete_files(const purge_t *x, const verify_scan_t *s)
+{
+    int i;
+
+    for (i = 0; i < x->n; i++) {
+        if (unlink(s->files[i].path) != 0) {
+            fprintf(stderr, PROG ": cannot delete %s: %s\n",
+                    s->files[i].path, strerror(errno));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int cmd_purge(const audit_args_t *a, apr_pool_t *p)
+{
+    verify_date_t b, last_day;
+    audit_args_t all;
+    verify_scan_t s;
+    char cp_name[32];
+    purge_t x;
+    int rc;
+
+    rc = check_before(a->before, &b);
+    if (rc == 0) {
+        rc = scan_dir(a, &all, &s, p);
+    }
+    if (rc != 0) {
+        return rc;
     }
     memset(&x, 0, sizeof(x));
     x.before = a->before;
     choose(&x, &s, b);
-    if (x.n == 0) {
-        printf("nothing to purge: no audit file in %s is older than %s\n",
-               dir, a->before);
-        return write_failed();
-    }
-    if (!x.last) {
-        fprintf(stderr, PROG ": the files older than %s hold no line: "
-                "nothing to check point; remove them by hand\n", a->before);
-        return 1;
-    }
-    if (x.n == all.files->nelts) {
-        fprintf(stderr, PROG ": purge refused: every audit file in %s is "
-                "older than %s; keep at least the newest\n", dir, a->before);
-        return 1;
+    rc = refused(&x, &s, a->dir);
+    if (rc >= 0) {
+        return rc;
     }
     last_day = verify_audit_name_date(s.files[x.n - 1].path);
     verify_date_format(last_day, x.last_day);
     verify_audit_checkpoint_filename(last_day, cp_name);
-    x.cp_path = apr_pstrcat(p, dir, "/", cp_name, NULL);
+    x.cp_path = apr_pstrcat(p, a->dir, "/", cp_name, NULL);
     verify_hex(x.last->end.hash, 32, x.hex);
-    for (i = 0; i < x.n; i++) {
-        printf("%s %s (%" APR_UINT64_T_FMT " line(s), seq %"
-               APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ")\n",
-               a->dry_run ? "would delete" : "delete", s.files[i].path,
-               s.files[i].lines, s.files[i].first_seq, s.files[i].last_seq);
-    }
-    printf("%s %s: last purged line seq %" APR_UINT64_T_FMT ", hash %s\n",
-           a->dry_run ? "would write checkpoint" : "checkpoint", x.cp_path,
-           x.last->end.seq, x.hex);
+    print_plan(&x, &s, a->dry_run);
     if (a->dry_run) {
         printf("dry run: nothing was changed\n");
         return write_failed();
     }
-    if (write_checkpoint(&x, p) != 0) {
+    if (write_checkpoint(&x, p) != 0 || delete_files(&x, &s) != 0) {
         return 1;
     }
-    for (i = 0; i < x.n; i++) {
-        if (unlink(s.files[i].path) != 0) {
-            fprintf(stderr, PROG ": cannot delete %s: %s\n",
-                    s.files[i].path, strerror(errno));
-            return 1;
-        }
-    }
     printf("purged %d file(s); `" PROG " verify %s` now starts from the "
-           "checkpoint\n", x.n, dir);
+           "checkpoint\n", x.n, a->dir);
     return write_failed();
 }
