@@ -362,7 +362,6 @@ int main(int argc, const char *const *argv)
         goto cleanup;
     }
     memset(&a, 0, sizeof(a));
-    a.cmd = cmd->name;
     a.months = 6;
     if (cmd->args != ARGS_FILES_ONLY) {
         rc = run_with_options(cmd, &a, argc, argv, p);

@@ -16,7 +16,6 @@
 
 /* What the command line gave a command (NULL/0: not given). */
 typedef struct audit_args_t {
-    const char *cmd;
     apr_array_header_t *files;  /* const char *: audit files, chain order */
     const char *checkpoint;     /* newest purge checkpoint of the dirs */
     const char *dir;            /* purge: the audit directory */
