@@ -42,69 +42,32 @@ static int ipreview_line(verify_scan_t *s, const char *line, size_t len,
 }
 
 /*
- * The VerifyClient lines of a configuration file: (client, ip) pairs
- * into @p reg (const char *[2] each).
- *
- * Kept apart on purpose: the library is getting the one register parser
- * the module uses; this function is to be swapped for it.
+ * The register file's clients, read by the library's parser (the one
+ * the module uses): (client, ip) pairs into @p reg (const char *[2]
+ * each). A line the module would refuse is refused here too.
  */
 static int read_clients(const char *path, apr_array_header_t *reg,
                         int *nclients, apr_pool_t *p)
 {
-    FILE *f = fopen(path, "r");
-    char *line = NULL, *tok, *save;
-    size_t cap = 0;
-    ssize_t n;
-    char *acc = NULL;
-    int cont = 0;
+    apr_array_header_t *clients;
+    char *err = NULL;
+    int i, j;
 
-    if (!f) {
-        fprintf(stderr, PROG ": cannot read --config %s: %s\n", path,
-                strerror(errno));
+    if (verify_register_read_file(&clients, path, &err, p) != APR_SUCCESS) {
+        fprintf(stderr, PROG ": --config %s\n",
+                safe_text(p, err, strlen(err), 0, 0, NULL, NULL));
         return -1;
     }
-    *nclients = 0;
-    while ((n = getline(&line, &cap, f)) >= 0 || cont) {
-        size_t l = n > 0 ? (size_t)n : 0;
-        int more;
-        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r')) {
-            l--;
-        }
-        more = n >= 0 && l && line[l - 1] == '\\';
-        if (more) {
-            l--;
-        }
-        acc = apr_pstrcat(p, cont ? acc : "", " ",
-                          n >= 0 ? apr_pstrndup(p, line, l) : "", NULL);
-        cont = more;
-        if (more) {
-            continue;
-        }
-        tok = apr_strtok(acc, " \t", &save);
-        if (tok && !strcasecmp(tok, "VerifyClient")) {
-            const char *name = apr_strtok(NULL, " \t", &save);
-            if (name) {
-                (*nclients)++;
-                while ((tok = apr_strtok(NULL, " \t", &save))) {
-                    char *ip, *s2;
-                    if (strncmp(tok, "ip=", 3)) {
-                        continue;
-                    }
-                    for (ip = apr_strtok(tok + 3, ",", &s2); ip;
-                         ip = apr_strtok(NULL, ",", &s2)) {
-                        const char **pair = apr_array_push(reg);
-                        pair[0] = apr_pstrdup(p, name);
-                        pair[1] = apr_pstrdup(p, ip);
-                    }
-                }
-            }
-        }
-        if (n < 0) {
-            break;
+    *nclients = clients->nelts;
+    for (i = 0; i < clients->nelts; i++) {
+        const verify_client_t *cl = APR_ARRAY_IDX(clients, i,
+                                                  verify_client_t *);
+        for (j = 0; j < cl->ips->nelts; j++) {
+            const char **pair = apr_array_push(reg);
+            pair[0] = cl->name;
+            pair[1] = APR_ARRAY_IDX(cl->ips, j, const char *);
         }
     }
-    free(line);
-    fclose(f);
     return 0;
 }
 
