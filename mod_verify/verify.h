@@ -25,5 +25,6 @@
 #include "verify_writer.h"
 #include "verify_sample.h"
 #include "verify_chain_scan.h"
+#include "verify_merkle.h"
 
 #endif /* VERIFY_H */
