@@ -277,3 +277,23 @@ def test_group_readable_key_refused(tmp_path):
     assert res.returncode == 1
     assert "readable by group or others" in res.stderr
     assert res.stdout == ""
+
+
+def test_worked_example_in_docs(tmp_path):
+    """docs/data-formats.md §4's example holds, in Python and in C."""
+    with open(os.path.join(ROOT, "docs", "data-formats.md"),
+              encoding="utf-8") as f:
+        text = f.read()
+    section = text.split("### A worked example", 1)[1]
+    blocks = [b.split("\n", 1)[1] for b in section.split("```")[1::2]]
+    leaves_txt, note, vkey = blocks[0], blocks[1], blocks[2].strip()
+    tree = tlogref.Tree([x.encode() for x in leaves_txt.splitlines()])
+    name, _, pub = tlogref.parse_vkey(vkey)
+    origin, size, root, ext = tlogref.parse_checkpoint(
+        tlogref.open_note(note, name, pub))
+    assert (origin, size, root, ext) == (name, 3, tree.root(3), [])
+    assert root.hex() in section and tree.root(2).hex() in section
+    assert tree.proof(2, 3)[0].hex() in section
+    path = tmp_path / "note"
+    path.write_text(note)
+    assert run("open", vkey, path).stdout.split("\n")[2] == root.hex()
