@@ -118,6 +118,14 @@ class Tree:
 
 # -- RFC 9162 section 2.1.3.2 and 2.1.4.2: checking proofs -------------
 
+def _climb(fn, sn):
+    """Right-shift fn and sn equally until LSB(fn) is set or fn is 0."""
+    while not fn & 1 and fn != 0:
+        fn >>= 1
+        sn >>= 1
+    return fn, sn
+
+
 def check_inclusion(index, size, leaf, path, root):
     """Raise Invalid unless @path proves that @leaf (a leaf hash) is
     leaf @index of the tree of @size leaves with @root."""
@@ -130,10 +138,7 @@ def check_inclusion(index, size, leaf, path, root):
             raise Invalid("inclusion proof too long")
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _climb(fn, sn)
         else:
             r = node_hash(r, p)
         fn >>= 1
@@ -177,10 +182,7 @@ def check_consistency(size1, size2, root1, root2, proof):
         if fn & 1 or fn == sn:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _climb(fn, sn)
         else:
             sr = node_hash(sr, c)
         fn >>= 1
