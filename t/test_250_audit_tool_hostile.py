@@ -240,6 +240,94 @@ def test_sealed_line_it_cannot_read_is_an_error(tmp_path, key, name, body,
             re.escape(FILE), re.escape(why)), out), (cmd, out)
 
 
+# -- untrusted text on the terminal -----------------------------------------
+
+def hostile_log(d, key, broken=False):
+    """Every member a command shows carries the payload; the directory
+    name too. With @broken, line 5 is altered after sealing."""
+    tag = harness.subject_tag(key, ID)
+    bodies = [
+        query("%024x" % 1, tag=tag, client="sys" + FAKE_OK,
+              operator=FAKE_OK, case=FAKE_OK[:60], reason=FAKE_OK,
+              checks=["resident", FAKE_OK], ip="10.0.0.1" + FAKE_OK),
+        {"op": "audit_recover", "pid": 1, "detail": FAKE_OK},
+        query(FAKE_OK, tag=tag, status=403, error=FAKE_OK,
+              subject=FAKE_OK),
+        {"op": FAKE_OK, "pid": 1, "subject_tag": tag},
+        query("%024x" % 5, tag=tag, reason="plain"),
+        query("%024x" % 6, tag=tag),
+    ]
+    # raw C1 and bidi characters as the module writes them today, and
+    # escaped as \u001b: both must reach the terminal escaped
+    lines = sealed_log([members(b, ascii_only=(i % 2 == 1))
+                        for i, b in enumerate(bodies)])
+    if broken:
+        lines[4] = lines[4].replace(b'"plain"', b'"plaiN"')
+    write(d, lines)
+    return d
+
+
+def test_log_text_is_escaped_by_every_command(tmp_path, key):
+    d = hostile_log(str(tmp_path / ("copy" + FAKE_OK)), key)
+    for cmd in commands(key):
+        res = run(*(cmd + (d,)))
+        out = assert_safe(res, cmd)
+        assert res.returncode == 0, (cmd, out)
+        if cmd[0] != "report":
+            assert "\\u001b[2K" in out, (cmd, out)
+    # verify names the recovery note, its detail shown escaped
+    res = run("verify", d)
+    out = res.stdout.decode()
+    assert "a writer died inside the chain step (\\u000d\\u001b[2K" in out
+    assert [ln for ln in out.splitlines() if ln.startswith("OK")] == \
+        [out.splitlines()[-1]]
+
+
+def test_json_output_stays_the_same_json(tmp_path, key):
+    """--json prints the lines with what a terminal acts on written as
+    \\uXXXX: the same JSON values; a plain line is printed as it is."""
+    d = hostile_log(str(tmp_path / "a"), key)
+    by_seq = {json.loads(ln)["seq"]: ln
+              for ln in open(os.path.join(d, FILE), "rb").read().split(
+                  b"\n") if ln}
+    for cmd in (("sample", "--json", "--month", MONTH),
+                ("subject", "--json", "--id", ID, "--key", key)):
+        res = run(*(cmd + (d,)))
+        assert res.returncode == 0, text(res)
+        out = assert_safe(res, cmd).splitlines()
+        for ln in out[1:]:
+            obj = json.loads(ln)
+            assert obj == json.loads(by_seq[obj["seq"]]), ln
+        plain = [ln for ln in out[1:] if json.loads(ln)["seq"] == 6]
+        assert plain == [by_seq[6].decode()], cmd
+
+
+def test_report_escapes_for_html_and_terminal(tmp_path, key):
+    d = hostile_log(str(tmp_path / ("r<b>" + FAKE_OK)), key, broken=True)
+    res = run("report", "--month", MONTH, d)
+    out = assert_safe(res, "report")
+    assert res.returncode == 1
+    page = res.stdout.decode()
+    assert "<b>" not in page and "r&lt;b&gt;" in page
+    assert "\\u001b[2K" in page and "\\u202e" in page
+    assert "BROKEN" in res.stderr.decode()
+
+
+def test_fake_ok_cannot_be_painted(tmp_path, key):
+    """A broken chain whose log text tries to repaint the verdict: the
+    payload shows escaped, the verdict stays BROKEN and no line of the
+    output starts with OK."""
+    d = hostile_log(str(tmp_path / ("x" + FAKE_OK)), key, broken=True)
+    for cmd in commands(key):
+        res = run(*(cmd + (d,)))
+        out = assert_safe(res, cmd)
+        assert res.returncode == 1, (cmd, out)
+        assert "BROKEN" in out, (cmd, out)
+        assert not [ln for ln in out.splitlines() if ln.startswith("OK")]
+    res = run("verify", d)
+    assert ":5: BROKEN at seq 5: hash does not match" in res.stdout.decode()
+
+
 def test_named_fifo_is_refused_not_waited_on(tmp_path):
     d = str(tmp_path / "a")
     os.makedirs(d)
