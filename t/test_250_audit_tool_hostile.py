@@ -328,6 +328,48 @@ def test_fake_ok_cannot_be_painted(tmp_path, key):
     assert ":5: BROKEN at seq 5: hash does not match" in res.stdout.decode()
 
 
+# -- file names -----------------------------------------------------------
+
+def test_directory_yields_only_exact_names(tmp_path, key):
+    """A directory gives only audit-YYYY-MM-DD.jsonl files with a real
+    date; planted names (with escapes, near misses) are not read and
+    never printed."""
+    d = str(tmp_path / "a")
+    write(d, good_lines())
+    bad = sealed_log([members(query("%024x" % 99))])
+    for name in (FILE + FAKE_OK, "audit-" + FAKE_OK + ".jsonl",
+                 "audit-2026-02-30.jsonl", "audit-x.jsonl",
+                 FILE + ".bak", "audit-%s.JSONL" % DAY):
+        write(d, bad, name=name)
+    for cmd in commands(key):
+        res = run(*(cmd + (d,)))
+        out = assert_safe(res, cmd)
+        assert res.returncode == 0, (cmd, out)
+    res = run("verify", d)
+    assert "OK: 5 lines in 1 file(s)" in res.stdout.decode()
+
+
+@pytest.mark.parametrize("name", [
+    "audit-\x1b[32mOK\x1b[0m.jsonl",
+    FILE + "\r\x1b[2KOK: 5 lines in 1 file(s), chain intact",
+    "audit-2026-02-30.jsonl",
+    FILE + ".bak",
+    "notes.jsonl",
+])
+def test_named_file_must_be_an_audit_file_name(tmp_path, key, name):
+    """A file named on the command line is read only with an exact audit
+    file name; otherwise a clear error, its name escaped."""
+    d = str(tmp_path / "a")
+    path = write(d, good_lines(), name=name)
+    for cmd in commands(key):
+        res = run(*(cmd + (path,)))
+        out = assert_safe(res, cmd)
+        assert res.returncode == 1, (cmd, out)
+        assert "not read: an audit file is named audit-YYYY-MM-DD.jsonl" \
+            in out, (cmd, out)
+        assert not [ln for ln in out.splitlines() if ln.startswith("OK")]
+
+
 def test_named_fifo_is_refused_not_waited_on(tmp_path):
     d = str(tmp_path / "a")
     os.makedirs(d)

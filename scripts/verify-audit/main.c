@@ -278,6 +278,31 @@ static int check_values(audit_args_t *a, const char *months, apr_pool_t *p)
     return 0;
 }
 
+/*
+ * A file named on the command line is read only when its name is an
+ * audit file's, exactly as in a directory (audit-YYYY-MM-DD.jsonl, a
+ * real date): whoever can write the audit directory can also plant
+ * files with other names, and the date in the name is what orders the
+ * chain. @return 0, or 1 with the reason printed.
+ */
+static int check_file_names(int n, const char *const *args, apr_pool_t *p)
+{
+    apr_finfo_t fi;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        /* what cannot be read is said by verify_audit_collect() */
+        if (apr_stat(&fi, args[i], APR_FINFO_TYPE, p) == APR_SUCCESS
+            && fi.filetype != APR_DIR && !verify_audit_name_date(args[i])) {
+            fprintf(stderr, PROG ": %s: not read: an audit file is named "
+                    "audit-YYYY-MM-DD.jsonl (a real date), and nothing "
+                    "else is read\n", safe_str(p, args[i]));
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The audit files of @p n arguments into a->files. @return 0, or 1 with
  * the reason printed. */
 static int collect_files(audit_args_t *a, int n, const char *const *args,
@@ -286,6 +311,9 @@ static int collect_files(audit_args_t *a, int n, const char *const *args,
     char *err = NULL;
     int i;
 
+    if (check_file_names(n, args, p) != 0) {
+        return 1;
+    }
     a->files = apr_array_make(p, 16, sizeof(const char *));
     if (verify_audit_collect(n, args, a->files, &a->checkpoint, &err, p)
         != APR_SUCCESS) {
