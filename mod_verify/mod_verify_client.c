@@ -30,6 +30,36 @@ static struct {
     bucket_t b[1];                      /* bucket_count of them */
 } *buckets;                             /* per generation, shared */
 
+/* A client known by its address alone is anyone who can send from that
+ * address: fine on loopback (tests, demos), a warning elsewhere. */
+static void warn_unbound(server_rec *s)
+{
+    const apr_array_header_t *seen = NULL, *clients;
+    const char *addr;
+    server_rec *sv;
+    int i;
+
+    for (sv = s; sv; sv = sv->next) {
+        clients = verify_config_clients(sv);
+        if (!clients || clients == seen) {
+            continue;       /* a vhost without its own register */
+        }
+        seen = clients;
+        for (i = 0; i < clients->nelts; i++) {
+            const verify_client_t *cl = APR_ARRAY_IDX(clients, i,
+                                                      verify_client_t *);
+            addr = verify_register_unbound_remote(cl);
+            if (addr) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             VERIFY_LOGNO(60) "VerifyClient %s (%s) has no "
+                             "cert-sha256 and the non-loopback address %s: "
+                             "anyone who can send from it is that client",
+                             cl->name, cl->where, addr);
+            }
+        }
+    }
+}
+
 apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf)
 {
     int count = verify_config_bucket_count();
@@ -37,6 +67,7 @@ apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf)
     apr_shm_t *shm = NULL;
     apr_status_t rv;
 
+    warn_unbound(s);
     buckets = NULL;
     if (count == 0) {
         return APR_SUCCESS;
@@ -144,6 +175,8 @@ static const cert_info_t *client_cert(request_rec *r)
     return ci;
 }
 
+/* The TCP peer, never r->useragent_addr: mod_remoteip (or any module)
+ * may set that from a header the caller wrote. */
 static int address_matches(const verify_client_t *cl, request_rec *r)
 {
     int k;
@@ -151,7 +184,7 @@ static int address_matches(const verify_client_t *cl, request_rec *r)
     for (k = 0; k < cl->subnets->nelts; k++) {
         if (apr_ipsubnet_test(APR_ARRAY_IDX(cl->subnets, k,
                                             apr_ipsubnet_t *),
-                              r->useragent_addr)) {
+                              r->connection->client_addr)) {
             return 1;
         }
     }

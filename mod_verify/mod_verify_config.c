@@ -201,10 +201,7 @@ static const char *add_client(cmd_parms *cmd, void *dc, int argc,
     }
     for (k = 0; !err && k < conf->clients->nelts; k++) {
         other = APR_ARRAY_IDX(conf->clients, k, verify_client_t *);
-        if (!strcmp(other->name, cl->name)) {
-            err = apr_psprintf(cmd->pool, "client %s already registered "
-                               "at %s", cl->name, other->where);
-        }
+        err = verify_register_conflict(cl, other, 1, cmd->pool);
     }
     if (err) {
         return apr_psprintf(cmd->pool, "VerifyClient (%s): %s", where, err);

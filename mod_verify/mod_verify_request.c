@@ -823,8 +823,10 @@ size_t verify_request_audit_body(verify_req_t *q, char *buf, size_t cap)
     }
     VERIFY_JRAW(&b, ",");
     jstr_field(&b, "operator", &q->f[VERIFY_F_OPERATOR], 256);
+    /* the TCP peer the register identified, never a forwarded header */
     VERIFY_JRAW(&b, ",\"ip\":");
-    verify_jbuf_str(&b, q->r->useragent_ip, strlen(q->r->useragent_ip), 64);
+    verify_jbuf_str(&b, q->r->connection->client_ip,
+                    strlen(q->r->connection->client_ip), 64);
     VERIFY_JRAW(&b, ",\"op\":\"verify\",\"method\":");
     verify_jbuf_str(&b, q->r->method, strlen(q->r->method), 16);
     VERIFY_JRAW(&b, ",\"checks\":[");

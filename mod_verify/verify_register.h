@@ -33,6 +33,8 @@ typedef struct verify_client_t {
     const char *name;               /**< register name, logged as client */
     apr_array_header_t *ips;        /**< const char *: as written */
     apr_array_header_t *subnets;    /**< apr_ipsubnet_t *: the same, parsed */
+    apr_array_header_t *addrs;      /**< unsigned char[16]: the same, IPv6
+                                         (IPv4 mapped) */
     unsigned checks;                /**< bit per verify_check_t it may ask */
     const char *approval;           /**< approval record id (R3.3) */
     verify_date_t valid_from;       /**< approved usage period */
@@ -53,6 +55,22 @@ typedef struct verify_client_t {
  */
 const char *verify_register_parse(verify_client_t **out, int argc,
                                   char *const argv[], apr_pool_t *p);
+
+/**
+ * Can @p cl join a register that holds @p other? Not under the same
+ * name; with @p addresses, not on an address of @p other unless both
+ * are bound to certificates (then the certificate tells them apart).
+ * @return NULL, or the fault (naming @p other's `where`).
+ */
+const char *verify_register_conflict(const verify_client_t *cl,
+                                     const verify_client_t *other,
+                                     int addresses, apr_pool_t *p);
+
+/**
+ * An address of @p cl off the loopback network when @p cl is bound to
+ * no certificate (anyone on that address is that client); else NULL.
+ */
+const char *verify_register_unbound_remote(const verify_client_t *cl);
 
 /**
  * Read a register file: lines `VerifyClient …`, tokenised as Apache
