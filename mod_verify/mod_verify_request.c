@@ -569,6 +569,8 @@ void verify_request_validate(verify_req_t *q)
                                  q->id, NULL);
         if (st == VERIFY_ID_OK) {
             q->id_valid = 1;
+            verify_keys_tag(keys, VERIFY_KEY_SUBJECT, q->id, VERIFY_ID_LEN,
+                            q->subject_tag);
         }
         else {
             refuse(q, HTTP_BAD_REQUEST, "invalid_id",
@@ -781,14 +783,11 @@ static void subject_json(verify_jbuf_t *b, const verify_req_t *q)
 {
     char masked[VERIFY_ID_LEN + 1];
     char taghex[2 * VERIFY_TAG_LEN + 1];
-    unsigned char tag[VERIFY_TAG_LEN];
 
     if (q->id_valid) {
         verify_id_mask(q->id, VERIFY_ID_LEN, masked);
         verify_jbuf_str(b, masked, VERIFY_ID_LEN, 16);
-        verify_keys_tag(keys, VERIFY_KEY_SUBJECT, q->id, VERIFY_ID_LEN,
-                        tag);
-        verify_hex(tag, VERIFY_TAG_LEN, taghex);
+        verify_hex(q->subject_tag, VERIFY_TAG_LEN, taghex);
         VERIFY_JRAW(b, ",\"subject_tag\":\"");
         verify_jbuf_raw(b, taghex, 2 * VERIFY_TAG_LEN);
         VERIFY_JRAW(b, "\"");
@@ -870,6 +869,10 @@ size_t verify_request_audit_body(verify_req_t *q, char *buf, size_t cap)
         verify_jbuf_str(&b, q->error, strlen(q->error), 64);
         VERIFY_JRAW(&b, ",\"as_of\":null");
     }
+    if (q->flag) {
+        VERIFY_JRAW(&b, ",\"flag\":");
+        verify_jbuf_str(&b, q->flag, strlen(q->flag), 64);
+    }
     return b.overflow ? 0 : b.len;
 }
 
@@ -887,7 +890,8 @@ int verify_request_respond(verify_req_t *q)
         apr_table_setn(r->headers_out, "Allow", "POST");
     }
     if (q->status == HTTP_TOO_MANY_REQUESTS) {
-        apr_table_setn(r->headers_out, "Retry-After", "1");
+        apr_table_setn(r->headers_out, "Retry-After",
+                       q->retry_after ? q->retry_after : "1");
     }
     if (q->body_unread) {
         /* whatever the answer (another fault may outrank the 413), the

@@ -113,12 +113,17 @@ static const char *parse_checks(verify_client_t *cl, char *list,
     for (item = apr_strtok(list, ",", &last); item;
          item = apr_strtok(NULL, ",", &last)) {
         k = verify_check_index(item, strlen(item));
-        if (k < 0) {
-            return apr_psprintf(p, "unknown check \"%s\" (resident, "
-                                "indigenous, elderly_alone, disability)",
-                                item);
+        if (!strcmp(item, "identity")) {
+            cl->checks |= VERIFY_PERMIT_IDENTITY;
         }
-        cl->checks |= 1u << k;
+        else if (k < 0) {
+            return apr_psprintf(p, "unknown check \"%s\" (resident, "
+                                "indigenous, elderly_alone, disability, "
+                                "identity)", item);
+        }
+        else {
+            cl->checks |= 1u << k;
+        }
     }
     return NULL;
 }

@@ -19,6 +19,11 @@ typedef enum {
     VERIFY_CHECK_COUNT
 } verify_check_t;
 
+/** A register permission beyond the checks: `identity` lets the client
+ * send `name`/`birth_date` and be answered `identity_match`. A bit of
+ * verify_client_t.checks above every verify_check_t. */
+#define VERIFY_PERMIT_IDENTITY (1u << VERIFY_CHECK_COUNT)
+
 /** The name of check @p k ("resident", …). */
 const char *verify_check_name(verify_check_t k);
 
@@ -35,7 +40,8 @@ typedef struct verify_client_t {
     apr_array_header_t *subnets;    /**< apr_ipsubnet_t *: the same, parsed */
     apr_array_header_t *addrs;      /**< unsigned char[16]: the same, IPv6
                                          (IPv4 mapped) */
-    unsigned checks;                /**< bit per verify_check_t it may ask */
+    unsigned checks;                /**< bit per verify_check_t it may ask,
+                                         and VERIFY_PERMIT_IDENTITY */
     const char *approval;           /**< approval record id (R3.3) */
     verify_date_t valid_from;       /**< approved usage period */
     verify_date_t valid_to;

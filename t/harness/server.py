@@ -35,8 +35,8 @@ LEVEL_RE = re.compile(r"\[[\w.-]*:(warn|error|crit|alert|emerg)\]")
 CRASH_RE = re.compile(r"AH00052|exit signal|AH00051")
 
 DEFAULT_CLIENTS = [
-    "testsys ip=127.0.0.1 checks=resident,indigenous approval=APP-2026-001 "
-    "valid=2020-01-01..2099-12-31",
+    "testsys ip=127.0.0.1 checks=resident,indigenous,identity "
+    "approval=APP-2026-001 valid=2020-01-01..2099-12-31",
     "oldsys  ip=127.0.0.3 checks=resident approval=APP-2019-007 "
     "valid=2019-01-01..2020-12-31",
     "narrow  ip=127.0.0.4 checks=resident approval=APP-2026-002 "

@@ -71,6 +71,18 @@ static void test_good(void)
     is_str(err, NULL, "items in any order, one-day period");
     ok(cl && cl->rate == 0.0 && cl->certs->nelts == 0,
        "no rate, no certificate");
+    err = parse("x ip=10.0.0.1 checks=resident,identity approval=A "
+                "valid=2026-01-01..2026-12-31", &cl);
+    is_str(err, NULL, "identity is a permission of the register");
+    ok(cl && cl->checks == ((1u << VERIFY_CHECK_RESIDENT)
+                            | VERIFY_PERMIT_IDENTITY),
+       "identity: its own bit, above every check");
+    err = parse("x ip=10.0.0.1 checks=resident approval=A "
+                "valid=2026-01-01..2026-12-31", &cl);
+    ok(cl && !(cl->checks & VERIFY_PERMIT_IDENTITY),
+       "without it, no identity permission");
+    is_int(verify_check_index("identity", 8), -1,
+           "identity is no check a request asks in check=");
 }
 
 static void test_faults(void)
@@ -97,7 +109,7 @@ static void test_faults(void)
           "ip \"example.org\" is not an exact IPv4 or IPv6 address" },
         { "c ip=192.0.2.1 checks=resident,age approval=A "
           "valid=2026-01-01..2026-12-31", "unknown check \"age\" "
-          "(resident, indigenous, elderly_alone, disability)" },
+          "(resident, indigenous, elderly_alone, disability, identity)" },
         { "c ip=192.0.2.1 checks=resident approval=A valid=2026-12-31",
           "valid=\"2026-12-31\" is not YYYY-MM-DD..YYYY-MM-DD with a start "
           "not after its end" },
@@ -316,7 +328,8 @@ static void test_file(void)
     ok(rv != APR_SUCCESS, "a bad line refuses the file");
     is_str(err, apr_psprintf(pool, "VerifyClient (%s:6): unknown check "
                              "\"age\" (resident, indigenous, elderly_alone, "
-                             "disability)", path), "names file and line");
+                             "disability, identity)", path),
+           "names file and line");
     unlink(path);
 
     path = write_file(
