@@ -4,11 +4,11 @@ takes exact addresses only; two clients share an address only when both
 are bound to certificates; a client known by a non-loopback address
 alone is warned about at start."""
 
-import re
 
 import pytest
 
 import harness
+from conftest import MPMS, _stop_all, household_server_fixture
 from harness import fields_for
 
 OK_TAIL = "approval=APP-1 valid=2020-01-01..2099-12-31"
@@ -21,23 +21,16 @@ RemoteIPInternalProxy 127.0.0.1 127.0.0.2
 """ % harness.MODDIR
 
 
-@pytest.fixture(scope="module", params=["event", "prefork"])
+@pytest.fixture(scope="module", params=MPMS)
 def rserver(request):
     """mod_remoteip trusts 127.0.0.1 and 127.0.0.2 as proxies: it sets
     the request's client address from X-Forwarded-For."""
-    s = harness.Server(mpm=request.param, extra_conf=REMOTEIP)
-    s.people = harness.People("test_230").batch(4)
-    s.import_household(s.people)
-    try:
-        s.start()
-    except BaseException:
-        s.cleanup()
-        raise
+    s = household_server_fixture(request, n=4, seed="test_230",
+                                 extra_conf=REMOTEIP)
     yield s
-    try:
-        s.stop()
-    finally:
-        s.cleanup()
+    errors = _stop_all([s])
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
 
 
 @pytest.mark.parametrize("forwarded", ["127.0.0.4", "127.0.0.9",
@@ -76,13 +69,7 @@ def test_forwarded_header_does_not_make_a_stranger_a_client(rserver):
 # -- configtest: exact addresses, no silent sharing ---------------------
 
 def configtest_fails(s, line, *words):
-    res = s.configtest()
-    out = res.stdout + res.stderr
-    assert res.returncode != 0, "accepted: VerifyClient " + line
-    conf = open(s.conf).read().splitlines()
-    lineno = conf.index("VerifyClient " + line) + 1
-    assert re.search(r"\bline %d\b" % lineno, out), out
-    assert "%s:%d" % (s.conf, lineno) in out, out
+    out = s.configtest_refuses("VerifyClient " + line)
     for w in words:
         assert w in out, (w, out)
 

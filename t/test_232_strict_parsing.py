@@ -125,13 +125,15 @@ def test_repeated_field_names_it(hserver, field):
     refused_400(s, r, field, "twice")
 
 
-def test_repeated_json_member_names_it(hserver):
+@pytest.mark.parametrize("field", ["id", "case", "operator"])
+def test_repeated_json_member_names_it(hserver, field):
     s = hserver
-    p, q = s.people[3], s.people[4]
-    body = json.dumps(fields_for(p, case="S-dup-json"))[:-1] + \
-        ', "id": "%s"}' % q.id
-    r = s.post(None, raw=body.encode(), content_type="application/json")
-    refused_400(s, r, "id", "twice")
+    f = fields_for(s.people[3], case="S-dup-json")
+    members = [json.dumps(k) + ":" + json.dumps(v) for k, v in f.items()]
+    members.append(json.dumps(field) + ":" + json.dumps(f[field]))
+    r = s.post(None, raw=("{%s}" % ",".join(members)).encode(),
+               content_type="application/json")
+    refused_400(s, r, field, "twice")
 
 
 # -- charset ------------------------------------------------------------

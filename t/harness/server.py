@@ -246,6 +246,18 @@ class Server:
                               capture_output=True, text=True, env=CLEAN_ENV,
                               timeout=60)
 
+    def configtest_refuses(self, line):
+        """`apache2 -t` must refuse the configuration, naming the line
+        of httpd.conf that is exactly @line (by number and as FILE:N);
+        returns its output."""
+        res = self.configtest()
+        out = res.stdout + res.stderr
+        assert res.returncode != 0, "accepted: " + line
+        lineno = open(self.conf).read().splitlines().index(line) + 1
+        assert re.search(r"\bline %d\b" % lineno, out), out
+        assert "%s:%d" % (self.conf, lineno) in out, out
+        return out
+
     def start(self, timeout=20.0):
         self.write_conf()
         self.stdout_log = os.path.join(self.root, "logs/stdout.log")
