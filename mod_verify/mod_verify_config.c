@@ -12,6 +12,7 @@
 #include "mod_verify_config.h"
 
 #define DEFAULT_MAX_BODY 8192
+#define DEFAULT_MISMATCH_LIMIT 5
 
 /* The module-wide settings live as long as the configuration pool that
  * holds them: each reading of the configuration starts anew. */
@@ -29,6 +30,7 @@ static verify_mod_conf_t *mod_conf_get(apr_pool_t *pconf)
         mod_conf = apr_pcalloc(pconf, sizeof(*mod_conf));
         mod_conf->audit_sync = -1;
         mod_conf->audit_lock = -1;
+        mod_conf->mismatch_limit = -1;
         apr_pool_cleanup_register(pconf, NULL, mod_conf_cleanup,
                                   apr_pool_cleanup_null);
     }
@@ -89,6 +91,12 @@ int verify_config_audit_lock(void)
 int verify_config_bucket_count(void)
 {
     return mod_conf ? mod_conf->bucket_count : 0;
+}
+
+int verify_config_mismatch_limit(void)
+{
+    return mod_conf && mod_conf->mismatch_limit != -1
+           ? mod_conf->mismatch_limit : DEFAULT_MISMATCH_LIMIT;
 }
 
 apr_off_t verify_config_max_body(server_rec *s)
@@ -180,6 +188,23 @@ static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_mismatch_limit(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (err) {
+        return err;
+    }
+    if (*end || end == arg || v < 1 || v > 100) {
+        return "VerifyIdentityMismatchLimit must be a number from 1 to 100";
+    }
+    srv_conf(cmd->server)->mc->mismatch_limit = (int)v;
+    return NULL;
+}
+
 /* VerifyClient: the grammar is the library's (verify-audit reads the
  * same lines); here only where the line stands and the server's
  * register it joins. */
@@ -201,10 +226,7 @@ static const char *add_client(cmd_parms *cmd, void *dc, int argc,
     }
     for (k = 0; !err && k < conf->clients->nelts; k++) {
         other = APR_ARRAY_IDX(conf->clients, k, verify_client_t *);
-        if (!strcmp(other->name, cl->name)) {
-            err = apr_psprintf(cmd->pool, "client %s already registered "
-                               "at %s", cl->name, other->where);
-        }
+        err = verify_register_conflict(cl, other, 1, cmd->pool);
     }
     if (err) {
         return apr_psprintf(cmd->pool, "VerifyClient (%s): %s", where, err);
@@ -231,6 +253,9 @@ const command_rec verify_cmds[] = {
                   "(the 'verify-audit' mutex, set with the Mutex directive)"),
     AP_INIT_TAKE1("VerifyMaxBody", set_max_body, NULL, RSRC_CONF,
                   "largest /verify request body in bytes (default 8192)"),
+    AP_INIT_TAKE1("VerifyIdentityMismatchLimit", set_mismatch_limit, NULL,
+                  RSRC_CONF, "identity mismatches one client may get about "
+                  "one person in a Taipei day (default 5)"),
     AP_INIT_TAKE_ARGV("VerifyClient", add_client, NULL, RSRC_CONF,
                       "NAME ip=ADDR[,ADDR] checks=CHECK[,CHECK] "
                       "approval=ID valid=FROM..TO [cert-sha256=HEX[,HEX]] "

@@ -18,6 +18,7 @@ typedef struct verify_mod_conf_t {
     int audit_sync;                 /* VerifyAuditSync; -1 unset */
     int audit_lock;                 /* VerifyAuditLock; -1 unset */
     int bucket_count;               /* rate buckets handed out */
+    int mismatch_limit;             /* VerifyIdentityMismatchLimit; -1 unset */
 } verify_mod_conf_t;
 
 /** Settings of one server (merged into virtual hosts). */
@@ -45,6 +46,10 @@ int verify_config_audit_lock(void);
 
 /** How many VerifyClient lines have rate=: one bucket each. */
 int verify_config_bucket_count(void);
+
+/** VerifyIdentityMismatchLimit: identity mismatches one client may get
+ * about one person in a Taipei day; default 5. */
+int verify_config_mismatch_limit(void);
 
 /** VerifyMaxBody of @p s; default 8192 bytes. */
 apr_off_t verify_config_max_body(server_rec *s);
