@@ -28,9 +28,12 @@ void verify_auditlog_child_init(server_rec *s, apr_pool_t *pchild);
 /** 1 once post_config has set up the chain of this generation. */
 int verify_auditlog_ready(void);
 
-/** Append one line (see verify_writer_append). */
+/** Append one line (see verify_writer_append); @p receipt (may be
+ * NULL) receives its seq and leaf hash. */
 apr_status_t verify_auditlog_append(server_rec *s, const char *body,
                                     size_t blen, const verify_lookup_t *lk,
-                                    const char *request_id, apr_pool_t *p);
+                                    const char *request_id,
+                                    verify_writer_receipt_t *receipt,
+                                    apr_pool_t *p);
 
 #endif /* MOD_VERIFY_AUDIT_H */

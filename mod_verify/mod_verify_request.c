@@ -879,7 +879,7 @@ size_t verify_request_audit_body(verify_req_t *q, char *buf, size_t cap)
 int verify_request_respond(verify_req_t *q)
 {
     request_rec *r = q->r;
-    char buf[1024];
+    char buf[1024], hex[2 * VERIFY_MERKLE_HASH_LEN + 1];
     verify_jbuf_t b;
     apr_bucket_brigade *bb;
 
@@ -904,6 +904,14 @@ int verify_request_respond(verify_req_t *q)
     VERIFY_JRAW(&b, "\"");
     if (q->answered) {
         results_json(&b, q);
+        /* only an answer has a receipt: a refusal's line is in the log
+         * too, but a client keeps receipts for the answers it acted on */
+        VERIFY_JRAW(&b, ",\"receipt\":{\"seq\":");
+        verify_jbuf_u64(&b, q->receipt.seq);
+        VERIFY_JRAW(&b, ",\"leaf\":\"");
+        verify_hex(q->receipt.leaf, VERIFY_MERKLE_HASH_LEN, hex);
+        verify_jbuf_raw(&b, hex, 2 * VERIFY_MERKLE_HASH_LEN);
+        VERIFY_JRAW(&b, "\"}");
     }
     else {
         VERIFY_JRAW(&b, ",\"error\":");

@@ -49,6 +49,7 @@ typedef struct verify_req_t {
     int want_match;
     int identity_match;
     verify_lookup_t lk;
+    verify_writer_receipt_t receipt;    /* of its audit line, once written */
 } verify_req_t;
 
 /** post_config, as root: read the pseudonym key. Logs why it fails. */

@@ -98,7 +98,11 @@ apr_status_t verify_merkle_edge_append(verify_merkle_edge_t *e,
         }
     }
     memcpy(e->hash[k], h, HLEN);
-    e->size++;
+    /* The size commits the leaf, after the slot is written (a release
+     * store: neither compiler nor CPU moves it first), so an edge in
+     * shared memory whose writer is killed here is the old edge or the
+     * new one, never a mix. */
+    __atomic_store_n(&e->size, e->size + 1, __ATOMIC_RELEASE);
     return APR_SUCCESS;
 }
 

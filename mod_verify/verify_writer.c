@@ -6,6 +6,10 @@
  * seq and prev, the hash, one append. A writer that dies inside it, or
  * a write that fails half way, is repaired by the next writer from the
  * files, and the repair is itself a line of the chain.
+ *
+ * The head also keeps the right edge of the RFC 6962 tree over the
+ * lines: each line's leaf hash is added after the line is written, in
+ * the same step; the edge is rebuilt from the files at start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +19,7 @@
 #include <apr_strings.h>
 #include "verify_audit_body.h"
 #include "verify_audit_dir.h"
+#include "verify_audit_tree.h"
 #include "verify_json.h"
 #include "verify_text.h"
 #include "verify_writer.h"
@@ -107,6 +112,31 @@ static apr_status_t find_head(verify_writer_t *w, verify_chain_t *head,
     return rv;
 }
 
+/* The tree's edge from every line of the files (the head's chain is
+ * set). A log without its early lines (purged) has no tree to keep:
+ * lines and receipts go on, the root is not known. */
+static void tree_start(verify_writer_t *w, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    apr_time_t t0 = apr_time_now();
+    char *err = NULL;
+
+    h->tree_ok = 0;
+    if (verify_audit_tree_rebuild(w->dir, h->chain.seq, &h->edge, &err, p)
+        != APR_SUCCESS) {
+        verify_merkle_edge_init(&h->edge);
+        WLOG(w, VERIFY_LOG_WARNING, 0, VERIFY_MSGNO(80),
+             "the audit log's Merkle tree cannot be rebuilt (%s): lines are "
+             "written and receipts given, but no tree root is kept", err);
+        return;
+    }
+    h->tree_ok = 1;
+    WLOG(w, VERIFY_LOG_INFO, 0, VERIFY_MSGNO(81),
+         "audit tree rebuilt from %" APR_UINT64_T_FMT " lines in %"
+         APR_TIME_T_FMT " ms", h->edge.size,
+         (apr_time_now() - t0) / 1000);
+}
+
 apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
                                  apr_pool_t *ptemp)
 {
@@ -145,6 +175,7 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
         apr_snprintf(h->note, sizeof(h->note), "a partial last line (never "
                      "answered) was removed at start from %s", file);
     }
+    tree_start(w, ptemp);
     return APR_SUCCESS;
 }
 
@@ -219,11 +250,14 @@ static apr_status_t sync_previous_day(verify_writer_t *w, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
-/* Seal and write one line; the chain lock is held. */
+/* Seal and write one line and add it to the tree; the chain lock is
+ * held. @p leaf receives the line's leaf hash. */
 static apr_status_t append_locked(verify_writer_t *w, const char *body,
-                                  size_t blen, apr_pool_t *p)
+                                  size_t blen, unsigned char *leaf,
+                                  apr_pool_t *p)
 {
     verify_writer_head_t *h = w->head;
+    unsigned char lh[VERIFY_MERKLE_HASH_LEN];
     char line[VERIFY_AUDIT_LINE_MAX];
     verify_chain_t next = h->chain;
     apr_time_t now = apr_time_now();
@@ -267,6 +301,10 @@ static apr_status_t append_locked(verify_writer_t *w, const char *body,
              "audit line too long; not written");
         return APR_EGENERAL;
     }
+    /* the leaf is the line without its newline */
+    if (verify_merkle_leaf_hash(line, len - 1, lh) != APR_SUCCESS) {
+        return APR_ENOMEM;
+    }
     n = write(w->fd, line, len);
     if (n != (ssize_t)len) {
         e = n < 0 ? errno : ENOSPC;
@@ -278,10 +316,21 @@ static apr_status_t append_locked(verify_writer_t *w, const char *body,
              "cannot write audit line to %s", day_path(w, day, p));
         return APR_FROM_OS_ERROR(e);
     }
+    /* The edge first, the chain head after: a writer killed between
+     * them leaves the edge at the new size (recovery reads the line
+     * back as the head), one killed before leaves it one behind, which
+     * tree_catch_up() repairs from the file. A failed append (OpenSSL)
+     * leaves it one behind in the same way. */
+    if (h->tree_ok) {
+        (void)verify_merkle_edge_append(&h->edge, lh);
+    }
     h->chain = next;
     h->day = day;
     h->offset = offset + (apr_off_t)len;
     h->last_ts = now;
+    if (leaf) {
+        memcpy(leaf, lh, sizeof(lh));
+    }
     return APR_SUCCESS;
 }
 
@@ -391,13 +440,60 @@ static void withdraw(verify_writer_t *w, uint64_t seq,
     verify_audit_body_withdrawn(&jb, request_id, seq);
     if (h->busy == 0 && !h->broken && !jb.overflow) {
         h->busy = w->pid;
-        (void)append_locked(w, b, jb.len, p);
+        (void)append_locked(w, b, jb.len, NULL, p);
         h->busy = 0;
     }
     chain_unlock(w);
     WLOG(w, VERIFY_LOG_CRIT, 0, VERIFY_MSGNO(29),
          "audit sync failed: seq %" APR_UINT64_T_FMT " withdrawn; /verify "
          "refuses every request (503) until httpd is restarted", seq);
+}
+
+/*
+ * Bring the edge level with the chain head (the lock is held): a writer
+ * that died after writing its line but before adding it to the edge
+ * leaves the edge one line behind; that line is read back from the
+ * file. Anything else (never expected) rebuilds the edge from every
+ * file. While the rebuild runs tree_ok is 0, so a writer killed in it
+ * leaves no half-copied edge behind.
+ */
+static void tree_catch_up(verify_writer_t *w, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
+    verify_merkle_edge_t e;
+    verify_chain_t c;
+    const char *file = NULL;
+    apr_off_t size, at;
+    char *err = NULL;
+
+    if (!h->tree_ok || h->edge.size == h->chain.seq) {
+        return;
+    }
+    if (h->edge.size + 1 == h->chain.seq
+        && verify_audit_find_head(w->dir, &c, &file, &size, &at, &err, p)
+           == APR_SUCCESS
+        && at < 0 && c.seq == h->chain.seq
+        && verify_audit_tree_last_leaf(file, c.seq, h->chain.hash, leaf,
+                                       &err, p) == APR_SUCCESS
+        && verify_merkle_edge_append(&h->edge, leaf) == APR_SUCCESS) {
+        return;
+    }
+    h->tree_ok = 0;
+    if (verify_audit_tree_rebuild(w->dir, h->chain.seq, &e, &err, p)
+        != APR_SUCCESS) {
+        WLOG(w, VERIFY_LOG_ERR, 0, VERIFY_MSGNO(82),
+             "the audit tree's edge (size %" APR_UINT64_T_FMT ") does not "
+             "match the chain (seq %" APR_UINT64_T_FMT ") and cannot be "
+             "rebuilt (%s): no tree root is kept until a full restart",
+             h->edge.size, h->chain.seq, err);
+        return;
+    }
+    memcpy(&h->edge, &e, sizeof(e));
+    __atomic_store_n(&h->tree_ok, 1, __ATOMIC_RELEASE);
+    WLOG(w, VERIFY_LOG_NOTICE, 0, VERIFY_MSGNO(83),
+         "the audit tree's edge was rebuilt from the files (%"
+         APR_UINT64_T_FMT " lines)", e.size);
 }
 
 /* What must precede the line under the same lock: a pending recovery
@@ -414,7 +510,7 @@ static apr_status_t append_pending(verify_writer_t *w,
     if (h->note[0]) {
         verify_jbuf_init(&jb, b, sizeof(b));
         verify_audit_body_recover(&jb, w->pid, h->note);
-        rv = append_locked(w, b, jb.len, p);
+        rv = append_locked(w, b, jb.len, NULL, p);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -425,7 +521,7 @@ static apr_status_t append_pending(verify_writer_t *w,
             && strcmp(h->batch_logged[k], lk->batch[k].batch_id)) {
             verify_jbuf_init(&jb, b, sizeof(b));
             verify_audit_body_import(&jb, k, &lk->batch[k]);
-            rv = append_locked(w, b, jb.len, p);
+            rv = append_locked(w, b, jb.len, NULL, p);
             if (rv != APR_SUCCESS) {
                 return rv;
             }
@@ -437,9 +533,12 @@ static apr_status_t append_pending(verify_writer_t *w,
 
 apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
                                   size_t blen, const verify_lookup_t *lk,
-                                  const char *request_id, apr_pool_t *p)
+                                  const char *request_id,
+                                  verify_writer_receipt_t *receipt,
+                                  apr_pool_t *p)
 {
     verify_writer_head_t *h = w->head;
+    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
     apr_status_t rv, lrv;
     uint64_t seq = 0;
     verify_date_t fd_day;
@@ -462,10 +561,11 @@ apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
             goto unlock;        /* busy stays set: the next one retries */
         }
     }
+    tree_catch_up(w, p);
     h->busy = w->pid;
     rv = append_pending(w, lk, p);
     if (rv == APR_SUCCESS) {
-        rv = append_locked(w, body, blen, p);
+        rv = append_locked(w, body, blen, leaf, p);
         seq = h->chain.seq;
     }
     h->busy = 0;
@@ -482,6 +582,10 @@ unlock:
         if (rv != APR_SUCCESS) {
             withdraw(w, seq, request_id, p);
         }
+    }
+    if (rv == APR_SUCCESS && receipt) {
+        receipt->seq = seq;
+        memcpy(receipt->leaf, leaf, sizeof(leaf));
     }
     return rv;
 }

@@ -10,6 +10,7 @@
 #include <apr_pools.h>
 #include "verify_audit_line.h"
 #include "verify_lock.h"
+#include "verify_merkle.h"
 #include "verify_record.h"
 #include "verify_store.h"
 #include "verify_time.h"
@@ -64,12 +65,24 @@ typedef struct verify_writer_head_t {
     apr_time_t last_ts;             /**< ts of the last line: never back */
     int sync_failed;                /**< a sync failed: refuse until reset */
     char audit_dir[1024];           /**< the directory this chain writes */
+    int tree_ok;                    /**< edge is the tree of the chain: its
+                                     * size is chain.seq, or chain.seq - 1
+                                     * after a writer died between its
+                                     * line and the edge */
+    verify_merkle_edge_t edge;      /**< RFC 6962 right edge of the lines */
 } verify_writer_head_t;
 
 /** Changes whenever the head's layout does: a process built with
  * another layout must not use a head it finds. */
 #define VERIFY_WRITER_LAYOUT \
     (0x56460000u | (uint32_t)sizeof(verify_writer_head_t))
+
+/** What the caller of an append may hand back to the client: the seq
+ * of its line and the line's RFC 6962 leaf hash. */
+typedef struct verify_writer_receipt_t {
+    uint64_t seq;
+    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
+} verify_writer_receipt_t;
 
 /** The chain lock of the mutex kind: the caller's. */
 typedef struct verify_writer_lock_t {
@@ -106,7 +119,9 @@ void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
 /**
  * Make @p w->head a fresh head for its directory: read the chain head
  * from the files, cut a partial last line a dead writer left (and note
- * it, to be recorded in the chain by the first append).
+ * it, to be recorded in the chain by the first append), and rebuild the
+ * Merkle tree's right edge from every line of the files (when it cannot
+ * be, e.g. after a purge, head->tree_ok stays 0 and that is logged).
  */
 apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
                                  apr_pool_t *ptemp);
@@ -118,12 +133,16 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
  * a pending recovery note, and an "import" line for each batch of
  * @p lk (may be NULL) the chain has not seen yet. With w->sync, returns
  * once the line is on disk; a failed sync withdraws the line and makes
- * every later append fail until head->sync_failed is reset.
+ * every later append fail until head->sync_failed is reset. Each line
+ * written is added to the tree's edge under the lock.
  * @param request_id named in a "withdrawn" line; may be NULL
+ * @param receipt receives seq and leaf hash of the line; may be NULL
  */
 apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
                                   size_t blen, const verify_lookup_t *lk,
-                                  const char *request_id, apr_pool_t *p);
+                                  const char *request_id,
+                                  verify_writer_receipt_t *receipt,
+                                  apr_pool_t *p);
 
 /** Close this process's descriptors (e.g. before forking writers). */
 void verify_writer_close(verify_writer_t *w);

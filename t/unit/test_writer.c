@@ -55,7 +55,8 @@ static void writer(verify_writer_t *w, int sync)
 
 static apr_status_t append(verify_writer_t *w, const char *text)
 {
-    return verify_writer_append(w, text, strlen(text), NULL, NULL, pool);
+    return verify_writer_append(w, text, strlen(text), NULL, NULL, NULL,
+                                pool);
 }
 
 /* Every line of the directory, in order; checks the chain as it goes.
@@ -266,9 +267,11 @@ static void test_callers_lock(void)
     strcpy(lk.batch[VERIFY_SRC_DISABILITY].batch_id, "b-1");
     strcpy(lk.batch[VERIFY_SRC_DISABILITY].as_of,
            "2026-01-01T00:00:00+08:00");
-    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, &lk, "r1", pool),
+    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, &lk, "r1", NULL,
+                                pool),
            APR_SUCCESS, "append under the caller's lock");
-    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, &lk, "r2", pool),
+    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, &lk, "r2", NULL,
+                                pool),
            APR_SUCCESS, "again, citing the same batch");
     is_int(sh->mutex_calls, 202, "taken and released twice");
     check_chain(&seq, &rec, &imp);
