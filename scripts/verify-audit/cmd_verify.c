@@ -13,12 +13,30 @@ static void print_note(verify_scan_t *s, const char *msg)
     printf("%s\n", safe_str(s->p, msg));
 }
 
+/* Every line a leaf of the tree's edge (RFC 6962): the root of what
+ * was checked, to compare with a checkpoint or a witness. */
+static int add_leaf(verify_scan_t *s, const char *line, size_t len,
+                    json_t *j, int bad, int file, apr_off_t off)
+{
+    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
+
+    if (verify_merkle_leaf_hash(line, len, leaf) != APR_SUCCESS
+        || verify_merkle_edge_append(s->ctx, leaf) != APR_SUCCESS) {
+        fprintf(stderr, PROG ": cannot hash (OpenSSL)\n");
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_verify(const audit_args_t *a, apr_pool_t *p)
 {
+    unsigned char root[VERIFY_MERKLE_HASH_LEN];
+    verify_merkle_edge_t *edge = apr_palloc(p, sizeof(*edge));
     verify_scan_t s;
-    char hex[65];
+    char hex[65], b64[45];
 
-    scan_init(&s, a, NULL, NULL, p);
+    verify_merkle_edge_init(edge);
+    scan_init(&s, a, add_leaf, edge, p);
     s.note_fn = print_note;
     if (scan_run(&s) != 0) {
         return 1;
@@ -32,5 +50,13 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
            APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, head %s"
            "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq, hex,
            s.recovers ? " (with recovery notes above)" : "");
+    if (s.first_seq != 1) {
+        printf("tree: not computed: the log starts at seq %" APR_UINT64_T_FMT
+               " (the lines before were purged or not given)\n", s.first_seq);
+    }
+    else if (verify_merkle_edge_root(edge, root) == APR_SUCCESS) {
+        printf("tree: size %" APR_UINT64_T_FMT " root %s\n", edge->size,
+               tree_b64(root, b64));
+    }
     return 0;
 }

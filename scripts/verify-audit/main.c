@@ -42,6 +42,16 @@ typedef struct audit_cmd_t {
     const char *synopsis;       /* its lines of the usage */
 } audit_cmd_t;
 
+/* consistency: the old tree is a prefix of the new one. */
+static int consistency_check(const audit_args_t *a)
+{
+    if (a->from > a->to) {
+        fprintf(stderr, PROG ": --from must not be larger than --to\n");
+        return 2;
+    }
+    return 0;
+}
+
 /* report takes --seed and --json only to say they belong to sample. */
 static int report_check(const audit_args_t *a)
 {
@@ -99,6 +109,24 @@ static const audit_cmd_t commands[] = {
       "             must be at least 5 years ago (R4.1.5, R4.2.5); writes\n"
       "             DIR/purged-through-DATE.json with the seq and hash of\n"
       "             the last line purged, from which verify resumes\n" },
+    { "prove", ARGS_FILES, OPT('q') | OPT('z'), OPT('q'), "--seq N",
+      NULL, cmd_prove,
+      "  prove --seq N [--size M]\n"
+      "             the inclusion proof (RFC 6962) of line N in the tree\n"
+      "             of the first M lines (default: every line), in the\n"
+      "             text of docs/data-formats.md; refuses a broken chain\n" },
+    { "consistency", ARGS_FILES, OPT('f') | OPT('t'), OPT('f') | OPT('t'),
+      "--from M1 and --to M2", consistency_check, cmd_consistency,
+      "  consistency --from M1 --to M2\n"
+      "             the consistency proof (RFC 6962) from the tree of the\n"
+      "             first M1 lines to that of the first M2\n" },
+    { "check-receipt", ARGS_FILES, OPT('q') | OPT('l'), OPT('q') | OPT('l'),
+      "--seq N and --leaf HEX (the answer's receipt)", NULL,
+      cmd_check_receipt,
+      "  check-receipt --seq N --leaf HEX\n"
+      "             is the line of a receipt in the log with that leaf\n"
+      "             hash? exit 0 with its inclusion proof, else 1 and why\n"
+      "             (that a signed checkpoint covers it: not yet checked)\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -114,6 +142,11 @@ static const apr_getopt_option_t options[] = {
     { "config", 'c', 1, "file with VerifyClient lines" },
     { "before", 'b', 1, "YYYY-MM-DD" },
     { "dry-run", 'n', 0, "dry run" },
+    { "seq", 'q', 1, "seq of an audit line" },
+    { "size", 'z', 1, "tree size" },
+    { "from", 'f', 1, "tree size" },
+    { "to", 't', 1, "tree size" },
+    { "leaf", 'l', 1, "hex leaf hash" },
     { "help", 'h', 0, "help" },
     { NULL, 0, 0, NULL }
 };
@@ -176,6 +209,25 @@ static void getopt_error(void *arg, const char *fmt, ...)
     fprintf(stderr, "%s\n", safe_str(p, msg));
 }
 
+/* A seq or tree size: a decimal number from 1, nothing else. */
+static apr_status_t tree_size(apr_pool_t *p, const char *name,
+                              const char *arg, uint64_t *out)
+{
+    uint64_t n = 0;
+    const char *c;
+
+    for (c = arg; *c >= '0' && *c <= '9' && c - arg < 19; c++) {
+        n = n * 10 + (uint64_t)(*c - '0');
+    }
+    if (c == arg || *c || n == 0 || arg[0] == '0') {
+        fprintf(stderr, PROG ": %s must be a number from 1, not \"%s\"\n",
+                name, safe_str(p, arg));
+        return APR_EINVAL;
+    }
+    *out = n;
+    return APR_SUCCESS;
+}
+
 /* The options after the command, by the table. *given receives the
  * options seen. @return 0, -1 after --help, or the exit status. */
 static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
@@ -199,11 +251,19 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'c': a->config = arg; break;
         case 'b': a->before = arg; break;
         case 'n': a->dry_run = 1; break;
+        case 'q': rv = tree_size(os->cont, "--seq", arg, &a->seq); break;
+        case 'z': rv = tree_size(os->cont, "--size", arg, &a->size); break;
+        case 'f': rv = tree_size(os->cont, "--from", arg, &a->from); break;
+        case 't': rv = tree_size(os->cont, "--to", arg, &a->to); break;
+        case 'l': a->leaf = arg; break;
         case 'h': usage(stdout); return -1;
         }
         if (!(cmd->takes & OPT(optch))) {
             fprintf(stderr, PROG ": --%s does not belong to %s (see "
                     PROG " --help)\n", option_name(optch), cmd->name);
+            return 2;
+        }
+        if (rv != APR_SUCCESS) {
             return 2;
         }
         *given |= OPT(optch);
@@ -237,6 +297,7 @@ static const char *id_from_stdin(apr_pool_t *p)
 /* The values of the options given. @return 0, or the exit status. */
 static int check_values(audit_args_t *a, const char *months, apr_pool_t *p)
 {
+    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
     char norm[VERIFY_ID_LEN + 1];
     verify_id_status_t st;
     char *end;
@@ -269,6 +330,14 @@ static int check_values(audit_args_t *a, const char *months, apr_pool_t *p)
             return 2;
         }
         a->months = (int)n;
+    }
+    if (a->leaf && (strlen(a->leaf) != 2 * VERIFY_MERKLE_HASH_LEN
+                    || verify_unhex(a->leaf, VERIFY_MERKLE_HASH_LEN, leaf,
+                                    1))) {
+        fprintf(stderr, PROG ": --leaf must be the receipt's leaf hash, %d "
+                "hex digits, not \"%s\"\n", 2 * VERIFY_MERKLE_HASH_LEN,
+                safe_str(p, a->leaf));
+        return 2;
     }
     if (a->month && !verify_date_parse_month(a->month, strlen(a->month))) {
         fprintf(stderr, PROG ": --month must be a month as YYYY-MM (e.g. "

@@ -30,6 +30,11 @@ typedef struct audit_args_t {
     int months;                 /* --months N (checked; default 6) */
     int as_json;                /* --json */
     int dry_run;                /* --dry-run */
+    uint64_t seq;               /* --seq N (checked: at least 1) */
+    uint64_t size;              /* --size M (0: the whole log) */
+    uint64_t from;              /* --from M1 (checked: at least 1) */
+    uint64_t to;                /* --to M2 (checked: at least --from) */
+    const char *leaf;           /* --leaf HEX (checked: 64 hex digits) */
 } audit_args_t;
 
 /* The commands (cmd_*.c): exit status 0 done, 1 failed, 2 usage. */
@@ -40,6 +45,33 @@ int cmd_subject(const audit_args_t *a, apr_pool_t *p);
 int cmd_roster(const audit_args_t *a, apr_pool_t *p);
 int cmd_ip_review(const audit_args_t *a, apr_pool_t *p);
 int cmd_purge(const audit_args_t *a, apr_pool_t *p);
+int cmd_prove(const audit_args_t *a, apr_pool_t *p);
+int cmd_consistency(const audit_args_t *a, apr_pool_t *p);
+int cmd_check_receipt(const audit_args_t *a, apr_pool_t *p);
+
+/* -- the RFC 6962 tree over the lines (tree.c) ----------------------- */
+
+/* The leaf hashes of a log, leaf i being the line of seq i+1. */
+typedef struct audit_tree_t {
+    apr_array_header_t *leaves; /* VERIFY_MERKLE_HASH_LEN bytes each */
+    uint64_t size;
+} audit_tree_t;
+
+/* Every line's leaf hash, from an intact chain that starts at seq 1:
+ * 0, or 1 with the reason printed (@p cmd names the command). */
+int tree_read(const audit_args_t *a, const char *cmd, audit_tree_t *t,
+              apr_pool_t *p);
+/* verify_merkle_leaf_fn over an audit_tree_t. */
+apr_status_t tree_leaf(void *ctx, uint64_t index,
+                       unsigned char hash[VERIFY_MERKLE_HASH_LEN]);
+/* The root of the first @p size leaves: 0, or 1 with the reason said. */
+int tree_root(const audit_tree_t *t, uint64_t size,
+              unsigned char root[VERIFY_MERKLE_HASH_LEN]);
+/* Standard base64 of a hash into @p out. */
+const char *tree_b64(const unsigned char h[VERIFY_MERKLE_HASH_LEN],
+                     char out[45]);
+/* One base64 line per hash of @p proof, in RFC 6962's order. */
+void tree_print_proof(const verify_merkle_proof_t *proof);
 
 /* -- the chain, as the commands read it (chain.c) ------------------- */
 
