@@ -166,7 +166,10 @@ static apr_status_t prepare_dir(server_rec *s, const char *dir,
     else if (errno == ENOENT) {
         /* the parents: root's, searchable (as install -d makes them) */
         rv = apr_dir_make_recursive(ap_make_dirstr_parent(ptemp, dir),
-                                    APR_FPROT_OS_DEFAULT & 0755, ptemp);
+                                    APR_FPROT_UREAD | APR_FPROT_UWRITE
+                                    | APR_FPROT_UEXECUTE | APR_FPROT_GREAD
+                                    | APR_FPROT_GEXECUTE | APR_FPROT_WREAD
+                                    | APR_FPROT_WEXECUTE, ptemp);
         if (rv == APR_SUCCESS) {
             return prepare_dir(s, dir, ptemp);
         }
