@@ -31,7 +31,8 @@ typedef struct purge_t {
 } purge_t;
 
 /* --before: a date at least 5 years ago. @return 0, or the exit status */
-static int check_before(const char *before, verify_date_t *b)
+static int check_before(const char *before, verify_date_t *b,
+                        apr_pool_t *p)
 {
     verify_date_t today = verify_date_taipei(apr_time_now());
     verify_date_t limit = verify_date_months_before(today, KEEP_MONTHS);
@@ -40,7 +41,7 @@ static int check_before(const char *before, verify_date_t *b)
     *b = verify_date_parse_iso(before, strlen(before));
     if (!*b) {
         fprintf(stderr, PROG ": --before must be a date as YYYY-MM-DD, not "
-                "\"%s\"\n", before);
+                "\"%s\"\n", safe_str(p, before));
         return 2;
     }
     if (*b > limit) {
@@ -271,7 +272,15 @@ int cmd_purge(const audit_args_t *a, apr_pool_t *p)
     purge_t x;
     int rc;
 
-    rc = check_before(a->before, &b);
+    if (strcmp(safe_str(p, a->dir), a->dir) != 0) {
+        /* every message below names the directory: refuse a name that
+         * would print control characters rather than print it raw */
+        fprintf(stderr, PROG ": purge refused: the directory name %s holds "
+                "characters that cannot be shown; nothing was deleted\n",
+                safe_str(p, a->dir));
+        return 1;
+    }
+    rc = check_before(a->before, &b, p);
     if (rc == 0) {
         rc = scan_dir(a, &all, &s, p);
     }
