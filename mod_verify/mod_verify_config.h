@@ -33,6 +33,15 @@ extern const command_rec verify_cmds[];
 void *verify_config_create_srv(apr_pool_t *p, server_rec *s);
 void *verify_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
 
+/**
+ * check_config (so configtest and the signalling `-k graceful` too):
+ * refuse what start would refuse. The three paths all set or none (and
+ * then no SetHandler verify), none inside another, the key file
+ * readable, long enough and protected, an existing audit directory
+ * owned as it must be. Logs what is wrong.
+ */
+apr_status_t verify_config_check(server_rec *s, apr_pool_t *ptemp);
+
 /** VerifyStore, VerifyKeyFile, VerifyAuditLog; NULL when not given. */
 const char *verify_config_store_dir(void);
 const char *verify_config_key_file(void);

@@ -77,6 +77,8 @@ def test_shipped_examples_pass_configtest(tmp_path):
             .replace("/var/lib/verify/store", d + "/store")
             .replace("/etc/verify/pseudonym.key", d + "/pseudonym.key")
             .replace("/var/log/verify", d + "/audit"))
+    # configtest reads the key file as start does: it must exist
+    harness.make_key_file(d + "/pseudonym.key")
     clients = d + "/clients.conf"
     with open(clients, "w", encoding="utf-8") as f:
         f.write(text("clients.conf.example"))

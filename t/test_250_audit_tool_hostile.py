@@ -378,3 +378,19 @@ def test_named_fifo_is_refused_not_waited_on(tmp_path):
     res = run("verify", fifo, timeout=20)
     assert res.returncode == 1
     assert "not a regular file" in text(res)
+
+
+def test_purge_prints_no_raw_control_characters(tmp_path):
+    """purge names its directory and its --before in every message: a name
+    with an escape sequence is refused and shown escaped, never raw."""
+    d = tmp_path / "x\x1b[32mOK"
+    d.mkdir()
+    res = harness.run_audit_tool("purge", "--before", "2001-01-01", str(d))
+    assert res.returncode == 1
+    assert "\x1b" not in res.stdout + res.stderr
+    assert "\\u001b[32mOK" in res.stderr and "nothing was deleted" in \
+        res.stderr
+    res = harness.run_audit_tool("purge", "--before", "a\x1b[2J",
+                                 str(tmp_path))
+    assert res.returncode == 2 and "\x1b" not in res.stderr
+    assert "\\u001b[2J" in res.stderr
