@@ -107,14 +107,15 @@ static apr_status_t add_file(int fd, const char *name, char *buf,
     return APR_SUCCESS;
 }
 
-apr_status_t verify_audit_tree_rebuild(const char *dir, uint64_t expect_seq,
+apr_status_t verify_audit_tree_rebuild(const char *dir, uid_t owner,
+                                       uint64_t expect_seq,
                                        verify_merkle_edge_t *e, char **err,
                                        apr_pool_t *p)
 {
+    const char *why = NULL;
     apr_array_header_t *files = apr_array_make(p, 64, sizeof(day_file_t));
     apr_status_t rv = APR_SUCCESS;
     struct dirent *de;
-    struct stat st;
     day_file_t *f;
     char *buf = NULL;
     DIR *d = NULL;
@@ -153,12 +154,12 @@ apr_status_t verify_audit_tree_rebuild(const char *dir, uint64_t expect_seq,
     for (i = 0; i < files->nelts && rv == APR_SUCCESS; i++) {
         f = &APR_ARRAY_IDX(files, i, day_file_t);
         /* www-data can write the directory: no links, no FIFOs */
-        fd = openat(dirfd(d), f->name,
-                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            rv = fd < 0 ? APR_FROM_OS_ERROR(errno) : APR_EGENERAL;
-            *err = apr_psprintf(p, "%s/%s is not a regular file that can "
-                                "be read", dir, f->name);
+        fd = verify_audit_openat(dirfd(d), f->name, O_RDONLY | O_NONBLOCK,
+                                 0, owner, (gid_t)-1, &why, p);
+        if (fd < 0) {
+            rv = why ? VERIFY_AUDIT_REFUSED : APR_FROM_OS_ERROR(errno);
+            *err = apr_psprintf(p, "cannot read %s/%s: %s", dir, f->name,
+                                why ? why : strerror(errno));
         }
         else {
             rv = add_file(fd, f->name, buf, e, err, p);
@@ -180,22 +181,30 @@ cleanup:
     return rv;
 }
 
-apr_status_t verify_audit_tree_last_leaf(const char *file, uint64_t seq,
+apr_status_t verify_audit_tree_last_leaf(const char *dir, const char *name,
+                    uid_t owner, uint64_t seq,
                     const unsigned char hash[32],
                     unsigned char leaf[VERIFY_MERKLE_HASH_LEN], char **err,
                     apr_pool_t *p)
 {
     char buf[VERIFY_AUDIT_LINE_MAX + 1], hex[65], want[80];
+    const char *file = apr_pstrcat(p, dir, "/", name, NULL), *why = NULL;
     apr_status_t rv = APR_EGENERAL;
     struct stat st;
     size_t len, start;
     off_t from;
     ssize_t n;
-    int fd;
+    int dfd, fd = -1;
 
-    fd = open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        *err = apr_psprintf(p, "cannot read %s", file);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fd = verify_audit_openat(dfd, name, O_RDONLY | O_NONBLOCK, 0, owner,
+                                 (gid_t)-1, &why, p);
+        close(dfd);
+    }
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        *err = apr_psprintf(p, "cannot read %s%s%s", file, why ? ": " : "",
+                            why ? why : "");
         goto cleanup;
     }
     from = st.st_size > (off_t)sizeof(buf) ? st.st_size - (off_t)sizeof(buf)

@@ -206,8 +206,8 @@ static void tree_start(verify_writer_t *w, apr_pool_t *p)
     char *err = NULL;
 
     h->tree_ok = 0;
-    if (verify_audit_tree_rebuild(w->dir, h->chain.seq, &h->edge, &err, p)
-        != APR_SUCCESS) {
+    if (verify_audit_tree_rebuild(w->dir, file_owner(w), h->chain.seq,
+                                  &h->edge, &err, p) != APR_SUCCESS) {
         verify_merkle_edge_init(&h->edge);
         WLOG(w, VERIFY_LOG_WARNING, 0, VERIFY_MSGNO(80),
              "the audit log's Merkle tree cannot be rebuilt (%s): lines are "
@@ -555,17 +555,18 @@ static void tree_catch_up(verify_writer_t *w, apr_pool_t *p)
         return;
     }
     if (h->edge.size + 1 == h->chain.seq
-        && verify_audit_find_head(w->dir, &c, &file, &size, &at, &err, p)
-           == APR_SUCCESS
+        && verify_audit_find_head(w->dir, file_owner(w), &c, &file, &size,
+                                  &at, &err, p) == APR_SUCCESS
         && at < 0 && c.seq == h->chain.seq
-        && verify_audit_tree_last_leaf(file, c.seq, h->chain.hash, leaf,
-                                       &err, p) == APR_SUCCESS
+        && verify_audit_tree_last_leaf(w->dir, strrchr(file, '/') + 1,
+                                       file_owner(w), c.seq, h->chain.hash,
+                                       leaf, &err, p) == APR_SUCCESS
         && verify_merkle_edge_append(&h->edge, leaf) == APR_SUCCESS) {
         return;
     }
     h->tree_ok = 0;
-    if (verify_audit_tree_rebuild(w->dir, h->chain.seq, &e, &err, p)
-        != APR_SUCCESS) {
+    if (verify_audit_tree_rebuild(w->dir, file_owner(w), h->chain.seq, &e,
+                                  &err, p) != APR_SUCCESS) {
         WLOG(w, VERIFY_LOG_ERR, 0, VERIFY_MSGNO(82),
              "the audit tree's edge (size %" APR_UINT64_T_FMT ") does not "
              "match the chain (seq %" APR_UINT64_T_FMT ") and cannot be "
