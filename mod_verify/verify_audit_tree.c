@@ -113,6 +113,7 @@ apr_status_t verify_audit_tree_rebuild(const char *dir, uid_t owner,
                                        apr_pool_t *p)
 {
     const char *why = NULL;
+    struct stat st;
     apr_array_header_t *files = apr_array_make(p, 64, sizeof(day_file_t));
     apr_status_t rv = APR_SUCCESS;
     struct dirent *de;
@@ -132,6 +133,15 @@ apr_status_t verify_audit_tree_rebuild(const char *dir, uid_t owner,
         return rv;
     }
     while ((de = readdir(d)) != NULL) {
+        /* what is not a regular file is not an audit file (as
+         * verify_audit_collect and the chain head see it) */
+        if (de->d_type != DT_REG
+            && (de->d_type != DT_UNKNOWN
+                || fstatat(dirfd(d), de->d_name, &st,
+                           AT_SYMLINK_NOFOLLOW) != 0
+                || !S_ISREG(st.st_mode))) {
+            continue;
+        }
         if (verify_audit_checkpoint_name_date(de->d_name)) {
             rv = APR_ENOENT;
             *err = apr_psprintf(p, "the lines before %s were purged",

@@ -84,8 +84,11 @@ def test_answer_shape(hserver):
     r = s.post(fields_for(p, check="resident"))
     assert r.status == 200
     ans = r.json
-    assert set(ans) == {"request_id", "results", "as_of"}, ans
+    assert set(ans) == {"request_id", "results", "as_of", "receipt"}, ans
     assert isinstance(ans["request_id"], str) and ans["request_id"]
+    # the receipt of its audit line (t/test_310_tlog_tree.py checks it)
+    assert set(ans["receipt"]) == {"seq", "leaf"}
+    assert harness.HEX64_RE.match(ans["receipt"]["leaf"]), ans
     assert harness.AS_OF_RE.match(ans["as_of"]["household"]), ans
     # as_of is the import time: not in the future, and today or earlier
     assert ans["as_of"]["household"][:10] <= \

@@ -45,11 +45,7 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
         printf("no audit lines found\n");
         return 1;
     }
-    verify_hex(s.chain.hash, 32, hex);
-    printf("OK: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
-           APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, head %s"
-           "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq, hex,
-           s.recovers ? " (with recovery notes above)" : "");
+    /* the tree first: the verdict stays the last line */
     if (s.first_seq != 1) {
         printf("tree: not computed: the log starts at seq %" APR_UINT64_T_FMT
                " (the lines before were purged or not given)\n", s.first_seq);
@@ -58,5 +54,10 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
         printf("tree: size %" APR_UINT64_T_FMT " root %s\n", edge->size,
                tree_b64(root, b64));
     }
+    verify_hex(s.chain.hash, 32, hex);
+    printf("OK: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
+           APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, head %s"
+           "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq, hex,
+           s.recovers ? " (with recovery notes above)" : "");
     return 0;
 }

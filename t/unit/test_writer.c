@@ -1,7 +1,8 @@
 /*
  * test_writer.c -- the audit chain writer: processes appending at once
  * to one directory, recovery after a writer killed inside the chain
- * step, a partial line found at start, group commit, the caller's lock.
+ * step, a partial line found at start, group commit, the caller's lock,
+ * and the RFC 6962 tree's edge kept in the head.
  */
 #include <glob.h>
 #include <stdarg.h>
@@ -21,7 +22,7 @@
 /* What the processes share besides the head: the messages logged. */
 typedef struct {
     verify_writer_head_t head;
-    int logged[64];             /* count per message number */
+    int logged[128];            /* count per message number */
     int mutex_calls;
 } shared_t;
 
@@ -38,7 +39,7 @@ static void log_cb(void *baton, int level, apr_status_t rv, int msgno,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    __atomic_add_fetch(&sh->logged[msgno & 63], 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&sh->logged[msgno & 127], 1, __ATOMIC_SEQ_CST);
     diag("(logged, level %d) VFY%d: %s", level, msgno, msg);
 }
 
@@ -106,6 +107,62 @@ static long check_chain(uint64_t *last_seq, int *recovers, int *imports)
     return n;
 }
 
+/* The leaf hashes of every line of the directory, in order. */
+typedef struct {
+    unsigned char (*leaf)[VERIFY_MERKLE_HASH_LEN];
+    uint64_t n;
+} leaves_t;
+
+static apr_status_t leaf_at(void *ctx, uint64_t i,
+                            unsigned char h[VERIFY_MERKLE_HASH_LEN])
+{
+    leaves_t *l = ctx;
+
+    memcpy(h, l->leaf[i], VERIFY_MERKLE_HASH_LEN);
+    return APR_SUCCESS;
+}
+
+/* The root over the files (verify_merkle_range_root, which shares no
+ * code with the edge) equals the root of the head's edge? */
+static int edge_matches_files(const char *what)
+{
+    unsigned char r1[VERIFY_MERKLE_HASH_LEN], r2[VERIFY_MERKLE_HASH_LEN];
+    char pattern[64], line[VERIFY_AUDIT_LINE_MAX + 2];
+    leaves_t l = { NULL, 0 };
+    size_t i, cap = 0;
+    glob_t g;
+    FILE *f;
+    int good;
+
+    snprintf(pattern, sizeof(pattern), "%s/audit-*.jsonl", dir);
+    if (glob(pattern, 0, NULL, &g) != 0) {
+        return 0;
+    }
+    for (i = 0; i < g.gl_pathc; i++) {
+        f = fopen(g.gl_pathv[i], "r");
+        while (f && fgets(line, sizeof(line), f)) {
+            if (l.n == cap) {
+                cap = cap ? 2 * cap : 1024;
+                l.leaf = realloc(l.leaf, cap * sizeof(*l.leaf));
+            }
+            verify_merkle_leaf_hash(line, strlen(line) - 1, l.leaf[l.n++]);
+        }
+        if (f) {
+            fclose(f);
+        }
+    }
+    globfree(&g);
+    good = sh->head.tree_ok && sh->head.edge.size == l.n
+           && sh->head.edge.size == sh->head.chain.seq
+           && verify_merkle_range_root(0, l.n, leaf_at, &l, r1) == 0
+           && verify_merkle_edge_root(&sh->head.edge, r2) == 0
+           && !memcmp(r1, r2, sizeof(r1));
+    ok(good, "%s: the edge's root is the root over the %lu lines", what,
+       (unsigned long)l.n);
+    free(l.leaf);
+    return good;
+}
+
 /* KIDS processes append @p each lines at once. */
 static int concurrent(int each, int sync)
 {
@@ -155,6 +212,8 @@ static void test_concurrent(void)
     is_int(seq, KIDS * 250, "seq gap-free from 1");
     is_int(sh->head.chain.seq, seq, "the head is the last line");
     is_int(rec, 0, "no recovery");
+    is_int(sh->head.tree_ok, 1, "the tree is kept");
+    edge_matches_files("forked writers");
 }
 
 static void test_killed_writer(void)
@@ -188,6 +247,51 @@ static void test_killed_writer(void)
            "partial line cut; a recovery line and the line");
     is_int(rec, 1, "the recovery is in the chain");
     is_int(seq, before + 2, "still gap-free");
+    edge_matches_files("after a writer died with half a line");
+    verify_writer_close(&w);
+}
+
+/* A writer died after writing its line but before adding it to the
+ * edge (the edge of one leaf less is the same slots with the size one
+ * less); one whose edge is off entirely; the receipt of a line. */
+static void test_tree_catch_up(void)
+{
+    verify_writer_receipt_t rc;
+    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
+    char pattern[64], line[VERIFY_AUDIT_LINE_MAX + 2], last[sizeof(line)];
+    verify_writer_t w;
+    glob_t g;
+    FILE *f;
+
+    writer(&w, 0);
+    sh->head.edge.size--;
+    sh->head.busy = 999999;     /* no such process */
+    is_int(append(&w, ",\"op\":\"after\""), APR_SUCCESS,
+           "append after a death between line and edge");
+    edge_matches_files("the last line read back into the edge");
+    sh->head.edge.size -= 5;
+    is_int(append(&w, ",\"op\":\"after\""), APR_SUCCESS,
+           "append with an edge five lines behind");
+    is_int(sh->logged[83], 1, "VFY83: the edge was rebuilt from the files");
+    edge_matches_files("the edge rebuilt");
+    is_int(verify_writer_append(&w, ",\"op\":\"r\"", 9, NULL, NULL, &rc,
+                                pool), APR_SUCCESS, "append with a receipt");
+    is_int(rc.seq, sh->head.chain.seq, "the receipt's seq is the line's");
+    snprintf(pattern, sizeof(pattern), "%s/audit-*.jsonl", dir);
+    last[0] = '\0';
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        f = fopen(g.gl_pathv[g.gl_pathc - 1], "r");
+        while (f && fgets(line, sizeof(line), f)) {
+            memcpy(last, line, sizeof(line));
+        }
+        if (f) {
+            fclose(f);
+        }
+        globfree(&g);
+    }
+    verify_merkle_leaf_hash(last, strlen(last) - 1, leaf);
+    ok(!memcmp(rc.leaf, leaf, sizeof(leaf)),
+       "the receipt's leaf is SHA-256(0x00 || the line)");
     verify_writer_close(&w);
 }
 
@@ -214,6 +318,8 @@ static void test_partial_at_start(void)
     is_int(check_chain(&seq, &rec, &imp), (long)before + 2,
            "the note and the line");
     is_int(rec, 2, "the second recovery line");
+    is_int(sh->logged[81], 2, "VFY81: the tree rebuilt at each start");
+    edge_matches_files("rebuilt at start");
     verify_writer_close(&w);
 }
 
@@ -298,6 +404,7 @@ int main(void)
     test_concurrent();
     test_killed_writer();
     test_partial_at_start();
+    test_tree_catch_up();
     test_group_commit();
     test_callers_lock();
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
