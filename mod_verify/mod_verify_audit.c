@@ -243,12 +243,28 @@ static apr_status_t writer_lock(server_rec *s, const char *dir,
     return APR_SUCCESS;         /* fd stays open for the parent's life */
 }
 
-/* A graceful restart: the old generation's head goes on, with what
- * cannot change under running children. */
+/*
+ * A graceful restart: the old generation's head goes on, with what
+ * cannot change under running children. The head is shared memory the
+ * children (the run-time user) can write: root takes the directory and
+ * the lock kind from its own copy in the process pool, never from it.
+ */
 static apr_status_t chain_take_over(server_rec *s, verify_writer_head_t *h)
 {
-    void *data = NULL;
+    void *data = NULL, *kind = NULL;
+    const char *dir;
 
+    apr_pool_userdata_get(&data, USERDATA_KEY "_dir", s->process->pool);
+    apr_pool_userdata_get(&kind, USERDATA_KEY "_lock", s->process->pool);
+    dir = data;
+    if (strncmp(h->audit_dir, dir, sizeof(h->audit_dir))
+        || h->lock_kind != *(const int *)kind) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, VERIFY_LOGNO(76)
+                     "the shared audit chain head was altered (directory "
+                     "or lock kind); the parent's own copy is restored");
+        apr_cpystrn(h->audit_dir, dir, sizeof(h->audit_dir));
+        h->lock_kind = *(const int *)kind;
+    }
     if (h->layout != VERIFY_WRITER_LAYOUT) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(30)
                      "mod_verify was replaced by a build with another "
@@ -271,7 +287,7 @@ static apr_status_t chain_take_over(server_rec *s, verify_writer_head_t *h)
     }
     apr_pool_userdata_get(&data, USERDATA_KEY "_mutex", s->process->pool);
     mutex = data;
-    writer_setup(h, apr_pstrdup(s->process->pconf, h->audit_dir), s);
+    writer_setup(h, dir, s);
     return APR_SUCCESS;
 }
 
@@ -282,6 +298,7 @@ static apr_status_t chain_create(server_rec *s, apr_pool_t *ptemp)
     const char *dir = verify_config_audit_dir();
     apr_shm_t *shm = NULL;
     apr_status_t rv;
+    int *kind;
 
     rv = writer_lock(s, dir, ptemp);
     if (rv != APR_SUCCESS) {
@@ -307,6 +324,13 @@ static apr_status_t chain_create(server_rec *s, apr_pool_t *ptemp)
     }
     apr_pool_userdata_set(mutex, USERDATA_KEY "_mutex",
                           apr_pool_cleanup_null, pproc);
+    /* the parent's own copies of what the shared head must hold */
+    kind = apr_pcalloc(pproc, sizeof(*kind));
+    *kind = writer.head->lock_kind;
+    apr_pool_userdata_set(apr_pstrdup(pproc, dir), USERDATA_KEY "_dir",
+                          apr_pool_cleanup_null, pproc);
+    apr_pool_userdata_set(kind, USERDATA_KEY "_lock", apr_pool_cleanup_null,
+                          pproc);
     apr_pool_userdata_set(writer.head, USERDATA_KEY, apr_pool_cleanup_null,
                           pproc);
     return APR_SUCCESS;

@@ -287,19 +287,25 @@ static void add_check(verify_req_t *q, const char *v, size_t len)
 }
 
 /* check given as one string (form, or JSON string): comma-separated. A
- * JSON array has filled check_list already and left the field empty. */
+ * JSON array has filled check_list already and left the field empty.
+ * Every item counts, an empty one too ("resident,"): validation refuses
+ * it rather than the request meaning something it did not say. */
 static void split_checks(verify_req_t *q)
 {
-    char *list, *item, *last;
+    const char *v = q->f[VERIFY_F_CHECK].v, *end, *comma;
 
-    if (!q->f[VERIFY_F_CHECK].present || q->check_list->nelts) {
-        return;
+    if (!q->f[VERIFY_F_CHECK].present || q->check_list->nelts
+        || q->f[VERIFY_F_CHECK].len == 0) {
+        return;                 /* an empty check is a missing one */
     }
-    list = apr_pstrmemdup(q->r->pool, q->f[VERIFY_F_CHECK].v,
-                          q->f[VERIFY_F_CHECK].len);
-    for (item = apr_strtok(list, ",", &last); item;
-         item = apr_strtok(NULL, ",", &last)) {
-        add_check(q, item, strlen(item));
+    end = v + q->f[VERIFY_F_CHECK].len;
+    for (;;) {
+        comma = memchr(v, ',', (size_t)(end - v));
+        add_check(q, v, (size_t)((comma ? comma : end) - v));
+        if (!comma) {
+            break;
+        }
+        v = comma + 1;
     }
 }
 
@@ -500,7 +506,11 @@ static void validate_checks(verify_req_t *q)
         const verify_field_t *c = &APR_ARRAY_IDX(q->check_list, i,
                                                  verify_field_t);
         k = verify_check_index(c->v, c->len);
-        if (k < 0) {
+        if (c->len == 0) {
+            refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+                   "check has an empty item");
+        }
+        else if (k < 0) {
             refuse(q, HTTP_BAD_REQUEST, "invalid_field",
                    "unknown check (resident, indigenous, elderly_alone, "
                    "disability)");

@@ -115,6 +115,18 @@ def test_empty_item_is_refused(hserver):
     refused_400(s, r, "empty")
 
 
+@pytest.mark.parametrize("check", ["resident,", ",resident",
+                                   "resident,,disability"])
+@pytest.mark.parametrize("kind", ["form", "json"])
+def test_empty_check_item_is_refused(hserver, check, kind):
+    """An empty item in the check list is refused, not dropped: the
+    request must not mean something it did not say."""
+    s = hserver
+    r = s.post(fields_for(s.people[0], check=check, case="S-emptycheck"),
+               kind=kind)
+    refused_400(s, r, "check", "empty")
+
+
 @pytest.mark.parametrize("field", ["id", "check", "case", "reason",
                                    "operator"])
 def test_repeated_field_names_it(hserver, field):

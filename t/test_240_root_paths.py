@@ -427,3 +427,50 @@ def test_graceful_with_broken_config_keeps_serving(make_server, fault):
     assert "SIGUSR1" not in s.error_log_text()
     # `-k stop` still works with the broken configuration
     s.stop()
+
+
+def _poke_shared(pid, old, new):
+    """What a compromised child can do: rewrite its own shared mappings
+    (here through /proc/PID/mem), replacing every NUL-terminated @old
+    with @new. Returns how many it replaced."""
+    hits = 0
+    maps = open("/proc/%d/maps" % pid).read().splitlines()
+    with open("/proc/%d/mem" % pid, "r+b", buffering=0) as mem:
+        for m in maps:
+            f = m.split()
+            if len(f) < 2 or f[1][3] != "s" or "w" not in f[1]:
+                continue
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except OSError:
+                continue
+            i = data.find(old + b"\0")
+            while i >= 0:
+                mem.seek(lo + i)
+                mem.write(new + b"\0")
+                hits += 1
+                i = data.find(old + b"\0", i + 1)
+    return hits
+
+
+def test_altered_shared_head_does_not_steer_root(make_server):
+    """The chain head is shared memory the children can write. A child
+    that writes another directory into it must not make root (the parent,
+    at a graceful restart) create files there: root keeps its own copy."""
+    s = make_server()
+    s.people = harness.People().batch(3)
+    s.import_household(s.people)
+    s.start()
+    victim = os.path.join(s.root, "root-only-dir")
+    os.mkdir(victim, 0o700)
+    assert _poke_shared(s.child_pids()[0], s.audit.encode(),
+                        victim.encode()) >= 1
+    s.expect_log(r"VFY76: the shared audit chain head was altered")
+    s.graceful()
+    assert os.listdir(victim) == []
+    r = s.post(harness.fields_for(s.people[0], case="AFTER-POKE"))
+    assert r.status == 200, r
+    assert any(l.get("case") == "AFTER-POKE"
+               for l in harness.read_audit(s.audit))
