@@ -15,7 +15,7 @@ int cmd_check_receipt(const audit_args_t *a, apr_pool_t *p)
     verify_merkle_proof_t proof;
     const char *why;
     audit_tree_t t;
-    char b64[45], hex[2 * VERIFY_MERKLE_HASH_LEN + 1];
+    char hex[2 * VERIFY_MERKLE_HASH_LEN + 1];
 
     /* a broken chain is said by tree_read: the receipt cannot be
      * checked against a log that is not intact */
@@ -58,14 +58,7 @@ int cmd_check_receipt(const audit_args_t *a, apr_pool_t *p)
     verify_hex(want, VERIFY_MERKLE_HASH_LEN, hex);
     printf("receipt confirmed: seq %" APR_UINT64_T_FMT " with leaf %s is "
            "in the log\n", a->seq, hex);
-    printf("inclusion\n");
-    printf("size %" APR_UINT64_T_FMT "\n", t.size);
-    printf("root %s\n", tree_b64(root, b64));
-    printf("seq %" APR_UINT64_T_FMT "\n", a->seq);
-    printf("index %" APR_UINT64_T_FMT "\n", a->seq - 1);
-    printf("leaf %s\n", hex);
-    printf("hashes %zu\n", proof.count);
-    tree_print_proof(&proof);
+    tree_print_inclusion(&t, a->seq, t.size, root, &proof);
     printf("not checked: that a signed checkpoint covers this tree "
            "(checkpoints are not yet made; this proves inclusion in the "
            "log as it is now, not in a log the operator committed to)\n");

@@ -13,7 +13,6 @@ int cmd_prove(const audit_args_t *a, apr_pool_t *p)
     verify_merkle_proof_t proof;
     audit_tree_t t;
     uint64_t size;
-    char b64[45], hex[2 * VERIFY_MERKLE_HASH_LEN + 1];
 
     if (tree_read(a, "prove", &t, p) != 0) {
         return 1;
@@ -37,16 +36,6 @@ int cmd_prove(const audit_args_t *a, apr_pool_t *p)
         fprintf(stderr, PROG ": prove: cannot compute the proof\n");
         return 1;
     }
-    verify_hex((const unsigned char *)t.leaves->elts
-               + (a->seq - 1) * VERIFY_MERKLE_HASH_LEN,
-               VERIFY_MERKLE_HASH_LEN, hex);
-    printf("inclusion\n");
-    printf("size %" APR_UINT64_T_FMT "\n", size);
-    printf("root %s\n", tree_b64(root, b64));
-    printf("seq %" APR_UINT64_T_FMT "\n", a->seq);
-    printf("index %" APR_UINT64_T_FMT "\n", a->seq - 1);
-    printf("leaf %s\n", hex);
-    printf("hashes %zu\n", proof.count);
-    tree_print_proof(&proof);
+    tree_print_inclusion(&t, a->seq, size, root, &proof);
     return 0;
 }

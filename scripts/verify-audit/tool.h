@@ -72,6 +72,11 @@ const char *tree_b64(const unsigned char h[VERIFY_MERKLE_HASH_LEN],
                      char out[45]);
 /* One base64 line per hash of @p proof, in RFC 6962's order. */
 void tree_print_proof(const verify_merkle_proof_t *proof);
+/* The inclusion proof of line @p seq in the tree of @p size leaves, in
+ * the text of docs/data-formats.md section 4. */
+void tree_print_inclusion(const audit_tree_t *t, uint64_t seq, uint64_t size,
+                          const unsigned char root[VERIFY_MERKLE_HASH_LEN],
+                          const verify_merkle_proof_t *proof);
 
 /* -- the chain, as the commands read it (chain.c) ------------------- */
 

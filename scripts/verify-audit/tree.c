@@ -88,3 +88,22 @@ void tree_print_proof(const verify_merkle_proof_t *proof)
         printf("%s\n", tree_b64(proof->hash[i], b64));
     }
 }
+
+void tree_print_inclusion(const audit_tree_t *t, uint64_t seq, uint64_t size,
+                          const unsigned char root[VERIFY_MERKLE_HASH_LEN],
+                          const verify_merkle_proof_t *proof)
+{
+    char b64[45], hex[2 * VERIFY_MERKLE_HASH_LEN + 1];
+
+    verify_hex((const unsigned char *)t->leaves->elts
+               + (seq - 1) * VERIFY_MERKLE_HASH_LEN,
+               VERIFY_MERKLE_HASH_LEN, hex);
+    printf("inclusion\n");
+    printf("size %" APR_UINT64_T_FMT "\n", size);
+    printf("root %s\n", tree_b64(root, b64));
+    printf("seq %" APR_UINT64_T_FMT "\n", seq);
+    printf("index %" APR_UINT64_T_FMT "\n", seq - 1);
+    printf("leaf %s\n", hex);
+    printf("hashes %zu\n", proof->count);
+    tree_print_proof(proof);
+}

@@ -60,58 +60,92 @@ static apr_status_t append(verify_writer_t *w, const char *text)
                                 pool);
 }
 
-/* Every line of the directory, in order; checks the chain as it goes.
- * Returns the number of lines, or -1 when the chain is broken. */
-static long check_chain(uint64_t *last_seq, int *recovers, int *imports)
+/* Call @p fn with every line of the directory, in order (with its
+ * newline), until it returns non-zero. @return that, or 0. */
+static int each_line(int (*fn)(const char *line, size_t len, void *ctx),
+                     void *ctx)
 {
-    glob_t g;
     char pattern[64], line[VERIFY_AUDIT_LINE_MAX + 2];
-    verify_chain_t chain = { 0 };
-    long n = 0;
-    size_t i, len;
+    int stop = 0;
+    size_t i;
+    glob_t g;
     FILE *f;
 
-    *recovers = *imports = 0;
     snprintf(pattern, sizeof(pattern), "%s/audit-*.jsonl", dir);
     if (glob(pattern, 0, NULL, &g) != 0) {
         return 0;
     }
-    for (i = 0; i < g.gl_pathc; i++) {
+    for (i = 0; i < g.gl_pathc && !stop; i++) {
         f = fopen(g.gl_pathv[i], "r");
-        while (f && fgets(line, sizeof(line), f)) {
-            len = strlen(line);
-            if (len == 0 || line[len - 1] != '\n') {
-                diag("partial line %s", line);
-                n = -1;
-                break;
-            }
-            if (verify_audit_check_line(&chain, line, len - 1, n == 0)
-                != VERIFY_LINE_OK) {
-                diag("chain broken at %s", line);
-                n = -1;
-                break;
-            }
-            *recovers += strstr(line, "\"op\":\"audit_recover\"") != NULL;
-            *imports += strstr(line, "\"op\":\"import\"") != NULL;
-            n++;
+        while (f && !stop && fgets(line, sizeof(line), f)) {
+            stop = fn(line, strlen(line), ctx);
         }
         if (f) {
             fclose(f);
         }
-        if (n < 0) {
-            break;
-        }
     }
     globfree(&g);
-    *last_seq = chain.seq;
-    return n;
+    return stop;
+}
+
+typedef struct {
+    verify_chain_t chain;
+    long n;
+    int recovers, imports;
+} chain_check_t;
+
+static int check_line(const char *line, size_t len, void *ctx)
+{
+    chain_check_t *c = ctx;
+
+    if (len == 0 || line[len - 1] != '\n') {
+        diag("partial line %s", line);
+        return -1;
+    }
+    if (verify_audit_check_line(&c->chain, line, len - 1, c->n == 0)
+        != VERIFY_LINE_OK) {
+        diag("chain broken at %s", line);
+        return -1;
+    }
+    c->recovers += strstr(line, "\"op\":\"audit_recover\"") != NULL;
+    c->imports += strstr(line, "\"op\":\"import\"") != NULL;
+    c->n++;
+    return 0;
+}
+
+/* Every line of the directory, in order; checks the chain as it goes.
+ * Returns the number of lines, or -1 when the chain is broken. */
+static long check_chain(uint64_t *last_seq, int *recovers, int *imports)
+{
+    chain_check_t c;
+
+    memset(&c, 0, sizeof(c));
+    if (each_line(check_line, &c) != 0) {
+        c.n = -1;
+    }
+    *recovers = c.recovers;
+    *imports = c.imports;
+    *last_seq = c.chain.seq;
+    return c.n;
 }
 
 /* The leaf hashes of every line of the directory, in order. */
 typedef struct {
     unsigned char (*leaf)[VERIFY_MERKLE_HASH_LEN];
-    uint64_t n;
+    uint64_t n, cap;
 } leaves_t;
+
+static int add_leaf(const char *line, size_t len, void *ctx)
+{
+    leaves_t *l = ctx;
+
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 1024;
+        l->leaf = realloc(l->leaf, l->cap * sizeof(*l->leaf));
+    }
+    verify_merkle_leaf_hash(line, len - 1, l->leaf[l->n++]);
+    return 0;
+}
 
 static apr_status_t leaf_at(void *ctx, uint64_t i,
                             unsigned char h[VERIFY_MERKLE_HASH_LEN])
@@ -127,31 +161,10 @@ static apr_status_t leaf_at(void *ctx, uint64_t i,
 static int edge_matches_files(const char *what)
 {
     unsigned char r1[VERIFY_MERKLE_HASH_LEN], r2[VERIFY_MERKLE_HASH_LEN];
-    char pattern[64], line[VERIFY_AUDIT_LINE_MAX + 2];
-    leaves_t l = { NULL, 0 };
-    size_t i, cap = 0;
-    glob_t g;
-    FILE *f;
+    leaves_t l = { NULL, 0, 0 };
     int good;
 
-    snprintf(pattern, sizeof(pattern), "%s/audit-*.jsonl", dir);
-    if (glob(pattern, 0, NULL, &g) != 0) {
-        return 0;
-    }
-    for (i = 0; i < g.gl_pathc; i++) {
-        f = fopen(g.gl_pathv[i], "r");
-        while (f && fgets(line, sizeof(line), f)) {
-            if (l.n == cap) {
-                cap = cap ? 2 * cap : 1024;
-                l.leaf = realloc(l.leaf, cap * sizeof(*l.leaf));
-            }
-            verify_merkle_leaf_hash(line, strlen(line) - 1, l.leaf[l.n++]);
-        }
-        if (f) {
-            fclose(f);
-        }
-    }
-    globfree(&g);
+    each_line(add_leaf, &l);
     good = sh->head.tree_ok && sh->head.edge.size == l.n
            && sh->head.edge.size == sh->head.chain.seq
            && verify_merkle_range_root(0, l.n, leaf_at, &l, r1) == 0
@@ -257,11 +270,8 @@ static void test_killed_writer(void)
 static void test_tree_catch_up(void)
 {
     verify_writer_receipt_t rc;
-    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
-    char pattern[64], line[VERIFY_AUDIT_LINE_MAX + 2], last[sizeof(line)];
     verify_writer_t w;
-    glob_t g;
-    FILE *f;
+    leaves_t l;
 
     writer(&w, 0);
     sh->head.edge.size--;
@@ -277,21 +287,11 @@ static void test_tree_catch_up(void)
     is_int(verify_writer_append(&w, ",\"op\":\"r\"", 9, NULL, NULL, &rc,
                                 pool), APR_SUCCESS, "append with a receipt");
     is_int(rc.seq, sh->head.chain.seq, "the receipt's seq is the line's");
-    snprintf(pattern, sizeof(pattern), "%s/audit-*.jsonl", dir);
-    last[0] = '\0';
-    if (glob(pattern, 0, NULL, &g) == 0) {
-        f = fopen(g.gl_pathv[g.gl_pathc - 1], "r");
-        while (f && fgets(line, sizeof(line), f)) {
-            memcpy(last, line, sizeof(line));
-        }
-        if (f) {
-            fclose(f);
-        }
-        globfree(&g);
-    }
-    verify_merkle_leaf_hash(last, strlen(last) - 1, leaf);
-    ok(!memcmp(rc.leaf, leaf, sizeof(leaf)),
+    memset(&l, 0, sizeof(l));
+    each_line(add_leaf, &l);
+    ok(l.n == rc.seq && !memcmp(rc.leaf, l.leaf[l.n - 1], sizeof(rc.leaf)),
        "the receipt's leaf is SHA-256(0x00 || the line)");
+    free(l.leaf);
     verify_writer_close(&w);
 }
 
