@@ -86,6 +86,7 @@ int import_run(const import_opts_t *o, apr_pool_t *p)
     int rc;
 
     memset(&in, 0, sizeof(in));
+    in.fd = -1;
     if (verify_keys_load(&keys, o->key_file, &err, p) != APR_SUCCESS) {
         fprintf(stderr, PROG ": %s\n", err);
         rc = 1;
@@ -127,17 +128,30 @@ int import_run(const import_opts_t *o, apr_pool_t *p)
     }
     input_state = "kept";
     if (!o->keep_input) {
-        input_state = "destroyed";
-        if (input_destroy(o->file) != 0) {
+        switch (input_destroy(&in, o->file)) {
+        case INPUT_DESTROYED:
+            input_state = "destroyed";
+            break;
+        case INPUT_REPLACED:
+            fprintf(stderr, PROG ": imported, but %s was replaced during "
+                    "the import: the file read was wiped (wherever it was "
+                    "moved), the file now at that path was left alone; "
+                    "find out who replaced it\n", o->file);
+            input_state = "wiped; path replaced";
+            rc = 1;
+            break;
+        default:
             fprintf(stderr, PROG ": imported, but could not destroy %s: "
                     "remove it by hand (R4.4)\n", o->file);
             input_state = "NOT destroyed";
             rc = 1;
+            break;
         }
     }
     print_event(o->src, &batch, in.signer, input_state);
 
 cleanup:
     input_release(&in);
+    input_close(&in);
     return rc;
 }
