@@ -47,12 +47,18 @@ def resident(s, person, case="S-1"):
     return r.json["results"]["resident"], r.json["as_of"]["household"]
 
 
-def import_ok(s, people, extra=()):
-    """Import @people as the household batch."""
+def batch_csv(s, people):
+    """A household CSV of @people in a fresh directory; its path."""
     s.add_people(people)
     path = os.path.join(s.workdir(), "household.csv")
     with open(path, "w", encoding="utf-8") as f:
         f.write(harness.household_csv(people))
+    return path
+
+
+def import_ok(s, people, extra=()):
+    """Import @people as the household batch."""
+    path = batch_csv(s, people)
     res = harness.run_import(s.store, s.key, path, extra=list(extra))
     assert res.returncode == 0, res.stdout + res.stderr
     return res
@@ -227,10 +233,7 @@ def test_old_snapshot_held_until_the_child_switches(make_server):
 def strace_import(s, people, syscall, extra=()):
     """verify-import of @people under strace, each @syscall of the
     importer held 30 s at entry; returns (strace Popen, importer pid)."""
-    s.add_people(people)
-    path = os.path.join(s.workdir(), "household.csv")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(harness.household_csv(people))
+    path = batch_csv(s, people)
     cmd = ["strace", "-f", "-qq", "-o", "/dev/null", "-e",
            "trace=" + syscall, "-e",
            "inject=%s:delay_enter=30000000" % syscall,
@@ -340,7 +343,16 @@ def old_layout_store(s, people):
         harness.chown_run_user(lock, 0o666)
 
 
-def opened_files(trace):
+def traced_import(s, people):
+    """Import @people under strace; the importer's open calls."""
+    path = batch_csv(s, people)
+    trace = os.path.join(s.workdir(), "trace")
+    res = subprocess.run(["strace", "-f", "-qq", "-o", trace, "-e",
+                          "trace=open,openat,creat", harness.VERIFY_IMPORT,
+                          "--store", s.store, "--key", s.key, "--source",
+                          "household", path], capture_output=True, text=True,
+                         env=harness.CLEAN_ENV, timeout=120)
+    assert res.returncode == 0, res.stderr
     with open(trace) as f:
         return [ln for ln in f if "open" in ln]
 
@@ -367,18 +379,7 @@ def test_old_layout_served_then_migrated(make_server):
             assert not t.endswith("lock.mdb"), "a child opened " + t
 
     new = gen.batch(4)
-    s.add_people(new)
-    path = os.path.join(s.workdir(), "household.csv")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(harness.household_csv(new))
-    trace = os.path.join(s.workdir(), "trace")
-    res = subprocess.run(["strace", "-f", "-qq", "-o", trace, "-e",
-                          "trace=open,openat,creat", harness.VERIFY_IMPORT,
-                          "--store", s.store, "--key", s.key, "--source",
-                          "household", path], capture_output=True, text=True,
-                         env=harness.CLEAN_ENV, timeout=120)
-    assert res.returncode == 0, res.stderr
-    assert not [ln for ln in opened_files(trace) if "lock.mdb" in ln]
+    assert not [ln for ln in traced_import(s, new) if "lock.mdb" in ln]
     assert sorted(n for n in os.listdir(s.store)
                   if not n.startswith("snap-")) == [".import.lock",
                                                    "current"]
@@ -411,18 +412,7 @@ def test_planted_junk_never_opened(make_server):
         harness.chown_run_user(junk, 0o666)
     os.symlink(victim, os.path.join(s.store, "current.tmp"))
     b = gen.batch(3)
-    s.add_people(b)
-    path = os.path.join(s.workdir(), "household.csv")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(harness.household_csv(b))
-    trace = os.path.join(s.workdir(), "trace")
-    res = subprocess.run(["strace", "-f", "-qq", "-o", trace, "-e",
-                          "trace=open,openat,creat", harness.VERIFY_IMPORT,
-                          "--store", s.store, "--key", s.key, "--source",
-                          "household", path], capture_output=True, text=True,
-                         env=harness.CLEAN_ENV, timeout=120)
-    assert res.returncode == 0, res.stderr
-    assert not [ln for ln in opened_files(trace)
+    assert not [ln for ln in traced_import(s, b)
                 if "lock.mdb" in ln or "current.tmp" in ln]
     with open(victim, "rb") as f:
         assert f.read() == b"root's\n"
@@ -437,9 +427,7 @@ def test_store_writable_by_others_refused(make_server):
     s = make_server()
     os.chmod(s.store, 0o770)
     people = harness.People().batch(2)
-    path = os.path.join(s.workdir(), "household.csv")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(harness.household_csv(people))
+    path = batch_csv(s, people)
     res = harness.run_import(s.store, s.key, path)
     assert res.returncode != 0
     assert "writable by group or others" in res.stderr, res.stderr
