@@ -24,5 +24,7 @@
 #include "verify_cms.h"
 #include "verify_register.h"
 #include "verify_writer.h"
+#include "verify_sample.h"
+#include "verify_chain_scan.h"
 
 #endif /* VERIFY_H */

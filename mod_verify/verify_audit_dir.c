@@ -1,36 +1,172 @@
 /*
- * verify_audit_dir.c -- the audit directory: day file names, and finding
- * the chain head in the newest file.
+ * verify_audit_dir.c -- the audit directory: day file names, finding
+ * the chain head in the newest file, collecting the files in chain
+ * order, and the purge checkpoint the chain resumes from.
  */
 #include <string.h>
 #include <stdlib.h>
+#include <jansson.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_file_info.h>
 #include <apr_tables.h>
 #include "verify_audit_dir.h"
 #include "verify_audit_line.h"
+#include "verify_text.h"
 #include "verify_time.h"
 
-void verify_audit_filename(verify_date_t day, char out[32])
+#define AUDIT_PREFIX "audit-"
+#define AUDIT_SUFFIX ".jsonl"
+#define CHECKPOINT_PREFIX "purged-through-"
+#define CHECKPOINT_SUFFIX ".json"
+
+/* PREFIX, the date, SUFFIX into @p out (32 bytes). */
+static void dated_name(const char *prefix, verify_date_t day,
+                       const char *suffix, char out[32])
 {
     char d[11];
 
     verify_date_format(day, d);
-    apr_snprintf(out, 32, "audit-%s.jsonl", d);
+    apr_snprintf(out, 32, "%s%s%s", prefix, d, suffix);
 }
 
-/* Is @p name an audit file name (audit-YYYY-MM-DD.jsonl)? */
-static int is_audit_name(const char *name)
+/* The date of a name PREFIX YYYY-MM-DD SUFFIX (the last component of
+ * a path), or 0. */
+static verify_date_t name_date(const char *name, const char *prefix,
+                               const char *suffix)
 {
-    return strlen(name) == 22 && strncmp(name, "audit-", 6) == 0
-           && strcmp(name + 16, ".jsonl") == 0
-           && verify_date_parse_iso(name + 6, 10) != 0;
+    const char *base = strrchr(name, '/');
+    size_t pl = strlen(prefix), sl = strlen(suffix);
+
+    base = base ? base + 1 : name;
+    if (strlen(base) != pl + 10 + sl || strncmp(base, prefix, pl) != 0
+        || strcmp(base + pl + 10, suffix) != 0) {
+        return 0;
+    }
+    return verify_date_parse_iso(base + pl, 10);
 }
 
-static int name_desc(const void *a, const void *b)
+void verify_audit_filename(verify_date_t day, char out[32])
 {
-    return strcmp(*(const char *const *)b, *(const char *const *)a);
+    dated_name(AUDIT_PREFIX, day, AUDIT_SUFFIX, out);
+}
+
+verify_date_t verify_audit_name_date(const char *name)
+{
+    return name_date(name, AUDIT_PREFIX, AUDIT_SUFFIX);
+}
+
+void verify_audit_checkpoint_filename(verify_date_t day, char out[32])
+{
+    dated_name(CHECKPOINT_PREFIX, day, CHECKPOINT_SUFFIX, out);
+}
+
+verify_date_t verify_audit_checkpoint_name_date(const char *name)
+{
+    return name_date(name, CHECKPOINT_PREFIX, CHECKPOINT_SUFFIX);
+}
+
+/* Names of the same form sort by their date. */
+static int name_asc(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The audit file names of directory @p dir, in date order, into @p names;
+ * a newer checkpoint than *cp_date there into *checkpoint. */
+static apr_status_t read_dir(const char *dir, apr_array_header_t *names,
+                             const char **checkpoint, verify_date_t *cp_date,
+                             char **err, apr_pool_t *p)
+{
+    apr_dir_t *d = NULL;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    verify_date_t day;
+    int first = names->nelts;
+
+    rv = apr_dir_open(&d, dir, p);
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(p, "cannot open directory %s: %pm", dir, &rv);
+        return rv;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)
+           == APR_SUCCESS) {
+        if (fi.filetype != APR_REG) {
+            continue;
+        }
+        if (verify_audit_name_date(fi.name)) {
+            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, fi.name);
+        }
+        else if ((day = verify_audit_checkpoint_name_date(fi.name)) != 0
+                 && day > *cp_date) {
+            *cp_date = day;
+            *checkpoint = apr_pstrcat(p, dir, "/", fi.name, NULL);
+        }
+    }
+    apr_dir_close(d);
+    qsort(names->elts + first * names->elt_size,
+          (size_t)(names->nelts - first), sizeof(char *), name_asc);
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_audit_collect(int n, const char *const *args,
+                                  apr_array_header_t *paths,
+                                  const char **checkpoint, char **err,
+                                  apr_pool_t *p)
+{
+    apr_array_header_t *names = apr_array_make(p, 16, sizeof(char *));
+    verify_date_t cp_date = 0;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    int i, k;
+
+    *checkpoint = NULL;
+    for (i = 0; i < n; i++) {
+        rv = apr_stat(&fi, args[i], APR_FINFO_TYPE, p);
+        if (rv != APR_SUCCESS) {
+            *err = apr_psprintf(p, "cannot read %s: %pm", args[i], &rv);
+            return rv;
+        }
+        if (fi.filetype != APR_DIR) {
+            APR_ARRAY_PUSH(paths, const char *) = args[i];
+            continue;
+        }
+        names->nelts = 0;
+        rv = read_dir(args[i], names, checkpoint, &cp_date, err, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        for (k = 0; k < names->nelts; k++) {
+            APR_ARRAY_PUSH(paths, const char *) =
+                apr_pstrcat(p, args[i], "/",
+                            APR_ARRAY_IDX(names, k, const char *), NULL);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_audit_checkpoint_read(const char *path,
+                                          verify_chain_t *last, char **err,
+                                          apr_pool_t *p)
+{
+    json_error_t jerr;
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *seq = json_object_get(j, "last_seq");
+    const char *hash = json_string_value(json_object_get(j, "last_hash"));
+    apr_status_t rv = APR_EGENERAL;
+
+    if (json_is_integer(seq) && json_integer_value(seq) > 0 && hash
+        && strlen(hash) == VERIFY_HASH_HEX
+        && verify_unhex(hash, 32, last->hash, 0) == 0) {
+        last->seq = (uint64_t)json_integer_value(seq);
+        rv = APR_SUCCESS;
+    }
+    else {
+        *err = apr_psprintf(p, "%s is not a purge checkpoint (it needs "
+                            "last_seq and last_hash)", path);
+    }
+    json_decref(j);
+    return rv;
 }
 
 /* Read the chain head at the end of one file; *found 0 when it has no
@@ -117,8 +253,8 @@ apr_status_t verify_audit_find_head(const char *dir, verify_chain_t *chain,
                                     apr_pool_t *p)
 {
     apr_array_header_t *names = apr_array_make(p, 64, sizeof(char *));
-    apr_dir_t *d = NULL;
-    apr_finfo_t fi;
+    const char *checkpoint = NULL;  /* not needed here */
+    verify_date_t cp_date = 0;
     apr_status_t rv;
     int i, found;
 
@@ -126,29 +262,22 @@ apr_status_t verify_audit_find_head(const char *dir, verify_chain_t *chain,
     *file = NULL;
     *size = 0;
     *partial_at = -1;
-    rv = apr_dir_open(&d, dir, p);
+    rv = read_dir(dir, names, &checkpoint, &cp_date, err, p);
     if (rv != APR_SUCCESS) {
+        /* the module's message names the directory's role */
         *err = apr_psprintf(p, "cannot open audit directory %s: %pm", dir,
                             &rv);
         return rv;
     }
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)
-           == APR_SUCCESS) {
-        if (fi.filetype == APR_REG && is_audit_name(fi.name)) {
-            APR_ARRAY_PUSH(names, char *) = apr_pstrdup(p, fi.name);
-        }
-    }
-    apr_dir_close(d);
-    qsort(names->elts, (size_t)names->nelts, sizeof(char *), name_desc);
     /* The newest file with a complete line holds the head; newer empty
      * files were opened at a day change before any line was written. */
-    for (i = 0; i < names->nelts; i++) {
+    for (i = names->nelts - 1; i >= 0; i--) {
         const char *path = apr_pstrcat(p, dir, "/",
                                        APR_ARRAY_IDX(names, i, char *),
                                        NULL);
         apr_off_t psz = -1, fsize = 0;
         rv = file_head(path, chain, &fsize, &psz, &found, err, p);
-        if (i == 0) {
+        if (i == names->nelts - 1) {
             *file = path;
             *size = fsize;
             *partial_at = psz;

@@ -1,16 +1,55 @@
 /*
- * verify_audit_dir.h -- the audit directory: day files, the chain head (verify_audit_dir.c).
+ * verify_audit_dir.h -- the audit directory: day files, the chain head,
+ * purge checkpoints (verify_audit_dir.c).
  */
 #ifndef VERIFY_AUDIT_DIR_H
 #define VERIFY_AUDIT_DIR_H
 
 #include <apr_pools.h>
 #include <apr_file_io.h>
+#include <apr_tables.h>
 #include "verify_audit_line.h"
 #include "verify_time.h"
 
 /** "audit-YYYY-MM-DD.jsonl" for a Taipei date into @p out (32 bytes). */
 void verify_audit_filename(verify_date_t day, char out[32]);
+
+/**
+ * The one test of an audit file name: the date of "audit-YYYY-MM-DD.jsonl"
+ * (a real date), or 0 for any other name. Of a path, only the last
+ * component counts.
+ */
+verify_date_t verify_audit_name_date(const char *name);
+
+/**
+ * "purged-through-YYYY-MM-DD.json" into @p out (32 bytes): the purge
+ * checkpoint naming the last day purged.
+ */
+void verify_audit_checkpoint_filename(verify_date_t day, char out[32]);
+
+/** The date of a purge checkpoint's file name, or 0 (as above). */
+verify_date_t verify_audit_checkpoint_name_date(const char *name);
+
+/**
+ * The audit files of @p n arguments, in chain order, into @p paths
+ * (const char *). A file argument is taken as given; a directory gives
+ * its audit files in date order. *checkpoint receives the newest purge
+ * checkpoint of the directories (by the date in its name), or NULL.
+ * @return APR_SUCCESS, or an error with *err saying why
+ */
+apr_status_t verify_audit_collect(int n, const char *const *args,
+                                  apr_array_header_t *paths,
+                                  const char **checkpoint, char **err,
+                                  apr_pool_t *p);
+
+/**
+ * Read a purge checkpoint: seq and hash of the last line purged, from
+ * which the chain resumes.
+ * @return APR_SUCCESS, or an error with *err saying why
+ */
+apr_status_t verify_audit_checkpoint_read(const char *path,
+                                          verify_chain_t *last, char **err,
+                                          apr_pool_t *p);
 
 /**
  * Find the chain head in @p dir: the last complete line of the newest

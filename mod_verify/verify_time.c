@@ -18,18 +18,22 @@ static int leap(unsigned y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static verify_date_t make_date(unsigned y, unsigned m, unsigned d)
+/* Days in month @p m (1-12) of year @p y. */
+static unsigned month_days(unsigned y, unsigned m)
 {
     static const unsigned char mdays[12] = {
         31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
     };
-    unsigned max;
 
+    return mdays[m - 1] + (m == 2 && leap(y));
+}
+
+static verify_date_t make_date(unsigned y, unsigned m, unsigned d)
+{
     if (y < 1800 || y > 9999 || m < 1 || m > 12 || d < 1) {
         return 0;
     }
-    max = mdays[m - 1] + (m == 2 && leap(y));
-    if (d > max) {
+    if (d > month_days(y, m)) {
         return 0;
     }
     return (verify_date_t)(y * 10000 + m * 100 + d);
@@ -95,6 +99,47 @@ verify_date_t verify_date_parse_any(const char *s, size_t len)
         return 0;
     }
     return make_date((unsigned)(y + ROC_OFFSET), (unsigned)m, (unsigned)d);
+}
+
+verify_date_t verify_date_parse_month(const char *s, size_t len)
+{
+    long y, m;
+
+    if (len != 7 || s[4] != '-') {
+        return 0;
+    }
+    y = digits(s, 4);
+    m = digits(s + 5, 2);
+    if (y < 0 || m < 0) {
+        return 0;
+    }
+    return make_date((unsigned)y, (unsigned)m, 1);
+}
+
+verify_date_t verify_date_month_end(verify_date_t d)
+{
+    unsigned y = d / 10000, m = d / 100 % 100;
+
+    return (verify_date_t)(y * 10000 + m * 100 + month_days(y, m));
+}
+
+verify_date_t verify_date_months_before(verify_date_t d, unsigned months)
+{
+    long y = (long)(d / 10000), m = (long)(d / 100 % 100);
+    unsigned day = d % 100, last;
+
+    /* months counted from year 0, month 0 */
+    m = y * 12 + (m - 1) - (long)months;
+    if (m < 12) {
+        return 0;
+    }
+    y = m / 12;
+    m = m % 12 + 1;
+    last = month_days((unsigned)y, (unsigned)m);
+    if (day > last) {
+        day = last;
+    }
+    return (verify_date_t)(y * 10000 + m * 100 + day);
 }
 
 static void taipei_tm(apr_time_t t, struct tm *tm)
@@ -165,4 +210,15 @@ void verify_time_format_s(apr_time_t t, char out[26])
     taipei_tm(t, &tm);
     format_tm(&tm, out);
     memcpy(out + 19, "+08:00", 7);
+}
+
+int verify_time_readable(const char *ts, char out[20])
+{
+    if (strlen(ts) < 19 || ts[10] != 'T') {
+        return -1;
+    }
+    memcpy(out, ts, 19);
+    out[10] = ' ';
+    out[19] = '\0';
+    return 0;
 }

@@ -22,6 +22,19 @@ verify_date_t verify_date_taipei(apr_time_t t);
 /** "YYYY-MM-DD" of a packed date into @p out (11 bytes). */
 void verify_date_format(verify_date_t d, char out[11]);
 
+/** Parse a month "YYYY-MM" exactly: its first day, or 0 when invalid. */
+verify_date_t verify_date_parse_month(const char *s, size_t len);
+
+/** The last day of the month of @p d (28 to 31). */
+verify_date_t verify_date_month_end(verify_date_t d);
+
+/**
+ * The same day @p months months before @p d; when that month is
+ * shorter, its last day (31 May less 3 months is 28 or 29 February).
+ * 0 when the year would fall below 1.
+ */
+verify_date_t verify_date_months_before(verify_date_t d, unsigned months);
+
 /** Length of a Taipei ISO 8601 timestamp with microseconds. */
 #define VERIFY_TS_LEN 32
 
@@ -30,5 +43,12 @@ void verify_time_format_us(apr_time_t t, char out[VERIFY_TS_LEN + 1]);
 
 /** "2026-11-20T02:00:00+08:00" (seconds) into @p out (26 bytes). */
 void verify_time_format_s(apr_time_t t, char out[26]);
+
+/**
+ * A timestamp as people read it: "2026-11-20 02:00:00" (no fraction, no
+ * offset) of "2026-11-20T02:00:00…" into @p out (20 bytes).
+ * @return 0, or -1 (@p out untouched) when @p ts is not of that form.
+ */
+int verify_time_readable(const char *ts, char out[20]);
 
 #endif /* VERIFY_TIME_H */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <apr_strings.h>
+#include "verify_audit_body.h"
 #include "verify_audit_dir.h"
 #include "verify_json.h"
 #include "verify_text.h"
@@ -284,28 +285,6 @@ static apr_status_t append_locked(verify_writer_t *w, const char *body,
     return APR_SUCCESS;
 }
 
-/* The line of a batch the chain has not seen yet, so that every as_of
- * an answer cites is backed by an "import" line (R4.1.1, R4.1.2). */
-static size_t batch_body(const verify_batch_t *b, verify_source_t src,
-                         char *buf, size_t cap)
-{
-    char sha[65], until[11];
-
-    verify_hex(b->sha256, 32, sha);
-    if (b->approved_until) {
-        verify_date_format(b->approved_until, until);
-    }
-    return (size_t)apr_snprintf(buf, cap, ",\"op\":\"import\",\"source\":"
-                                "\"%s\",\"batch_id\":\"%s\",\"records\":%"
-                                APR_UINT64_T_FMT ",\"sha256\":\"%s\","
-                                "\"imported_at\":\"%s\",\"approved_until\":"
-                                "%s%s%s", verify_source_name(src),
-                                b->batch_id, b->records, sha, b->as_of,
-                                b->approved_until ? "\"" : "",
-                                b->approved_until ? until : "null",
-                                b->approved_until ? "\"" : "");
-}
-
 /*
  * The chain lock: by default verify_lock (verify_lock.c), an adaptive
  * robust lock in the head. Measured against the APR pthread mutex
@@ -401,21 +380,18 @@ static void withdraw(verify_writer_t *w, uint64_t seq,
                      const char *request_id, apr_pool_t *p)
 {
     verify_writer_head_t *h = w->head;
+    verify_jbuf_t jb;
     char b[256];
-    int n;
 
     h->sync_failed = 1;
     if (chain_lock(w) != APR_SUCCESS) {
         return;
     }
-    n = apr_snprintf(b, sizeof(b), ",\"op\":\"withdrawn\",\"request_id\":"
-                     "\"%s\",\"withdrawn_seq\":%" APR_UINT64_T_FMT ","
-                     "\"status\":503,\"detail\":\"the line could not be "
-                     "synced; its answer was not sent\"",
-                     request_id ? request_id : "", seq);
-    if (h->busy == 0 && !h->broken) {
+    verify_jbuf_init(&jb, b, sizeof(b));
+    verify_audit_body_withdrawn(&jb, request_id, seq);
+    if (h->busy == 0 && !h->broken && !jb.overflow) {
         h->busy = w->pid;
-        (void)append_locked(w, b, (size_t)n, p);
+        (void)append_locked(w, b, jb.len, p);
         h->busy = 0;
     }
     chain_unlock(w);
@@ -437,10 +413,7 @@ static apr_status_t append_pending(verify_writer_t *w,
 
     if (h->note[0]) {
         verify_jbuf_init(&jb, b, sizeof(b));
-        jb.len = (size_t)apr_snprintf(b, sizeof(b), ",\"op\":"
-                                      "\"audit_recover\",\"pid\":%ld,"
-                                      "\"detail\":", (long)w->pid);
-        verify_jbuf_str(&jb, h->note, strlen(h->note), 200);
+        verify_audit_body_recover(&jb, w->pid, h->note);
         rv = append_locked(w, b, jb.len, p);
         if (rv != APR_SUCCESS) {
             return rv;
@@ -450,8 +423,9 @@ static apr_status_t append_pending(verify_writer_t *w,
     for (k = 0; lk && k < VERIFY_SRC_COUNT; k++) {
         if (lk->have_batch[k]
             && strcmp(h->batch_logged[k], lk->batch[k].batch_id)) {
-            rv = append_locked(w, b, batch_body(&lk->batch[k], k, b,
-                                                sizeof(b)), p);
+            verify_jbuf_init(&jb, b, sizeof(b));
+            verify_audit_body_import(&jb, k, &lk->batch[k]);
+            rv = append_locked(w, b, jb.len, p);
             if (rv != APR_SUCCESS) {
                 return rv;
             }

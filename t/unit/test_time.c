@@ -1,5 +1,5 @@
 /*
- * test_time.c -- ISO and ROC dates, the Taipei day, timestamps.
+ * test_time.c -- ISO and ROC dates, months, the Taipei day, timestamps.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +265,82 @@ static void test_format(void)
     tzset();
 }
 
+static void test_months(void)
+{
+    static const struct { const char *s; verify_date_t want; } parse[] = {
+        { "2026-11", 20261101 }, { "2026-01", 20260101 },
+        { "2026-12", 20261201 }, { "1800-01", 18000101 },
+        { "9999-12", 99991201 },
+        { "2026-13", 0 }, { "2026-00", 0 }, { "2026-1", 0 },
+        { "26-11", 0 }, { "2026/11", 0 }, { "2026-11-01", 0 },
+        { "2026-1x", 0 }, { "+026-11", 0 }, { "1799-12", 0 }, { "", 0 },
+    };
+    static const struct { verify_date_t d, want; } ends[] = {
+        { 20260101, 20260131 }, { 20260215, 20260228 },
+        { 20240201, 20240229 }, { 20000210, 20000229 },
+        { 21000201, 21000228 }, { 20260430, 20260430 },
+        { 20261231, 20261231 }, { 20260601, 20260630 },
+    };
+    static const struct {
+        verify_date_t d;
+        unsigned n;
+        verify_date_t want;
+    } before[] = {
+        { 20261127, 0, 20261127 },
+        { 20261127, 1, 20261027 },
+        { 20261127, 6, 20260527 },
+        { 20261127, 11, 20251227 },
+        { 20261127, 12, 20251127 },
+        { 20260131, 1, 20251231 },      /* across the year */
+        { 20260331, 1, 20260228 },      /* a shorter month: its end */
+        { 20240331, 1, 20240229 },      /* ... in a leap year */
+        { 20260531, 1, 20260430 },
+        { 20260831, 6, 20260228 },
+        { 20240229, 60, 20190228 },     /* 5 years from a leap day */
+        { 20240229, 48, 20200229 },
+        { 20261127, 60, 20211127 },
+        { 20261127, 120, 20161127 },
+        { 20261127, 24314, 0 },         /* before year 1 */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(parse) / sizeof(parse[0]); i++) {
+        is_int(verify_date_parse_month(parse[i].s, strlen(parse[i].s)),
+               parse[i].want, "month \"%s\"", parse[i].s);
+    }
+    is_int(verify_date_parse_month("2026-11-05", 7), 20261101,
+           "a month reads only len bytes");
+    for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        is_int(verify_date_month_end(ends[i].d), ends[i].want,
+               "the month of %u ends on %u", ends[i].d, ends[i].want);
+    }
+    for (i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
+        is_int(verify_date_months_before(before[i].d, before[i].n),
+               before[i].want, "%u months before %u is %u", before[i].n,
+               before[i].d, before[i].want);
+    }
+}
+
+static void test_readable(void)
+{
+    char out[20];
+
+    memset(out, 'X', sizeof(out));
+    is_int(verify_time_readable("2026-11-27T14:55:06.123456+08:00", out),
+           0, "a ts is readable");
+    is_str(out, "2026-11-27 14:55:06", "readable: no T, fraction, offset");
+    is_int(verify_time_readable("2026-11-27T14:55:06", out), 0,
+           "19 characters are enough");
+    is_str(out, "2026-11-27 14:55:06", "readable of the bare form");
+    strcpy(out, "untouched");
+    is_int(verify_time_readable("2026-11-27 14:55:06", out), -1,
+           "no T: not a ts");
+    is_int(verify_time_readable("2026-11-27T14:55", out), -1,
+           "too short: not a ts");
+    is_int(verify_time_readable("", out), -1, "empty: not a ts");
+    is_str(out, "untouched", "out untouched when not a ts");
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -274,5 +350,7 @@ int main(void)
     test_roc();
     test_taipei_day();
     test_format();
+    test_months();
+    test_readable();
     return done_testing();
 }

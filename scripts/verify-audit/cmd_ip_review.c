@@ -1,0 +1,226 @@
+/*
+ * cmd_ip_review.c -- the whitelist review (R3.8): per client each address
+ * used in the last N months; with the VerifyClient lines of a config
+ * file also the registered addresses left idle, and those registered
+ * twice.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+#include "print.h"
+#include "tool.h"
+
+typedef struct ipreview_t {
+    const char *since;          /* "YYYY-MM-DD" */
+    apr_hash_t *ips;            /* iprow_t by client+ip */
+    apr_hash_t *byip;           /* registered ip -> "name[,name...]" */
+    int config;                 /* a register was given */
+    uint64_t idle, dup, unreg;  /* the findings */
+    apr_pool_t *p;
+} ipreview_t;
+
+static int ipreview_line(verify_scan_t *s, const char *line, size_t len,
+                         json_t *j, int bad, int fi, apr_off_t off)
+{
+    ipreview_t *x = s->ctx;
+    const char *ts = jstr(j, "ts"), *ip = jstr(j, "ip");
+    iprow_t *r;
+
+    if (!is_query(j) || !ts) {
+        return 0;
+    }
+    r = ip_row(x->ips, member_bytes(j, "client", x->p), ip ? ip : "?",
+               x->p);
+    copy_ts(r->last_any, ts);
+    if (strncmp(ts, x->since, 10) >= 0) {
+        r->n++;
+        copy_ts(r->last, ts);
+    }
+    return 0;
+}
+
+/*
+ * The register file's clients, read by the library's parser (the one
+ * the module uses): (client, ip) pairs into @p reg (const char *[2]
+ * each). A line the module would refuse is refused here too.
+ */
+static int read_clients(const char *path, apr_array_header_t *reg,
+                        int *nclients, apr_pool_t *p)
+{
+    apr_array_header_t *clients;
+    char *err = NULL;
+    int i, j;
+
+    if (verify_register_read_file(&clients, path, &err, p) != APR_SUCCESS) {
+        fprintf(stderr, PROG ": --config %s\n",
+                safe_text(p, err, strlen(err), 0, 0, NULL, NULL));
+        return -1;
+    }
+    *nclients = clients->nelts;
+    for (i = 0; i < clients->nelts; i++) {
+        const verify_client_t *cl = APR_ARRAY_IDX(clients, i,
+                                                  verify_client_t *);
+        for (j = 0; j < cl->ips->nelts; j++) {
+            const char **pair = apr_array_push(reg);
+            pair[0] = cl->name;
+            pair[1] = APR_ARRAY_IDX(cl->ips, j, const char *);
+        }
+    }
+    return 0;
+}
+
+/* Every registered (client, ip) gets a row; who holds each address. */
+static void add_register(ipreview_t *x, const apr_array_header_t *reg)
+{
+    int i;
+
+    for (i = 0; i < reg->nelts; i++) {
+        const char *name = ((const char **)reg->elts)[2 * i];
+        const char *ip = ((const char **)reg->elts)[2 * i + 1];
+        const char *who = apr_hash_get(x->byip, ip, APR_HASH_KEY_STRING);
+        bstr_t c;
+        iprow_t *r;
+
+        c.s = name;
+        c.len = strlen(name);
+        r = ip_row(x->ips, c, ip, x->p);
+        if (r->registered) {
+            r->dup_same = 1;
+        }
+        r->registered = 1;
+        apr_hash_set(x->byip, ip, APR_HASH_KEY_STRING,
+                     who ? apr_pstrcat(x->p, who, ",", name, NULL) : name);
+    }
+}
+
+/* "duplicate: ..." of an address registered more than once. */
+static const char *duplicate_finding(const iprow_t *r, const char *who,
+                                     apr_pool_t *p)
+{
+    char *other = apr_pstrdup(p, who), *tok, *sv;
+    const char *also = "";
+
+    for (tok = apr_strtok(other, ",", &sv); tok;
+         tok = apr_strtok(NULL, ",", &sv)) {
+        if (strcmp(tok, r->client.s) && !strstr(also, tok)) {
+            also = apr_pstrcat(p, also, *also ? ", " : "", tok, NULL);
+        }
+    }
+    return apr_pstrcat(p, *also ? "duplicate: also registered for "
+                              : "duplicate: listed twice for this client",
+                       also, NULL);
+}
+
+/* What the review finds of one address (counted in @p x), or NULL
+ * without a register. */
+static const char *finding(ipreview_t *x, const iprow_t *r, apr_pool_t *p)
+{
+    const char *who = apr_hash_get(x->byip, r->ip, APR_HASH_KEY_STRING);
+    const char *found = NULL;
+
+    if (!x->config) {
+        return NULL;
+    }
+    if (r->registered && r->n == 0) {
+        x->idle++;
+        found = r->last_any[0]
+            ? apr_psprintf(p, "idle: consider removing (last use %s)",
+                           row_ts(r->last_any, p))
+            : "idle: consider removing (no use in the files read)";
+    }
+    if (r->registered && who && (strchr(who, ',') || r->dup_same)) {
+        x->dup++;
+        found = apr_pstrcat(p, found ? found : "", found ? "; " : "",
+                            duplicate_finding(r, who, p), NULL);
+    }
+    if (!r->registered) {
+        x->unreg++;
+        found = r->client.s ? "not in the register given"
+                            : "refused caller (no register line)";
+    }
+    return found ? found : "in use";
+}
+
+/* The addresses of the period and of the register, with findings. */
+static void print_rows(ipreview_t *x, apr_pool_t *p)
+{
+    static const char *const head[] = {
+        "client", "address", "queries", "last use", "finding"
+    };
+    static const int maxw[] = { 24, 0, 0, 0, 0 };
+    apr_array_header_t *a = hash_sorted(x->ips, cmp_iprow, p);
+    table_t t;
+    int i;
+
+    table_init(&t, 5, head, maxw, p);
+    for (i = 0; i < a->nelts; i++) {
+        const iprow_t *r = APR_ARRAY_IDX(a, i, iprow_t *);
+        const char *raw[5];
+        size_t rlen[5] = { r->client.len, (size_t)-1, (size_t)-1,
+                           (size_t)-1, (size_t)-1 };
+
+        if (r->n == 0 && !r->registered) {
+            continue;   /* seen only before the period, not registered */
+        }
+        raw[4] = finding(x, r, p);
+        client_cell(r->client, &raw[0], &rlen[0]);
+        raw[1] = r->ip;
+        raw[2] = apr_psprintf(p, "%" APR_UINT64_T_FMT, r->n);
+        raw[3] = r->n ? row_ts(r->last, p) : NULL;
+        table_add(&t, raw, rlen);
+    }
+    if (t.cells->nelts == 0) {
+        printf("No queries in the period, and no register given.\n");
+    }
+    else {
+        table_print(&t, TABLE_CUT_NOTE);
+    }
+}
+
+int cmd_ip_review(const audit_args_t *a, apr_pool_t *p)
+{
+    apr_array_header_t *reg = apr_array_make(p, 16, sizeof(const char *[2]));
+    ipreview_t x;
+    verify_scan_t s;
+    char since[11];
+    int nclients = 0;
+
+    verify_date_format(verify_date_months_before(
+        verify_date_taipei(apr_time_now()), (unsigned)a->months), since);
+    if (a->config && read_clients(a->config, reg, &nclients, p) != 0) {
+        return 1;
+    }
+    memset(&x, 0, sizeof(x));
+    x.since = since;
+    x.p = p;
+    x.config = a->config != NULL;
+    x.ips = apr_hash_make(p);
+    x.byip = apr_hash_make(p);
+    scan_init(&s, a, ipreview_line, &x, p);
+    if (scan_intact(&s, "ip-review") != 0) {
+        return 1;
+    }
+    add_register(&x, reg);
+    printf("Review of the whitelisted addresses (R3.8)\n");
+    printf("period:       the last %d month%s: from %s on (Taipei time)\n",
+           a->months, a->months == 1 ? "" : "s", since);
+    chain_header(&s, p);
+    if (a->config) {
+        printf("config:       %s: %d client(s), %d address(es) registered\n",
+               a->config, nclients, reg->nelts);
+    }
+    else {
+        printf("config:       none given (--config FILE also lists idle "
+               "and duplicate registered addresses)\n");
+    }
+    putchar('\n');
+    print_rows(&x, p);
+    if (a->config) {
+        printf("\nfindings:     %" APR_UINT64_T_FMT " idle, %"
+               APR_UINT64_T_FMT " duplicate, %" APR_UINT64_T_FMT
+               " not registered\n", x.idle, x.dup, x.unreg);
+    }
+    return write_failed();
+}

@@ -1,0 +1,380 @@
+/*
+ * verify-audit -- the auditor's tool: main() and the command table.
+ *
+ * Every command reads the audit files in chain order and checks the
+ * chain as it goes (verify_chain_scan). The table says what each
+ * command takes: its options, which of them it needs, and whether its
+ * arguments are audit files or the audit directory; main() parses and
+ * checks the command line by it, so a command starts from arguments
+ * that are known to be sound.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_general.h>
+#include <apr_getopt.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include "print.h"
+#include "tool.h"
+
+/* An option letter as a bit of audit_cmd_t.takes and .needs. */
+#define OPT(c) ((uint64_t)1 << ((c) - 'A'))
+
+/* What a command's arguments are. */
+typedef enum {
+    ARGS_FILES,         /* audit files or directories, after options */
+    ARGS_DIR,           /* exactly one audit directory */
+    ARGS_FILES_ONLY     /* audit files or directories, no options */
+} audit_args_kind_t;
+
+typedef struct audit_cmd_t {
+    const char *name;
+    audit_args_kind_t args;
+    uint64_t takes;             /* the options it takes */
+    uint64_t needs;             /* the options it cannot do without */
+    const char *needs_text;     /* "NAME needs ..." when one is missing */
+    /* a further check of the options: 0, or the exit status */
+    int (*check)(const audit_args_t *a);
+    int (*run)(const audit_args_t *a, apr_pool_t *p);
+    const char *synopsis;       /* its lines of the usage */
+} audit_cmd_t;
+
+/* report takes --seed and --json only to say they belong to sample. */
+static int report_check(const audit_args_t *a)
+{
+    if (a->seed || a->as_json) {
+        fprintf(stderr, PROG ": --seed and --json belong to sample, not "
+                "report\n");
+        return 2;
+    }
+    return 0;
+}
+
+static const audit_cmd_t commands[] = {
+    { "verify", ARGS_FILES_ONLY, 0, 0, NULL, NULL, cmd_verify,
+      "  verify     check the hash chain; exit 0 if intact, else name\n"
+      "             the first bad line\n" },
+    { "sample", ARGS_FILES, OPT('m') | OPT('s') | OPT('j'), OPT('m'),
+      "--month YYYY-MM", NULL, cmd_sample,
+      "  sample --month YYYY-MM [--seed HEX] [--json]\n"
+      "             the month's sample of queries (R5.1): at least 3 %,\n"
+      "             never fewer than 10, all if fewer than 10; ranked\n"
+      "             by HMAC-SHA256(seed, request_id), so the same seed\n"
+      "             draws the same sample; a fresh seed is printed when\n"
+      "             none is given; --json prints the sampled lines;\n"
+      "             refuses a broken chain\n" },
+    { "report", ARGS_FILES, OPT('m') | OPT('s') | OPT('j'), OPT('m'),
+      "--month YYYY-MM", report_check, cmd_report,
+      "  report --month YYYY-MM > report.html\n"
+      "             the printable monthly query record sheet (R5.1):\n"
+      "             chain status, counts and every query of the month\n" },
+    { "subject", ARGS_FILES, OPT('i') | OPT('k') | OPT('j'),
+      OPT('i') | OPT('k'), "--id ID and --key FILE (the VerifyKeyFile)",
+      NULL, cmd_subject,
+      "  subject --id ID|- --key FILE [--json]\n"
+      "             every line about one person (R4.2.5, R5.5): the lines\n"
+      "             whose subject_tag is the tag of ID under the key file\n"
+      "             (VerifyKeyFile); the ID is shown only masked; --id -\n"
+      "             reads it from stdin (out of the process list)\n" },
+    { "roster", ARGS_FILES, OPT('S'), 0, NULL, NULL, cmd_roster,
+      "  roster [--since YYYY-MM-DD]\n"
+      "             the register of everyone who queried (R4.3): per\n"
+      "             client and operator the first and last query, the\n"
+      "             queries, answered and refused; then each client's\n"
+      "             addresses\n" },
+    { "ip-review", ARGS_FILES, OPT('M') | OPT('c'), 0, NULL, NULL,
+      cmd_ip_review,
+      "  ip-review [--months N] [--config FILE]\n"
+      "             the whitelist review (R3.8): per client each address\n"
+      "             used in the last N months (default 6); with the\n"
+      "             VerifyClient lines of FILE also the registered\n"
+      "             addresses left idle, and those registered twice\n" },
+    { "purge", ARGS_DIR, OPT('b') | OPT('n'), OPT('b'),
+      "--before YYYY-MM-DD", NULL, cmd_purge,
+      "  purge --before YYYY-MM-DD [--dry-run] DIR\n"
+      "             delete the daily files older than the date, which\n"
+      "             must be at least 5 years ago (R4.1.5, R4.2.5); writes\n"
+      "             DIR/purged-through-DATE.json with the seq and hash of\n"
+      "             the last line purged, from which verify resumes\n" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const apr_getopt_option_t options[] = {
+    { "month", 'm', 1, "YYYY-MM" },
+    { "seed", 's', 1, "hex seed of the sample" },
+    { "json", 'j', 0, "JSON Lines" },
+    { "id", 'i', 1, "ID number" },
+    { "key", 'k', 1, "key file" },
+    { "since", 'S', 1, "YYYY-MM-DD" },
+    { "months", 'M', 1, "months" },
+    { "config", 'c', 1, "file with VerifyClient lines" },
+    { "before", 'b', 1, "YYYY-MM-DD" },
+    { "dry-run", 'n', 0, "dry run" },
+    { "help", 'h', 0, "help" },
+    { NULL, 0, 0, NULL }
+};
+
+static void usage(FILE *to)
+{
+    size_t i;
+
+    fputs("usage: " PROG " COMMAND [options] FILE|DIR...\n"
+          "  FILE|DIR: audit files (audit-YYYY-MM-DD.jsonl), or the audit\n"
+          "  directory (all its audit files, in date order)\n"
+          "\n", to);
+    for (i = 0; i < NCOMMANDS; i++) {
+        fputs(commands[i].synopsis, to);
+    }
+    fputs("\n"
+          "  A month is a Taipei calendar month. Every command checks the\n"
+          "  whole chain of the files given; all but verify and report\n"
+          "  refuse a broken one. Exit status: 0 done, 1 failed or chain\n"
+          "  broken (the report is printed all the same), 2 usage error.\n",
+          to);
+}
+
+static const audit_cmd_t *find_command(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < NCOMMANDS; i++) {
+        if (!strcmp(commands[i].name, name)) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static const char *option_name(int optch)
+{
+    int o;
+
+    for (o = 0; options[o].name && options[o].optch != optch; o++) {
+    }
+    return options[o].name;
+}
+
+/* The options after the command, by the table. *given receives the
+ * options seen. @return 0, -1 after --help, or the exit status. */
+static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
+                         audit_args_t *a, const char **months,
+                         uint64_t *given)
+{
+    apr_status_t rv;
+    const char *arg;
+    int optch;
+
+    while ((rv = apr_getopt_long(os, options, &optch, &arg))
+           == APR_SUCCESS) {
+        switch (optch) {
+        case 'm': a->month = arg; break;
+        case 's': a->seed = arg; break;
+        case 'j': a->as_json = 1; break;
+        case 'i': a->id = arg; break;
+        case 'k': a->key = arg; break;
+        case 'S': a->since = arg; break;
+        case 'M': *months = arg; break;
+        case 'c': a->config = arg; break;
+        case 'b': a->before = arg; break;
+        case 'n': a->dry_run = 1; break;
+        case 'h': usage(stdout); return -1;
+        }
+        if (!(cmd->takes & OPT(optch))) {
+            fprintf(stderr, PROG ": --%s does not belong to %s (see "
+                    PROG " --help)\n", option_name(optch), cmd->name);
+            return 2;
+        }
+        *given |= OPT(optch);
+    }
+    if (rv != APR_EOF) {
+        fprintf(stderr, "(see " PROG " --help)\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* --id -: the ID from stdin, out of shell history and the process list. */
+static const char *id_from_stdin(apr_pool_t *p)
+{
+    char buf[64];
+    const char *id;
+    size_t l;
+
+    if (!fgets(buf, sizeof(buf), stdin)) {
+        buf[0] = '\0';
+    }
+    l = strlen(buf);
+    while (l && apr_isspace(buf[l - 1])) {
+        buf[--l] = '\0';
+    }
+    id = apr_pstrdup(p, buf);
+    memset(buf, 0, sizeof(buf));
+    return id;
+}
+
+/* The values of the options given. @return 0, or the exit status. */
+static int check_values(audit_args_t *a, const char *months, apr_pool_t *p)
+{
+    char norm[VERIFY_ID_LEN + 1];
+    verify_id_status_t st;
+    char *end;
+    long n;
+
+    if (a->id && !strcmp(a->id, "-")) {
+        a->id = id_from_stdin(p);
+    }
+    if (a->id) {
+        st = verify_id_normalise(a->id, strlen(a->id), norm, NULL);
+        memset(norm, 0, sizeof(norm));
+        if (st != VERIFY_ID_OK) {
+            /* the ID is never echoed, not even a wrong one */
+            fprintf(stderr, PROG ": --id is not a valid ID number: %s\n",
+                    verify_id_strerror(st));
+            return 2;
+        }
+    }
+    if (a->since && !verify_date_parse_iso(a->since, strlen(a->since))) {
+        fprintf(stderr, PROG ": --since must be a date as YYYY-MM-DD, not "
+                "\"%s\"\n", a->since);
+        return 2;
+    }
+    if (months) {
+        errno = 0;
+        n = strtol(months, &end, 10);
+        if (errno || *end || end == months || n < 1 || n > 120) {
+            fprintf(stderr, PROG ": --months must be a number of months "
+                    "from 1 to 120, not \"%s\"\n", months);
+            return 2;
+        }
+        a->months = (int)n;
+    }
+    if (a->month && !verify_date_parse_month(a->month, strlen(a->month))) {
+        fprintf(stderr, PROG ": --month must be a month as YYYY-MM (e.g. "
+                "2026-11), not \"%s\"\n", a->month);
+        return 2;
+    }
+    return 0;
+}
+
+/* The audit files of @p n arguments into a->files. @return 0, or 1 with
+ * the reason printed. */
+static int collect_files(audit_args_t *a, int n, const char *const *args,
+                         apr_pool_t *p)
+{
+    char *err = NULL;
+    int i;
+
+    a->files = apr_array_make(p, 16, sizeof(const char *));
+    if (verify_audit_collect(n, args, a->files, &a->checkpoint, &err, p)
+        != APR_SUCCESS) {
+        fprintf(stderr, PROG ": %s\n", err);
+        return 1;
+    }
+    if (a->files->nelts == 0) {
+        fprintf(stderr, PROG ": no audit files given (a directory is "
+                "searched for audit-*.jsonl)\n");
+        return 1;
+    }
+    a->file_args = "";
+    for (i = 0; i < n; i++) {
+        a->file_args = apr_pstrcat(p, a->file_args, i ? " " : "",
+                                   shell_quote(args[i], p), NULL);
+    }
+    return 0;
+}
+
+/* A command with options: parse and check them, then its arguments. */
+static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
+                            int argc, const char *const *argv,
+                            apr_pool_t *p)
+{
+    const char *months = NULL, **av;
+    uint64_t given = 0;
+    apr_getopt_t *os;
+    int i, rc;
+
+    /* options may come before or after the files */
+    av = apr_palloc(p, (size_t)argc * sizeof(*av));
+    av[0] = apr_pstrcat(p, PROG " ", cmd->name, NULL);
+    for (i = 2; i < argc; i++) {
+        av[i - 1] = argv[i];
+    }
+    av[argc - 1] = NULL;
+    apr_getopt_init(&os, p, argc - 1, av);
+    os->interleave = 1;
+    rc = parse_options(cmd, os, a, &months, &given);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    if ((cmd->needs & given) != cmd->needs) {
+        fprintf(stderr, PROG ": %s needs %s\n", cmd->name, cmd->needs_text);
+        return 2;
+    }
+    rc = check_values(a, months, p);
+    if (rc == 0 && cmd->check) {
+        rc = cmd->check(a);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (cmd->args == ARGS_DIR) {
+        if (os->argc - os->ind != 1) {
+            fprintf(stderr, PROG ": %s takes exactly one audit "
+                    "directory\n", cmd->name);
+            return 2;
+        }
+        a->dir = os->argv[os->ind];
+        return cmd->run(a, p);
+    }
+    if (os->ind >= os->argc) {
+        fprintf(stderr, PROG ": %s: no audit files or directory given\n",
+                cmd->name);
+        return 2;
+    }
+    if (collect_files(a, os->argc - os->ind, os->argv + os->ind, p) != 0) {
+        return 1;
+    }
+    return cmd->run(a, p);
+}
+
+int main(int argc, const char *const *argv)
+{
+    const audit_cmd_t *cmd;
+    audit_args_t a;
+    apr_pool_t *p;
+    int rc = 2;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    apr_pool_create(&p, NULL);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        rc = argc < 2 ? 2 : 0;
+        goto cleanup;
+    }
+    cmd = find_command(argv[1]);
+    if (!cmd) {
+        fprintf(stderr, PROG ": command \"%s\" is not available in this "
+                "version\n", argv[1]);
+        usage(stderr);
+        goto cleanup;
+    }
+    memset(&a, 0, sizeof(a));
+    a.months = 6;
+    if (cmd->args != ARGS_FILES_ONLY) {
+        rc = run_with_options(cmd, &a, argc, argv, p);
+    }
+    else if (argc < 3) {
+        usage(stderr);
+    }
+    else {
+        rc = collect_files(&a, argc - 2, argv + 2, p) ? 1 : cmd->run(&a, p);
+    }
+
+cleanup:
+    apr_pool_destroy(p);
+    apr_terminate();
+    return rc;
+}

@@ -1,0 +1,128 @@
+/*
+ * tool.h -- verify-audit's private header: the command line as the
+ * commands see it, the commands, and what more than one of them uses.
+ */
+#ifndef VERIFY_AUDIT_TOOL_H
+#define VERIFY_AUDIT_TOOL_H
+
+#include <stdint.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_hash.h>
+#include <jansson.h>
+#include "verify.h"
+
+#define PROG "verify-audit"
+
+/* What the command line gave a command (NULL/0: not given). */
+typedef struct audit_args_t {
+    apr_array_header_t *files;  /* const char *: audit files, chain order */
+    const char *checkpoint;     /* newest purge checkpoint of the dirs */
+    const char *dir;            /* purge: the audit directory */
+    const char *file_args;      /* the FILE|DIR arguments, shell-quoted */
+    const char *month;          /* --month YYYY-MM (checked) */
+    const char *seed;           /* --seed HEX */
+    const char *id;             /* --id, read from stdin for "-" (checked) */
+    const char *key;            /* --key FILE */
+    const char *since;          /* --since YYYY-MM-DD (checked) */
+    const char *config;         /* --config FILE */
+    const char *before;         /* --before YYYY-MM-DD (purge checks it) */
+    int months;                 /* --months N (checked; default 6) */
+    int as_json;                /* --json */
+    int dry_run;                /* --dry-run */
+} audit_args_t;
+
+/* The commands (cmd_*.c): exit status 0 done, 1 failed, 2 usage. */
+int cmd_verify(const audit_args_t *a, apr_pool_t *p);
+int cmd_sample(const audit_args_t *a, apr_pool_t *p);
+int cmd_report(const audit_args_t *a, apr_pool_t *p);
+int cmd_subject(const audit_args_t *a, apr_pool_t *p);
+int cmd_roster(const audit_args_t *a, apr_pool_t *p);
+int cmd_ip_review(const audit_args_t *a, apr_pool_t *p);
+int cmd_purge(const audit_args_t *a, apr_pool_t *p);
+
+/* -- the chain, as the commands read it (chain.c) ------------------- */
+
+/* A scan of the command's files from its checkpoint on, calling
+ * @p line_fn with @p ctx; nothing printed as found. */
+void scan_init(verify_scan_t *s, const audit_args_t *a,
+               verify_scan_line_fn line_fn, void *ctx, apr_pool_t *p);
+/* verify_chain_scan(), saying why when it could not finish. */
+int scan_run(verify_scan_t *s);
+/* scan_run() refusing a broken chain: 0, or 1 with the reason printed. */
+int scan_intact(verify_scan_t *s, const char *cmd);
+/* "files:" and "chain:" lines of a text header. */
+void chain_header(const verify_scan_t *s, apr_pool_t *p);
+/* "audit-2026-11-01.jsonl .. audit-2026-11-27.jsonl" */
+const char *files_span(const apr_array_header_t *files, apr_pool_t *p);
+
+/* -- what a line says (line.c) -------------------------------------- */
+
+/* A string member, or NULL. */
+const char *jstr(json_t *j, const char *key);
+/* A member as text: a string as it is, null or absent as NULL, any other
+ * value as compact JSON. *len receives the length. */
+const char *member_text(json_t *j, const char *key, size_t *len,
+                        apr_pool_t *p);
+/* The masked subject; anything that is not a mask shows "*". */
+const char *safe_subject(json_t *j, apr_pool_t *p);
+/* The checks asked, comma-separated; NULL when none. */
+const char *checks_text(json_t *j, apr_pool_t *p);
+/* "2026-11-27 14:55:06" of a ts; another text as it is; NULL as NULL. */
+const char *ts_readable(const char *ts, apr_pool_t *p);
+/* ts_readable() of the line's ts. */
+const char *line_ts(json_t *j, apr_pool_t *p);
+/* "200", or "403 check_not_permitted". */
+const char *status_text(json_t *j, apr_pool_t *p);
+/* The cells request_id, client, operator, case, reason, checks of a
+ * table row (QUERY_CELLS of raw and len, for table_add()). */
+#define QUERY_CELLS 6
+#define QUERY_HEAD "request_id", "client", "operator", "case", "reason", \
+                   "checks"
+#define QUERY_MAXW 0, 20, 20, 24, 30, 30
+void query_cells(json_t *j, const char **raw, size_t *len, apr_pool_t *p);
+/* A query line (op "verify")? */
+int is_query(json_t *j);
+/* A query answered (status 200)? */
+int answered_line(json_t *j);
+
+/* -- who queried from where: roster and ip-review (callers.c) -------- */
+
+/* Shown for a query refused before a client was known. */
+#define NO_CLIENT "(none: unknown_client)"
+
+/* A text member kept as bytes: s NULL when null or absent. */
+typedef struct bstr_t {
+    const char *s;
+    size_t len;
+} bstr_t;
+
+/* One address of one client. */
+typedef struct iprow_t {
+    bstr_t client;
+    const char *ip;
+    char last[33];              /* last query in the period */
+    char last_any[33];          /* last query in the files */
+    uint64_t n;                 /* queries in the period */
+    int registered;             /* listed for this client in the config */
+    int dup_same;               /* listed twice for this client */
+} iprow_t;
+
+bstr_t member_bytes(json_t *j, const char *key, apr_pool_t *p);
+/* An unambiguous hash key of two values (*klen its length). */
+const char *key2(bstr_t a, const char *b, size_t blen, apr_size_t *klen,
+                 apr_pool_t *p);
+int cmp_bstr(bstr_t a, bstr_t b);
+/* The row of (client, ip) in @p h, made when new. */
+iprow_t *ip_row(apr_hash_t *h, bstr_t client, const char *ip,
+                apr_pool_t *p);
+/* For hash_sorted(): by client, then address. */
+int cmp_iprow(const void *a, const void *b);
+/* Keep a ts in a row ("" for none). */
+void copy_ts(char out[33], const char *ts);
+/* The client cell of a row: its bytes, or NO_CLIENT. */
+void client_cell(bstr_t client, const char **raw, size_t *len);
+/* A kept ts as shown: NULL when there is none. */
+const char *row_ts(const char *ts, apr_pool_t *p);
+
+#endif /* VERIFY_AUDIT_TOOL_H */
