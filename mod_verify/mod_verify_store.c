@@ -57,8 +57,9 @@ verify_snap_t *verify_store_hold(request_rec *r)
     rv = verify_snap_acquire(reader, &snap, &err, r->pool);
     if (rv != APR_SUCCESS) {
         /* Not imported yet is routine (and said at most once a second
-         * per child); no permission is the admin's to fix, and is said
-         * once per child at warn level. */
+         * per child: a remembered failure comes without err); no
+         * permission is the admin's to fix, and is said once per child
+         * at warn level. */
         static int warned;
         int level = APLOG_INFO;
         if (APR_STATUS_IS_EACCES(rv) && !warned) {

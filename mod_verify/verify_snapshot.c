@@ -477,7 +477,7 @@ struct verify_snap_reader_t {
     link_state_t state;         /* of `current` when snap was opened */
     link_state_t fail_state;    /* of `current` at the last failure */
     apr_time_t fail_until;
-    char fail_msg[512];
+    apr_status_t fail_rv;       /* and what it was */
 };
 
 static int read_state(const char *path, link_state_t *ls)
@@ -676,8 +676,8 @@ apr_status_t verify_snap_acquire(verify_snap_reader_t *r, verify_snap_t **out,
     }
     else if (r->fail_until && same_state(&ls, &r->fail_state)
              && apr_time_now() < r->fail_until) {
-        *err = apr_pstrdup(ep, r->fail_msg);
-        rv = APR_EGENERAL;
+        *err = NULL;            /* told already, at the failed attempt */
+        rv = r->fail_rv;
     }
     else {
         rv = snap_open(r, &ls, &s, err, ep);
@@ -693,7 +693,7 @@ apr_status_t verify_snap_acquire(verify_snap_reader_t *r, verify_snap_t **out,
         else {
             r->fail_state = ls;
             r->fail_until = apr_time_now() + RETRY_USEC;
-            apr_cpystrn(r->fail_msg, *err, sizeof(r->fail_msg));
+            r->fail_rv = rv;
         }
     }
     if (s) {

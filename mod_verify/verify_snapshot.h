@@ -83,8 +83,9 @@ apr_status_t verify_snap_reader_create(verify_snap_reader_t **r,
  * opened the same way, without a lock.
  *
  * After a failure the same state of `current` is not retried for a
- * second: the same error is returned at once.
- * @param err  on failure, the reason (allocated from @p ep)
+ * second: the same status is returned at once, with *err NULL (the
+ * reason was given at the attempt).
+ * @param err  on failure, the reason (allocated from @p ep), or NULL
  */
 apr_status_t verify_snap_acquire(verify_snap_reader_t *r, verify_snap_t **s,
                                  char **err, apr_pool_t *ep);
