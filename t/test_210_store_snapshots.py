@@ -64,6 +64,18 @@ def import_ok(s, people, extra=()):
     return res
 
 
+def serving(make_server, n, **kw):
+    """A started server answering from one imported batch of @n people;
+    returns (server, People generator, the people)."""
+    s = make_server(**kw)
+    gen = harness.People()
+    people = gen.batch(n)
+    import_ok(s, people)
+    s.start()
+    assert resident(s, people[0])[0] is True
+    return s, gen, people
+
+
 def held_by(pid, store):
     """The snapshot directories process @pid has open."""
     out = set()
@@ -94,12 +106,7 @@ def test_nothing_writable_by_run_user(make_server):
     """After imports (with httpd reading), no file or directory under
     VerifyStore is the run-time user's or writable by it: it tries every
     one of them."""
-    s = make_server()
-    gen = harness.People()
-    first = gen.batch(5)
-    import_ok(s, first)
-    s.start()
-    assert resident(s, first[0])[0] is True
+    s, gen, first = serving(make_server, 5)
     import_ok(s, gen.batch(5))
     assert resident(s, first[0])[0] is False
     uid = pwd.getpwnam(harness.RUN_USER).pw_uid
@@ -283,13 +290,8 @@ def test_killed_import_leaves_current_serving(make_server, point):
     before publication (renameat, with current.tmp made): `current`
     still names the old snapshot, httpd answers from it, and the next
     import publishes and removes the leftover."""
-    s = make_server()
-    gen = harness.People()
-    old = gen.batch(4)
-    import_ok(s, old)
+    s, gen, old = serving(make_server, 4)
     before = current(s.store)
-    s.start()
-    assert resident(s, old[0])[0] is True
 
     proc, pid = strace_import(s, gen.batch(4), point)
     if point == "renameat":
@@ -394,12 +396,7 @@ def test_planted_junk_never_opened(make_server):
     lock.mdb of garbage at the top and in the snapshot, a current.tmp
     link to a root-only file. The importer opens none of it, the root
     file is unchanged, and answers switch."""
-    s = make_server()
-    gen = harness.People()
-    a = gen.batch(3)
-    import_ok(s, a)
-    s.start()
-    assert resident(s, a[0])[0] is True
+    s, gen, _ = serving(make_server, 3)
     victim = os.path.join(s.workdir(), "root-only")
     with open(victim, "wb") as f:
         f.write(b"root's\n")
