@@ -61,6 +61,8 @@ $(BUILD)/t/%: t/unit/%.c $(wildcard t/unit/*.h) $(HDRS) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
 
 unit: $(UNIT_BIN)
+# t/test_300_tlog_library.py's driver, made by the rule above
+unit: $(BUILD)/t/tlog-driver
 
 deps:
 	bash scripts/install-deps.sh

@@ -4,6 +4,8 @@
  * chain), _store.c, _client.c, _request.c, _handler.c and _location.c
  * (which URLs are the handler's).
  */
+#include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -32,6 +34,45 @@ static int verify_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
            ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* `-k stop` and `-k graceful-stop` read the configuration too, only to
+ * find the pid file: a key file removed must not keep a server from
+ * being stopped. httpd's own argv no longer holds -k by now (the MPM
+ * took it out), so the command line comes from the kernel. */
+static int signals_stop(void)
+{
+    char buf[4096], *a, *end, *k = NULL;
+    ssize_t n;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+    n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    for (a = buf, end = buf + n; a < end; a += strlen(a) + 1) {
+        if (!strcmp(a, "-k") && a + 3 < end) {
+            k = a + 3;
+        }
+        else if (!strncmp(a, "-k", 2) && a[2]) {
+            k = a + 2;
+        }
+    }
+    return k && (!strcmp(k, "stop") || !strcmp(k, "graceful-stop"));
+}
+
+static int verify_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    if (signals_stop()) {
+        return OK;
+    }
+    return verify_config_check(s, ptemp) == APR_SUCCESS
+           ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
 static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
@@ -43,14 +84,8 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     verify_location_post_config(s, pconf, ptemp);
-    if (!store && !key && !audit) {
-        return OK;      /* loaded but not configured */
-    }
     if (!store || !key || !audit) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(18)
-                     "VerifyStore, VerifyKeyFile and VerifyAuditLog must "
-                     "all be set");
-        return HTTP_INTERNAL_SERVER_ERROR;
+        return OK;      /* loaded but not configured (check_config) */
     }
     if (verify_request_post_config(s, pconf) != APR_SUCCESS
         || verify_auditlog_post_config(s, pconf, ptemp) != APR_SUCCESS) {
@@ -79,6 +114,11 @@ static void verify_register_hooks(apr_pool_t *p)
     /* before the configuration is read: the "verify-audit" mutex type,
      * so that the admin's Mutex directive applies to it */
     ap_hook_pre_config(verify_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* after each reading of the configuration, before anything starts,
+     * and in configtest and the `-k graceful` that signals a running
+     * server: refuse what start would refuse, so that a broken config
+     * never takes a running server down */
+    ap_hook_check_config(verify_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* in the parent, as root, at start and every restart: the key, the
      * directories, the chain and its "start" line (not in the dry run) */
     ap_hook_post_config(verify_post_config, NULL, NULL, APR_HOOK_MIDDLE);

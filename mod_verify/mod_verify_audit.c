@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <grp.h>
+#include <pwd.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -89,24 +91,102 @@ static void writer_setup(verify_writer_head_t *head, const char *dir,
     writer.log_baton = s;
 }
 
-/* The directory, created and handed to the run-time user. */
+/* Who must own the audit directory and its files. */
+static uid_t run_uid(void)
+{
+    return geteuid() == 0 ? ap_unixd_config.user_id : geteuid();
+}
+
+static const char *user_name(apr_pool_t *p, uid_t uid)
+{
+    struct passwd *pw = getpwuid(uid);
+
+    return pw ? apr_pstrdup(p, pw->pw_name) : apr_psprintf(p, "%ld",
+                                                           (long)uid);
+}
+
+static const char *group_name(apr_pool_t *p, gid_t gid)
+{
+    struct group *gr = getgrgid(gid);
+
+    return gr ? apr_pstrdup(p, gr->gr_name) : apr_psprintf(p, "%ld",
+                                                           (long)gid);
+}
+
+apr_status_t verify_auditlog_check_dir(server_rec *s, const char *dir,
+                                       apr_pool_t *p)
+{
+    const char *user = user_name(p, run_uid());
+    struct stat st;
+
+    if (stat(dir, &st) != 0) {
+        /* missing: start creates it (and hands it over) */
+        return errno == ENOENT ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    }
+    if (S_ISDIR(st.st_mode) && st.st_uid == run_uid()
+        && (st.st_mode & 022) == 0) {
+        return APR_SUCCESS;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(71)
+                 "VerifyAuditLog %s is %s owned by %s:%s, mode %04o; it "
+                 "must be a directory owned by the run-time user %s that "
+                 "no one else can write. mod_verify hands over only a "
+                 "directory it creates itself; to use this one, run: "
+                 "chown %s %s && chmod 0750 %s", dir,
+                 S_ISDIR(st.st_mode) ? "a directory" : "not a directory",
+                 user_name(p, st.st_uid), group_name(p, st.st_gid),
+                 (unsigned)(st.st_mode & 07777), user, user, dir, dir);
+    return APR_EGENERAL;
+}
+
+/*
+ * The audit directory. Created only when it is missing, and then
+ * handed to the run-time user through the descriptor of the directory
+ * just made; one that exists is never re-owned: it is used if it
+ * already belongs to the run-time user and no one else can write it,
+ * and refused (VFY71) otherwise.
+ */
 static apr_status_t prepare_dir(server_rec *s, const char *dir,
                                 apr_pool_t *ptemp)
 {
-    apr_status_t rv = apr_dir_make_recursive(dir,
-                                             APR_FPROT_OS_DEFAULT & 0750,
-                                             ptemp);
+    apr_status_t rv = APR_SUCCESS;
+    struct stat st;
+    int fd = -1;
 
-    if (rv != APR_SUCCESS
-        || (geteuid() == 0 && (chown(dir, ap_unixd_config.user_id,
-                                     ap_unixd_config.group_id) != 0
-                               || chmod(dir, 0750) != 0))) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv ? rv : errno, s,
-                     VERIFY_LOGNO(20) "cannot prepare audit directory %s "
-                     "for the run-time user", dir);
-        return rv ? rv : APR_FROM_OS_ERROR(errno);
+    if (mkdir(dir, 0700) == 0) {
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) != 0 || st.st_uid != geteuid()
+            || (geteuid() == 0
+                && fchown(fd, ap_unixd_config.user_id,
+                          ap_unixd_config.group_id) != 0)
+            || fchmod(fd, 0750) != 0) {
+            rv = APR_FROM_OS_ERROR(errno ? errno : EPERM);
+        }
     }
-    return APR_SUCCESS;
+    else if (errno == ENOENT) {
+        /* the parents: root's, searchable (as install -d makes them) */
+        rv = apr_dir_make_recursive(ap_make_dirstr_parent(ptemp, dir),
+                                    APR_FPROT_UREAD | APR_FPROT_UWRITE
+                                    | APR_FPROT_UEXECUTE | APR_FPROT_GREAD
+                                    | APR_FPROT_GEXECUTE | APR_FPROT_WREAD
+                                    | APR_FPROT_WEXECUTE, ptemp);
+        if (rv == APR_SUCCESS) {
+            return prepare_dir(s, dir, ptemp);
+        }
+    }
+    else if (errno != EEXIST) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(20)
+                     "cannot prepare audit directory %s "
+                     "for the run-time user", dir);
+        return rv;
+    }
+    return verify_auditlog_check_dir(s, dir, ptemp);
 }
 
 /*
@@ -121,14 +201,28 @@ static apr_status_t writer_lock(server_rec *s, const char *dir,
                                 apr_pool_t *ptemp)
 {
     const char *path = apr_pstrcat(ptemp, dir, "/" WRITER_LOCK, NULL);
-    int fd, i;
+    const char *why = NULL;
+    int dirfd, fd = -1, i;
 
     if (strlen(dir) >= sizeof(((verify_writer_head_t *)0)->audit_dir)) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(32)
                      "VerifyAuditLog path too long");
         return APR_ENAMETOOLONG;
     }
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* the directory is the run-time user's: the lock file is reached
+     * through it, never following a link, and must be root's own */
+    dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd >= 0) {
+        fd = verify_audit_openat(dirfd, WRITER_LOCK, O_RDWR | O_CREAT, 0600,
+                                 geteuid(), (gid_t)-1, &why, ptemp);
+        close(dirfd);
+    }
+    if (fd < 0 && why) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(72)
+                     "refusing the writer lock %s: %s; remove it (httpd "
+                     "makes a new one)", path, why);
+        return APR_EGENERAL;
+    }
     if (fd < 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, APR_FROM_OS_ERROR(errno), s,
                      VERIFY_LOGNO(33) "cannot open %s", path);

@@ -12,6 +12,15 @@
 apr_status_t verify_auditlog_pre_config(apr_pool_t *pconf);
 
 /**
+ * check_config (configtest too): an existing @p dir must belong to the
+ * run-time user and be writable by no one else; says what it found and
+ * the commands that fix it (VFY71). A missing @p dir is fine: start
+ * creates it.
+ */
+apr_status_t verify_auditlog_check_dir(server_rec *s, const char *dir,
+                                       apr_pool_t *p);
+
+/**
  * post_config, as root: prepare the directory for the run-time user,
  * take the directory's writer lock, set up or take over the chain head.
  * Logs why it fails.

@@ -30,6 +30,186 @@ static struct {
     bucket_t b[1];                      /* bucket_count of them */
 } *buckets;                             /* per generation, shared */
 
+/* A client known by its address alone is anyone who can send from that
+ * address: fine on loopback (tests, demos), a warning elsewhere. */
+static void warn_unbound(server_rec *s)
+{
+    const apr_array_header_t *seen = NULL, *clients;
+    const char *addr;
+    server_rec *sv;
+    int i;
+
+    for (sv = s; sv; sv = sv->next) {
+        clients = verify_config_clients(sv);
+        if (!clients || clients == seen) {
+            continue;       /* a vhost without its own register */
+        }
+        seen = clients;
+        for (i = 0; i < clients->nelts; i++) {
+            const verify_client_t *cl = APR_ARRAY_IDX(clients, i,
+                                                      verify_client_t *);
+            addr = verify_register_unbound_remote(cl);
+            if (addr) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             VERIFY_LOGNO(60) "VerifyClient %s (%s) has no "
+                             "cert-sha256 and the non-loopback address %s: "
+                             "anyone who can send from it is that client",
+                             cl->name, cl->where, addr);
+            }
+        }
+    }
+}
+
+/* Identity mismatches of one client about one person in one Taipei
+ * day. Unlike the rate buckets the table outlives restarts (it lives in
+ * the process pool, as the chain head does): a reload must not hand a
+ * client a fresh allowance for the same search. */
+#define MISMATCH_SLOTS 16384
+#define MISMATCH_PROBES 64
+#define MISMATCH_LAYOUT 0x564d4d31u     /* "VMM1": this struct */
+#define MISMATCH_USERDATA "verify_mismatch"
+
+typedef struct mismatch_t {
+    unsigned char key[16];      /* SHA-256(client name, 0, subject tag) */
+    verify_date_t day;          /* Taipei day of count; 0: never used */
+    uint32_t count;             /* answers that were or may be mismatches */
+} mismatch_t;
+
+typedef struct mismatch_table_t {
+    uint32_t layout;
+    verify_lock_t lock;
+    mismatch_t slot[MISMATCH_SLOTS];
+} mismatch_table_t;
+
+static mismatch_table_t *mismatches;
+
+static apr_status_t mismatch_setup(server_rec *s)
+{
+    apr_pool_t *pproc = s->process->pool;
+    void *data = NULL;
+    apr_shm_t *shm = NULL;
+    apr_status_t rv;
+
+    apr_pool_userdata_get(&data, MISMATCH_USERDATA, pproc);
+    mismatches = data;
+    if (mismatches && mismatches->layout == MISMATCH_LAYOUT) {
+        return APR_SUCCESS;
+    }
+    /* the first start, or a build with another layout: a new table */
+    rv = apr_shm_create(&shm, sizeof(*mismatches), NULL, pproc);
+    if (rv != APR_SUCCESS) {
+        mismatches = NULL;
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(61)
+                     "cannot create shared memory for the identity "
+                     "mismatch counters");
+        return rv;
+    }
+    mismatches = apr_shm_baseaddr_get(shm);
+    memset(mismatches, 0, sizeof(*mismatches));
+    mismatches->layout = MISMATCH_LAYOUT;
+    apr_pool_userdata_set(mismatches, MISMATCH_USERDATA,
+                          apr_pool_cleanup_null, pproc);
+    return APR_SUCCESS;
+}
+
+static void mismatch_key(const verify_client_t *cl,
+                         const unsigned char *subject, unsigned char *key)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, cl->name, strlen(cl->name) + 1);
+    EVP_DigestUpdate(ctx, subject, VERIFY_TAG_LEN);
+    EVP_DigestFinal_ex(ctx, md, &n);
+    EVP_MD_CTX_free(ctx);
+    memcpy(key, md, 16);
+}
+
+/* The slot of @p key, or else a slot it may take (never used, another
+ * day's, or counting nothing), or NULL: the probe window is full of
+ * today's counts. The caller holds the lock. */
+static mismatch_t *mismatch_find(const unsigned char *key,
+                                 verify_date_t today, int *found)
+{
+    uint32_t h = (uint32_t)key[0] << 24 | (uint32_t)key[1] << 16
+                 | (uint32_t)key[2] << 8 | key[3];
+    mismatch_t *m, *spare = NULL;
+    int i;
+
+    *found = 0;
+    for (i = 0; i < MISMATCH_PROBES; i++) {
+        m = &mismatches->slot[(h + (uint32_t)i) % MISMATCH_SLOTS];
+        if (m->day == 0) {
+            return spare ? spare : m;   /* the key is not further on */
+        }
+        if (!memcmp(m->key, key, 16)) {
+            *found = 1;
+            return m;
+        }
+        if (!spare && (m->day != today || m->count == 0)) {
+            spare = m;
+        }
+    }
+    return spare;
+}
+
+verify_mismatch_t verify_client_mismatch_take(const verify_client_t *cl,
+                                              const unsigned char *subject,
+                                              verify_date_t today, int limit)
+{
+    unsigned char key[16];
+    verify_mismatch_t res = VERIFY_MISMATCH_TAKEN;
+    mismatch_t *m;
+    int found;
+
+    if (!mismatches) {
+        return VERIFY_MISMATCH_FULL;    /* refuse rather than not count */
+    }
+    mismatch_key(cl, subject, key);
+    verify_lock_acquire(&mismatches->lock, getpid());
+    m = mismatch_find(key, today, &found);
+    if (!m) {
+        res = VERIFY_MISMATCH_FULL;
+    }
+    else {
+        if (!found || m->day != today) {
+            memcpy(m->key, key, 16);
+            m->day = today;
+            m->count = 0;
+        }
+        if (m->count >= (uint32_t)limit) {
+            res = VERIFY_MISMATCH_LIMIT;
+        }
+        else {
+            m->count++;
+        }
+    }
+    verify_lock_release(&mismatches->lock);
+    return res;
+}
+
+void verify_client_mismatch_give_back(const verify_client_t *cl,
+                                      const unsigned char *subject,
+                                      verify_date_t today)
+{
+    unsigned char key[16];
+    mismatch_t *m;
+    int found;
+
+    if (!mismatches) {
+        return;
+    }
+    mismatch_key(cl, subject, key);
+    verify_lock_acquire(&mismatches->lock, getpid());
+    m = mismatch_find(key, today, &found);
+    if (found && m->day == today && m->count > 0) {
+        m->count--;
+    }
+    verify_lock_release(&mismatches->lock);
+}
+
 apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf)
 {
     int count = verify_config_bucket_count();
@@ -37,6 +217,11 @@ apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf)
     apr_shm_t *shm = NULL;
     apr_status_t rv;
 
+    warn_unbound(s);
+    rv = mismatch_setup(s);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     buckets = NULL;
     if (count == 0) {
         return APR_SUCCESS;
@@ -144,6 +329,8 @@ static const cert_info_t *client_cert(request_rec *r)
     return ci;
 }
 
+/* The TCP peer, never r->useragent_addr: mod_remoteip (or any module)
+ * may set that from a header the caller wrote. */
 static int address_matches(const verify_client_t *cl, request_rec *r)
 {
     int k;
@@ -151,7 +338,7 @@ static int address_matches(const verify_client_t *cl, request_rec *r)
     for (k = 0; k < cl->subnets->nelts; k++) {
         if (apr_ipsubnet_test(APR_ARRAY_IDX(cl->subnets, k,
                                             apr_ipsubnet_t *),
-                              r->useragent_addr)) {
+                              r->connection->client_addr)) {
             return 1;
         }
     }

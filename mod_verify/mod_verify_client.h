@@ -24,6 +24,30 @@ apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf);
  */
 void verify_client_identify(request_rec *r, verify_client_id_t *id);
 
+/** What verify_client_mismatch_take() found. */
+typedef enum {
+    VERIFY_MISMATCH_TAKEN,      /**< counted: the identity may be answered */
+    VERIFY_MISMATCH_LIMIT,      /**< the day's limit is reached: refuse */
+    VERIFY_MISMATCH_FULL        /**< no room to count it: refuse */
+} verify_mismatch_t;
+
+/**
+ * Count one identity answer of @p cl about the person of @p subject
+ * (the audit subject tag, VERIFY_TAG_LEN bytes) on Taipei day @p today,
+ * before it is looked up, unless @p limit are counted already. The
+ * counters are shared by all children and kept across restarts; a
+ * request that matched (or was not answered) gives its count back.
+ */
+verify_mismatch_t verify_client_mismatch_take(const verify_client_t *cl,
+                                              const unsigned char *subject,
+                                              verify_date_t today,
+                                              int limit);
+
+/** Undo one verify_client_mismatch_take() that was no mismatch. */
+void verify_client_mismatch_give_back(const verify_client_t *cl,
+                                      const unsigned char *subject,
+                                      verify_date_t today);
+
 /** Take one token from @p cl's bucket at @p now; 0 when it is empty. */
 int verify_client_rate_take(const verify_client_t *cl, apr_time_t now);
 

@@ -3,15 +3,22 @@
  * configuration time, so the request path only reads parsed data and a
  * broken line stops configtest with its file, line and fault.
  */
+#include <limits.h>
+#include <stdlib.h>
+
 #include "httpd.h"
 #include "http_config.h"
+#include "http_log.h"
 #include <apr_strings.h>
 
 #include "verify.h"
 #include "verify_private.h"
+#include "mod_verify_audit.h"
 #include "mod_verify_config.h"
+#include "mod_verify_handler.h"
 
 #define DEFAULT_MAX_BODY 8192
+#define DEFAULT_MISMATCH_LIMIT 5
 
 /* The module-wide settings live as long as the configuration pool that
  * holds them: each reading of the configuration starts anew. */
@@ -29,6 +36,7 @@ static verify_mod_conf_t *mod_conf_get(apr_pool_t *pconf)
         mod_conf = apr_pcalloc(pconf, sizeof(*mod_conf));
         mod_conf->audit_sync = -1;
         mod_conf->audit_lock = -1;
+        mod_conf->mismatch_limit = -1;
         apr_pool_cleanup_register(pconf, NULL, mod_conf_cleanup,
                                   apr_pool_cleanup_null);
     }
@@ -89,6 +97,12 @@ int verify_config_audit_lock(void)
 int verify_config_bucket_count(void)
 {
     return mod_conf ? mod_conf->bucket_count : 0;
+}
+
+int verify_config_mismatch_limit(void)
+{
+    return mod_conf && mod_conf->mismatch_limit != -1
+           ? mod_conf->mismatch_limit : DEFAULT_MISMATCH_LIMIT;
 }
 
 apr_off_t verify_config_max_body(server_rec *s)
@@ -180,6 +194,23 @@ static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_mismatch_limit(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (err) {
+        return err;
+    }
+    if (*end || end == arg || v < 1 || v > 100) {
+        return "VerifyIdentityMismatchLimit must be a number from 1 to 100";
+    }
+    srv_conf(cmd->server)->mc->mismatch_limit = (int)v;
+    return NULL;
+}
+
 /* VerifyClient: the grammar is the library's (verify-audit reads the
  * same lines); here only where the line stands and the server's
  * register it joins. */
@@ -201,10 +232,7 @@ static const char *add_client(cmd_parms *cmd, void *dc, int argc,
     }
     for (k = 0; !err && k < conf->clients->nelts; k++) {
         other = APR_ARRAY_IDX(conf->clients, k, verify_client_t *);
-        if (!strcmp(other->name, cl->name)) {
-            err = apr_psprintf(cmd->pool, "client %s already registered "
-                               "at %s", cl->name, other->where);
-        }
+        err = verify_register_conflict(cl, other, 1, cmd->pool);
     }
     if (err) {
         return apr_psprintf(cmd->pool, "VerifyClient (%s): %s", where, err);
@@ -215,6 +243,136 @@ static const char *add_client(cmd_parms *cmd, void *dc, int argc,
     }
     APR_ARRAY_PUSH(conf->clients, verify_client_t *) = cl;
     return NULL;
+}
+
+/* --- check_config: what start would refuse, refused by configtest --- */
+
+/* The first "SetHandler verify" of the tree below @p d, or NULL. */
+static const ap_directive_t *handler_use(const ap_directive_t *d,
+                                         apr_pool_t *ptemp)
+{
+    const ap_directive_t *found;
+    const char *args;
+
+    for (; d; d = d->next) {
+        args = d->args;
+        if (!strcasecmp(d->directive, "SetHandler")
+            && !strcmp(ap_getword_conf(ptemp, &args), VERIFY_HANDLER)) {
+            return d;
+        }
+        if ((found = handler_use(d->first_child, ptemp)) != NULL) {
+            return found;
+        }
+    }
+    return NULL;
+}
+
+/* @p path with symbolic links resolved as far as it exists: two names
+ * of one place must compare equal. */
+static const char *canonical(const char *path, apr_pool_t *p)
+{
+    char buf[PATH_MAX], *head = apr_pstrdup(p, path), *slash;
+    const char *tail = "";
+
+    while (!realpath(head, buf)) {
+        slash = strrchr(head, '/');
+        if (!slash || slash == head) {
+            return path;
+        }
+        tail = apr_pstrcat(p, slash, tail, NULL);
+        *slash = '\0';
+    }
+    return apr_pstrcat(p, strcmp(buf, "/") ? buf : "", tail, NULL);
+}
+
+/* Is @p inner the place @p outer, or inside it? */
+static int within(const char *outer, const char *inner)
+{
+    size_t n = strlen(outer);
+
+    return !strncmp(outer, inner, n) && (inner[n] == '\0'
+                                         || inner[n] == '/');
+}
+
+/* The three paths are apart: none is another, none inside another.
+ * The store is root's and the key is secret, while the audit directory
+ * belongs to the run-time user: one inside another would let that user
+ * replace what root answers from, or read the key. */
+static apr_status_t paths_apart(server_rec *s, apr_pool_t *ptemp)
+{
+    static const char *const names[] = {
+        "VerifyStore", "VerifyKeyFile", "VerifyAuditLog"
+    };
+    const char *path[3], *real[3];
+    int i, k;
+
+    path[0] = mod_conf->store_dir;
+    path[1] = mod_conf->key_file;
+    path[2] = mod_conf->audit_dir;
+    for (i = 0; i < 3; i++) {
+        real[i] = canonical(path[i], ptemp);
+    }
+    for (i = 0; i < 3; i++) {
+        for (k = 0; k < 3; k++) {
+            if (i == k || !within(real[i], real[k])
+                || (k < i && !strcmp(real[i], real[k]))) {
+                continue;
+            }
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(73)
+                         "%s %s and %s %s %s: the store, the key and the "
+                         "audit log need places of their own, none inside "
+                         "another", names[i], path[i], names[k], path[k],
+                         strcmp(real[i], real[k]) ? "overlap (the second "
+                         "lies inside the first)" : "are the same place");
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_config_check(server_rec *s, apr_pool_t *ptemp)
+{
+    const ap_directive_t *use = handler_use(ap_conftree, ptemp);
+    verify_keys_t *keys = NULL;
+    char *err = NULL;
+    apr_pool_t *kp = NULL;
+    apr_status_t rv;
+
+    if (!mod_conf || (!mod_conf->store_dir && !mod_conf->key_file
+                      && !mod_conf->audit_dir)) {
+        if (use) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(74)
+                         "SetHandler verify (%s:%d) needs VerifyStore, "
+                         "VerifyKeyFile and VerifyAuditLog", use->filename,
+                         use->line_num);
+            return APR_EGENERAL;
+        }
+        return APR_SUCCESS;     /* loaded but not configured */
+    }
+    if (!mod_conf->store_dir || !mod_conf->key_file
+        || !mod_conf->audit_dir) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(18)
+                     "VerifyStore, VerifyKeyFile and VerifyAuditLog must "
+                     "all be set");
+        return APR_EGENERAL;
+    }
+    rv = paths_apart(s, ptemp);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* the key as start reads it (missing, unreadable, short, open to
+     * others); its pool wipes it at once */
+    apr_pool_create(&kp, ptemp);
+    rv = verify_keys_load(&keys, mod_conf->key_file, &err, kp);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(75)
+                     "%s", err);
+    }
+    apr_pool_destroy(kp);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return verify_auditlog_check_dir(s, mod_conf->audit_dir, ptemp);
 }
 
 const command_rec verify_cmds[] = {
@@ -231,6 +389,9 @@ const command_rec verify_cmds[] = {
                   "(the 'verify-audit' mutex, set with the Mutex directive)"),
     AP_INIT_TAKE1("VerifyMaxBody", set_max_body, NULL, RSRC_CONF,
                   "largest /verify request body in bytes (default 8192)"),
+    AP_INIT_TAKE1("VerifyIdentityMismatchLimit", set_mismatch_limit, NULL,
+                  RSRC_CONF, "identity mismatches one client may get about "
+                  "one person in a Taipei day (default 5)"),
     AP_INIT_TAKE_ARGV("VerifyClient", add_client, NULL, RSRC_CONF,
                       "NAME ip=ADDR[,ADDR] checks=CHECK[,CHECK] "
                       "approval=ID valid=FROM..TO [cert-sha256=HEX[,HEX]] "

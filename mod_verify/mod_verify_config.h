@@ -18,6 +18,7 @@ typedef struct verify_mod_conf_t {
     int audit_sync;                 /* VerifyAuditSync; -1 unset */
     int audit_lock;                 /* VerifyAuditLock; -1 unset */
     int bucket_count;               /* rate buckets handed out */
+    int mismatch_limit;             /* VerifyIdentityMismatchLimit; -1 unset */
 } verify_mod_conf_t;
 
 /** Settings of one server (merged into virtual hosts). */
@@ -32,6 +33,15 @@ extern const command_rec verify_cmds[];
 void *verify_config_create_srv(apr_pool_t *p, server_rec *s);
 void *verify_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
 
+/**
+ * check_config (so configtest and the signalling `-k graceful` too):
+ * refuse what start would refuse. The three paths all set or none (and
+ * then no SetHandler verify), none inside another, the key file
+ * readable, long enough and protected, an existing audit directory
+ * owned as it must be. Logs what is wrong.
+ */
+apr_status_t verify_config_check(server_rec *s, apr_pool_t *ptemp);
+
 /** VerifyStore, VerifyKeyFile, VerifyAuditLog; NULL when not given. */
 const char *verify_config_store_dir(void);
 const char *verify_config_key_file(void);
@@ -45,6 +55,10 @@ int verify_config_audit_lock(void);
 
 /** How many VerifyClient lines have rate=: one bucket each. */
 int verify_config_bucket_count(void);
+
+/** VerifyIdentityMismatchLimit: identity mismatches one client may get
+ * about one person in a Taipei day; default 5. */
+int verify_config_mismatch_limit(void);
 
 /** VerifyMaxBody of @p s; default 8192 bytes. */
 apr_off_t verify_config_max_body(server_rec *s);

@@ -10,6 +10,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include <apr_strings.h>
 
 #include "verify.h"
 #include "verify_private.h"
@@ -89,6 +90,70 @@ static void check_client(verify_req_t *q, verify_date_t today)
     }
 }
 
+/* Every answer is a permission: each check asked, and identity_match
+ * (name, birth_date) only with `identity` in the register line. The
+ * refusal names everything refused. */
+static void check_permission(verify_req_t *q)
+{
+    apr_pool_t *p = q->r->pool;
+    unsigned refused = q->checks & ~q->client->checks;
+    const char *no = NULL;
+    int k;
+
+    for (k = 0; k < VERIFY_CHECK_COUNT; k++) {
+        if (refused & (1u << k)) {
+            no = no ? apr_pstrcat(p, no, ", ", verify_check_name(k), NULL)
+                    : verify_check_name(k);
+        }
+    }
+    if (q->want_match && !(q->client->checks & VERIFY_PERMIT_IDENTITY)) {
+        no = apr_pstrcat(p, no ? no : "", no ? ", " : "",
+                         "identity (name, birth_date)", NULL);
+    }
+    if (no) {
+        verify_request_refuse(q, HTTP_FORBIDDEN, "check_not_permitted",
+                              apr_pstrcat(p, "the client is not approved "
+                                          "for: ", no, NULL));
+    }
+}
+
+/* Seconds until the next Taipei midnight, when the day's identity
+ * mismatch counts start anew. */
+static const char *until_taipei_midnight(request_rec *r)
+{
+    apr_int64_t t = (apr_int64_t)apr_time_sec(r->request_time) + 8 * 3600;
+
+    return apr_psprintf(r->pool, "%" APR_INT64_T_FMT, 86400 - t % 86400);
+}
+
+/* An identity_match of false tells the client one more name or date
+ * that is not this person's: counted per client and person, so that a
+ * search (366 birth dates) stops after a few. Counted before the lookup
+ * so that concurrent requests cannot pass the limit together. */
+static void identity_gate(verify_req_t *q, verify_date_t today)
+{
+    verify_mismatch_t m;
+
+    if (q->error || !q->want_match) {
+        return;
+    }
+    m = verify_client_mismatch_take(q->client, q->subject_tag, today,
+                                    verify_config_mismatch_limit());
+    if (m == VERIFY_MISMATCH_TAKEN) {
+        q->mismatch_taken = 1;
+        return;
+    }
+    q->flag = m == VERIFY_MISMATCH_LIMIT ? "identity_mismatch_limit"
+                                         : "identity_mismatch_table_full";
+    q->retry_after = until_taipei_midnight(q->r);
+    verify_request_refuse(q, HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                          m == VERIFY_MISMATCH_LIMIT
+                          ? "too many identity mismatches about this "
+                            "person today; retry after midnight (Taipei)"
+                          : "no room to count identity checks today; retry "
+                            "after midnight (Taipei)");
+}
+
 int verify_handler(request_rec *r)
 {
     char body[VERIFY_AUDIT_LINE_MAX];
@@ -113,11 +178,10 @@ int verify_handler(request_rec *r)
     read_request(q);
     check_client(q, today);
     verify_request_validate(q);
-    if (!q->error && (q->checks & ~q->client->checks)) {
-        verify_request_refuse(q, HTTP_FORBIDDEN, "check_not_permitted",
-                              "the client is not approved for a check it "
-                              "asked");
+    if (!q->error) {
+        check_permission(q);
     }
+    identity_gate(q, today);
     if (!q->error) {
         verify_request_decide(q, today);
     }
@@ -130,6 +194,10 @@ int verify_handler(request_rec *r)
         q->answered = 0;
         overrule(q, HTTP_SERVICE_UNAVAILABLE, "audit_unavailable",
                  "the audit log cannot be written; nothing was answered");
+    }
+    if (q->mismatch_taken && (!q->answered || q->identity_match)) {
+        /* no mismatch was told */
+        verify_client_mismatch_give_back(q->client, q->subject_tag, today);
     }
     return verify_request_respond(q);
 }

@@ -10,6 +10,7 @@
 #include "http_protocol.h"
 #include "util_filter.h"
 #include <apr_atomic.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include <openssl/rand.h>
@@ -106,12 +107,80 @@ void verify_request_refuse(verify_req_t *q, int status, const char *error,
     refuse(q, status, error, message);
 }
 
-static int media_type_is(const char *ct, const char *type)
+/* The parameters of @p ct ("; charset=utf-8 ...") when its media type
+ * is @p type; NULL when it is another type. */
+static const char *media_type(const char *ct, const char *type)
 {
     size_t n = strlen(type);
 
-    return ct && !strncasecmp(ct, type, n)
-           && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+    if (ct && !strncasecmp(ct, type, n)
+        && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '
+            || ct[n] == '\t')) {
+        return ct + n;
+    }
+    return NULL;
+}
+
+static const char *skip_ows(const char *s)
+{
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    return s;
+}
+
+/* The media type's parameters (RFC 9110 8.3.1): each a token=token or
+ * token="quoted string". The body is read as UTF-8, so a charset must
+ * say so (case-insensitive, quotes allowed); any other, a second one or
+ * a malformed list is refused rather than read as something it is not.
+ * Other parameters are ignored. 0 if acceptable. */
+static int charset_ok(const char *params, apr_pool_t *p)
+{
+    static const char tchar[] = "!#$%&'*+-.^_`|~";
+    const char *s = skip_ows(params), *name;
+    char *val, *o;
+    size_t nlen;
+    int charsets = 0;
+
+    while (*s) {
+        if (*s++ != ';') {
+            return -1;
+        }
+        s = skip_ows(s);
+        if (!*s) {
+            break;              /* "type;" : an empty parameter list */
+        }
+        for (name = s; apr_isalnum(*s) || (*s && strchr(tchar, *s)); s++) {
+        }
+        nlen = (size_t)(s - name);
+        if (nlen == 0 || *s++ != '=') {
+            return -1;
+        }
+        val = o = apr_palloc(p, strlen(s) + 1);
+        if (*s == '"') {
+            for (s++; *s && *s != '"'; s++) {
+                if (*s == '\\' && s[1]) {
+                    s++;
+                }
+                *o++ = *s;
+            }
+            if (*s++ != '"') {
+                return -1;
+            }
+        }
+        else {
+            while (apr_isalnum(*s) || (*s && strchr(tchar, *s))) {
+                *o++ = *s++;
+            }
+        }
+        *o = '\0';
+        if (nlen == 7 && !strncasecmp(name, "charset", 7)
+            && (charsets++ || strcasecmp(val, "utf-8"))) {
+            return -1;
+        }
+        s = skip_ows(s);
+    }
+    return 0;
 }
 
 /* Read the whole body, at most @p max bytes. */
@@ -171,6 +240,14 @@ static int field_index(const char *name, size_t len)
     return -1;
 }
 
+/* A field name as the client wrote it, for a message: short clean
+ * text only (the message is no place for anything else), or "?". */
+static const char *shown_name(verify_req_t *q, const char *key, size_t klen)
+{
+    return verify_utf8_clean(key, klen) && klen <= 32
+           ? apr_pstrmemdup(q->r->pool, key, klen) : "?";
+}
+
 static void set_field(verify_req_t *q, const char *key, size_t klen,
                       const char *v, size_t vlen)
 {
@@ -179,13 +256,19 @@ static void set_field(verify_req_t *q, const char *key, size_t klen,
     if (i < 0) {
         refuse(q, HTTP_BAD_REQUEST, "invalid_field",
                apr_psprintf(q->r->pool, "unknown field \"%s\"",
-                            verify_utf8_clean(key, klen) && klen <= 32
-                            ? apr_pstrmemdup(q->r->pool, key, klen) : "?"));
+                            shown_name(q, key, klen)));
         return;
     }
     if (q->f[i].present) {
         refuse(q, HTTP_BAD_REQUEST, "invalid_field",
                apr_psprintf(q->r->pool, "field %s given twice",
+                            field_names[i]));
+        return;
+    }
+    if (memchr(v, '\0', vlen)) {
+        /* a C string would end there: what follows must not vanish */
+        refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+               apr_psprintf(q->r->pool, "field %s contains a NUL byte",
                             field_names[i]));
         return;
     }
@@ -220,28 +303,76 @@ static void split_checks(verify_req_t *q)
     }
 }
 
-/* application/x-www-form-urlencoded, decoded with httpd's own
- * unescaper; a bad %-escape refuses the request. */
-static void parse_form(verify_req_t *q, char *body)
+/* One form item, @p len bytes at @p item (NUL-terminated after them):
+ * name=value, both percent-decoded with httpd's own unescaper. Every
+ * fault names the field it is in. */
+static void form_item(verify_req_t *q, char *item, size_t len)
 {
-    char *pair, *last, *eq;
+    apr_pool_t *p = q->r->pool;
+    char *eq = memchr(item, '=', len);
+    char *nul = memchr(item, '\0', len);
+    size_t nlen = eq ? (size_t)(eq - item) : len;
+    const char *name;
+    int rv;
 
-    for (pair = apr_strtok(body, "&", &last); pair;
-         pair = apr_strtok(NULL, "&", &last)) {
-        eq = strchr(pair, '=');
-        if (!eq) {
-            refuse(q, HTTP_BAD_REQUEST, "invalid_field",
-                   "form item without '='");
-            continue;
+    if (nul && nul < item + nlen) {
+        refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+               apr_psprintf(p, "field name \"%s\" contains a NUL byte",
+                            shown_name(q, item, (size_t)(nul - item))));
+        return;
+    }
+    if (!eq) {
+        refuse(q, HTTP_BAD_REQUEST, "invalid_field", len == 0
+               ? "empty form item (a stray '&')"
+               : apr_psprintf(p, "form item \"%s\" without '='",
+                              shown_name(q, item, len)));
+        return;
+    }
+    *eq++ = '\0';
+    name = shown_name(q, item, nlen);
+    /* ap_unescape_urlencoded: HTTP_NOT_FOUND for %00, HTTP_BAD_REQUEST
+     * for a bad escape */
+    rv = ap_unescape_urlencoded(item);
+    if (rv != OK) {
+        refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+               apr_psprintf(p, "field name \"%s\": %s", name,
+                            rv == HTTP_NOT_FOUND ? "contains a NUL byte"
+                            : "bad %-escape"));
+        return;
+    }
+    name = shown_name(q, item, strlen(item));
+    if (nul) {
+        refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+               apr_psprintf(p, "field %s contains a NUL byte", name));
+        return;
+    }
+    rv = ap_unescape_urlencoded(eq);
+    if (rv != OK) {
+        refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+               apr_psprintf(p, "field %s %s", name, rv == HTTP_NOT_FOUND
+                            ? "contains a NUL byte" : "has a bad %-escape"));
+        return;
+    }
+    set_field(q, item, strlen(item), eq, strlen(eq));
+}
+
+/* application/x-www-form-urlencoded: items split at '&' by length, not
+ * as a C string, so a NUL byte cannot hide what follows it. */
+static void parse_form(verify_req_t *q, char *body, apr_size_t len)
+{
+    char *item = body, *end = body + len, *amp;
+
+    while (len > 0) {
+        amp = memchr(item, '&', (size_t)(end - item));
+        if (!amp) {
+            amp = end;
         }
-        *eq++ = '\0';
-        if (ap_unescape_urlencoded(pair) != OK
-            || ap_unescape_urlencoded(eq) != OK) {
-            refuse(q, HTTP_BAD_REQUEST, "invalid_field",
-                   "bad %-escape in form body");
-            continue;
+        *amp = '\0';            /* end is the body's terminating NUL */
+        form_item(q, item, (size_t)(amp - item));
+        if (amp == end) {
+            break;
         }
-        set_field(q, pair, strlen(pair), eq, strlen(eq));
+        item = amp + 1;
     }
 }
 
@@ -249,6 +380,27 @@ static apr_status_t json_release(void *data)
 {
     json_decref(data);
     return APR_SUCCESS;
+}
+
+/* Why the body is not one JSON object of fields. A member given twice
+ * is named as a form field given twice is; jansson's other texts may
+ * quote the body, so only the position is told. */
+static void json_fault(verify_req_t *q, const json_error_t *jerr)
+{
+    const char *key = strstr(jerr->text, "near '\"");
+    const char *end = key ? strchr(key + 7, '"') : NULL;
+    int i = end ? field_index(key + 7, (size_t)(end - key - 7)) : -1;
+
+    if (json_error_code(jerr) == json_error_duplicate_key) {
+        refuse(q, HTTP_BAD_REQUEST, "invalid_field", i >= 0
+               ? apr_psprintf(q->r->pool, "field %s given twice",
+                              field_names[i])
+               : "a JSON member given twice");
+        return;
+    }
+    refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+           apr_psprintf(q->r->pool, "malformed JSON at line %d column %d",
+                        jerr->line, jerr->column));
 }
 
 /* application/json: one object of strings; check may be an array. */
@@ -259,11 +411,12 @@ static void parse_json(verify_req_t *q, const char *body, apr_size_t len)
     const char *key;
     size_t i;
 
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* NUL allowed by the parser only to be refused by set_field,
+     * naming the field */
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                      &jerr);
     if (!root) {
-        refuse(q, HTTP_BAD_REQUEST, "invalid_field",
-               apr_psprintf(q->r->pool, "malformed JSON at line %d column "
-                            "%d", jerr.line, jerr.column));
+        json_fault(q, &jerr);
         return;
     }
     apr_pool_cleanup_register(q->r->pool, root, json_release,
@@ -281,9 +434,11 @@ static void parse_json(verify_req_t *q, const char *body, apr_size_t len)
         else if (!strcmp(key, "check") && json_is_array(val)) {
             set_field(q, key, strlen(key), "", 0);
             json_array_foreach(val, i, item) {
-                if (!json_is_string(item)) {
+                if (!json_is_string(item)
+                    || memchr(json_string_value(item), '\0',
+                              json_string_length(item))) {
                     refuse(q, HTTP_BAD_REQUEST, "invalid_field",
-                           "check must hold strings");
+                           "check must hold strings without NUL bytes");
                     continue;
                 }
                 add_check(q, json_string_value(item),
@@ -302,24 +457,30 @@ static void parse_json(verify_req_t *q, const char *body, apr_size_t len)
 void verify_request_parse(verify_req_t *q, apr_off_t max)
 {
     const char *ct = apr_table_get(q->r->headers_in, "Content-Type");
+    const char *form = media_type(ct, "application/x-www-form-urlencoded");
+    const char *json = media_type(ct, "application/json");
     char *in = NULL;
     apr_size_t inlen = 0;
 
-    if (media_type_is(ct, "application/x-www-form-urlencoded")) {
-        if (read_body(q, max, &in, &inlen) == 0) {
-            parse_form(q, in);
-        }
-    }
-    else if (media_type_is(ct, "application/json")) {
-        if (read_body(q, max, &in, &inlen) == 0) {
-            parse_json(q, in, inlen);
-        }
-    }
-    else {
+    if (!form && !json) {
         refuse(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                "send application/x-www-form-urlencoded or "
                "application/json");
         ap_discard_request_body(q->r);
+    }
+    else if (charset_ok(form ? form : json, q->r->pool) != 0) {
+        refuse(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+               "the body must be UTF-8: a charset parameter may only say "
+               "utf-8");
+        ap_discard_request_body(q->r);
+    }
+    else if (read_body(q, max, &in, &inlen) == 0) {
+        if (form) {
+            parse_form(q, in, inlen);
+        }
+        else {
+            parse_json(q, in, inlen);
+        }
     }
     split_checks(q);
 }
@@ -408,6 +569,8 @@ void verify_request_validate(verify_req_t *q)
                                  q->id, NULL);
         if (st == VERIFY_ID_OK) {
             q->id_valid = 1;
+            verify_keys_tag(keys, VERIFY_KEY_SUBJECT, q->id, VERIFY_ID_LEN,
+                            q->subject_tag);
         }
         else {
             refuse(q, HTTP_BAD_REQUEST, "invalid_id",
@@ -625,14 +788,11 @@ static void subject_json(verify_jbuf_t *b, const verify_req_t *q)
 {
     char masked[VERIFY_ID_LEN + 1];
     char taghex[2 * VERIFY_TAG_LEN + 1];
-    unsigned char tag[VERIFY_TAG_LEN];
 
     if (q->id_valid) {
         verify_id_mask(q->id, VERIFY_ID_LEN, masked);
         verify_jbuf_str(b, masked, VERIFY_ID_LEN, 16);
-        verify_keys_tag(keys, VERIFY_KEY_SUBJECT, q->id, VERIFY_ID_LEN,
-                        tag);
-        verify_hex(tag, VERIFY_TAG_LEN, taghex);
+        verify_hex(q->subject_tag, VERIFY_TAG_LEN, taghex);
         VERIFY_JRAW(b, ",\"subject_tag\":\"");
         verify_jbuf_raw(b, taghex, 2 * VERIFY_TAG_LEN);
         VERIFY_JRAW(b, "\"");
@@ -667,8 +827,10 @@ size_t verify_request_audit_body(verify_req_t *q, char *buf, size_t cap)
     }
     VERIFY_JRAW(&b, ",");
     jstr_field(&b, "operator", &q->f[VERIFY_F_OPERATOR], 256);
+    /* the TCP peer the register identified, never a forwarded header */
     VERIFY_JRAW(&b, ",\"ip\":");
-    verify_jbuf_str(&b, q->r->useragent_ip, strlen(q->r->useragent_ip), 64);
+    verify_jbuf_str(&b, q->r->connection->client_ip,
+                    strlen(q->r->connection->client_ip), 64);
     VERIFY_JRAW(&b, ",\"op\":\"verify\",\"method\":");
     verify_jbuf_str(&b, q->r->method, strlen(q->r->method), 16);
     VERIFY_JRAW(&b, ",\"checks\":[");
@@ -712,6 +874,10 @@ size_t verify_request_audit_body(verify_req_t *q, char *buf, size_t cap)
         verify_jbuf_str(&b, q->error, strlen(q->error), 64);
         VERIFY_JRAW(&b, ",\"as_of\":null");
     }
+    if (q->flag) {
+        VERIFY_JRAW(&b, ",\"flag\":");
+        verify_jbuf_str(&b, q->flag, strlen(q->flag), 64);
+    }
     return b.overflow ? 0 : b.len;
 }
 
@@ -729,7 +895,8 @@ int verify_request_respond(verify_req_t *q)
         apr_table_setn(r->headers_out, "Allow", "POST");
     }
     if (q->status == HTTP_TOO_MANY_REQUESTS) {
-        apr_table_setn(r->headers_out, "Retry-After", "1");
+        apr_table_setn(r->headers_out, "Retry-After",
+                       q->retry_after ? q->retry_after : "1");
     }
     if (q->body_unread) {
         /* whatever the answer (another fault may outrank the 413), the

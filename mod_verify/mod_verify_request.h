@@ -35,12 +35,16 @@ typedef struct verify_req_t {
     const verify_client_t *client;
     char id[VERIFY_ID_LEN + 1];         /* normalised, valid */
     int id_valid;
+    unsigned char subject_tag[VERIFY_TAG_LEN];  /* of id, when valid */
     /* outcome */
     int status;
     const char *error;
     const char *message;
     int answered;
     int body_unread;                    /* close: the rest is not read */
+    const char *retry_after;            /* seconds, with a 429; NULL: 1 */
+    const char *flag;                   /* for the auditor, or NULL */
+    int mismatch_taken;                 /* counted as a possible mismatch */
     int results[VERIFY_CHECK_COUNT];
     int want_match;
     int identity_match;

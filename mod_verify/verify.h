@@ -26,5 +26,7 @@
 #include "verify_writer.h"
 #include "verify_sample.h"
 #include "verify_chain_scan.h"
+#include "verify_merkle.h"
+#include "verify_note.h"
 
 #endif /* VERIFY_H */

@@ -3,8 +3,12 @@
  * the chain head in the newest file, collecting the files in chain
  * order, and the purge checkpoint the chain resumes from.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
@@ -64,6 +68,75 @@ void verify_audit_checkpoint_filename(verify_date_t day, char out[32])
 verify_date_t verify_audit_checkpoint_name_date(const char *name)
 {
     return name_date(name, CHECKPOINT_PREFIX, CHECKPOINT_SUFFIX);
+}
+
+/* Is what @p fd opened a regular file with one name, owned by
+ * @p owner ((uid_t)-1: anyone)? NULL, or what is wrong with it. */
+static const char *refusal(int fd, uid_t owner, apr_pool_t *p)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0) {
+        return apr_psprintf(p, "cannot fstat it: %s", strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return "it is not a regular file";
+    }
+    if (st.st_nlink != 1) {
+        return apr_psprintf(p, "it has %lu hard links (another name could "
+                            "point at a file of someone else's)",
+                            (unsigned long)st.st_nlink);
+    }
+    if (owner != (uid_t)-1 && st.st_uid != owner) {
+        return apr_psprintf(p, "it is owned by uid %ld, not uid %ld",
+                            (long)st.st_uid, (long)owner);
+    }
+    return NULL;
+}
+
+int verify_audit_openat(int dirfd, const char *name, int flags, mode_t mode,
+                        uid_t owner, gid_t group, const char **why,
+                        apr_pool_t *p)
+{
+    int base = (flags & ~(O_CREAT | O_EXCL)) | O_NOFOLLOW | O_CLOEXEC
+               | O_NONBLOCK;
+    int fd = -1, created = 0, e;
+
+    *why = NULL;
+    if (flags & O_CREAT) {
+        /* a new file is ours alone: nobody can have linked it */
+        fd = openat(dirfd, name, base | O_CREAT | O_EXCL, mode);
+        created = fd >= 0;
+        if (fd < 0 && (errno != EEXIST || (flags & O_EXCL))) {
+            *why = errno == EEXIST ? "it exists already" : NULL;
+            return -1;
+        }
+    }
+    if (fd < 0) {
+        fd = openat(dirfd, name, base);
+    }
+    if (fd < 0) {
+        /* O_NOFOLLOW on a symbolic link */
+        *why = errno == ELOOP ? "it is a symbolic link" : NULL;
+        return -1;
+    }
+    if (created) {
+        if (geteuid() == 0 && owner != (uid_t)-1
+            && fchown(fd, owner, group) != 0) {
+            e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+    }
+    else if ((*why = refusal(fd, owner, p)) != NULL) {
+        close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    /* O_NONBLOCK only kept a FIFO from hanging the open */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
 }
 
 /* Names of the same form sort by their date. */
@@ -169,44 +242,43 @@ apr_status_t verify_audit_checkpoint_read(const char *path,
     return rv;
 }
 
-/* Read the chain head at the end of one file; *found 0 when it has no
- * complete line. */
-static apr_status_t file_head(const char *path, verify_chain_t *chain,
+/* Read the chain head at the end of file @p name of @p dirfd (@p path
+ * for messages); *found 0 when it has no complete line. */
+static apr_status_t file_head(int dirfd, const char *name, const char *path,
+                              uid_t owner, verify_chain_t *chain,
                               apr_off_t *size, apr_off_t *partial_at,
                               int *found, char **err, apr_pool_t *p)
 {
-    apr_file_t *f = NULL;
-    apr_finfo_t fi;
+    const char *why = NULL;
+    struct stat st;
     char *buf;
-    apr_off_t off, start;
-    apr_size_t n;
-    apr_status_t rv;
-    size_t i, end;
+    apr_off_t start;
+    apr_status_t rv = APR_SUCCESS;
+    ssize_t got;
+    size_t i, n, end;
+    int fd;
 
     *found = 0;
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-    }
-    if (rv != APR_SUCCESS) {
-        *err = apr_psprintf(p, "cannot read %s: %pm", path, &rv);
+    fd = verify_audit_openat(dirfd, name, O_RDONLY, 0, owner, (gid_t)-1,
+                             &why, p);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        rv = why ? VERIFY_AUDIT_REFUSED : APR_FROM_OS_ERROR(errno);
+        *err = why ? apr_psprintf(p, "refusing %s: %s", path, why)
+                   : apr_psprintf(p, "cannot read %s: %pm", path, &rv);
         goto cleanup;
     }
-    *size = fi.size;
-    if (fi.size == 0) {
+    *size = st.st_size;
+    if (st.st_size == 0) {
         goto cleanup;
     }
     /* The last line fits in the last two line lengths of the file. */
-    start = fi.size > 2 * VERIFY_AUDIT_LINE_MAX
-            ? fi.size - 2 * VERIFY_AUDIT_LINE_MAX : 0;
-    off = start;
-    rv = apr_file_seek(f, APR_SET, &off);
-    n = (apr_size_t)(fi.size - start);
+    start = st.st_size > 2 * VERIFY_AUDIT_LINE_MAX
+            ? st.st_size - 2 * VERIFY_AUDIT_LINE_MAX : 0;
+    n = (size_t)(st.st_size - start);
     buf = apr_palloc(p, n + 1);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_read_full(f, buf, n, &n);
-    }
-    if (rv != APR_SUCCESS) {
+    got = pread(fd, buf, n, start);
+    if (got != (ssize_t)n) {
+        rv = got < 0 ? APR_FROM_OS_ERROR(errno) : APR_EOF;
         *err = apr_psprintf(p, "cannot read %s: %pm", path, &rv);
         goto cleanup;
     }
@@ -241,28 +313,33 @@ static apr_status_t file_head(const char *path, verify_chain_t *chain,
     *found = 1;
 
 cleanup:
-    if (f) {
-        apr_file_close(f);
+    if (fd >= 0) {
+        close(fd);
     }
     return rv;
 }
 
-apr_status_t verify_audit_find_head(const char *dir, verify_chain_t *chain,
-                                    const char **file, apr_off_t *size,
-                                    apr_off_t *partial_at, char **err,
-                                    apr_pool_t *p)
+apr_status_t verify_audit_find_head(const char *dir, uid_t owner,
+                                    verify_chain_t *chain, const char **file,
+                                    apr_off_t *size, apr_off_t *partial_at,
+                                    char **err, apr_pool_t *p)
 {
     apr_array_header_t *names = apr_array_make(p, 64, sizeof(char *));
     const char *checkpoint = NULL;  /* not needed here */
     verify_date_t cp_date = 0;
     apr_status_t rv;
-    int i, found;
+    int i, found, dirfd;
 
     memset(chain, 0, sizeof(*chain));
     *file = NULL;
     *size = 0;
     *partial_at = -1;
     rv = read_dir(dir, names, &checkpoint, &cp_date, err, p);
+    dirfd = rv == APR_SUCCESS ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                              : -1;
+    if (rv == APR_SUCCESS && dirfd < 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
     if (rv != APR_SUCCESS) {
         /* the module's message names the directory's role */
         *err = apr_psprintf(p, "cannot open audit directory %s: %pm", dir,
@@ -272,19 +349,20 @@ apr_status_t verify_audit_find_head(const char *dir, verify_chain_t *chain,
     /* The newest file with a complete line holds the head; newer empty
      * files were opened at a day change before any line was written. */
     for (i = names->nelts - 1; i >= 0; i--) {
-        const char *path = apr_pstrcat(p, dir, "/",
-                                       APR_ARRAY_IDX(names, i, char *),
-                                       NULL);
+        const char *name = APR_ARRAY_IDX(names, i, char *);
+        const char *path = apr_pstrcat(p, dir, "/", name, NULL);
         apr_off_t psz = -1, fsize = 0;
-        rv = file_head(path, chain, &fsize, &psz, &found, err, p);
+        rv = file_head(dirfd, name, path, owner, chain, &fsize, &psz, &found,
+                       err, p);
         if (i == names->nelts - 1) {
             *file = path;
             *size = fsize;
             *partial_at = psz;
         }
         if (rv != APR_SUCCESS || found) {
-            return rv;
+            break;
         }
     }
-    return APR_SUCCESS;
+    close(dirfd);
+    return rv;
 }

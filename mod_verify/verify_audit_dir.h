@@ -5,6 +5,7 @@
 #ifndef VERIFY_AUDIT_DIR_H
 #define VERIFY_AUDIT_DIR_H
 
+#include <sys/types.h>
 #include <apr_pools.h>
 #include <apr_file_io.h>
 #include <apr_tables.h>
@@ -51,15 +52,38 @@ apr_status_t verify_audit_checkpoint_read(const char *path,
                                           verify_chain_t *last, char **err,
                                           apr_pool_t *p);
 
+/** A file refused by verify_audit_openat's rule (see there). */
+#define VERIFY_AUDIT_REFUSED (APR_OS_START_USERERR + 0x5646)
+
+/**
+ * Open @p name inside the directory @p dirfd the way root must open
+ * anything in a directory another user can write: never following a
+ * symbolic link (O_NOFOLLOW, and O_CLOEXEC, added), and only a regular
+ * file with exactly one link, owned by @p owner ((uid_t)-1: any owner).
+ * With O_CREAT in @p flags a missing file is created (O_EXCL: a new
+ * file nobody else can have linked) with @p mode and, when running as
+ * root, handed to @p owner:@p group through its descriptor; with
+ * O_CREAT|O_EXCL an existing file is refused.
+ * @return the descriptor, or -1 with errno set and, when the file was
+ *         refused by the rule (rather than failing to open), *why saying
+ *         what is wrong with it
+ */
+int verify_audit_openat(int dirfd, const char *name, int flags, mode_t mode,
+                        uid_t owner, gid_t group, const char **why,
+                        apr_pool_t *p);
+
 /**
  * Find the chain head in @p dir: the last complete line of the newest
  * audit file that has one. *file and *size name the newest file; a
  * trailing incomplete line in it is reported through *partial_at (its
- * offset; -1 when none). chain->seq is 0 when no line exists yet.
+ * offset; -1 when none). chain->seq is 0 when no line exists yet. The
+ * files are opened as verify_audit_openat() does, owned by @p owner
+ * ((uid_t)-1: any); a file that breaks that rule is an error,
+ * VERIFY_AUDIT_REFUSED.
  */
-apr_status_t verify_audit_find_head(const char *dir, verify_chain_t *chain,
-                                    const char **file, apr_off_t *size,
-                                    apr_off_t *partial_at, char **err,
-                                    apr_pool_t *p);
+apr_status_t verify_audit_find_head(const char *dir, uid_t owner,
+                                    verify_chain_t *chain, const char **file,
+                                    apr_off_t *size, apr_off_t *partial_at,
+                                    char **err, apr_pool_t *p);
 
 #endif /* VERIFY_AUDIT_DIR_H */

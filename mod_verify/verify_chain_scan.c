@@ -3,13 +3,38 @@
  * chain line by line and hands every line to the caller.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <apr_strings.h>
 #include "verify_chain_scan.h"
 #include "verify_audit_dir.h"
 #include "verify_text.h"
+
+/* Bytes read from a file at a time. */
+#define READ_CHUNK 65536
+/* Bytes of a line kept: one more than a line may have, so that a line
+ * too long is known as such however long it is. */
+#define LINE_KEEP (VERIFY_AUDIT_LINE_MAX - 1)
+
+/* One file read in chunks, line by line, in bounded memory. */
+typedef struct in_t {
+    int fd;
+    char *buf;                  /* READ_CHUNK bytes */
+    size_t pos, end;            /* the unread part of buf */
+    int eof;
+} in_t;
+
+/* One line as next_line() found it. */
+typedef struct rline_t {
+    char *text;                 /* its first bytes (LINE_KEEP at most) */
+    size_t kept;                /* bytes in text */
+    apr_off_t size;             /* bytes in the file, newline included */
+    int newline;                /* it ends in a newline */
+} rline_t;
 
 /* The state of one walk across the files. */
 typedef struct walk_t {
@@ -98,10 +123,16 @@ static const char *check_sealed(walk_t *w, const char *line, size_t len,
                            ": prev is not the hash of the last purged line "
                            "in %s", w->path, w->lno, h.seq, s->checkpoint);
     }
-    if (st == VERIFY_LINE_OK) {
+    if (st == VERIFY_LINE_OK && !msg) {
         *j = json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, &jerr);
         if (!json_is_object(*j)) {
-            st = VERIFY_LINE_SYNTAX;
+            json_decref(*j);
+            *j = NULL;
+            verify_audit_line_head(line, len, &h);
+            return apr_psprintf(s->p, "%s:%lu: BROKEN at seq %"
+                                APR_UINT64_T_FMT ": not a JSON object "
+                                "(%s at byte %d)", w->path, w->lno, h.seq,
+                                jerr.text, jerr.position);
         }
     }
     if (st == VERIFY_LINE_OK || msg) {
@@ -160,7 +191,7 @@ static void pick_up(walk_t *w, const char *line, size_t len, json_t **j)
     verify_chain_t h;
     json_error_t jerr;
 
-    if (!*j && len < VERIFY_AUDIT_LINE_MAX) {
+    if (!*j && len + 1 < VERIFY_AUDIT_LINE_MAX) {
         *j = json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, &jerr);
     }
     if (verify_audit_line_head(line, len, &h) == 0) {
@@ -173,27 +204,75 @@ static void pick_up(walk_t *w, const char *line, size_t len, json_t **j)
     }
 }
 
-/* One line as getline() read it (@p n bytes, newline included unless
- * it is the incomplete last one). @return 0 go on, 1 stop at a fault,
+/* What no audit line holds (the writer escapes all of it): a NUL byte,
+ * invalid UTF-8, a raw control character (C0 or DEL). The fault, or
+ * NULL. */
+static const char *bytes_fault(const char *line, size_t len, apr_pool_t *p)
+{
+    const unsigned char *u = (const unsigned char *)line;
+    size_t i = 0, n;
+    uint32_t cp;
+
+    while (i < len) {
+        if (u[i] == 0) {
+            return apr_psprintf(p, "NUL byte at byte %" APR_SIZE_T_FMT,
+                                i + 1);
+        }
+        if (u[i] < 0x20 || u[i] == 0x7f) {
+            return apr_psprintf(p, "raw control character 0x%02x at byte %"
+                                APR_SIZE_T_FMT, u[i], i + 1);
+        }
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        n = verify_utf8_decode(line + i, len - i, &cp);
+        if (n == 0) {
+            return apr_psprintf(p, "invalid UTF-8 at byte %" APR_SIZE_T_FMT,
+                                i + 1);
+        }
+        i += n;
+    }
+    return NULL;
+}
+
+/* The fault of a line that cannot be read as a line at all: too long,
+ * cut short, or holding bytes no audit line holds. NULL when it can. */
+static const char *read_fault(walk_t *w, const rline_t *rl)
+{
+    verify_scan_t *s = w->s;
+    size_t len = (size_t)rl->size - (rl->newline ? 1 : 0);
+    const char *why;
+
+    if (len + 1 >= VERIFY_AUDIT_LINE_MAX) {
+        return apr_psprintf(s->p, "%s:%lu: BROKEN: line longer than %d "
+                            "bytes", w->path, w->lno, VERIFY_AUDIT_LINE_MAX);
+    }
+    if (!rl->newline) {
+        return apr_psprintf(s->p, "%s:%lu: BROKEN: last line is incomplete "
+                            "(no newline)", w->path, w->lno);
+    }
+    why = bytes_fault(rl->text, rl->kept, s->p);
+    if (why) {
+        return apr_psprintf(s->p, "%s:%lu: BROKEN: %s", w->path, w->lno,
+                            why);
+    }
+    return NULL;
+}
+
+/* One line as next_line() read it. @return 0 go on, 1 stop at a fault,
  * -1 the callback stopped. */
-static int walk_line(walk_t *w, int fi, char *line, size_t n, apr_off_t at)
+static int walk_line(walk_t *w, int fi, const rline_t *rl, apr_off_t at)
 {
     verify_scan_t *s = w->s;
     verify_scan_file_t *sf = &s->files[fi];
-    const char *msg = NULL;
+    const char *msg, *line = rl->text;
     json_t *j = NULL;
-    size_t len = n;
+    size_t len = rl->kept;
     int bad = 0, rc = 0;
 
-    if (line[len - 1] != '\n') {
-        msg = apr_psprintf(s->p, "%s:%lu: BROKEN: last line is incomplete "
-                           "(no newline)", w->path, w->lno);
-    }
-    else if (--len + 1 >= VERIFY_AUDIT_LINE_MAX) {
-        msg = apr_psprintf(s->p, "%s:%lu: BROKEN: line longer than %d "
-                           "bytes", w->path, w->lno, VERIFY_AUDIT_LINE_MAX);
-    }
-    else {
+    msg = read_fault(w, rl);
+    if (!msg) {
         msg = check_sealed(w, line, len, &j);
     }
     if (!msg) {
@@ -230,44 +309,110 @@ cleanup:
     return rc;
 }
 
-/* Every line of file @p fi. @return as walk_line, or -1 when the file
- * cannot be read (s->error). */
-static int walk_file(walk_t *w, int fi, char **line, size_t *cap)
+/* The next line of @p in into @p rl: at most LINE_KEEP of its bytes
+ * kept, the rest of a longer one skipped. @return 1 a line, 0 the end
+ * of the file, -1 a read error (errno). */
+static int next_line(in_t *in, rline_t *rl)
 {
-    verify_scan_t *s = w->s;
-    apr_off_t off = 0;
+    const char *from, *nl;
+    size_t avail, take, room;
     ssize_t n;
-    FILE *f;
-    int rc = 0;
 
-    w->path = s->files[fi].path;
-    w->lno = 0;
-    f = fopen(w->path, "rb");
-    if (!f) {
-        s->error = apr_psprintf(s->p, "cannot open %s: %s", w->path,
+    rl->kept = 0;
+    rl->size = 0;
+    rl->newline = 0;
+    for (;;) {
+        if (in->pos == in->end) {
+            if (in->eof) {
+                return rl->size > 0 ? 1 : 0;
+            }
+            do {
+                n = read(in->fd, in->buf, READ_CHUNK);
+            } while (n < 0 && errno == EINTR);
+            if (n < 0) {
+                return -1;
+            }
+            in->eof = n == 0;
+            in->pos = 0;
+            in->end = (size_t)n;
+            continue;
+        }
+        from = in->buf + in->pos;
+        avail = in->end - in->pos;
+        nl = memchr(from, '\n', avail);
+        take = nl ? (size_t)(nl - from) : avail;
+        room = LINE_KEEP - rl->kept;
+        memcpy(rl->text + rl->kept, from, take < room ? take : room);
+        rl->kept += take < room ? take : room;
+        rl->size += (apr_off_t)take;
+        in->pos += take;
+        if (nl) {
+            in->pos++;
+            rl->size++;
+            rl->newline = 1;
+            return 1;
+        }
+    }
+}
+
+/* Open @p path to read: a regular file only (a FIFO or a device would
+ * block or never end). @return the descriptor, or -1 (s->error). */
+static int open_file(verify_scan_t *s, const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+    if (fd < 0) {
+        s->error = apr_psprintf(s->p, "cannot open %s: %s", path,
                                 strerror(errno));
         return -1;
     }
-    s->nread++;
-    while (rc == 0 && (n = getline(line, cap, f)) > 0) {
-        w->lno++;
-        rc = walk_line(w, fi, *line, (size_t)n, off);
-        off += n;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        s->error = apr_psprintf(s->p, "cannot read %s: not a regular file",
+                                path);
+        close(fd);
+        return -1;
     }
-    if (rc == 0 && ferror(f)) {
+    return fd;
+}
+
+/* Every line of file @p fi. @return as walk_line, or -1 when the file
+ * cannot be read (s->error). */
+static int walk_file(walk_t *w, int fi, in_t *in, rline_t *rl)
+{
+    verify_scan_t *s = w->s;
+    apr_off_t off = 0;
+    int rc = 0, got;
+
+    w->path = s->files[fi].path;
+    w->lno = 0;
+    in->fd = open_file(s, w->path);
+    if (in->fd < 0) {
+        return -1;
+    }
+    in->pos = in->end = 0;
+    in->eof = 0;
+    s->nread++;
+    while (rc == 0 && (got = next_line(in, rl)) > 0) {
+        w->lno++;
+        rc = walk_line(w, fi, rl, off);
+        off += rl->size;
+    }
+    if (rc == 0 && got < 0) {
         s->error = apr_psprintf(s->p, "cannot read %s: %s", w->path,
                                 strerror(errno));
         rc = -1;
     }
-    fclose(f);
+    close(in->fd);
     return rc;
 }
 
 int verify_chain_scan(verify_scan_t *s)
 {
     walk_t w;
-    char *line = NULL, *err = NULL;
-    size_t cap = 0;
+    in_t in;
+    rline_t rl;
+    char *err = NULL;
     int i, rc = 0;
 
     memset(&w, 0, sizeof(w));
@@ -289,10 +434,13 @@ int verify_chain_scan(verify_scan_t *s)
         }
         w.have_cp = 1;
     }
+    memset(&in, 0, sizeof(in));
+    memset(&rl, 0, sizeof(rl));
+    in.buf = apr_palloc(s->p, READ_CHUNK);
+    rl.text = apr_palloc(s->p, LINE_KEEP);
     for (i = 0; rc == 0 && i < s->paths->nelts; i++) {
-        rc = walk_file(&w, i, &line, &cap);
+        rc = walk_file(&w, i, &in, &rl);
     }
-    free(line);
     if (rc != 0) {
         return rc;
     }

@@ -22,7 +22,8 @@ typedef struct verify_scan_t verify_scan_t;
  * Called for every line read (without its newline): @p j is the parsed
  * line (NULL when it is not JSON), @p bad is set on a line the chain
  * check refused (only with keep_going), @p file (an index of paths) and
- * @p off say where the line starts.
+ * @p off say where the line starts. Of a line too long only its first
+ * VERIFY_AUDIT_LINE_MAX - 1 bytes are given (and @p j is NULL).
  * @return 0 to go on, -1 to stop (the callback says why)
  */
 typedef int (*verify_scan_line_fn)(verify_scan_t *s, const char *line,
@@ -66,9 +67,15 @@ struct verify_scan_t {
 
 /**
  * Read the files in order and check the chain: every line's hash, its
- * prev link and seq, a zero prev on seq 1, JSON under the size bound, a
- * complete last line; a first line whose seq follows the checkpoint's
- * must link to it. Without keep_going the first fault ends the scan.
+ * prev link and seq, a zero prev on seq 1, a JSON object under the size
+ * bound, a complete last line; a first line whose seq follows the
+ * checkpoint's must link to it. A line that cannot be read as an audit
+ * line (too long, cut short, a NUL byte, invalid UTF-8, a raw control
+ * character, not a JSON object) is a fault naming file, line and
+ * reason, never the end of the file; memory stays bounded however long
+ * a line is. Only regular files are read. Without keep_going the first
+ * fault ends the scan. Messages hold file names and log text as they
+ * are: escape them before showing them.
  * @return 0 intact, 1 broken (s->fault says where), -1 a file could
  *         not be read (s->error says why) or the callback stopped
  */

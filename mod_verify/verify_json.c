@@ -44,10 +44,36 @@ void verify_jbuf_u64(verify_jbuf_t *b, uint64_t v)
     verify_jbuf_raw(b, tmp + n, 20 - (size_t)n);
 }
 
+/* Characters that are valid in JSON as they are, but that a reader may
+ * take for a line end (C1's NEL, U+2028, U+2029: Python's splitlines()
+ * and some JSON Lines readers split there) or that reorder what a
+ * terminal or an editor shows (C1 and the bidi controls). Written as
+ * \uXXXX, so one audit line stays one line and reads as it is stored. */
+static int escaped_cp(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f)          /* C1 controls */
+           || cp == 0x061c                      /* ARABIC LETTER MARK */
+           || cp == 0x200e || cp == 0x200f      /* LRM, RLM */
+           || (cp >= 0x2028 && cp <= 0x202e)    /* LS, PS, LRE..RLO */
+           || (cp >= 0x2066 && cp <= 0x2069);   /* LRI..PDI */
+}
+
+static size_t u_escape(char *esc, uint32_t cp)
+{
+    static const char hx[] = "0123456789abcdef";
+
+    esc[0] = '\\';
+    esc[1] = 'u';
+    esc[2] = hx[(cp >> 12) & 15];
+    esc[3] = hx[(cp >> 8) & 15];
+    esc[4] = hx[(cp >> 4) & 15];
+    esc[5] = hx[cp & 15];
+    return 6;
+}
+
 void verify_jbuf_str(verify_jbuf_t *b, const char *s, size_t len,
                      size_t max_out)
 {
-    static const char hx[] = "0123456789abcdef";
     static const char ellipsis[] = "\xe2\x80\xa6";      /* U+2026 */
     static const char fffd[] = "\xef\xbf\xbd";          /* U+FFFD */
     const unsigned char *u = (const unsigned char *)s;
@@ -66,10 +92,7 @@ void verify_jbuf_str(verify_jbuf_t *b, const char *s, size_t len,
             elen = 2;
         }
         else if (u[i] < 0x20 || u[i] == 0x7f) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hx[u[i] >> 4];
-            esc[5] = hx[u[i] & 15];
-            elen = 6;
+            elen = u_escape(esc, u[i]);
         }
         else if (u[i] < 0x80) {
             e = (const char *)u + i;
@@ -77,8 +100,13 @@ void verify_jbuf_str(verify_jbuf_t *b, const char *s, size_t len,
         }
         else if ((n = verify_utf8_decode((const char *)u + i, len - i, &cp))
                  != 0) {
-            e = (const char *)u + i;
-            elen = n;
+            if (escaped_cp(cp)) {
+                elen = u_escape(esc, cp);
+            }
+            else {
+                e = (const char *)u + i;
+                elen = n;
+            }
         }
         else {
             n = 1;

@@ -19,8 +19,11 @@ void verify_jbuf_init(verify_jbuf_t *b, char *mem, size_t cap);
 /** Raw bytes, no escaping (caller guarantees JSON syntax). */
 void verify_jbuf_raw(verify_jbuf_t *b, const char *s, size_t len);
 /**
- * A JSON string: quotes, escaping of '"', '\\' and every control
- * character, invalid UTF-8 replaced by U+FFFD; cut at a character
+ * A JSON string: quotes, escaping of '"', '\\', every C0 and C1
+ * control character, U+2028, U+2029 and the bidi controls (U+061C,
+ * U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) as \uXXXX, so that the
+ * result is one line for any reader; invalid UTF-8 replaced by U+FFFD;
+ * cut at a character
  * boundary with "…" once the escaped form would pass @p max_out bytes.
  */
 void verify_jbuf_str(verify_jbuf_t *b, const char *s, size_t len,

@@ -6,12 +6,15 @@
  * precomputed (the HMAC pads already absorbed): a tag then costs two
  * short SHA-256 finishes instead of four compressions.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/crypto.h>
-#include <apr_file_io.h>
 #include <apr_strings.h>
 #include "verify_key.h"
 
@@ -104,28 +107,65 @@ static int make_states(verify_keys_t *k, int use, const unsigned char *key)
     return ok;
 }
 
+/* A secret must be a regular file that only its owner (root, or the
+ * user reading it) can read or change, as sshd demands of a private
+ * key. NULL, or why @p st is refused. */
+static const char *unprotected(const struct stat *st, const char *path,
+                               apr_pool_t *p)
+{
+    if (!S_ISREG(st->st_mode)) {
+        return apr_psprintf(p, "key file %s is not a regular file", path);
+    }
+    if (st->st_uid != 0 && st->st_uid != geteuid()) {
+        return apr_psprintf(p, "key file %s is owned by uid %ld: it must "
+                            "be root's (chown root:root %s)", path,
+                            (long)st->st_uid, path);
+    }
+    if (st->st_mode & 077) {
+        return apr_psprintf(p, "key file %s is accessible by group or "
+                            "others (mode %04o): refusing an unprotected "
+                            "secret (chmod 0400 %s)", path,
+                            (unsigned)(st->st_mode & 07777), path);
+    }
+    return NULL;
+}
+
 apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
                               char **err, apr_pool_t *p)
 {
-    apr_file_t *f = NULL;
     unsigned char *buf = NULL, *secret = NULL;
     unsigned char derived[VERIFY_TAG_LEN];
     unsigned int dlen;
-    apr_size_t len = SECRET_MAX;
+    apr_size_t len = 0;
     apr_status_t rv;
     verify_keys_t *k;
+    struct stat st;
+    const char *why;
+    ssize_t got;
     size_t n;
-    int i;
+    int i, fd;
 
     *keys = NULL;
     buf = apr_palloc(p, SECRET_MAX + 1);
-    rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
-    if (rv != APR_SUCCESS) {
+    /* O_NONBLOCK: a FIFO is refused below, not waited on */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
         *err = apr_psprintf(p, "cannot open key file %s: %pm", path, &rv);
         goto cleanup;
     }
-    rv = apr_file_read_full(f, buf, SECRET_MAX + 1, &len);
-    if (rv != APR_SUCCESS && rv != APR_EOF) {
+    why = unprotected(&st, path, p);
+    if (why) {
+        rv = APR_EINVAL;
+        *err = apr_pstrdup(p, why);
+        goto cleanup;
+    }
+    do {
+        got = read(fd, buf + len, SECRET_MAX + 1 - len);
+        len += got > 0 ? (apr_size_t)got : 0;
+    } while ((got > 0 && len < SECRET_MAX + 1) || (got < 0 && errno == EINTR));
+    if (got < 0) {
+        rv = APR_FROM_OS_ERROR(errno);
         *err = apr_psprintf(p, "cannot read key file %s: %pm", path, &rv);
         goto cleanup;
     }
@@ -169,8 +209,8 @@ cleanup:
     if (secret && secret != buf) {
         OPENSSL_cleanse(secret, SECRET_MAX / 2 + 1);
     }
-    if (f) {
-        apr_file_close(f);
+    if (fd >= 0) {
+        close(fd);
     }
     return rv;
 }

@@ -24,8 +24,11 @@ typedef struct verify_keys_t verify_keys_t;
 
 /**
  * Read the secret from a file (at least 32 bytes; a file of hex digits
- * is decoded) and derive one HMAC key per use. The keys live in memory
- * allocated from @p p and are wiped when @p p is cleared.
+ * is decoded) and derive one HMAC key per use. The file must be a
+ * regular file owned by root or the reading user, with no access for
+ * group or others (as sshd refuses an unprotected private key). The
+ * keys live in memory allocated from @p p and are wiped when @p p is
+ * cleared.
  * @return APR_SUCCESS, or an error with *err set to a message.
  */
 apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,

@@ -19,6 +19,11 @@ typedef enum {
     VERIFY_CHECK_COUNT
 } verify_check_t;
 
+/** A register permission beyond the checks: `identity` lets the client
+ * send `name`/`birth_date` and be answered `identity_match`. A bit of
+ * verify_client_t.checks above every verify_check_t. */
+#define VERIFY_PERMIT_IDENTITY (1u << VERIFY_CHECK_COUNT)
+
 /** The name of check @p k ("resident", …). */
 const char *verify_check_name(verify_check_t k);
 
@@ -33,7 +38,10 @@ typedef struct verify_client_t {
     const char *name;               /**< register name, logged as client */
     apr_array_header_t *ips;        /**< const char *: as written */
     apr_array_header_t *subnets;    /**< apr_ipsubnet_t *: the same, parsed */
-    unsigned checks;                /**< bit per verify_check_t it may ask */
+    apr_array_header_t *addrs;      /**< unsigned char[16]: the same, IPv6
+                                         (IPv4 mapped) */
+    unsigned checks;                /**< bit per verify_check_t it may ask,
+                                         and VERIFY_PERMIT_IDENTITY */
     const char *approval;           /**< approval record id (R3.3) */
     verify_date_t valid_from;       /**< approved usage period */
     verify_date_t valid_to;
@@ -53,6 +61,22 @@ typedef struct verify_client_t {
  */
 const char *verify_register_parse(verify_client_t **out, int argc,
                                   char *const argv[], apr_pool_t *p);
+
+/**
+ * Can @p cl join a register that holds @p other? Not under the same
+ * name; with @p addresses, not on an address of @p other unless both
+ * are bound to certificates (then the certificate tells them apart).
+ * @return NULL, or the fault (naming @p other's `where`).
+ */
+const char *verify_register_conflict(const verify_client_t *cl,
+                                     const verify_client_t *other,
+                                     int addresses, apr_pool_t *p);
+
+/**
+ * An address of @p cl off the loopback network when @p cl is bound to
+ * no certificate (anyone on that address is that client); else NULL.
+ */
+const char *verify_register_unbound_remote(const verify_client_t *cl);
 
 /**
  * Read a register file: lines `VerifyClient …`, tokenised as Apache

@@ -28,6 +28,7 @@ void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
     w->head = head;
     w->dir = dir;
     w->pid = getpid();
+    w->dirfd = -1;
     w->fd = -1;
     w->fd_day = 0;
     w->old_fd = -1;
@@ -43,6 +44,51 @@ void verify_writer_close(verify_writer_t *w)
         close(w->old_fd);
         w->old_fd = -1;
     }
+    if (w->dirfd >= 0) {
+        close(w->dirfd);
+        w->dirfd = -1;
+    }
+}
+
+/* Who must own the files: the run-time user, or whoever we are when
+ * not root. */
+static uid_t file_owner(const verify_writer_t *w)
+{
+    return geteuid() == 0 ? w->uid : geteuid();
+}
+
+/* What was refused, and why, into the error log: the one message of a
+ * file the writer will not follow or use. */
+static void say_refused(verify_writer_t *w, const char *what)
+{
+    WLOG(w, VERIFY_LOG_ERR, 0, VERIFY_MSGNO(70),
+         "%s; the audit directory belongs to the run-time user and "
+         "nothing planted there is followed or used", what);
+}
+
+/* Open @p name of the audit directory (verify_audit_openat's rule);
+ * -1 with errno set, having said why when the file was refused. */
+static int file_open(verify_writer_t *w, const char *name, int flags,
+                     apr_pool_t *p)
+{
+    const char *why = NULL;
+    int fd, e;
+
+    if (w->dirfd < 0) {
+        w->dirfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (w->dirfd < 0) {
+            return -1;
+        }
+    }
+    fd = verify_audit_openat(w->dirfd, name, flags, 0640, file_owner(w),
+                             w->gid, &why, p);
+    if (fd < 0 && why) {
+        e = errno;
+        say_refused(w, apr_psprintf(p, "refusing %s/%s: %s", w->dir, name,
+                                    why));
+        errno = e;
+    }
+    return fd;
 }
 
 static const char *day_path(verify_writer_t *w, verify_date_t day,
@@ -54,6 +100,16 @@ static const char *day_path(verify_writer_t *w, verify_date_t day,
     return apr_pstrcat(p, w->dir, "/", name, NULL);
 }
 
+/* The file of @p day, opened by file_open. */
+static int day_file_open(verify_writer_t *w, verify_date_t day, int flags,
+                         apr_pool_t *p)
+{
+    char name[32];
+
+    verify_audit_filename(day, name);
+    return file_open(w, name, flags, p);
+}
+
 /* Open this process's descriptor on the file of @p day. */
 static int day_open(verify_writer_t *w, verify_date_t day, apr_pool_t *p)
 {
@@ -62,16 +118,11 @@ static int day_open(verify_writer_t *w, verify_date_t day, apr_pool_t *p)
     if (w->fd >= 0 && w->fd_day == day) {
         return 0;
     }
-    fd = open(day_path(w, day, p), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-              0640);
+    /* root (httpd's parent) creates files the run-time user appends
+     * to: a new one is handed over through its descriptor */
+    fd = day_file_open(w, day, O_WRONLY | O_APPEND | O_CREAT, p);
     if (fd < 0) {
         return errno;
-    }
-    /* root (httpd's parent) creates files the run-time user appends to */
-    if (geteuid() == 0 && fchown(fd, w->uid, w->gid) != 0) {
-        int e = errno;
-        close(fd);
-        return e;
     }
     /* A thread may still be syncing the previous file outside the lock:
      * keep its descriptor open for one more change of day. */
@@ -82,6 +133,35 @@ static int day_open(verify_writer_t *w, verify_date_t day, apr_pool_t *p)
     w->fd = fd;
     w->fd_day = day;
     return 0;
+}
+
+/* Cut @p file (of size @p size, as read) at @p at, through a
+ * descriptor of the file that was read: never by its path. */
+static apr_status_t cut_partial(verify_writer_t *w, const char *file,
+                                apr_off_t size, apr_off_t at, apr_pool_t *p)
+{
+    const char *name = strrchr(file, '/') + 1;
+    apr_status_t rv = APR_SUCCESS;
+    struct stat st;
+    int fd = file_open(w, name, O_WRONLY, p);
+
+    if (fd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if (fstat(fd, &st) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    else if (st.st_size != size) {
+        /* not the file that was read: someone changed it meanwhile */
+        say_refused(w, apr_psprintf(p, "refusing to cut %s: it changed "
+                                    "while it was read", file));
+        rv = VERIFY_AUDIT_REFUSED;
+    }
+    else if (ftruncate(fd, at) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    close(fd);
+    return rv;
 }
 
 /*
@@ -96,13 +176,17 @@ static apr_status_t find_head(verify_writer_t *w, verify_chain_t *head,
     apr_off_t size, at;
     apr_status_t rv;
 
-    rv = verify_audit_find_head(w->dir, head, file, &size, &at, err, p);
+    rv = verify_audit_find_head(w->dir, file_owner(w), head, file, &size,
+                                &at, err, p);
+    if (rv == VERIFY_AUDIT_REFUSED) {
+        say_refused(w, *err);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
     *partial = at >= 0;
-    if (*partial && truncate(*file, at) != 0) {
-        rv = APR_FROM_OS_ERROR(errno);
+    if (*partial) {
+        rv = cut_partial(w, *file, size, at, p);
     }
     return rv;
 }
@@ -199,7 +283,7 @@ static apr_status_t recover(verify_writer_t *w, apr_pool_t *p)
 static apr_status_t sync_previous_day(verify_writer_t *w, apr_pool_t *p)
 {
     verify_writer_head_t *h = w->head;
-    int fd = open(day_path(w, h->day, p), O_WRONLY | O_CLOEXEC);
+    int fd = day_file_open(w, h->day, O_WRONLY, p);
     int e;
 
     if (fd < 0 || fdatasync(fd) != 0) {

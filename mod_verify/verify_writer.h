@@ -91,6 +91,7 @@ typedef struct verify_writer_t {
     void *log_baton;
     /* private: this process's descriptors */
     pid_t pid;
+    int dirfd;                      /**< the audit directory */
     int fd;
     verify_date_t fd_day;
     int old_fd;                     /**< previous day's, kept for syncs */
@@ -98,7 +99,11 @@ typedef struct verify_writer_t {
 
 /**
  * Set up a writer of @p dir on @p head for this process (call again
- * after fork): no descriptor open yet.
+ * after fork): no descriptor open yet. Every file of the directory is
+ * reached through a descriptor of the directory, never following a
+ * symbolic link, and used only if it is a regular file with one link,
+ * owned by the run-time user (w->uid when running as root): root must
+ * not follow what that user can plant there (verify_audit_openat).
  */
 void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
                         const char *dir);

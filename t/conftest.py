@@ -47,10 +47,11 @@ def make_server():
         pytest.fail("\n".join(errors), pytrace=False)
 
 
-def household_server_fixture(request, n=40, seed=None):
+def household_server_fixture(request, n=40, seed=None, **server):
     """A started server whose store holds one household batch of @n
-    people (s.people); s.outsiders are valid IDs not in the batch."""
-    s = harness.Server(mpm=request.param)
+    people (s.people); s.outsiders are valid IDs not in the batch.
+    @server: more arguments of harness.Server."""
+    s = harness.Server(mpm=request.param, **server)
     gen = harness.People(seed)
     s.people = gen.batch(n)
     s.outsiders = [gen.person("citizen"), gen.person("resident")]

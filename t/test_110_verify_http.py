@@ -5,7 +5,21 @@ import json
 import pytest
 
 import harness
+from conftest import MPMS, _stop_all, household_server_fixture
 from harness import fields_for, mask_id
+
+
+@pytest.fixture(scope="module", params=MPMS)
+def hserver(request):
+    """The shared household server, with room for the identity
+    mismatches these tests ask about one person on purpose (the matching
+    rules; the limit itself is test_231_permissions.py's)."""
+    s = household_server_fixture(
+        request, extra_conf="VerifyIdentityMismatchLimit 100")
+    yield s
+    errors = _stop_all([s])
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
 
 
 def by_indigenous(s, kind):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pwd
 import subprocess
 
 import pytest
@@ -295,9 +296,13 @@ def test_store_unavailable_until_first_import(make_server):
 
 
 def _mount_tmpfs(path, size="16k"):
+    # the run-time user's, writable by no one else: an audit directory
+    # the module did not create is used only as such (never re-owned)
+    pw = pwd.getpwnam(harness.RUN_USER)
     subprocess.run(["mount", "-t", "tmpfs", "-o",
-                    "size=%s,mode=0777" % size, "tmpfs", path], check=True,
-                   capture_output=True)
+                    "size=%s,mode=0750,uid=%d,gid=%d"
+                    % (size, pw.pw_uid, pw.pw_gid), "tmpfs", path],
+                   check=True, capture_output=True)
 
 
 def _umount(path):

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
+#include "print.h"
 #include "tool.h"
 
 void scan_init(verify_scan_t *s, const audit_args_t *a,
@@ -23,7 +24,7 @@ int scan_run(verify_scan_t *s)
     int rc = verify_chain_scan(s);
 
     if (rc < 0 && s->error) {
-        fprintf(stderr, PROG ": %s\n", s->error);
+        fprintf(stderr, PROG ": %s\n", safe_str(s->p, s->error));
     }
     return rc;
 }
@@ -37,7 +38,7 @@ int scan_intact(verify_scan_t *s, const char *cmd)
         fprintf(stderr, PROG ": %s refused: the audit chain is broken, and "
                 "the answer must come from an intact log:\n  %s\n(`" PROG
                 " verify` on the same files shows it; keep a copy and "
-                "investigate, R5.2)\n", cmd, s->fault);
+                "investigate, R5.2)\n", cmd, safe_str(s->p, s->fault));
         return 1;
     default:
         return 1;
@@ -46,8 +47,9 @@ int scan_intact(verify_scan_t *s, const char *cmd)
 
 const char *files_span(const apr_array_header_t *files, apr_pool_t *p)
 {
-    const char *a = APR_ARRAY_IDX(files, 0, const char *);
-    const char *b = APR_ARRAY_IDX(files, files->nelts - 1, const char *);
+    const char *a = safe_str(p, APR_ARRAY_IDX(files, 0, const char *));
+    const char *b = safe_str(p, APR_ARRAY_IDX(files, files->nelts - 1,
+                                              const char *));
 
     return files->nelts == 1 ? a : apr_pstrcat(p, a, " .. ", b, NULL);
 }

@@ -54,8 +54,7 @@ static int read_clients(const char *path, apr_array_header_t *reg,
     int i, j;
 
     if (verify_register_read_file(&clients, path, &err, p) != APR_SUCCESS) {
-        fprintf(stderr, PROG ": --config %s\n",
-                safe_text(p, err, strlen(err), 0, 0, NULL, NULL));
+        fprintf(stderr, PROG ": --config %s\n", safe_str(p, err));
         return -1;
     }
     *nclients = clients->nelts;
@@ -209,7 +208,7 @@ int cmd_ip_review(const audit_args_t *a, apr_pool_t *p)
     chain_header(&s, p);
     if (a->config) {
         printf("config:       %s: %d client(s), %d address(es) registered\n",
-               a->config, nclients, reg->nelts);
+               safe_str(p, a->config), nclients, reg->nelts);
     }
     else {
         printf("config:       none given (--config FILE also lists idle "

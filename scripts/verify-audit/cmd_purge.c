@@ -5,7 +5,9 @@
  * where verify resumes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,11 +26,13 @@ typedef struct purge_t {
     const verify_scan_file_t *last; /* the last of them with a line */
     char last_day[11];          /* the date of the last of them */
     char hex[65];               /* hash of the last line purged */
-    const char *cp_path;        /* the checkpoint to write */
+    const char *cp_name;        /* the checkpoint to write */
+    const char *cp_path;        /* and its path */
 } purge_t;
 
 /* --before: a date at least 5 years ago. @return 0, or the exit status */
-static int check_before(const char *before, verify_date_t *b)
+static int check_before(const char *before, verify_date_t *b,
+                        apr_pool_t *p)
 {
     verify_date_t today = verify_date_taipei(apr_time_now());
     verify_date_t limit = verify_date_months_before(today, KEEP_MONTHS);
@@ -37,7 +41,7 @@ static int check_before(const char *before, verify_date_t *b)
     *b = verify_date_parse_iso(before, strlen(before));
     if (!*b) {
         fprintf(stderr, PROG ": --before must be a date as YYYY-MM-DD, not "
-                "\"%s\"\n", before);
+                "\"%s\"\n", safe_str(p, before));
         return 2;
     }
     if (*b > limit) {
@@ -72,14 +76,73 @@ static void choose(purge_t *x, const verify_scan_t *s, verify_date_t b)
     }
 }
 
-/* Write the checkpoint (synced, then renamed into place). */
-static int write_checkpoint(const purge_t *x, apr_pool_t *p)
+/* Write all of @p d to @p fd; 0 or -1. */
+static int write_all(int fd, const char *d, size_t len)
 {
-    const char *tmp = apr_pstrcat(p, x->cp_path, ".tmp", NULL);
-    char now[26], *d;
-    json_t *cp;
-    FILE *f;
+    ssize_t n;
 
+    while (len > 0) {
+        n = write(fd, d, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        d += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Say that @p name of the audit directory was refused; the exit status. */
+static int cp_refused(const char *dir, const char *name, const char *why)
+{
+    fprintf(stderr, PROG ": refusing %s/%s: %s. The audit directory "
+            "belongs to the web server's user: purge follows nothing "
+            "planted there. Look at it, remove it, and run purge again; "
+            "nothing was deleted\n", dir, name, why);
+    return 1;
+}
+
+/*
+ * Write the checkpoint: a new temporary file made through a descriptor
+ * of the directory (O_EXCL, never following a link), written, synced
+ * and made 0640 through its descriptor, then renamed into place. The
+ * directory is the run-time user's and purge runs as root: a name in
+ * the way that is not a plain file of ours is refused, not used.
+ */
+static int write_checkpoint(const purge_t *x, const char *dir,
+                            const char *name, apr_pool_t *p)
+{
+    const char *tmp = apr_pstrcat(p, name, ".tmp", NULL);
+    const char *why = NULL;
+    char now[26], *d;
+    int dirfd, fd, rc = 1;
+    json_t *cp;
+
+    dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        fprintf(stderr, PROG ": cannot open %s: %s; nothing was deleted\n",
+                dir, strerror(errno));
+        return 1;
+    }
+    /* an earlier checkpoint of that day is replaced, anything else not */
+    fd = verify_audit_openat(dirfd, name, O_RDONLY, 0, geteuid(),
+                             (gid_t)-1, &why, p);
+    if (fd >= 0) {
+        close(fd);
+    }
+    else if (why || errno != ENOENT) {
+        rc = cp_refused(dir, name, why ? why : strerror(errno));
+        goto cleanup;
+    }
+    fd = verify_audit_openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0640,
+                             geteuid(), (gid_t)-1, &why, p);
+    if (fd < 0) {
+        rc = cp_refused(dir, tmp, why ? why : strerror(errno));
+        goto cleanup;
+    }
     verify_time_format_s(apr_time_now(), now);
     cp = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:I}",
                    "tool", PROG " purge", "before", x->before,
@@ -89,19 +152,26 @@ static int write_checkpoint(const purge_t *x, apr_pool_t *p)
                    "files", (json_int_t)x->n);
     d = cp ? json_dumps(cp, JSON_COMPACT) : NULL;
     json_decref(cp);
-    f = d ? fopen(tmp, "w") : NULL;
-    if (!f || fprintf(f, "%s\n", d) < 0 || fflush(f) != 0
-        || fsync(fileno(f)) != 0 || fclose(f) != 0
-        || rename(tmp, x->cp_path) != 0) {
-        fprintf(stderr, PROG ": cannot write the checkpoint %s: %s; nothing "
-                "was deleted\n", x->cp_path, strerror(errno));
-        free(d);
-        unlink(tmp);
-        return 1;
+    errno = ENOMEM;
+    if (!d || write_all(fd, d, strlen(d)) != 0 || write_all(fd, "\n", 1)
+        || fchmod(fd, 0640) != 0 || fsync(fd) != 0 || close(fd) != 0
+        || (fd = -1, renameat(dirfd, tmp, dirfd, name) != 0)
+        || fsync(dirfd) != 0) {
+        fprintf(stderr, PROG ": cannot write the checkpoint %s/%s: %s; "
+                "nothing was deleted\n", dir, name, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        unlinkat(dirfd, tmp, 0);    /* ours: made with O_EXCL above */
+    }
+    else {
+        rc = 0;
     }
     free(d);
-    chmod(x->cp_path, 0640);
-    return 0;
+
+cleanup:
+    close(dirfd);
+    return rc;
 }
 
 /* The whole chain of the audit directory, checked first. @return 0, or
@@ -202,7 +272,15 @@ int cmd_purge(const audit_args_t *a, apr_pool_t *p)
     purge_t x;
     int rc;
 
-    rc = check_before(a->before, &b);
+    if (strcmp(safe_str(p, a->dir), a->dir) != 0) {
+        /* every message below names the directory: refuse a name that
+         * would print control characters rather than print it raw */
+        fprintf(stderr, PROG ": purge refused: the directory name %s holds "
+                "characters that cannot be shown; nothing was deleted\n",
+                safe_str(p, a->dir));
+        return 1;
+    }
+    rc = check_before(a->before, &b, p);
     if (rc == 0) {
         rc = scan_dir(a, &all, &s, p);
     }
@@ -219,6 +297,7 @@ int cmd_purge(const audit_args_t *a, apr_pool_t *p)
     last_day = verify_audit_name_date(s.files[x.n - 1].path);
     verify_date_format(last_day, x.last_day);
     verify_audit_checkpoint_filename(last_day, cp_name);
+    x.cp_name = cp_name;
     x.cp_path = apr_pstrcat(p, a->dir, "/", cp_name, NULL);
     verify_hex(x.last->end.hash, 32, x.hex);
     print_plan(&x, &s, a->dry_run);
@@ -226,7 +305,8 @@ int cmd_purge(const audit_args_t *a, apr_pool_t *p)
         printf("dry run: nothing was changed\n");
         return write_failed();
     }
-    if (write_checkpoint(&x, p) != 0 || delete_files(&x, &s) != 0) {
+    if (write_checkpoint(&x, a->dir, x.cp_name, p) != 0
+        || delete_files(&x, &s) != 0) {
         return 1;
     }
     printf("purged %d file(s); `" PROG " verify %s` now starts from the "

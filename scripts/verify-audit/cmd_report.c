@@ -501,7 +501,7 @@ int cmd_report(const audit_args_t *a, apr_pool_t *p)
 
     memset(&m, 0, sizeof(m));
     memset(&h, 0, sizeof(h));
-    reader_init(&r, a->files);
+    reader_init(&r, a->files, p);
     m.summary = 1;
     h.o = stdout;
     h.month = a->month;
@@ -528,7 +528,7 @@ int cmd_report(const audit_args_t *a, apr_pool_t *p)
     rc = 0;
     if (h.broken) {
         fprintf(stderr, PROG ": the audit chain is BROKEN (the report says "
-                "so): %s\n", s.fault);
+                "so): %s\n", safe_str(p, s.fault));
         rc = 1;
     }
 

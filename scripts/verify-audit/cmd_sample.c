@@ -31,14 +31,15 @@ typedef struct sample_t {
 } sample_t;
 
 /* The --seed given, or a fresh one. @return 0, or the exit status. */
-static int seed_get(seed_t *seed, const char *arg)
+static int seed_get(seed_t *seed, const char *arg, apr_pool_t *p)
 {
     if (arg) {
         seed->len = strlen(arg) / 2;
         if (strlen(arg) % 2 || seed->len == 0 || seed->len > SEED_MAX
             || verify_unhex(arg, seed->len, seed->bytes, 1)) {
             fprintf(stderr, PROG ": --seed must be 2 to %d hex digits (an "
-                    "even number), not \"%s\"\n", 2 * SEED_MAX, arg);
+                    "even number), not \"%s\"\n", 2 * SEED_MAX,
+                    safe_str(p, arg));
             return 2;
         }
     }
@@ -63,7 +64,7 @@ static json_t *jstring(const char *s)
 
 /* The first line of --json: what was drawn, and from what. */
 static int print_json_header(const verify_scan_t *s, const month_t *m,
-                             const sample_t *x)
+                             const sample_t *x, apr_pool_t *p)
 {
     json_t *h = json_object(), *files = json_array(), *chain, *end;
     char hex[65], end_hex[65];
@@ -101,18 +102,18 @@ static int print_json_header(const verify_scan_t *s, const month_t *m,
         fprintf(stderr, PROG ": out of memory\n");
         return -1;
     }
-    printf("%s\n", d);
+    json_line(d, strlen(d), p);     /* the file names are in it */
     free(d);
     return 0;
 }
 
 /* --json: the header, then the sampled lines as they stand. */
 static int print_json(const verify_scan_t *s, const month_t *m,
-                      const sample_t *x, reader_t *r)
+                      const sample_t *x, reader_t *r, apr_pool_t *p)
 {
     size_t i;
 
-    if (print_json_header(s, m, x) != 0) {
+    if (print_json_header(s, m, x, p) != 0) {
         return 1;
     }
     for (i = 0; i < x->k; i++) {
@@ -121,8 +122,7 @@ static int print_json(const verify_scan_t *s, const month_t *m,
             return 1;
         }
         json_decref(j);
-        fwrite(r->line, 1, r->len, stdout);
-        putchar('\n');
+        json_line(r->line, r->len, p);
     }
     return write_failed();
 }
@@ -218,12 +218,12 @@ int cmd_sample(const audit_args_t *a, apr_pool_t *p)
     seed_t seed;
     int rc;
 
-    rc = seed_get(&seed, a->seed);
+    rc = seed_get(&seed, a->seed, p);
     if (rc != 0) {
         return rc;
     }
     memset(&m, 0, sizeof(m));
-    reader_init(&r, a->files);
+    reader_init(&r, a->files, p);
     m.seed = seed.bytes;
     m.seed_len = seed.len;
     rc = 1;
@@ -234,7 +234,7 @@ int cmd_sample(const audit_args_t *a, apr_pool_t *p)
         fprintf(stderr, PROG ": no sample drawn: the audit chain is broken, "
                 "and a sample must come from an intact log:\n  %s\n"
                 "(`" PROG " verify` on the same files shows it; keep a copy "
-                "and investigate, R5.2)\n", s.fault);
+                "and investigate, R5.2)\n", safe_str(p, s.fault));
         goto cleanup;
     default:
         goto cleanup;
@@ -247,7 +247,7 @@ int cmd_sample(const audit_args_t *a, apr_pool_t *p)
     month_sort_by_rank(&m);
     month_sort_by_place(&m, x.k);
     if (a->as_json) {
-        rc = print_json(&s, &m, &x, &r);
+        rc = print_json(&s, &m, &x, &r, p);
         goto cleanup;
     }
     print_text_header(&s, &m, &x, p);

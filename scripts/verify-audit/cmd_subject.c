@@ -48,7 +48,8 @@ static int subject_of(subj_t *x, const char *id, const char *key_file,
 
     rv = verify_keys_load(&keys, key_file, &err, p);
     if (rv != APR_SUCCESS) {
-        fprintf(stderr, PROG ": --key: %s\n", err ? err : key_file);
+        fprintf(stderr, PROG ": --key: %s\n",
+                safe_str(p, err ? err : key_file));
         return 1;
     }
     verify_id_normalise(id, strlen(id), norm, NULL);
@@ -60,7 +61,8 @@ static int subject_of(subj_t *x, const char *id, const char *key_file,
 }
 
 /* --json: a header line, then the lines as they stand. */
-static int print_json(const subj_t *x, const verify_scan_t *s)
+static int print_json(const subj_t *x, const verify_scan_t *s,
+                      apr_pool_t *p)
 {
     char hex[65], *d;
     json_t *h;
@@ -82,12 +84,11 @@ static int print_json(const subj_t *x, const verify_scan_t *s)
         fprintf(stderr, PROG ": out of memory\n");
         return 1;
     }
-    printf("%s\n", d);
+    json_line(d, strlen(d), p);
     free(d);
     for (i = 0; i < x->lines->nelts; i++) {
-        fwrite(APR_ARRAY_IDX(x->lines, i, const char *), 1,
-               APR_ARRAY_IDX(x->lens, i, size_t), stdout);
-        putchar('\n');
+        json_line(APR_ARRAY_IDX(x->lines, i, const char *),
+                  APR_ARRAY_IDX(x->lens, i, size_t), p);
     }
     return write_failed();
 }
@@ -140,7 +141,7 @@ int cmd_subject(const audit_args_t *a, apr_pool_t *p)
         return 1;
     }
     if (a->as_json) {
-        return print_json(&x, &s);
+        return print_json(&x, &s, p);
     }
     printf("Every audit line about one person (R4.2.5, R5.5)\n");
     printf("subject:      %s (masked)\n", x.mask);

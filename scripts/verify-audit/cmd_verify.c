@@ -3,12 +3,14 @@
  * where does it break?
  */
 #include <stdio.h>
+#include "print.h"
 #include "tool.h"
 
-/* Notes and faults as the scan finds them. */
+/* Notes and faults as the scan finds them: they hold file names and
+ * log text (an audit_recover line's detail). */
 static void print_note(verify_scan_t *s, const char *msg)
 {
-    printf("%s\n", msg);
+    printf("%s\n", safe_str(s->p, msg));
 }
 
 int cmd_verify(const audit_args_t *a, apr_pool_t *p)

@@ -9,6 +9,7 @@
  * that are known to be sound.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,24 @@ static const char *option_name(int optch)
     return options[o].name;
 }
 
+/* apr_getopt's messages (they echo what was typed), made safe. */
+static void getopt_error(void *arg, const char *fmt, ...)
+{
+    apr_pool_t *p = arg;
+    va_list ap;
+    char *msg;
+    size_t l;
+
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(p, fmt, ap);
+    va_end(ap);
+    l = strlen(msg);
+    while (l && msg[l - 1] == '\n') {
+        msg[--l] = '\0';
+    }
+    fprintf(stderr, "%s\n", safe_str(p, msg));
+}
+
 /* The options after the command, by the table. *given receives the
  * options seen. @return 0, -1 after --help, or the exit status. */
 static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
@@ -238,7 +257,7 @@ static int check_values(audit_args_t *a, const char *months, apr_pool_t *p)
     }
     if (a->since && !verify_date_parse_iso(a->since, strlen(a->since))) {
         fprintf(stderr, PROG ": --since must be a date as YYYY-MM-DD, not "
-                "\"%s\"\n", a->since);
+                "\"%s\"\n", safe_str(p, a->since));
         return 2;
     }
     if (months) {
@@ -246,15 +265,40 @@ static int check_values(audit_args_t *a, const char *months, apr_pool_t *p)
         n = strtol(months, &end, 10);
         if (errno || *end || end == months || n < 1 || n > 120) {
             fprintf(stderr, PROG ": --months must be a number of months "
-                    "from 1 to 120, not \"%s\"\n", months);
+                    "from 1 to 120, not \"%s\"\n", safe_str(p, months));
             return 2;
         }
         a->months = (int)n;
     }
     if (a->month && !verify_date_parse_month(a->month, strlen(a->month))) {
         fprintf(stderr, PROG ": --month must be a month as YYYY-MM (e.g. "
-                "2026-11), not \"%s\"\n", a->month);
+                "2026-11), not \"%s\"\n", safe_str(p, a->month));
         return 2;
+    }
+    return 0;
+}
+
+/*
+ * A file named on the command line is read only when its name is an
+ * audit file's, exactly as in a directory (audit-YYYY-MM-DD.jsonl, a
+ * real date): whoever can write the audit directory can also plant
+ * files with other names, and the date in the name is what orders the
+ * chain. @return 0, or 1 with the reason printed.
+ */
+static int check_file_names(int n, const char *const *args, apr_pool_t *p)
+{
+    apr_finfo_t fi;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        /* what cannot be read is said by verify_audit_collect() */
+        if (apr_stat(&fi, args[i], APR_FINFO_TYPE, p) == APR_SUCCESS
+            && fi.filetype != APR_DIR && !verify_audit_name_date(args[i])) {
+            fprintf(stderr, PROG ": %s: not read: an audit file is named "
+                    "audit-YYYY-MM-DD.jsonl (a real date), and nothing "
+                    "else is read\n", safe_str(p, args[i]));
+            return 1;
+        }
     }
     return 0;
 }
@@ -267,15 +311,18 @@ static int collect_files(audit_args_t *a, int n, const char *const *args,
     char *err = NULL;
     int i;
 
+    if (check_file_names(n, args, p) != 0) {
+        return 1;
+    }
     a->files = apr_array_make(p, 16, sizeof(const char *));
     if (verify_audit_collect(n, args, a->files, &a->checkpoint, &err, p)
         != APR_SUCCESS) {
-        fprintf(stderr, PROG ": %s\n", err);
+        fprintf(stderr, PROG ": %s\n", safe_str(p, err));
         return 1;
     }
     if (a->files->nelts == 0) {
         fprintf(stderr, PROG ": no audit files given (a directory is "
-                "searched for audit-*.jsonl)\n");
+                "searched for audit-YYYY-MM-DD.jsonl)\n");
         return 1;
     }
     a->file_args = "";
@@ -305,6 +352,8 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
     av[argc - 1] = NULL;
     apr_getopt_init(&os, p, argc - 1, av);
     os->interleave = 1;
+    os->errfn = getopt_error;
+    os->errarg = p;
     rc = parse_options(cmd, os, a, &months, &given);
     if (rc != 0) {
         return rc < 0 ? 0 : rc;
@@ -357,7 +406,7 @@ int main(int argc, const char *const *argv)
     cmd = find_command(argv[1]);
     if (!cmd) {
         fprintf(stderr, PROG ": command \"%s\" is not available in this "
-                "version\n", argv[1]);
+                "version\n", safe_str(p, argv[1]));
         usage(stderr);
         goto cleanup;
     }

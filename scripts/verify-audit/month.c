@@ -3,12 +3,16 @@
  * scan, read again by offset to be shown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <apr_strings.h>
 #include <openssl/evp.h>
 #include "month.h"
+#include "print.h"
 
 /* distinct clients, checks or errors a report counts one by one */
 #define TALLY_MAX 64
@@ -214,28 +218,38 @@ const char *month_note(const char *month, apr_pool_t *p)
     return NULL;
 }
 
-void reader_init(reader_t *r, const apr_array_header_t *files)
+void reader_init(reader_t *r, const apr_array_header_t *files,
+                 apr_pool_t *p)
 {
     memset(r, 0, sizeof(*r));
     r->files = files;
+    r->fd = -1;
+    r->p = p;
+    r->line = apr_palloc(p, VERIFY_AUDIT_LINE_MAX);
 }
 
-/* Open file @p fi for reread(), unless it is open. */
+/* Open file @p fi for reread(), unless it is open: a regular file only,
+ * as the scan read it. */
 static int reader_open(reader_t *r, int fi)
 {
     const char *path = APR_ARRAY_IDX(r->files, fi, const char *);
+    struct stat st;
 
-    if (r->f && r->fi == fi) {
+    if (r->fd >= 0 && r->fi == fi) {
         return 0;
     }
-    if (r->f) {
-        fclose(r->f);
+    if (r->fd >= 0) {
+        close(r->fd);
     }
     r->fi = fi;
-    r->f = fopen(path, "rb");
-    if (!r->f) {
-        fprintf(stderr, PROG ": cannot open %s: %s\n", path,
-                strerror(errno));
+    r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (r->fd < 0 || fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, PROG ": cannot open %s: %s\n", safe_str(r->p, path),
+                r->fd < 0 ? strerror(errno) : "not a regular file");
+        if (r->fd >= 0) {
+            close(r->fd);
+            r->fd = -1;
+        }
         return -1;
     }
     return 0;
@@ -246,18 +260,19 @@ json_t *reread(reader_t *r, const qline_t *q)
     unsigned char digest[32];
     json_error_t jerr;
     json_t *j = NULL;
+    const char *nl = NULL;
     ssize_t n = -1;
 
     if (reader_open(r, q->file) != 0) {
         return NULL;
     }
-    if (fseeko(r->f, q->off, SEEK_SET) == 0) {
-        n = getline(&r->line, &r->cap, r->f);
-    }
-    if (n > 0 && r->line[n - 1] == '\n') {
-        n--;
-    }
+    /* a query line the scan read is shorter than the bound */
+    n = pread(r->fd, r->line, VERIFY_AUDIT_LINE_MAX, q->off);
     if (n > 0) {
+        nl = memchr(r->line, '\n', (size_t)n);
+    }
+    if (nl) {
+        n = nl - r->line;
         EVP_Digest(r->line, (size_t)n, digest, NULL, EVP_sha256(), NULL);
         if (!memcmp(digest, q->digest, 32)) {
             j = json_loadb(r->line, (size_t)n, VERIFY_SCAN_JSON_FLAGS,
@@ -268,7 +283,8 @@ json_t *reread(reader_t *r, const qline_t *q)
         fprintf(stderr, PROG ": %s changed while it was read (the line of "
                 "seq %" APR_UINT64_T_FMT " is not what it was): run the "
                 "command again, then `" PROG " verify`\n",
-                APR_ARRAY_IDX(r->files, q->file, const char *), q->seq);
+                safe_str(r->p, APR_ARRAY_IDX(r->files, q->file,
+                                             const char *)), q->seq);
         return NULL;
     }
     r->len = (size_t)n;
@@ -277,8 +293,8 @@ json_t *reread(reader_t *r, const qline_t *q)
 
 void reader_close(reader_t *r)
 {
-    if (r->f) {
-        fclose(r->f);
+    if (r->fd >= 0) {
+        close(r->fd);
+        r->fd = -1;
     }
-    free(r->line);
 }

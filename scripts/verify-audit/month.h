@@ -48,11 +48,11 @@ typedef struct month_t {
 /* Reads query lines a second time, by offset. */
 typedef struct reader_t {
     const apr_array_header_t *files;    /* const char * */
-    FILE *f;
+    int fd;                     /* of file fi, or -1 */
     int fi;
-    char *line;
-    size_t cap;
+    char *line;                 /* VERIFY_AUDIT_LINE_MAX bytes */
     size_t len;
+    apr_pool_t *p;
 } reader_t;
 
 /* Scan the files for month @p month (with @p m's seed and summary set);
@@ -67,7 +67,8 @@ void month_sort_by_place(month_t *m, size_t k);
 /* A note when the month is not over yet (Taipei time), else NULL. */
 const char *month_note(const char *month, apr_pool_t *p);
 
-void reader_init(reader_t *r, const apr_array_header_t *files);
+void reader_init(reader_t *r, const apr_array_header_t *files,
+                 apr_pool_t *p);
 /* The line of @p q again, or NULL with a message when it is not the
  * line the scan read (the file changed in between). */
 json_t *reread(reader_t *r, const qline_t *q);

@@ -118,6 +118,22 @@ const char *safe_text(apr_pool_t *p, const char *s, size_t len, int flags,
     return out;
 }
 
+const char *safe_str(apr_pool_t *p, const char *s)
+{
+    return s ? safe_text(p, s, strlen(s), 0, 0, NULL, NULL) : "";
+}
+
+void json_line(const char *s, size_t len, apr_pool_t *p)
+{
+    apr_pool_t *tp;
+
+    /* a pool per line: a long list of lines takes no more memory */
+    apr_pool_create(&tp, p);
+    fputs(safe_text(tp, s, len, 0, 0, NULL, NULL), stdout);
+    putchar('\n');
+    apr_pool_destroy(tp);
+}
+
 void html_text(FILE *o, const char *s, apr_pool_t *p)
 {
     fputs(safe_text(p, s, strlen(s), SAFE_HTML, 0, NULL, NULL), o);

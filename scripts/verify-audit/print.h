@@ -2,9 +2,13 @@
  * print.h -- showing untrusted text safely, in plain-text tables and in
  * HTML (print.c).
  *
- * Every value of an audit line came from a client: it may hold control
- * characters, invisible or bidirectional formatting characters, invalid
- * UTF-8 or markup. Whatever is shown passes through safe_text().
+ * Every value of an audit line came from a client, and every byte of an
+ * audit file and its name may have been written by whoever can write
+ * the audit directory: it may hold control characters, invisible or
+ * bidirectional formatting characters, invalid UTF-8 or markup.
+ * Whatever is shown passes through safe_text(): table cells, HTML, the
+ * JSON lines printed, and every message that holds a file name or log
+ * text (safe_str()).
  */
 #ifndef VERIFY_AUDIT_PRINT_H
 #define VERIFY_AUDIT_PRINT_H
@@ -25,6 +29,19 @@
  */
 const char *safe_text(apr_pool_t *p, const char *s, size_t len, int flags,
                       int maxw, int *width, int *cut);
+
+/* safe_text() of a whole C string (NULL shows ""): for file names,
+ * messages that hold them or log text, and anything else from outside
+ * the program that goes to a terminal. */
+const char *safe_str(apr_pool_t *p, const char *s);
+
+/* A JSON text (a line of the log, or json_dumps() output: valid UTF-8)
+ * and a newline on stdout, through safe_text(): the characters it would
+ * escape can only stand inside JSON strings, so what is printed is the
+ * same JSON value, only written with \uXXXX where a terminal would act
+ * on a character. A line without such characters is printed byte for
+ * byte. */
+void json_line(const char *s, size_t len, apr_pool_t *p);
 
 /* Escaped text for HTML. */
 void html_text(FILE *o, const char *s, apr_pool_t *p);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
 #define FUZZ_LSAN 1
@@ -74,6 +75,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fputs("000102030405060708090a0b0c0d0e0f"
           "101112131415161718191a1b1c1d1e1f\n", f);
     fclose(f);
+    chmod(path, 0600);          /* a key file open to others is refused */
     /* The keys live as long as the process, their OpenSSL states
      * pointed to from pool memory that LeakSanitizer cannot see into
      * (APR's allocator uses mmap): without this, the first input's

@@ -13,6 +13,9 @@ HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 TAIL_RE = re.compile(rb',"hash":"([0-9a-f]{64})"\}$')
 AUDIT_NAME_RE = re.compile(r"^audit-(\d{4}-\d\d-\d\d)\.jsonl$")
 ZERO_HASH = "0" * 64
+# written as \uXXXX: they reorder what a terminal or an editor shows
+RAW_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+               "\u2066\u2067\u2068\u2069")
 
 
 class AuditLine:
@@ -117,8 +120,10 @@ def line_format_problems(lines):
         except UnicodeDecodeError:
             problems.append("%s: not UTF-8" % where)
             continue
-        if any(ord(c) < 0x20 or ord(c) == 0x7f for c in text):
+        if any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in text):
             problems.append("%s: raw control character" % where)
+        if text.splitlines() != [text] or any(c in RAW_BIDI for c in text):
+            problems.append("%s: raw line separator or bidi control" % where)
         if ln.obj is None:
             continue
         ts = ln.obj.get("ts")

@@ -35,8 +35,8 @@ LEVEL_RE = re.compile(r"\[[\w.-]*:(warn|error|crit|alert|emerg)\]")
 CRASH_RE = re.compile(r"AH00052|exit signal|AH00051")
 
 DEFAULT_CLIENTS = [
-    "testsys ip=127.0.0.1 checks=resident,indigenous approval=APP-2026-001 "
-    "valid=2020-01-01..2099-12-31",
+    "testsys ip=127.0.0.1 checks=resident,indigenous,identity "
+    "approval=APP-2026-001 valid=2020-01-01..2099-12-31",
     "oldsys  ip=127.0.0.3 checks=resident approval=APP-2019-007 "
     "valid=2019-01-01..2020-12-31",
     "narrow  ip=127.0.0.4 checks=resident approval=APP-2026-002 "
@@ -245,6 +245,18 @@ class Server:
         return subprocess.run([APACHE, "-f", self.conf, "-t"],
                               capture_output=True, text=True, env=CLEAN_ENV,
                               timeout=60)
+
+    def configtest_refuses(self, line):
+        """`apache2 -t` must refuse the configuration, naming the line
+        of httpd.conf that is exactly @line (by number and as FILE:N);
+        returns its output."""
+        res = self.configtest()
+        out = res.stdout + res.stderr
+        assert res.returncode != 0, "accepted: " + line
+        lineno = open(self.conf).read().splitlines().index(line) + 1
+        assert re.search(r"\bline %d\b" % lineno, out), out
+        assert "%s:%d" % (self.conf, lineno) in out, out
+        return out
 
     def start(self, timeout=20.0):
         self.write_conf()

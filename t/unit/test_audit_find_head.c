@@ -51,15 +51,17 @@ static void test_find_head(const char *base)
 
     /* no such directory */
     err = NULL;
-    rv = verify_audit_find_head(apr_pstrcat(pool, base, "/nope", NULL), &c,
-                                &file, &size, &partial, &err, pool);
+    rv = verify_audit_find_head(apr_pstrcat(pool, base, "/nope", NULL),
+                                (uid_t)-1, &c, &file, &size, &partial, &err,
+                                pool);
     ok(rv != APR_SUCCESS && err != NULL, "missing directory: error (%s)",
        err ? err : "no message");
 
     /* empty */
     d = mkdir_in(base, "empty");
     memset(&c, 0xee, sizeof(c));
-    rv = verify_audit_find_head(d, &c, &file, &size, &partial, &err, pool);
+    rv = verify_audit_find_head(d, (uid_t)-1, &c, &file, &size, &partial,
+                                &err, pool);
     ok(rv == APR_SUCCESS && c.seq == 0 && file == NULL && size == 0
        && partial == -1, "empty directory: seq 0, no file, no partial");
     {
@@ -76,7 +78,8 @@ static void test_find_head(const char *base)
     write_file(d, "audit-2026-11-20.json", data, len);
     write_file(d, "Audit-2026-11-20.jsonl", data, len);
     mkdir_in(d, "audit-2026-12-01.jsonl");
-    rv = verify_audit_find_head(d, &c, &file, &size, &partial, &err, pool);
+    rv = verify_audit_find_head(d, (uid_t)-1, &c, &file, &size, &partial,
+                                &err, pool);
     ok(rv == APR_SUCCESS && c.seq == 0 && file == NULL,
        "non-audit names (bad date, .bak, .json, case, a directory) ignored");
 
@@ -85,7 +88,8 @@ static void test_find_head(const char *base)
     data = join_lines(0, 3, &len);
     write_file(d, "audit-2026-11-26.jsonl", data, len);
     write_file(d, "README", "x", 1);
-    rv = verify_audit_find_head(d, &c, &file, &size, &partial, &err, pool);
+    rv = verify_audit_find_head(d, (uid_t)-1, &c, &file, &size, &partial,
+                                &err, pool);
     ok(rv == APR_SUCCESS, "one file: success");
     ok(c.seq == 3 && memcmp(c.hash, after[2].hash, 32) == 0,
        "one file: head is line 3");
@@ -98,7 +102,8 @@ static void test_find_head(const char *base)
     d = mkdir_in(base, "newest-empty");
     write_file(d, "audit-2026-11-25.jsonl", data, len);   /* lines 1-3 */
     write_file(d, "audit-2026-11-26.jsonl", "", 0);
-    rv = verify_audit_find_head(d, &c, &file, &size, &partial, &err, pool);
+    rv = verify_audit_find_head(d, (uid_t)-1, &c, &file, &size, &partial,
+                                &err, pool);
     ok(rv == APR_SUCCESS && c.seq == 3
        && memcmp(c.hash, after[2].hash, 32) == 0,
        "newest empty + older file: head from the older file");
@@ -114,8 +119,8 @@ static void test_find_head(const char *base)
         char *d2 = join_lines(3, 4, &l2), *d3 = join_lines(4, 6, &l3);
         write_file(d, "audit-2026-11-25.jsonl", d2, l2);
         write_file(d, "audit-2026-11-26.jsonl", d3, l3);
-        rv = verify_audit_find_head(d, &c, &file, &size, &partial, &err,
-                                    pool);
+        rv = verify_audit_find_head(d, (uid_t)-1, &c, &file, &size,
+                                    &partial, &err, pool);
         ok(rv == APR_SUCCESS && c.seq == 6
            && memcmp(c.hash, after[5].hash, 32) == 0 && size == (long)l3,
            "three files: head is line 6 of the newest");
@@ -130,8 +135,8 @@ static void test_find_head(const char *base)
         memcpy(s, d12, l12);
         memcpy(s + l12, lines[2], 100);
         write_file(d, "audit-2026-11-26.jsonl", s, l12 + 100);
-        rv = verify_audit_find_head(d, &c, &file, &size, &partial, &err,
-                                    pool);
+        rv = verify_audit_find_head(d, (uid_t)-1, &c, &file, &size,
+                                    &partial, &err, pool);
         ok(rv == APR_SUCCESS, "partial last line: success");
         is_int(partial, (long long)l12, "partial_at is the partial line's "
                "offset");
@@ -144,7 +149,8 @@ static void test_find_head(const char *base)
     d = mkdir_in(base, "partial-only");
     write_file(d, "audit-2026-11-25.jsonl", data, len);
     write_file(d, "audit-2026-11-26.jsonl", lines[3], 50);
-    rv = verify_audit_find_head(d, &c, &file, &size, &partial, &err, pool);
+    rv = verify_audit_find_head(d, (uid_t)-1, &c, &file, &size, &partial,
+                                &err, pool);
     ok(rv == APR_SUCCESS && c.seq == 3
        && memcmp(c.hash, after[2].hash, 32) == 0,
        "newest file only a partial line: head from the older file");
@@ -170,8 +176,8 @@ static void test_find_head(const char *base)
             bl += n;
         }
         write_file(d, "audit-2026-11-26.jsonl", big, bl);
-        rv = verify_audit_find_head(d, &c, &file, &size, &partial, &err,
-                                    pool);
+        rv = verify_audit_find_head(d, (uid_t)-1, &c, &file, &size,
+                                    &partial, &err, pool);
         ok(rv == APR_SUCCESS && c.seq == 200
            && memcmp(c.hash, bc.hash, 32) == 0 && size == (long)bl
            && partial == -1,
@@ -179,8 +185,8 @@ static void test_find_head(const char *base)
         /* and with a partial tail */
         memcpy(big + bl, big + bl - n, n / 2);
         write_file(d, "audit-2026-11-26.jsonl", big, bl + n / 2);
-        rv = verify_audit_find_head(d, &c, &file, &size, &partial, &err,
-                                    pool);
+        rv = verify_audit_find_head(d, (uid_t)-1, &c, &file, &size,
+                                    &partial, &err, pool);
         ok(rv == APR_SUCCESS && c.seq == 200 && partial == (long)bl,
            "large file with a partial tail: head 200, partial_at %zu", bl);
     }
@@ -192,8 +198,8 @@ static void test_find_head(const char *base)
                               "this is not an audit line\n", NULL);
         err = NULL;
         write_file(d, "audit-2026-11-26.jsonl", s, strlen(s));
-        rv = verify_audit_find_head(d, &c, &file, &size, &partial, &err,
-                                    pool);
+        rv = verify_audit_find_head(d, (uid_t)-1, &c, &file, &size,
+                                    &partial, &err, pool);
         ok(rv != APR_SUCCESS && err != NULL && c.seq == 0,
            "unsealed last line: error (%s)", err ? err : "no message");
     }

@@ -1,12 +1,15 @@
 /*
  * test_chain_scan.c -- the walk over audit files: the chain checked line
  * by line across files, what it counts, the faults it names, keep_going,
- * the purge checkpoint, and the per-line callback.
+ * the purge checkpoint, the per-line callback, and lines that cannot be
+ * read as audit lines (too long, NUL, invalid UTF-8, raw controls, not a
+ * JSON object): each a fault naming file and line, never the end.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "tap.h"
@@ -300,6 +303,156 @@ static void test_checkpoint(void)
        s.error ? s.error : "");
 }
 
+/* One sealed line with body @p body (after ts) into FILE (appended). */
+static void write_body(const char *name, verify_chain_t *chain,
+                       const char *body, size_t blen)
+{
+    char line[VERIFY_AUDIT_LINE_MAX];
+    size_t len = verify_audit_seal(chain, apr_time_from_sec(1795708799),
+                                   body, blen, line, sizeof(line));
+    FILE *f = fopen(path_of(name), "ab");
+
+    if (f) {
+        fwrite(line, 1, len, f);
+        fclose(f);
+    }
+}
+
+/* @p n bytes of @p c into FILE (appended), then a newline if @p nl. */
+static void write_run(const char *name, int c, size_t n, int nl)
+{
+    FILE *f = fopen(path_of(name), "ab");
+    size_t i;
+
+    for (i = 0; f && i < n; i++) {
+        fputc(c, f);
+    }
+    if (f && nl) {
+        fputc('\n', f);
+    }
+    if (f) {
+        fclose(f);
+    }
+}
+
+static long long file_size(const char *name)
+{
+    struct stat st;
+
+    return stat(path_of(name), &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* A sealed line holding @p body (@p blen bytes; 0: strlen) is refused
+ * with @p why (at line 3). */
+static void refused_body(const char *name, const char *body, size_t blen,
+                         const char *why, const char *what)
+{
+    verify_chain_t c;
+    verify_scan_t s;
+    seen_t x;
+
+    blen = blen ? blen : strlen(body);
+    memset(&c, 0, sizeof(c));
+    write_lines(name, &c, 2, "verify");
+    write_body(name, &c, body, blen);
+    write_lines(name, &c, 1, "verify");
+    is_int(scan(&s, paths(name, NULL), &x, 0), 1, "%s: broken", what);
+    ok(s.fault && strstr(s.fault, apr_pstrcat(pool, name, ":3: BROKEN",
+                                              NULL))
+       && strstr(s.fault, why), "%s: named with file, line and reason: %s",
+       what, s.fault ? s.fault : "(none)");
+    is_int(x.lines, 2, "%s: the scan stops before it", what);
+    is_int(scan(&s, paths(name, NULL), &x, 1), 1, "%s: keep_going", what);
+    is_int(x.lines, 4, "%s: every line read, the next ones too", what);
+    is_int((long long)s.faults, 1, "%s: one fault", what);
+}
+
+static void test_read_faults(void)
+{
+    static const char *const f1 = "audit-2026-11-21.jsonl";
+    static const char *const f2 = "audit-2026-11-22.jsonl";
+    static const char *const f3 = "audit-2026-11-23.jsonl";
+    static const char *const f4 = "audit-2026-11-24.jsonl";
+    verify_chain_t c;
+    verify_scan_t s;
+    seen_t x;
+    long long before, size;
+
+    /* a line of 1 MB without a newline in the middle of a file */
+    memset(&c, 0, sizeof(c));
+    write_lines(f1, &c, 2, "verify");
+    before = file_size(f1);
+    write_run(f1, 'x', 1 << 20, 1);
+    write_lines(f1, &c, 2, "verify");
+    size = file_size(f1);
+    is_int(scan(&s, paths(f1, NULL), &x, 0), 1,
+           "a 1 MB line breaks the chain: it is not the end of the file");
+    ok(s.fault && strstr(s.fault, ":3: BROKEN: line longer than 4096 bytes"),
+       "named with its line: %s", s.fault ? s.fault : "(none)");
+    is_int(scan(&s, paths(f1, NULL), &x, 1), 1, "keep_going: broken");
+    is_int(x.lines, 5, "every line read, past the long one");
+    is_int((long long)s.files[0].lines, 5, "counted in the file");
+    is_int((long long)x.last_off, size - (size - before - (1 << 20) - 1) / 2,
+           "the offsets run on past it");
+    is_int((long long)s.faults, 1, "one fault: the chain picks up after it");
+    is_int((long long)s.chain.seq, 4, "to the last line");
+
+    /* the boundary: 4094 bytes are a line (not a sealed one), 4095 not */
+    write_run(f2, 'x', VERIFY_AUDIT_LINE_MAX - 2, 1);
+    is_int(scan(&s, paths(f2, NULL), &x, 0), 1, "4094 bytes: broken");
+    ok(s.fault && strstr(s.fault, ":1: BROKEN: not a sealed audit line"),
+       "but read as a line: %s", s.fault ? s.fault : "(none)");
+    unlink(path_of(f2));
+    write_run(f2, 'x', VERIFY_AUDIT_LINE_MAX - 1, 1);
+    is_int(scan(&s, paths(f2, NULL), &x, 0), 1, "4095 bytes: broken");
+    ok(s.fault && strstr(s.fault, ":1: BROKEN: line longer than"),
+       "as too long: %s", s.fault ? s.fault : "(none)");
+
+    /* a last line over the limit, without a newline */
+    memset(&c, 0, sizeof(c));
+    write_lines(f3, &c, 2, "verify");
+    write_run(f3, 'y', 3 * VERIFY_AUDIT_LINE_MAX, 0);
+    is_int(scan(&s, paths(f3, NULL), &x, 0), 1,
+           "a long last line breaks the chain");
+    ok(s.fault && strstr(s.fault, ":3: BROKEN: line longer than 4096 bytes"),
+       "named: %s", s.fault ? s.fault : "(none)");
+
+    /* a NUL byte: in place of a line, and inside a sealed one */
+    memset(&c, 0, sizeof(c));
+    write_lines(f4, &c, 2, "verify");
+    write_run(f4, '\0', 1, 1);
+    write_lines(f4, &c, 1, "verify");
+    is_int(scan(&s, paths(f4, NULL), &x, 0), 1, "a NUL line breaks it");
+    ok(s.fault && strstr(s.fault, ":3: BROKEN: NUL byte at byte 1"),
+       "named: %s", s.fault ? s.fault : "(none)");
+    refused_body("audit-2026-11-25.jsonl", ",\"op\":\"verify\",\"case\":"
+                 "\"a\0b\"", 27, "NUL byte at byte", "a sealed NUL");
+    refused_body("audit-2026-11-26.jsonl", ",\"op\":\"verify\",\"case\":"
+                 "\"a\xff\xfe\"", 0, "invalid UTF-8 at byte",
+                 "invalid UTF-8");
+    refused_body("audit-2026-11-27.jsonl", ",\"op\":\"verify\",\"case\":"
+                 "\"\xed\xa0\x80\"", 0, "invalid UTF-8 at byte",
+                 "a surrogate");
+    refused_body("audit-2026-11-28.jsonl", ",\"op\":\"verify\",\"case\":"
+                 "\"\x1b[2K\"", 0, "raw control character 0x1b",
+                 "a raw ESC");
+    refused_body("audit-2026-11-29.jsonl", ",\"op\":\"verify\",\"case\":"
+                 "\"ok\r\"", 0, "raw control character 0x0d", "a raw CR");
+    refused_body("audit-2026-11-30.jsonl", ",\"op\":\"verify\",\"case\":"
+                 "\"\x7f\"", 0, "raw control character 0x7f", "a raw DEL");
+    refused_body("audit-2026-12-01.jsonl", ",\"op\":\"verify\",\"case\":}",
+                 0, "not a JSON object", "invalid JSON");
+    refused_body("audit-2026-12-02.jsonl", ",\"op\":\"verify\",\"op\":\"x\"",
+                 0, "not a JSON object", "a repeated member");
+
+    /* a FIFO is refused, not waited on */
+    ok(mkfifo(path_of("audit-2026-12-03.jsonl"), 0600) == 0, "a FIFO");
+    is_int(scan(&s, paths("audit-2026-12-03.jsonl", NULL), &x, 1), -1,
+           "is not read");
+    ok(s.error && strstr(s.error, "not a regular file"), "and said: %s",
+       s.error ? s.error : "(none)");
+}
+
 static void cleanup(void)
 {
     apr_dir_t *d;
@@ -326,6 +479,7 @@ int main(void)
     test_faults();
     test_callback_and_notes();
     test_checkpoint();
+    test_read_faults();
     cleanup();
     apr_pool_destroy(pool);
     apr_terminate();

@@ -103,12 +103,90 @@ static void test_jbuf_escaping(void)
     is_str(JS("\x1f\x7f"), "\"\\u001f\\u007f\"", "0x1f and DEL escaped");
 }
 
+/* Encode code point cp as UTF-8 into out; returns the length. */
+static size_t utf8_put(uint32_t cp, char *out)
+{
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    out[0] = (char)(0xe0 | cp >> 12);
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[2] = (char)(0x80 | (cp & 0x3f));
+    return 3;
+}
+
+/* One class of characters that must come out as \uXXXX: every code
+ * point from lo to hi, escaped in lower-case hex, and decoded back by
+ * jansson to the same character. */
+static void escaped_class(uint32_t lo, uint32_t hi, const char *what)
+{
+    char in[8], want[16], *dec;
+    const char *got;
+    size_t n, glen, dlen;
+    uint32_t cp;
+    int all = 1, json_ok = 1;
+
+    for (cp = lo; cp <= hi; cp++) {
+        n = utf8_put(cp, in);
+        got = jstr_ovf(in, n, 1000, &glen, NULL);
+        snprintf(want, sizeof(want), "\"\\u%04x\"", (unsigned)cp);
+        if (strcmp(got, want) != 0) {
+            all = 0;
+            diag("U+%04X -> %s, expected %s", (unsigned)cp, got, want);
+        }
+        dec = json_decode_str(got, glen, &dlen);
+        if (!dec || dlen != n || memcmp(dec, in, n) != 0) {
+            json_ok = 0;
+            diag("U+%04X: jansson decodes %s differently", (unsigned)cp, got);
+        }
+        free(dec);
+    }
+    ok(all, "%s written as \\uXXXX", what);
+    ok(json_ok, "%s: jansson decodes each escape back", what);
+}
+
+/* Characters a JSON Lines reader may split a line at (NEL, LS, PS:
+ * Python's str.splitlines() does), and controls that change what a
+ * terminal shows (C1, bidi), never reach a line raw. */
+static void test_jbuf_line_breakers(void)
+{
+    static const uint32_t kept[] = {
+        0xa0, 0x61b, 0x61d, 0x200d, 0x2027, 0x202f, 0x2065, 0x206a, 0x3000
+    };
+    char in[8], want[16];
+    size_t i, n;
+
+    escaped_class(0x80, 0x9f, "C1 controls U+0080-U+009F");
+    escaped_class(0x2028, 0x2029, "U+2028 LINE and U+2029 PARAGRAPH "
+                  "SEPARATOR");
+    escaped_class(0x200e, 0x200f, "bidi marks LRM, RLM (U+200E, U+200F)");
+    escaped_class(0x202a, 0x202e, "bidi embeddings and overrides "
+                  "U+202A-U+202E");
+    escaped_class(0x2066, 0x2069, "bidi isolates U+2066-U+2069");
+    escaped_class(0x061c, 0x061c, "ARABIC LETTER MARK U+061C");
+    for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        n = utf8_put(kept[i], in);
+        in[n] = '\0';
+        snprintf(want, sizeof(want), "\"%s\"", in);
+        is_str(jstr(in, n, 1000), want, "U+%04X next to them passes as is",
+               (unsigned)kept[i]);
+    }
+    is_str(JS("a\xe2\x80\xa8" "b\xc2\x85" "c\xe2\x80\xae"),
+           "\"a\\u2028b\\u0085c\\u202e\"", "escaped inside other text");
+    is_str(jstr("\xe2\x80\xa8z", 4, 5), "\"\xe2\x80\xa6\"",
+           "\\u2028 (6 bytes) not split at max 5");
+    is_str(jstr("\xe2\x80\xa8z", 4, 6), "\"\\u2028\xe2\x80\xa6\"",
+           "\\u2028 kept at max 6");
+}
+
 static void test_jbuf_utf8(void)
 {
     static const struct { const char *s; const char *what; } valid[] = {
         { "\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e", "CJK 王小明" },
         { "\xc3\xa9", "U+00E9" },
-        { "\xc2\x80", "U+0080 (lowest 2-byte)" },
+        { "\xc2\xa0", "U+00A0 (lowest 2-byte after the C1 controls)" },
         { "\xdf\xbf", "U+07FF (highest 2-byte)" },
         { "\xe0\xa0\x80", "U+0800 (lowest 3-byte)" },
         { "\xed\x9f\xbf", "U+D7FF (below surrogates)" },
@@ -334,6 +412,7 @@ static void test_jbuf_overflow(void)
 int main(void)
 {
     test_jbuf_escaping();
+    test_jbuf_line_breakers();
     test_jbuf_utf8();
     test_jbuf_truncation();
     test_jbuf_overflow();

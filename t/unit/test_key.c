@@ -6,6 +6,8 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "unit.h"
 
 /* ------------------------------------------------------------------ */
@@ -146,6 +148,37 @@ static void test_keys(void)
     rv = verify_keys_load(&k, tmpdir, &err, pool);
     ok(rv != APR_SUCCESS && k == NULL && err != NULL,
        "a directory as key file refused");
+
+    /* unprotected: any access for group or others, as sshd refuses */
+    {
+        static const mode_t modes[] = { 0640, 0604, 0620, 0602, 0444 };
+        size_t m;
+
+        for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+            path = write_file(tmpdir, "key.open", secret_hex,
+                              strlen(secret_hex));
+            chmod(path, modes[m]);
+            err = NULL;
+            rv = verify_keys_load(&k, path, &err, pool);
+            ok(rv != APR_SUCCESS && k == NULL && err
+               && strstr(err, "group or others") && strstr(err, "chmod 0400"),
+               "mode %04o refused: %s", (unsigned)modes[m], err ? err : "-");
+            unlink(path);
+        }
+        path = write_file(tmpdir, "key.closed", secret_hex,
+                          strlen(secret_hex));
+        chmod(path, 0400);
+        rv = verify_keys_load(&k, path, &err, pool);
+        ok(rv == APR_SUCCESS, "mode 0400 accepted");
+    }
+    if (mkfifo(apr_pstrcat(pool, tmpdir, "/key.fifo", NULL), 0600) == 0) {
+        err = NULL;
+        rv = verify_keys_load(&k, apr_pstrcat(pool, tmpdir, "/key.fifo",
+                                              NULL), &err, pool);
+        ok(rv != APR_SUCCESS && err && strstr(err, "not a regular file"),
+           "a FIFO as key file refused without waiting (%s)",
+           err ? err : "-");
+    }
 
 }
 

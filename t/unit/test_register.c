@@ -71,6 +71,18 @@ static void test_good(void)
     is_str(err, NULL, "items in any order, one-day period");
     ok(cl && cl->rate == 0.0 && cl->certs->nelts == 0,
        "no rate, no certificate");
+    err = parse("x ip=10.0.0.1 checks=resident,identity approval=A "
+                "valid=2026-01-01..2026-12-31", &cl);
+    is_str(err, NULL, "identity is a permission of the register");
+    ok(cl && cl->checks == ((1u << VERIFY_CHECK_RESIDENT)
+                            | VERIFY_PERMIT_IDENTITY),
+       "identity: its own bit, above every check");
+    err = parse("x ip=10.0.0.1 checks=resident approval=A "
+                "valid=2026-01-01..2026-12-31", &cl);
+    ok(cl && !(cl->checks & VERIFY_PERMIT_IDENTITY),
+       "without it, no identity permission");
+    is_int(verify_check_index("identity", 8), -1,
+           "identity is no check a request asks in check=");
 }
 
 static void test_faults(void)
@@ -91,13 +103,13 @@ static void test_faults(void)
         { "c " BASE " ip=192.0.2.2", "item ip given twice" },
         { "c ip=192.0.2.0/24 checks=resident approval=A "
           "valid=2026-01-01..2026-12-31",
-          "ip \"192.0.2.0/24\" is not an IP address" },
+          "ip \"192.0.2.0/24\" is not an exact IPv4 or IPv6 address" },
         { "c ip=example.org checks=resident approval=A "
           "valid=2026-01-01..2026-12-31",
-          "ip \"example.org\" is not an IP address" },
+          "ip \"example.org\" is not an exact IPv4 or IPv6 address" },
         { "c ip=192.0.2.1 checks=resident,age approval=A "
           "valid=2026-01-01..2026-12-31", "unknown check \"age\" "
-          "(resident, indigenous, elderly_alone, disability)" },
+          "(resident, indigenous, elderly_alone, disability, identity)" },
         { "c ip=192.0.2.1 checks=resident approval=A valid=2026-12-31",
           "valid=\"2026-12-31\" is not YYYY-MM-DD..YYYY-MM-DD with a start "
           "not after its end" },
@@ -136,6 +148,129 @@ static void test_faults(void)
         err = parse(bad[i].line, &cl);
         is_str(err, bad[i].err, "fault %d: %.50s", (int)i, bad[i].line);
         ok(cl == NULL, "fault %d: no client", (int)i);
+    }
+}
+
+/* Exact addresses only: every partial or other form of an address that
+ * inet_aton or apr_ipsubnet_create would take is refused. */
+static void test_exact_addresses(void)
+{
+    static const char *const bad[] = {
+        "127.0", "127.1", "10", "127.0.0", "0x7f000001", "2130706433",
+        "127.0.0.1/32", "127.0.0.01", "1.2.3.4.5", "1.2.3.256",
+        "fe80::1%eth0", "::ffff:1.2.3", "2001:db8::/64", "localhost", "*",
+        "all", "::ffff:192.0.2.1",  /* write IPv4 as IPv4 */
+    };
+    static const char *const good[] = {
+        "127.0.0.1", "192.0.2.255", "::1", "2001:db8::7",
+        "2001:0db8:0000:0000:0000:0000:0000:0007",
+    };
+    verify_client_t *cl;
+    const char *err;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err = parse(apr_psprintf(pool, "c ip=%s checks=resident approval=A "
+                                 "valid=2026-01-01..2026-12-31", bad[i]),
+                    &cl);
+        is_str(err, apr_psprintf(pool, "ip \"%s\" is not an exact IPv4 or "
+                                 "IPv6 address", bad[i]),
+               "ip=%s refused", bad[i]);
+    }
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        err = parse(apr_psprintf(pool, "c ip=%s checks=resident approval=A "
+                                 "valid=2026-01-01..2026-12-31", good[i]),
+                    &cl);
+        is_str(err, NULL, "ip=%s taken", good[i]);
+    }
+}
+
+#define CERT_A "cert-sha256=" \
+    "aa00000000000000000000000000000000000000000000000000000000000000"
+#define CERT_B "cert-sha256=" \
+    "bb00000000000000000000000000000000000000000000000000000000000000"
+
+static verify_client_t *client(const char *line, const char *where)
+{
+    verify_client_t *cl = NULL;
+    const char *err = parse(line, &cl);
+
+    if (err) {
+        diag("%s: %s", line, err);
+        return NULL;
+    }
+    cl->where = where;
+    return cl;
+}
+
+/* Two clients on one address: only when both bound to certificates. */
+static void test_conflicts(void)
+{
+    verify_client_t *a = client("a ip=192.0.2.1,192.0.2.9 checks=resident "
+                                "approval=A valid=2026-01-01..2026-12-31",
+                                "f:1");
+    verify_client_t *b = client("b ip=192.0.2.7,192.0.2.9 checks=resident "
+                                "approval=A valid=2026-01-01..2026-12-31",
+                                "f:2");
+    verify_client_t *ac = client("ac ip=192.0.2.9 checks=resident approval=A "
+                                 "valid=2026-01-01..2026-12-31 " CERT_A,
+                                 "f:3");
+    verify_client_t *bc = client("bc ip=192.0.2.9 checks=resident approval=A "
+                                 "valid=2026-01-01..2026-12-31 " CERT_B,
+                                 "f:4");
+    verify_client_t *a2 = client("a ip=192.0.2.50 checks=resident "
+                                 "approval=A valid=2026-01-01..2026-12-31",
+                                 "f:6");
+    verify_client_t *c = client("c ip=192.0.2.50 checks=resident approval=A "
+                                "valid=2026-01-01..2026-12-31", "f:7");
+
+    if (!a || !b || !ac || !bc || !a2 || !c) {
+        ok(0, "conflict fixtures parse");
+        return;
+    }
+    is_str(verify_register_conflict(b, a, 1, pool), "ip 192.0.2.9 is also "
+           "client a's (f:1): two clients may share an address only when "
+           "both are bound to certificates (cert-sha256=)",
+           "a shared address without certificates");
+    is_str(verify_register_conflict(ac, a, 1, pool), "ip 192.0.2.9 is also "
+           "client a's (f:1): two clients may share an address only when "
+           "both are bound to certificates (cert-sha256=)",
+           "one bound, one not: still a conflict");
+    is_str(verify_register_conflict(a, ac, 1, pool), "ip 192.0.2.9 is also "
+           "client ac's (f:3): two clients may share an address only when "
+           "both are bound to certificates (cert-sha256=)",
+           "in either order");
+    is_str(verify_register_conflict(bc, ac, 1, pool), NULL,
+           "both bound to certificates: they may share");
+    is_str(verify_register_conflict(c, b, 1, pool), NULL,
+           "no shared address");
+    is_str(verify_register_conflict(b, a, 0, pool), NULL,
+           "addresses not compared when not asked (register readers)");
+    is_str(verify_register_conflict(a2, a, 0, pool), "client a already "
+           "registered at f:1", "a name is one client");
+}
+
+static void test_unbound_remote(void)
+{
+    static const struct { const char *ips; const char *cert; const char *want; }
+    cases[] = {
+        { "127.0.0.1", "", NULL },
+        { "127.255.3.4,::1", "", NULL },
+        { "127.0.0.1,192.0.2.4", "", "192.0.2.4" },
+        { "2001:db8::7", "", "2001:db8::7" },
+        { "192.0.2.4", " " CERT_A, NULL },
+        { "128.0.0.1", "", "128.0.0.1" },
+    };
+    verify_client_t *cl;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cl = client(apr_psprintf(pool, "c ip=%s checks=resident approval=A "
+                                 "valid=2026-01-01..2026-12-31%s",
+                                 cases[i].ips, cases[i].cert), "f:1");
+        is_str(cl ? verify_register_unbound_remote(cl) : "(no parse)",
+               cases[i].want, "unbound remote address of ip=%s%s",
+               cases[i].ips, cases[i].cert[0] ? " with a certificate" : "");
     }
 }
 
@@ -193,7 +328,8 @@ static void test_file(void)
     ok(rv != APR_SUCCESS, "a bad line refuses the file");
     is_str(err, apr_psprintf(pool, "VerifyClient (%s:6): unknown check "
                              "\"age\" (resident, indigenous, elderly_alone, "
-                             "disability)", path), "names file and line");
+                             "disability, identity)", path),
+           "names file and line");
     unlink(path);
 
     path = write_file(
@@ -252,6 +388,9 @@ int main(void)
     apr_pool_create(&pool, NULL);
     test_good();
     test_faults();
+    test_exact_addresses();
+    test_conflicts();
+    test_unbound_remote();
     test_checks();
     test_file();
     apr_pool_destroy(pool);

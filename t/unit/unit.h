@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <openssl/evp.h>
@@ -66,7 +67,9 @@ static TAP_UNUSED char *write_file(const char *dir, const char *name,
     char *path = apr_pstrcat(pool, dir, "/", name, NULL);
     FILE *f = fopen(path, "wb");
 
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+    /* owner-only, as a key file must be (verify_keys_load) */
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0
+        || chmod(path, 0600) != 0) {
         diag("cannot write %s", path);
         exit(2);
     }
