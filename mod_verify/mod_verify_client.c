@@ -66,7 +66,10 @@ static void warn_unbound(server_rec *s)
  * client a fresh allowance for the same search. */
 #define MISMATCH_SLOTS 16384
 #define MISMATCH_PROBES 64
-#define MISMATCH_LAYOUT 0x564d4d31u     /* "VMM1": this struct */
+#define MISMATCH_LAYOUT 0x564d4d32u     /* "VMM2": this struct */
+/* Slots one client holds today, counted so that no client can fill the
+ * table and so deny identity checks to the others. */
+#define MISMATCH_CLIENTS 512
 #define MISMATCH_USERDATA "verify_mismatch"
 
 typedef struct mismatch_t {
@@ -75,13 +78,24 @@ typedef struct mismatch_t {
     uint32_t count;             /* answers that were or may be mismatches */
 } mismatch_t;
 
+typedef struct mismatch_holder_t {
+    unsigned char key[8];       /* SHA-256(client name) cut to 8 bytes */
+    verify_date_t day;          /* Taipei day of held; 0: never used */
+    uint32_t held;              /* slots it holds with a count today */
+} mismatch_holder_t;
+
 typedef struct mismatch_table_t {
     uint32_t layout;
     verify_lock_t lock;
     mismatch_t slot[MISMATCH_SLOTS];
+    mismatch_holder_t holder[MISMATCH_CLIENTS];
 } mismatch_table_t;
 
 static mismatch_table_t *mismatches;
+/* Slots one client may hold in a day: half the table shared among the
+ * clients allowed `identity` (set per generation from the register),
+ * so the probe windows stay short and every client keeps its room. */
+static uint32_t mismatch_share = MISMATCH_SLOTS / 2;
 
 static apr_status_t mismatch_setup(server_rec *s)
 {
@@ -112,8 +126,10 @@ static apr_status_t mismatch_setup(server_rec *s)
     return APR_SUCCESS;
 }
 
+/* SHA-256(client name, 0[, subject tag]) cut to @p len bytes. */
 static void mismatch_key(const verify_client_t *cl,
-                         const unsigned char *subject, unsigned char *key)
+                         const unsigned char *subject, unsigned char *key,
+                         size_t len)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n;
@@ -121,10 +137,46 @@ static void mismatch_key(const verify_client_t *cl,
 
     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     EVP_DigestUpdate(ctx, cl->name, strlen(cl->name) + 1);
-    EVP_DigestUpdate(ctx, subject, VERIFY_TAG_LEN);
+    if (subject) {
+        EVP_DigestUpdate(ctx, subject, VERIFY_TAG_LEN);
+    }
     EVP_DigestFinal_ex(ctx, md, &n);
     EVP_MD_CTX_free(ctx);
-    memcpy(key, md, 16);
+    memcpy(key, md, len);
+}
+
+/* The holder record of @p cl for @p today (taken and reset if another
+ * day's), or NULL when every record is some client's today. The caller
+ * holds the lock. */
+static mismatch_holder_t *mismatch_holder(const verify_client_t *cl,
+                                          verify_date_t today)
+{
+    unsigned char key[8];
+    mismatch_holder_t *h, *spare = NULL;
+    uint32_t i, start;
+
+    mismatch_key(cl, NULL, key, sizeof(key));
+    start = ((uint32_t)key[0] << 8 | key[1]) % MISMATCH_CLIENTS;
+    for (i = 0; i < MISMATCH_CLIENTS; i++) {
+        h = &mismatches->holder[(start + i) % MISMATCH_CLIENTS];
+        if (!memcmp(h->key, key, sizeof(key)) && h->day) {
+            spare = h;
+            break;
+        }
+        if (!spare && h->day != today) {
+            spare = h;
+        }
+        if (h->day == 0) {
+            break;
+        }
+    }
+    if (spare && (spare->day != today
+                  || memcmp(spare->key, key, sizeof(key)))) {
+        memcpy(spare->key, key, sizeof(key));
+        spare->day = today;
+        spare->held = 0;
+    }
+    return spare;
 }
 
 /* The slot of @p key, or else a slot it may take (never used, another
@@ -161,16 +213,18 @@ verify_mismatch_t verify_client_mismatch_take(const verify_client_t *cl,
 {
     unsigned char key[16];
     verify_mismatch_t res = VERIFY_MISMATCH_TAKEN;
+    mismatch_holder_t *holder;
     mismatch_t *m;
     int found;
 
     if (!mismatches) {
         return VERIFY_MISMATCH_FULL;    /* refuse rather than not count */
     }
-    mismatch_key(cl, subject, key);
+    mismatch_key(cl, subject, key, sizeof(key));
     verify_lock_acquire(&mismatches->lock, getpid());
     m = mismatch_find(key, today, &found);
-    if (!m) {
+    holder = mismatch_holder(cl, today);
+    if (!m || !holder) {
         res = VERIFY_MISMATCH_FULL;
     }
     else {
@@ -182,7 +236,11 @@ verify_mismatch_t verify_client_mismatch_take(const verify_client_t *cl,
         if (m->count >= (uint32_t)limit) {
             res = VERIFY_MISMATCH_LIMIT;
         }
+        else if (m->count == 0 && holder->held >= mismatch_share) {
+            res = VERIFY_MISMATCH_FULL;     /* this client's share is used */
+        }
         else {
+            holder->held += m->count == 0;
             m->count++;
         }
     }
@@ -201,13 +259,42 @@ void verify_client_mismatch_give_back(const verify_client_t *cl,
     if (!mismatches) {
         return;
     }
-    mismatch_key(cl, subject, key);
+    mismatch_key(cl, subject, key, sizeof(key));
     verify_lock_acquire(&mismatches->lock, getpid());
     m = mismatch_find(key, today, &found);
     if (found && m->day == today && m->count > 0) {
         m->count--;
+        if (m->count == 0) {
+            mismatch_holder_t *holder = mismatch_holder(cl, today);
+            if (holder && holder->held > 0) {
+                holder->held--;
+            }
+        }
     }
     verify_lock_release(&mismatches->lock);
+}
+
+/* Each client allowed `identity` may hold an equal part of half the
+ * mismatch table in a day. */
+static void mismatch_share_set(server_rec *s)
+{
+    const apr_array_header_t *seen = NULL, *clients;
+    server_rec *sv;
+    uint32_t n = 0;
+    int i;
+
+    for (sv = s; sv; sv = sv->next) {
+        clients = verify_config_clients(sv);
+        if (!clients || clients == seen) {
+            continue;
+        }
+        seen = clients;
+        for (i = 0; i < clients->nelts; i++) {
+            n += (APR_ARRAY_IDX(clients, i, verify_client_t *)->checks
+                  & VERIFY_PERMIT_IDENTITY) != 0;
+        }
+    }
+    mismatch_share = MISMATCH_SLOTS / 2 / (n ? n : 1);
 }
 
 apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf)
@@ -218,6 +305,7 @@ apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf)
     apr_status_t rv;
 
     warn_unbound(s);
+    mismatch_share_set(s);
     rv = mismatch_setup(s);
     if (rv != APR_SUCCESS) {
         return rv;

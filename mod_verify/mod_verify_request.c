@@ -704,18 +704,23 @@ static void answer(verify_req_t *q, verify_date_t today)
 
 void verify_request_decide(verify_req_t *q, verify_date_t today)
 {
-    verify_store_t *st = verify_store_get(q->r->server);
+    verify_snap_t *snap = verify_store_hold(q->r);
     unsigned char key[VERIFY_TAG_LEN];
     unsigned sources = sources_needed(q);
     const char *err = NULL;
+    apr_status_t rv;
 
-    if (!st) {
+    if (!snap) {
         refuse(q, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
                "the verification store is not available");
         return;
     }
     verify_keys_tag(keys, VERIFY_KEY_STORE, q->id, VERIFY_ID_LEN, key);
-    if (verify_store_lookup(st, key, sources, &q->lk, &err) != APR_SUCCESS) {
+    /* one lookup: the whole answer comes from this one snapshot */
+    rv = verify_store_lookup(verify_snap_store(snap), key, sources, &q->lk,
+                             &err);
+    verify_store_drop(snap);
+    if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, VERIFY_LOGNO(24)
                       "store lookup failed: %s", err);
         refuse(q, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",

@@ -1,6 +1,6 @@
 /*
- * mod_verify_store.h -- the store in httpd (mod_verify_store.c): opened
- * by each child, retried while it is missing.
+ * mod_verify_store.h -- the store in httpd (mod_verify_store.c): each
+ * child follows the published snapshot.
  */
 #ifndef MOD_VERIFY_STORE_H
 #define MOD_VERIFY_STORE_H
@@ -8,16 +8,21 @@
 #include "httpd.h"
 #include "verify.h"
 
-/** post_config, as root: hand the store to the run-time group and size
- * the reader table for the MPM. */
+/** post_config, as root: say what state the store is in; change
+ * nothing in it. */
 void verify_store_prepare(server_rec *s, apr_pool_t *ptemp);
 
-/** child_init: open the store for this child (LMDB must not cross a
- * fork). */
+/** child_init: the child's snapshot reader (LMDB must not cross a
+ * fork, so nothing is opened in the parent). */
 void verify_store_child_init(server_rec *s, apr_pool_t *pchild);
 
-/** The child's store; NULL while it cannot be opened (retried at most
- * once a second). */
-verify_store_t *verify_store_get(server_rec *s);
+/** The published snapshot for one request, held until
+ * verify_store_drop(); NULL while there is none to open (logged, and
+ * retried at most once a second). */
+verify_snap_t *verify_store_hold(request_rec *r);
+
+/** Let go of the request's snapshot (the last holder of a superseded
+ * one closes it). */
+void verify_store_drop(verify_snap_t *snap);
 
 #endif /* MOD_VERIFY_STORE_H */

@@ -14,6 +14,7 @@
 #include "verify_time.h"
 #include "verify_record.h"
 #include "verify_store.h"
+#include "verify_snapshot.h"
 #include "verify_json.h"
 #include "verify_audit_line.h"
 #include "verify_audit_body.h"

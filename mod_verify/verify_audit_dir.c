@@ -223,11 +223,28 @@ apr_status_t verify_audit_checkpoint_read(const char *path,
                                           apr_pool_t *p)
 {
     json_error_t jerr;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    json_t *seq = json_object_get(j, "last_seq");
-    const char *hash = json_string_value(json_object_get(j, "last_hash"));
+    json_t *j = NULL, *seq;
+    const char *hash;
     apr_status_t rv = APR_EGENERAL;
+    struct stat st;
+    int fd;
 
+    /* it lies in a directory the run-time user can write, and root may
+     * read it (purge): no link followed, no FIFO waited on */
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *err = apr_psprintf(p, "%s is not a purge checkpoint (%s)", path,
+                            fd < 0 ? strerror(errno)
+                                   : "not a regular file");
+        if (fd >= 0) {
+            close(fd);
+        }
+        return APR_EGENERAL;
+    }
+    j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+    close(fd);
+    seq = json_object_get(j, "last_seq");
+    hash = json_string_value(json_object_get(j, "last_hash"));
     if (json_is_integer(seq) && json_integer_value(seq) > 0 && hash
         && strlen(hash) == VERIFY_HASH_HEX
         && verify_unhex(hash, 32, last->hash, 0) == 0) {

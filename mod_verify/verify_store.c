@@ -26,6 +26,7 @@ struct verify_store_t {
     MDB_dbi db[VERIFY_SRC_COUNT];
     MDB_dbi meta;
     int readonly;
+    int nolock;                 /* no reader table: nothing to renew */
     unsigned long id;           /* tells thread-kept txns which store */
 };
 
@@ -64,6 +65,7 @@ apr_status_t verify_store_open(verify_store_t **out, const char *dir,
 
     *out = NULL;
     st->readonly = (flags & VERIFY_STORE_READONLY) != 0;
+    st->nolock = (flags & VERIFY_STORE_NOLOCK) != 0;
     st->id = __atomic_add_fetch(&store_ids, 1, __ATOMIC_RELAXED);
     rc = mdb_env_create(&st->env);
     if (rc != 0) {
@@ -83,17 +85,24 @@ apr_status_t verify_store_open(verify_store_t **out, const char *dir,
         mdb_env_set_mapsize(st->env, MAP_SIZE);
         envflags = MDB_NORDAHEAD;
         dbflags = MDB_CREATE;
-        /* no setgid yet: the readers' group is set when it is shared */
-        apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE
-                               | APR_FPROT_UEXECUTE | APR_FPROT_GREAD
-                               | APR_FPROT_GEXECUTE, p);
+        if (!(flags & VERIFY_STORE_FILE)) {
+            apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE
+                                   | APR_FPROT_UEXECUTE | APR_FPROT_GREAD
+                                   | APR_FPROT_GEXECUTE, p);
+        }
+    }
+    if (st->nolock) {
+        envflags |= MDB_NOLOCK;
+    }
+    if (flags & VERIFY_STORE_FILE) {
+        envflags |= MDB_NOSUBDIR;
     }
     /* LMDB creates both files with this mode */
     rc = mdb_env_open(st->env, dir, envflags, VERIFY_STORE_LOCK_MODE);
     if (rc != 0) {
         goto cleanup;
     }
-    if (!st->readonly) {
+    if (!st->readonly && !(flags & VERIFY_STORE_FILE)) {
         chmod(apr_pstrcat(p, dir, "/" VERIFY_STORE_DATA_FILE, NULL),
               VERIFY_STORE_DATA_MODE);
     }
@@ -140,59 +149,6 @@ cleanup:
     return rc > 0 ? APR_FROM_OS_ERROR(rc) : APR_EGENERAL;
 }
 
-/* Hand one file of the store to @p uid/@p gid with @p mode; a missing
- * file is created if @p create, else there is nothing to do. */
-static int share_file(int dfd, const char *name, int create, uid_t uid,
-                      gid_t gid, mode_t mode)
-{
-    int fd, e = 0;
-
-    fd = openat(dfd, name, (create ? O_RDWR | O_CREAT : O_RDONLY)
-                           | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) {
-        return errno == ENOENT && !create ? 0 : errno;
-    }
-    if (fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0) {
-        e = errno;
-    }
-    close(fd);
-    return e;
-}
-
-int verify_store_share(const char *dir, uid_t lock_uid, gid_t gid,
-                       int errs[VERIFY_STORE_PARTS])
-{
-    int e[VERIFY_STORE_PARTS], dfd, i, first = 0;
-
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        for (i = 0; i < VERIFY_STORE_PARTS; i++) {
-            e[i] = errno;
-        }
-    }
-    else {
-        e[VERIFY_STORE_PART_DIR] = fchown(dfd, (uid_t)-1, gid) != 0
-                                   || fchmod(dfd, VERIFY_STORE_DIR_MODE) != 0
-                                   ? errno : 0;
-        e[VERIFY_STORE_PART_LOCK] = share_file(dfd, VERIFY_STORE_LOCK_FILE, 1,
-                                               lock_uid, gid,
-                                               VERIFY_STORE_LOCK_MODE);
-        e[VERIFY_STORE_PART_DATA] = share_file(dfd, VERIFY_STORE_DATA_FILE, 0,
-                                               (uid_t)-1, gid,
-                                               VERIFY_STORE_DATA_MODE);
-        close(dfd);
-    }
-    for (i = VERIFY_STORE_PARTS - 1; i >= 0; i--) {
-        if (errs) {
-            errs[i] = e[i];
-        }
-        if (e[i]) {
-            first = e[i];
-        }
-    }
-    return first;
-}
-
 int verify_store_reader_check(verify_store_t *st)
 {
     int dead = 0;
@@ -214,7 +170,9 @@ static const char *lmdb_fault(int rc)
 
 static void release_txn(verify_store_t *st, MDB_txn *txn)
 {
-    if (st->readonly) {
+    /* Without a reader table a begin takes no lock, and a kept txn
+     * could outlive its snapshot's environment in another thread. */
+    if (st->readonly && !st->nolock) {
         mdb_txn_reset(txn);
         tls_txn = txn;
         tls_store_id = st->id;
@@ -234,7 +192,7 @@ apr_status_t verify_store_lookup(verify_store_t *st,
     int rc, i;
 
     memset(out, 0, sizeof(*out));
-    if (st->readonly && tls_txn && tls_store_id == st->id) {
+    if (st->readonly && !st->nolock && tls_txn && tls_store_id == st->id) {
         txn = tls_txn;
         rc = mdb_txn_renew(txn);
         if (rc != 0) {
@@ -244,7 +202,9 @@ apr_status_t verify_store_lookup(verify_store_t *st,
     }
     else {
         /* a txn kept for another (maybe closed) store is forgotten */
-        tls_txn = NULL;
+        if (!st->nolock) {
+            tls_txn = NULL;
+        }
         rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     }
     if (rc != 0) {
@@ -317,42 +277,25 @@ apr_status_t verify_import_check(verify_import_rec_t *recs, size_t n,
     return APR_SUCCESS;
 }
 
-apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
-                                  verify_import_rec_t *recs, size_t n,
-                                  verify_batch_t *batch, char **err,
-                                  apr_pool_t *p)
+/* Write @p src from @p recs (sorted) and its batch metadata in @p txn;
+ * fills in the rest of @p batch. */
+static int put_source(MDB_txn *txn, verify_store_t *st, verify_source_t src,
+                      const verify_import_rec_t *recs, size_t n,
+                      verify_batch_t *batch)
 {
     unsigned char meta[VERIFY_BATCH_META_LEN];
-    MDB_txn *txn = NULL;
     MDB_val k, v;
-    apr_status_t rv;
     size_t i;
     int rc;
 
-    rv = verify_import_check(recs, n, err, p);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (st->readonly) {
-        *err = apr_pstrdup(p, "store opened read-only");
-        return APR_EINVAL;
-    }
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    if (rc != 0) {
-        goto cleanup;
-    }
-    rc = mdb_drop(txn, st->db[src], 0);
-    if (rc != 0) {
-        goto cleanup;
-    }
     for (i = 0; i < n; i++) {
-        k.mv_data = recs[i].key;
+        k.mv_data = (void *)recs[i].key;
         k.mv_size = VERIFY_TAG_LEN;
-        v.mv_data = recs[i].val;
+        v.mv_data = (void *)recs[i].val;
         v.mv_size = recs[i].vlen;
         rc = mdb_put(txn, st->db[src], &k, &v, MDB_APPEND);
         if (rc != 0) {
-            goto cleanup;
+            return rc;
         }
     }
     batch->records = n;
@@ -363,14 +306,89 @@ apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
     k.mv_size = strlen(verify_source_name(src));
     v.mv_data = meta;
     v.mv_size = sizeof(meta);
-    rc = mdb_put(txn, st->meta, &k, &v, 0);
-    if (rc != 0) {
-        goto cleanup;
-    }
-    rc = mdb_txn_commit(txn);
-    txn = NULL;
+    return mdb_put(txn, st->meta, &k, &v, 0);
+}
 
-cleanup:
+/* Copy source @p src and its metadata from @p base into @p txn; the
+ * base's keys come in order, so every put appends. */
+static int copy_source(MDB_txn *txn, verify_store_t *st,
+                       const verify_store_t *base, verify_source_t src)
+{
+    MDB_txn *btxn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    rc = mdb_txn_begin(base->env, NULL, MDB_RDONLY, &btxn);
+    if (rc != 0) {
+        return rc;
+    }
+    k.mv_data = (void *)verify_source_name(src);
+    k.mv_size = strlen(verify_source_name(src));
+    rc = mdb_get(btxn, base->meta, &k, &v);
+    if (rc == 0) {
+        rc = mdb_put(txn, st->meta, &k, &v, 0);
+    }
+    else if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
+    if (rc == 0) {
+        rc = mdb_cursor_open(btxn, base->db[src], &cur);
+    }
+    while (rc == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        if (rc == 0) {
+            rc = mdb_put(txn, st->db[src], &k, &v, MDB_APPEND);
+        }
+    }
+    if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
+    if (cur) {
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(btxn);
+    return rc;
+}
+
+/* One write transaction: with @p base, copy the other sources from it
+ * (the store is new); without, drop @p src's old records. Then write
+ * @p src. */
+static apr_status_t write_source(verify_store_t *st,
+                                 const verify_store_t *base,
+                                 verify_source_t src,
+                                 verify_import_rec_t *recs, size_t n,
+                                 verify_batch_t *batch, char **err,
+                                 apr_pool_t *p)
+{
+    MDB_txn *txn = NULL;
+    apr_status_t rv;
+    int rc, i;
+
+    rv = verify_import_check(recs, n, err, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (st->readonly) {
+        *err = apr_pstrdup(p, "store opened read-only");
+        return APR_EINVAL;
+    }
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    for (i = 0; rc == 0 && base && i < VERIFY_SRC_COUNT; i++) {
+        if (i != (int)src) {
+            rc = copy_source(txn, st, base, (verify_source_t)i);
+        }
+    }
+    if (rc == 0 && !base) {
+        rc = mdb_drop(txn, st->db[src], 0);
+    }
+    if (rc == 0) {
+        rc = put_source(txn, st, src, recs, n, batch);
+    }
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
     if (txn) {
         mdb_txn_abort(txn);
     }
@@ -380,4 +398,22 @@ cleanup:
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t verify_store_rebuild(verify_store_t *st,
+                                  const verify_store_t *base,
+                                  verify_source_t src,
+                                  verify_import_rec_t *recs, size_t n,
+                                  verify_batch_t *batch, char **err,
+                                  apr_pool_t *p)
+{
+    return write_source(st, base, src, recs, n, batch, err, p);
+}
+
+apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
+                                  verify_import_rec_t *recs, size_t n,
+                                  verify_batch_t *batch, char **err,
+                                  apr_pool_t *p)
+{
+    return write_source(st, NULL, src, recs, n, batch, err, p);
 }

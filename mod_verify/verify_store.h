@@ -11,47 +11,32 @@
 
 typedef struct verify_store_t verify_store_t;
 
-/** The files LMDB keeps in a store directory. */
+/** The files LMDB keeps in an environment directory. */
 #define VERIFY_STORE_DATA_FILE "data.mdb"
 #define VERIFY_STORE_LOCK_FILE "lock.mdb"
 
-/** The store directory once shared: root's, setgid to the readers'
- *  group, so that files LMDB creates later get that group too. */
-#define VERIFY_STORE_DIR_MODE  02750
-/** The lock file: readers register in it, so the group writes it. */
+/** A plain environment's lock file (tests and tools; published
+ *  snapshots have none, see verify_snapshot.h). */
 #define VERIFY_STORE_LOCK_MODE 0660
 /** The data file: only the importer writes it. */
 #define VERIFY_STORE_DATA_MODE 0640
 
-/** The parts of a store directory handed to the readers' group. */
-typedef enum {
-    VERIFY_STORE_PART_DIR = 0,    /**< the directory itself */
-    VERIFY_STORE_PART_LOCK,       /**< VERIFY_STORE_LOCK_FILE */
-    VERIFY_STORE_PART_DATA,       /**< VERIFY_STORE_DATA_FILE */
-    VERIFY_STORE_PARTS
-} verify_store_part_t;
-
-/**
- * Let group @p gid read the store in @p dir: the directory gets group
- * @p gid and VERIFY_STORE_DIR_MODE, the lock file (created if missing)
- * VERIFY_STORE_LOCK_MODE, the data file (if present)
- * VERIFY_STORE_DATA_MODE. Every part is tried, even after a failure.
- * Works through descriptors; the files are never followed as links.
- * @param lock_uid new owner of the lock file, or (uid_t)-1 to keep it
- * @param errs if not NULL, receives per part 0 or the errno that
- *             stopped it
- * @return 0, or the errno of the first part that failed
- */
-int verify_store_share(const char *dir, uid_t lock_uid, gid_t gid,
-                       int errs[VERIFY_STORE_PARTS]);
-
 /** Flags for verify_store_open. */
 #define VERIFY_STORE_READONLY 1   /**< MDB_RDONLY|MDB_NOTLS (httpd) */
+/** MDB_NOLOCK: no lock file, no reader table. Only for an environment
+ *  that nobody writes while it is read (a published snapshot) or that
+ *  nobody reads while it is written (one being built). */
+#define VERIFY_STORE_NOLOCK   2
+/** @p dir names the data file itself (MDB_NOSUBDIR), e.g.
+ *  "/proc/self/fd/N" for a file opened through a directory descriptor;
+ *  nothing is created beside it. */
+#define VERIFY_STORE_FILE     4
 
 /**
  * Open the LMDB environment in @p dir. Read-only opens never create
  * anything; read-write opens create the directory (0750) and its files
- * (VERIFY_STORE_LOCK_MODE, VERIFY_STORE_DATA_MODE).
+ * (VERIFY_STORE_LOCK_MODE, VERIFY_STORE_DATA_MODE), unless
+ * VERIFY_STORE_FILE says the data file exists already.
  * @param maxreaders reader slots wanted if the lock file is new (0: 126)
  */
 apr_status_t verify_store_open(verify_store_t **st, const char *dir,
@@ -103,6 +88,19 @@ apr_status_t verify_import_check(verify_import_rec_t *recs, size_t n,
  * (A dry run is verify_import_check() alone.)
  */
 apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
+                                  verify_import_rec_t *recs, size_t n,
+                                  verify_batch_t *batch, char **err,
+                                  apr_pool_t *p);
+
+/**
+ * Fill the new, empty store @p st in one write transaction: every
+ * source but @p src with its batch metadata copied from @p base (NULL:
+ * none), and @p src made of @p recs (checked and sorted here) with
+ * @p batch. Records go in with MDB_APPEND in key order.
+ */
+apr_status_t verify_store_rebuild(verify_store_t *st,
+                                  const verify_store_t *base,
+                                  verify_source_t src,
                                   verify_import_rec_t *recs, size_t n,
                                   verify_batch_t *batch, char **err,
                                   apr_pool_t *p);

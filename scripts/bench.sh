@@ -90,10 +90,27 @@ chmod 0400 pseudonym.key
     --out household.csv --print-sample "$N_IDS" > ids.txt
 mkdir -p store
 chmod 0750 store
+# the store's snapshots are root's; the children's group may read them
+GROUP_ARGS=()
+if is_root; then
+    GROUP_ARGS=(--group "$HTTPD_USER")
+fi
 "$IMPORT" --store "$D/store" --key "$D/pseudonym.key" \
-    --source household "$D/household.csv" > import.out 2>&1 \
+    "${GROUP_ARGS[@]+"${GROUP_ARGS[@]}"}" --source household --keep-input "$D/household.csv" > import.out 2>&1 \
     || { cat import.out >&2; die "verify-import failed"; }
 say "$COUNT synthetic residents imported"
+if [ -n "$BASELINE" ]; then
+    # The baseline reads the store layout of its own build: its own
+    # importer makes its store (builds before snapshots read data.mdb
+    # in the directory itself).
+    need_file "$BASELINE/verify-import"
+    mkdir -p base-store
+    chmod 0750 base-store
+    "$BASELINE/verify-import" --store "$D/base-store" \
+        --key "$D/pseudonym.key" --source household --keep-input \
+        "$D/household.csv" > base-import.out 2>&1 \
+        || { cat base-import.out >&2; die "baseline verify-import failed"; }
+fi
 
 mkdir -p htdocs
 chmod 0755 htdocs
@@ -103,7 +120,7 @@ printf '%-99s\n' "mod_verify bench: a small static file for Apache's core handle
 [ "$(wc -c < htdocs/static.txt)" -eq 100 ] || die "static file is not 100 bytes"
 chmod 0644 htdocs/static.txt
 
-# bench_conf ROOT MODULE PORT: one server's configuration.
+# bench_conf ROOT MODULE PORT STORE: one server's configuration.
 bench_conf() {
     httpd_conf_base "$1" "$MPM" authz_core authz_host "$2"
     cat <<EOF
@@ -123,7 +140,7 @@ EnableMMAP           Off
     MaxRequestWorkers   $((CONNS * 2 + 16))
 </IfModule>
 
-VerifyStore    "$D/store"
+VerifyStore    "$4"
 VerifyKeyFile  "$D/pseudonym.key"
 VerifyAuditLog "$1/audit"
 EOF
@@ -155,12 +172,13 @@ EOF
 }
 
 PORT=$(free_port)
-bench_conf "$D" "$MODULE" "$PORT" > httpd.conf
+bench_conf "$D" "$MODULE" "$PORT" "$D/store" > httpd.conf
 if [ -n "$BASELINE" ]; then
     mkdir -p "$D/base"
     chmod 0755 "$D/base"
     BASE_PORT=$(free_port)
-    bench_conf "$D/base" "$BASELINE/mod_verify.so" "$BASE_PORT" > base.conf
+    bench_conf "$D/base" "$BASELINE/mod_verify.so" "$BASE_PORT" \
+        "$D/base-store" > base.conf
 fi
 
 # The wrk script: POST an audited query, rotating over IDs of the batch.
@@ -351,7 +369,7 @@ kids=$(ps -o pid= --ppid "$ppid" | tr -s ' \n' ' ')
 say "httpd parent: $(ps -o rss= -p "$ppid" | tr -d ' ') KiB RSS;" \
     "children:$(for k in $kids; do printf ' %s' \
         "$(ps -o rss= -p "$k" | tr -d ' ')"; done) KiB RSS"
-say "store data.mdb: $(du -k "$D/store/data.mdb" | cut -f1) KiB on disk for" \
+say "store data.mdb: $(du -k "$D/store/current/data.mdb" | cut -f1) KiB on disk for" \
     "$COUNT residents"
 
 step "The audit chain after the load"

@@ -144,9 +144,13 @@ IMPORT_ARGS+=(--signer-ca "$D/ca.crt")
 say "household.csv.p7m: $(du -h household.csv.p7m | cut -f1); the clear CSV is deleted"
 
 # ---------------------------------------------------------------------
-step "4. Import it into the store (one LMDB write transaction)"
+step "4. Import it into the store (a new snapshot, one LMDB write transaction)"
 mkdir -p store
 chmod 0750 store
+if is_root; then
+    # snapshots are root's, readable by httpd's run-time group
+    IMPORT_ARGS+=(--group "$HTTPD_USER")
+fi
 ls -l "$INPUT" | indent
 if ! show "$IMPORT" --store "$D/store" --key "$D/pseudonym.key" \
         --source household "${IMPORT_ARGS[@]+"${IMPORT_ARGS[@]}"}" \
@@ -157,7 +161,7 @@ if [ -e "$INPUT" ]; then
     die "$INPUT is still there: the import must destroy its input (R4.4)"
 fi
 ok "$INPUT is gone: the importer destroyed its input after the commit"
-ls -l store | indent
+ls -l store store/current/ | indent
 
 # ---------------------------------------------------------------------
 step "5. A private httpd with TLS and the verify endpoint"
@@ -214,10 +218,11 @@ show "$HTTPD_BIN" -f "$D/httpd.conf" -t 2>&1 | indent \
 httpd_start "$D/httpd.conf"
 ok "httpd is up on https://127.0.0.1:$PORT/ (pid $(cat "$D/run/httpd.pid"))"
 if is_root; then
-    say "At start-up (as root) mod_verify gave group $HTTPD_USER read access to"
-    say "the store and lock.mdb to $HTTPD_USER (LMDB readers register there),"
-    say "and created the audit directory for $HTTPD_USER; the key stays root's:"
-    ls -ld pseudonym.key store store/* audit | indent
+    say "The store is root's, readable by group $HTTPD_USER, writable by no"
+    say "one else (children open the published snapshot read-only, with no"
+    say "lock file); at start-up mod_verify created the audit directory for"
+    say "$HTTPD_USER; the key stays root's:"
+    ls -ld pseudonym.key store store/* store/current/* audit | indent
 fi
 
 # ---------------------------------------------------------------------

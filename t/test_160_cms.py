@@ -118,9 +118,10 @@ def sha256_file(path):
 def store_dump(store):
     """Every database of the store, as mdb_dump prints it (the logical
     content: equal dumps mean an unchanged store)."""
-    if not os.path.exists(os.path.join(store, "data.mdb")):
+    env = harness.store_env_copy(store)
+    if env is None:
         return None
-    res = subprocess.run(["mdb_dump", "-a", store], capture_output=True,
+    res = subprocess.run(["mdb_dump", "-a", env], capture_output=True,
                          env=harness.CLEAN_ENV, timeout=60)
     assert res.returncode == 0, res.stderr
     return res.stdout

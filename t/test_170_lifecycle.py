@@ -106,7 +106,8 @@ def status_csv(rows, chinese=False, level=False):
 
 
 def store_dump(store):
-    res = subprocess.run(["mdb_dump", "-a", store], capture_output=True,
+    res = subprocess.run(["mdb_dump", "-a", harness.store_env_copy(store)],
+                         capture_output=True,
                          env=harness.CLEAN_ENV, timeout=60)
     assert res.returncode == 0, res.stderr
     return res.stdout
@@ -119,8 +120,11 @@ APPROVED_AT = 17        # big-endian YYYYMMDD (docs: verify_store.c)
 def set_approved_until(store, source, day):
     """Rewrite approved_until in the batch metadata of @source with the
     LMDB tools (mdb_dump / mdb_load): the only way to let a usage
-    period end without waiting a day or touching the clock."""
-    res = subprocess.run(["mdb_dump", "-s", "meta", store],
+    period end without waiting a day or touching the clock. Published
+    snapshots are never written: the change is made in a copy, which is
+    then published as the importer would."""
+    env = harness.store_env_copy(store)
+    res = subprocess.run(["mdb_dump", "-s", "meta", env],
                          capture_output=True, text=True,
                          env=harness.CLEAN_ENV, timeout=60)
     assert res.returncode == 0, res.stderr
@@ -143,10 +147,11 @@ def set_approved_until(store, source, day):
     dump = os.path.join(tmpdir("mod_verify-meta-"), "meta.dump")
     with open(dump, "w") as f:
         f.write("".join(lines))
-    res = subprocess.run(["mdb_load", "-f", dump, "-s", "meta", store],
+    res = subprocess.run(["mdb_load", "-f", dump, "-s", "meta", env],
                          capture_output=True, text=True,
                          env=harness.CLEAN_ENV, timeout=60)
     assert res.returncode == 0, res.stderr
+    harness.publish_env(store, env)
 
 
 def answer(s, p, check="resident", case="L-1"):
@@ -450,8 +455,10 @@ def test_group_option(make_server):
         s, harness.household_csv(people), extra=["--group", "www-data"])
     assert not os.path.exists(path)
     gid = grp.getgrnam("www-data").gr_gid
-    for name, mode in (("", 0o2750), ("lock.mdb", 0o660),
-                       ("data.mdb", 0o640)):
+    # snapshots (docs/internals.md): the directory, the published
+    # snapshot's directory and its data file; no lock file
+    for name, mode in (("", 0o750), ("current", 0o750),
+                       ("current/data.mdb", 0o640)):
         st = os.stat(os.path.join(s.store, name))
         assert st.st_gid == gid, name
         assert stat.S_IMODE(st.st_mode) == mode, (name, oct(st.st_mode))

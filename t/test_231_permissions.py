@@ -219,3 +219,41 @@ def test_limit_directive_is_server_wide(make_server):
     res = s.configtest()
     assert res.returncode != 0, res.stdout + res.stderr
     assert "VirtualHost" in res.stdout + res.stderr
+
+
+def test_one_client_cannot_fill_the_mismatch_table(make_server):
+    """The mismatch counters are one table for every client: one client
+    searching many people must use up only its own share of it (half the
+    table divided among the clients allowed `identity`), never the room
+    another client needs for its own identity checks."""
+    import http.client
+    import random
+    import urllib.parse
+    s = start(make_server, "event")
+    share = 16384 // 2 // 2             # two clients allowed identity
+    rng = random.Random(231)
+    ids = set()
+    while len(ids) < share + 50:
+        ids.add(harness.make_id(rng))
+    statuses = {}
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+    try:
+        for pid in sorted(ids):
+            body = urllib.parse.urlencode({
+                "id": pid, "check": "resident", "case": "FILL",
+                "reason": "search", "operator": "o",
+                "birth_date": "1950-01-01"}).encode()
+            conn.request("POST", "/verify", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded"})
+            r = conn.getresponse()
+            r.read()
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+    finally:
+        conn.close()
+    # every one of them was a new person: the share, then refusals
+    assert statuses.get(429, 0) == 50, statuses
+    # the other client's identity checks still have room
+    for p in s.people[:3]:
+        r = post(s, "ident2", fields_for(p, birth_date=p.birth.isoformat(),
+                                         case="OTHER"))
+        assert r.status == 200 and r.json["identity_match"] is True, r

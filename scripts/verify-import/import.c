@@ -1,7 +1,7 @@
 /*
- * import.c -- one batch into the store: validate every record, replace
- * the source in one write transaction, destroy the input, print the
- * import event.
+ * import.c -- one batch into the store: validate every record, publish
+ * a new snapshot in which the source is replaced (one write
+ * transaction), destroy the input, print the import event.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,61 +16,35 @@ int import_fail(const char *file, const char *msg)
     return 1;
 }
 
-/* Give the --group read access to the store and write access to its
- * lock file (LMDB readers register there), as mod_verify does at
- * start. */
-static int share_with_group(const char *dir, const char *group)
-{
-    struct group *gr = getgrnam(group);
-
-    if (!gr) {
-        fprintf(stderr, PROG ": --group: no group \"%s\"\n", group);
-        return 1;
-    }
-    if (verify_store_share(dir, (uid_t)-1, gr->gr_gid, NULL) != 0) {
-        fprintf(stderr, PROG ": --group: cannot give group %s access to "
-                "%s\n", group, dir);
-        return 1;
-    }
-    return 0;
-}
-
-/* Replace the source with @p recs; fills in the rest of @p batch. */
+/* Publish a new snapshot in which the source is @p recs; fills in the
+ * rest of @p batch. */
 static int store_batch(const import_opts_t *o, verify_keys_t *keys,
                        verify_import_rec_t *recs, size_t n,
                        verify_batch_t *batch, apr_pool_t *p)
 {
-    verify_store_t *st = NULL;
+    verify_snap_report_t rep;
     unsigned char rnd[16];
+    gid_t gid = (gid_t)-1;      /* the store directory's group */
     char *err = NULL;
-    int rc;
 
-    if (verify_store_open(&st, o->store_dir, 0, 1024, &err, p)
-        != APR_SUCCESS) {
-        rc = import_fail(o->file, err);
-        goto cleanup;
-    }
     if (o->group) {
-        rc = share_with_group(o->store_dir, o->group);
-        if (rc != 0) {
-            goto cleanup;
+        struct group *gr = getgrnam(o->group);
+        if (!gr) {
+            fprintf(stderr, PROG ": --group: no group \"%s\"\n", o->group);
+            return 1;
         }
+        gid = gr->gr_gid;
     }
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        rc = import_fail(o->file, "no randomness for the batch id");
-        goto cleanup;
+        return import_fail(o->file, "no randomness for the batch id");
     }
     verify_hex(rnd, sizeof(rnd), batch->batch_id);
     verify_keys_check(keys, batch->key_check);
-    rc = 0;
-    if (verify_store_replace(st, o->src, recs, n, batch, &err, p)
-        != APR_SUCCESS) {
-        rc = import_fail(o->file, err);
+    if (verify_snapshot_import(o->store_dir, gid, o->src, recs, n, batch,
+                               &rep, &err, p) != APR_SUCCESS) {
+        return import_fail(o->file, err);
     }
-
-cleanup:
-    verify_store_close(st);
-    return rc;
+    return 0;
 }
 
 /*
@@ -112,6 +86,7 @@ int import_run(const import_opts_t *o, apr_pool_t *p)
     int rc;
 
     memset(&in, 0, sizeof(in));
+    in.fd = -1;
     if (verify_keys_load(&keys, o->key_file, &err, p) != APR_SUCCESS) {
         fprintf(stderr, PROG ": %s\n", err);
         rc = 1;
@@ -153,17 +128,30 @@ int import_run(const import_opts_t *o, apr_pool_t *p)
     }
     input_state = "kept";
     if (!o->keep_input) {
-        input_state = "destroyed";
-        if (input_destroy(o->file) != 0) {
+        switch (input_destroy(&in, o->file)) {
+        case INPUT_DESTROYED:
+            input_state = "destroyed";
+            break;
+        case INPUT_REPLACED:
+            fprintf(stderr, PROG ": imported, but %s was replaced during "
+                    "the import: the file read was wiped (wherever it was "
+                    "moved), the file now at that path was left alone; "
+                    "find out who replaced it\n", o->file);
+            input_state = "wiped; path replaced";
+            rc = 1;
+            break;
+        default:
             fprintf(stderr, PROG ": imported, but could not destroy %s: "
                     "remove it by hand (R4.4)\n", o->file);
             input_state = "NOT destroyed";
             rc = 1;
+            break;
         }
     }
     print_event(o->src, &batch, in.signer, input_state);
 
 cleanup:
     input_release(&in);
+    input_close(&in);
     return rc;
 }

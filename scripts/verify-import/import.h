@@ -6,6 +6,7 @@
 #define IMPORT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <apr_pools.h>
 #include "verify.h"
 
@@ -34,6 +35,10 @@ typedef struct input_t {
     size_t cap;                   /* bytes of buf to wipe */
     unsigned char sha256[32];     /* of the file as received */
     char *signer;                 /* CMS signer's subject, or NULL */
+    int fd;                       /* the file read, kept open to destroy
+                                     it; -1 */
+    dev_t dev;                    /* and which file that is */
+    ino_t ino;
 } input_t;
 
 /** Import the batch @p o names; returns the exit code. */
@@ -49,8 +54,21 @@ int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p);
 /** Wipe and free the clear batch (idempotent). */
 void input_release(input_t *in);
 
-/** Overwrite, sync and unlink the input file (R4.4); 0 or -1. */
-int input_destroy(const char *path);
+/** Close the input file (idempotent). */
+void input_close(input_t *in);
+
+/** What input_destroy() did. */
+#define INPUT_DESTROYED 0         /* overwritten, synced, unlinked */
+#define INPUT_REPLACED  1         /* overwritten and synced; the path
+                                     names another file now: kept */
+#define INPUT_FAILED   (-1)
+
+/**
+ * Destroy the file read (R4.4): overwrite it with zeros and sync it
+ * through the descriptor it was read from, then unlink @p path only if
+ * it still names that file.
+ */
+int input_destroy(input_t *in, const char *path);
 
 /** "FILE: rejected, store unchanged: MSG" on stderr; returns 1. */
 int import_fail(const char *file, const char *msg);

@@ -1,17 +1,18 @@
 /*
  * input.c -- the batch file: read into memory, opened (CMS), decoded to
- * UTF-8, and destroyed after the import (R4.4).
+ * UTF-8, and destroyed after the import (R4.4) through the descriptor
+ * it was read from.
  *
  * The clear batch only ever lives in memory that is wiped before it is
  * freed.
  */
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <apr_file_io.h>
 #include <apr_strings.h>
 #include <apr_xlate.h>
 #include <openssl/evp.h>
@@ -129,52 +130,89 @@ static int cannot_read(const char *file, apr_status_t rv, apr_pool_t *p)
     return 1;
 }
 
-int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
+/* Open the batch file once, for good: the file read is the file
+ * destroyed. Refuses anything but a plain regular file. */
+static int open_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
 {
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_size_t len;
-    apr_status_t rv;
-    unsigned int hlen;
+    int destroy = !o->keep_input && !o->dry_run;
+    struct stat sb;
 
-    memset(in, 0, sizeof(*in));
-    rv = apr_file_open(&f, o->file, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. Only a
+     * file that will be destroyed must not be reached through a link:
+     * read alone, a link is harmless. */
+    in->fd = open(o->file, (destroy ? O_RDWR | O_NOFOLLOW : O_RDONLY)
+                           | O_NONBLOCK | O_CLOEXEC);
+    if (in->fd < 0 && errno == ELOOP) {
+        return import_fail(o->file, "the input is a symbolic link, so it "
+                           "could not be destroyed after the import "
+                           "(R4.4); copy it to a plain file first");
     }
-    if (rv != APR_SUCCESS) {
-        return cannot_read(o->file, rv, p);
+    if (in->fd < 0 && errno == EISDIR) {
+        return import_fail(o->file, "not a regular file");
     }
-    if (fi.filetype != APR_REG || fi.size >= INPUT_MAX_BYTES) {
-        return import_fail(o->file, "not a regular file smaller than 2 GiB");
+    if (in->fd < 0 || fstat(in->fd, &sb) != 0) {
+        return cannot_read(o->file, APR_FROM_OS_ERROR(errno), p);
     }
-    if (!o->keep_input && !o->dry_run) {
-        struct stat lst;
+    if (!S_ISREG(sb.st_mode) || sb.st_size >= INPUT_MAX_BYTES) {
+        return import_fail(o->file, "not a regular file smaller than 2 GiB "
+                           "(a FIFO, device or directory is refused)");
+    }
+    if (destroy && sb.st_nlink != 1) {
         /* another name for the same data would outlive its destruction */
-        if (lstat(o->file, &lst) != 0 || !S_ISREG(lst.st_mode)
-            || lst.st_nlink != 1) {
-            return import_fail(o->file, "the input is a symbolic link or "
-                               "has other hard links, so it could not be "
-                               "destroyed after the import (R4.4); copy it "
-                               "to a plain file first");
-        }
+        return import_fail(o->file, "the input has other hard links, so "
+                           "it could not be destroyed after the import "
+                           "(R4.4); copy it to a plain file first");
     }
-    len = (apr_size_t)fi.size;
-    in->buf = malloc(len + 1);
+    in->dev = sb.st_dev;
+    in->ino = sb.st_ino;
+    in->cap = (size_t)sb.st_size;
+    return 0;
+}
+
+/* Read the whole file (its size as opened) into in->buf. */
+static int read_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
+{
+    size_t got = 0;
+
+    in->buf = malloc(in->cap + 1);
     if (!in->buf) {
         return import_fail(o->file, "out of memory");
     }
-    in->cap = len;
-    rv = apr_file_read_full(f, in->buf, len, &len);
-    apr_file_close(f);
-    if (rv != APR_SUCCESS && !(rv == APR_EOF && len == 0)) {
-        return cannot_read(o->file, rv, p);
+    while (got < in->cap) {
+        ssize_t n = read(in->fd, in->buf + got, in->cap - got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return cannot_read(o->file, APR_FROM_OS_ERROR(errno), p);
+        }
+        if (n == 0) {
+            break;
+        }
+        got += (size_t)n;
     }
-    in->len = len;
+    in->len = got;
+    return 0;
+}
+
+int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
+{
+    unsigned int hlen;
+    int rc;
+
+    memset(in, 0, sizeof(*in));
+    in->fd = -1;
+    rc = open_input(in, o, p);
+    if (rc == 0) {
+        rc = read_input(in, o, p);
+    }
+    if (rc != 0) {
+        return rc;
+    }
     /* the digest names the file as received, before any decoding */
     EVP_Digest(in->buf, in->len, in->sha256, &hlen, EVP_sha256(), NULL);
     if (o->decrypt_cert || o->signer_ca) {
-        int rc = open_cms(in, o, p);
+        rc = open_cms(in, o, p);
         if (rc != 0) {
             return rc;
         }
@@ -182,35 +220,72 @@ int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
     return o->big5 ? from_big5(in, o, p) : 0;
 }
 
-int input_destroy(const char *path)
+void input_close(input_t *in)
+{
+    if (in->fd >= 0) {
+        close(in->fd);
+        in->fd = -1;
+    }
+}
+
+/* Does @p path still name the file @p in was read from? Then unlink it.
+ * Checked through the directory's descriptor just before unlinkat. */
+static int unlink_if_same(const input_t *in, const char *path)
+{
+    char *copy = strdup(path), *slash;
+    const char *dir = ".", *base = path;
+    struct stat sb;
+    int dfd, rc = INPUT_FAILED;
+
+    if (!copy) {
+        return INPUT_FAILED;
+    }
+    slash = strrchr(copy, '/');
+    if (slash) {
+        *slash = '\0';
+        dir = slash == copy ? "/" : copy;
+        base = slash + 1;
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        if (fstatat(dfd, base, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = errno == ENOENT ? INPUT_REPLACED : INPUT_FAILED;
+        }
+        else if (sb.st_dev != in->dev || sb.st_ino != in->ino) {
+            rc = INPUT_REPLACED;
+        }
+        else if (unlinkat(dfd, base, 0) == 0) {
+            rc = INPUT_DESTROYED;
+        }
+        close(dfd);
+    }
+    free(copy);
+    return rc;
+}
+
+int input_destroy(input_t *in, const char *path)
 {
     static const char zeros[65536];
-    struct stat st;
-    off_t left;
-    int fd, rc = 0;
+    struct stat sb;
+    off_t off = 0;
+    int rc;
 
-    fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        rc = -1;
+    if (in->fd < 0 || fstat(in->fd, &sb) != 0) {
+        return INPUT_FAILED;
     }
-    for (left = rc == 0 ? st.st_size : 0; left > 0 && rc == 0;) {
-        ssize_t n = write(fd, zeros, left > (off_t)sizeof(zeros)
-                                     ? sizeof(zeros) : (size_t)left);
+    while (off < sb.st_size) {
+        size_t chunk = sb.st_size - off > (off_t)sizeof(zeros)
+                       ? sizeof(zeros) : (size_t)(sb.st_size - off);
+        ssize_t n = pwrite(in->fd, zeros, chunk, off);
         if (n <= 0) {
-            rc = -1;
-            break;
+            return INPUT_FAILED;
         }
-        left -= n;
+        off += n;
     }
-    if (fd >= 0) {
-        if (rc == 0 && fsync(fd) != 0) {
-            rc = -1;
-        }
-        close(fd);
+    if (fsync(in->fd) != 0) {
+        return INPUT_FAILED;
     }
-    /* unlinked even when the overwrite failed, but then reported */
-    if (unlink(path) != 0) {
-        rc = -1;
-    }
+    rc = unlink_if_same(in, path);
+    input_close(in);
     return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * verify-import -- check a batch file and load it into the store.
  *
- * A batch is all or nothing: every record is validated first, then one
- * LMDB write transaction replaces the source. The input is destroyed
+ * A batch is all or nothing: every record is validated first, then a
+ * new snapshot of the store, written in one LMDB write transaction, is
+ * published in place of the current one. The input is destroyed
  * after a successful import (R4.4) unless --keep-input.
  *
  * main.c parses the options; import.c imports, input.c reads the batch.
@@ -38,8 +39,8 @@ static void usage(FILE *to)
         "  --signer-ca CA         require a valid CMS signature by a data\n"
         "                         provider certificate issued by CA (PEM)\n"
         "  --group NAME           let this group (httpd's run-time group)\n"
-        "                         read the store (needed when httpd was\n"
-        "                         started before the store existed)\n");
+        "                         read the store (default: the group of\n"
+        "                         the store directory)\n");
 }
 
 /* Fill @p o from the command line; GO_ON, or the exit code. */
@@ -133,7 +134,7 @@ int main(int argc, const char *const *argv)
 
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
-    umask(007);   /* lock.mdb 0660 for the readers' group */
+    umask(077);   /* modes are given explicitly (fchmod) where needed */
     rc = parse_options(&o, argc, argv, p);
     if (rc == GO_ON) {
         rc = import_run(&o, p);

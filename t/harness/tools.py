@@ -84,3 +84,38 @@ def import_people(store, key, people, check=True, keep_input=False,
             res.returncode, res.stdout, res.stderr)
     res.path = path
     return res
+
+
+def store_env_copy(store):
+    """A private copy of the environment @store publishes (its `current`
+    snapshot), for the LMDB tools, which make a lock file beside what
+    they open; None before the first import. The published snapshot is
+    never opened by them."""
+    data = os.path.join(store, "current", "data.mdb")
+    if not os.path.exists(data):
+        return None
+    d = tempfile.mkdtemp(prefix="mod_verify-env-")
+    _SCRATCH.append(d)
+    shutil.copyfile(data, os.path.join(d, "data.mdb"))
+    return d
+
+
+def publish_env(store, env):
+    """Publish the environment in directory @env as @store's snapshot,
+    the way verify-import does: a new snap-* directory (data.mdb only,
+    the store directory's group, 0750/0640), `current.tmp` renamed over
+    `current`."""
+    name = "snap-test-%s" % os.urandom(4).hex()
+    snap = os.path.join(store, name)
+    os.mkdir(snap, 0o750)
+    shutil.copyfile(os.path.join(env, "data.mdb"),
+                    os.path.join(snap, "data.mdb"))
+    gid = os.stat(store).st_gid
+    for path, mode in ((snap, 0o750), (os.path.join(snap, "data.mdb"),
+                                       0o640)):
+        os.chown(path, -1, gid)
+        os.chmod(path, mode)
+    tmp = os.path.join(store, "current.tmp")
+    os.symlink(name, tmp)
+    os.replace(tmp, os.path.join(store, "current"))
+    return name

@@ -223,6 +223,24 @@ static void test_checkpoint(apr_pool_t *p)
     ok(verify_audit_checkpoint_read(apr_pstrcat(p, dir, "/none", NULL), &c,
                                     &err, p) != APR_SUCCESS && err,
        "a missing checkpoint is refused");
+    /* planted in the run-time user's directory: a link to a good
+     * checkpoint is not followed, a FIFO is not waited on */
+    touch(dir, "good.json",
+          "{\"last_seq\":4,\"last_hash\":\""
+          "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+          "\"}\n");
+    unlink(path);
+    err = NULL;
+    ok(symlink("good.json", path) == 0
+       && verify_audit_checkpoint_read(path, &c, &err, p) != APR_SUCCESS
+       && err, "a symbolic link as checkpoint is refused");
+    unlink(path);
+    err = NULL;
+    ok(mkfifo(path, 0600) == 0
+       && verify_audit_checkpoint_read(path, &c, &err, p) != APR_SUCCESS
+       && err && strstr(err, "not a regular file"),
+       "a FIFO as checkpoint is refused at once");
+    unlink(path);
     remove_dir(dir, p);
 }
 

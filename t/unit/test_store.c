@@ -1,6 +1,6 @@
 /*
- * test_store.c -- the LMDB store (verify_store.c): open, lookup, the
- * all-or-nothing replacement of a source, and sharing a store.
+ * test_store.c -- the LMDB store (verify_store.c): open, lookup and the
+ * all-or-nothing replacement of a source (snapshots: test_snapshot.c).
  *
  * Pseudonyms are recomputed with OpenSSL's HMAC(); the store's contents
  * are re-read through the LMDB API directly.
@@ -537,57 +537,10 @@ static void test_store(void)
     }
 }
 
-/* verify_store_share: the names and modes of a shared store */
-static void test_store_share(void)
-{
-    char *dir = apr_pstrcat(pool, tmpdir, "/shared", NULL);
-    char *lock = apr_pstrcat(pool, dir, "/" VERIFY_STORE_LOCK_FILE, NULL);
-    char *data = apr_pstrcat(pool, dir, "/" VERIFY_STORE_DATA_FILE, NULL);
-    int errs[VERIFY_STORE_PARTS];
-    struct stat sb;
-    gid_t gid = getegid();
-
-    mkdir(dir, 0700);
-    is_int(verify_store_share(dir, (uid_t)-1, gid, errs), 0,
-           "share a store directory without a data file");
-    ok(stat(dir, &sb) == 0 && (sb.st_mode & 07777) == 02750
-       && sb.st_gid == gid, "directory setgid 02750 (%o)",
-       (unsigned)(sb.st_mode & 07777));
-    ok(stat(lock, &sb) == 0 && (sb.st_mode & 0777) == 0660
-       && sb.st_gid == gid, "lock file created, 0660 (%o)",
-       (unsigned)(sb.st_mode & 0777));
-    ok(stat(data, &sb) != 0, "no data file created");
-    ok(errs[0] == 0 && errs[1] == 0 && errs[2] == 0, "no part failed");
-
-    close(open(data, O_WRONLY | O_CREAT, 0666));
-    chmod(lock, 0600);
-    is_int(verify_store_share(dir, geteuid(), gid, NULL), 0,
-           "share again, with a data file");
-    ok(stat(data, &sb) == 0 && (sb.st_mode & 0777) == 0640
-       && sb.st_gid == gid, "data file 0640 (%o)",
-       (unsigned)(sb.st_mode & 0777));
-    ok(stat(lock, &sb) == 0 && (sb.st_mode & 0777) == 0660
-       && sb.st_uid == geteuid(), "lock file back to 0660, owner given");
-
-    unlink(data);
-    symlink(lock, data);
-    is_int(verify_store_share(dir, (uid_t)-1, gid, errs), ELOOP,
-           "a data file that is a link is not followed");
-    ok(errs[0] == 0 && errs[1] == 0 && errs[2] == ELOOP,
-       "only that part failed");
-
-    is_int(verify_store_share(apr_pstrcat(pool, tmpdir, "/none", NULL),
-                              (uid_t)-1, gid, errs), ENOENT,
-           "a missing directory");
-    ok(errs[0] == ENOENT && errs[1] == ENOENT && errs[2] == ENOENT,
-       "fails every part");
-}
-
 int main(void)
 {
     unit_begin();
     need_keys();
     test_store();
-    test_store_share();
     return unit_end();
 }

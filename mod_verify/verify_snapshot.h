@@ -1,0 +1,108 @@
+/*
+ * verify_snapshot.h -- the store as immutable published snapshots
+ * (verify_snapshot.c): the importer builds and publishes them, readers
+ * follow the newest one.
+ *
+ * A store directory (VerifyStore) holds:
+ *   current        symbolic link to the published snapshot
+ *   snap-NAME/     one complete LMDB environment: data.mdb only (no
+ *                  lock file: written once, never after publication)
+ *   .import.lock   the importer's lock (root-only)
+ * Everything is root's; the readers' group may read, nobody else write.
+ */
+#ifndef VERIFY_SNAPSHOT_H
+#define VERIFY_SNAPSHOT_H
+
+#include <sys/types.h>
+#include <apr_pools.h>
+#include "verify_store.h"
+
+#define VERIFY_SNAP_CURRENT     "current"
+#define VERIFY_SNAP_CURRENT_TMP "current.tmp"
+#define VERIFY_SNAP_PREFIX      "snap-"
+#define VERIFY_SNAP_IMPORT_LOCK ".import.lock"
+/** A snapshot directory and the store directory the importer makes. */
+#define VERIFY_SNAP_DIR_MODE    0750
+/** A snapshot's data file. */
+#define VERIFY_SNAP_DATA_MODE   0640
+/** The importer's lock file. */
+#define VERIFY_SNAP_LOCK_MODE   0600
+
+/** What an import did besides publishing. */
+typedef struct verify_snap_report_t {
+    char name[64];      /**< the published snapshot, "snap-…" */
+    int migrated;       /**< the base was an old single-environment store */
+    int removed;        /**< older snapshots removed */
+    int kept;           /**< older snapshots kept: a reader holds them */
+} verify_snap_report_t;
+
+/**
+ * Publish a new snapshot of the store in @p dir in which source @p src
+ * is @p recs and @p batch (the rest of @p batch is filled in), and
+ * every other source is copied from the current snapshot (or from an
+ * old-layout data.mdb in @p dir, which is then removed). All or
+ * nothing: on failure `current` is unchanged.
+ *
+ * Runs under an exclusive flock on VERIFY_SNAP_IMPORT_LOCK; every file
+ * is reached through the directory's descriptor (O_NOFOLLOW, fstat
+ * checks) and opened by LMDB with MDB_NOLOCK, so nothing another user
+ * can write is ever read. The snapshot is synced, given owner root
+ * (the caller), group @p gid and modes 0750/0640, and published by
+ * renaming a `current.tmp` link over `current`, then the directory is
+ * synced. Afterwards older snapshots that no reader holds (no shared
+ * flock on their directory) are removed.
+ *
+ * @param dir  created (0750) if missing; refused if it is not a
+ *             directory of the caller's, or writable by group or others
+ * @param gid  the readers' group, or (gid_t)-1 for the group of @p dir
+ * @param rep  if not NULL, what was done
+ */
+apr_status_t verify_snapshot_import(const char *dir, gid_t gid,
+                                    verify_source_t src,
+                                    verify_import_rec_t *recs, size_t n,
+                                    verify_batch_t *batch,
+                                    verify_snap_report_t *rep, char **err,
+                                    apr_pool_t *p);
+
+/** A process's view of a store directory, shared by its threads. */
+typedef struct verify_snap_reader_t verify_snap_reader_t;
+/** One opened snapshot, counted by its users. */
+typedef struct verify_snap_t verify_snap_t;
+
+/** The reader of the store in @p dir; opens nothing yet. Its cleanup
+ *  (on @p p) closes the snapshot it holds. */
+apr_status_t verify_snap_reader_create(verify_snap_reader_t **r,
+                                       const char *dir, apr_pool_t *p);
+
+/**
+ * The published snapshot, held until verify_snap_release(). Each call
+ * costs one lstat() of `current`; when it changed, the new snapshot is
+ * opened (read-only, MDB_NOLOCK, with a shared flock on its directory)
+ * and the old one is closed when its last holder releases it. An old
+ * single-environment store (data.mdb in @p dir, no `current`) is
+ * opened the same way, without a lock.
+ *
+ * After a failure the same state of `current` is not retried for a
+ * second: the same status is returned at once, with *err NULL (the
+ * reason was given at the attempt).
+ * @param err  on failure, the reason (allocated from @p ep), or NULL
+ */
+apr_status_t verify_snap_acquire(verify_snap_reader_t *r, verify_snap_t **s,
+                                 char **err, apr_pool_t *ep);
+
+/** Let go of a snapshot from verify_snap_acquire(). */
+void verify_snap_release(verify_snap_reader_t *r, verify_snap_t *s);
+
+/** The snapshot's store, for verify_store_lookup(). */
+verify_store_t *verify_snap_store(const verify_snap_t *s);
+
+/** The snapshot's name ("snap-…"), or "" for an old-layout store. */
+const char *verify_snap_name(const verify_snap_t *s);
+
+/**
+ * Does @p dir hold an old-layout store (data.mdb, no `current`)?
+ * @return 1 yes, 0 no, -1 and errno when @p dir cannot be read
+ */
+int verify_snapshot_legacy(const char *dir);
+
+#endif /* VERIFY_SNAPSHOT_H */
