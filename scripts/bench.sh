@@ -102,12 +102,14 @@ say "$COUNT synthetic residents imported"
 if [ -n "$BASELINE" ]; then
     # The baseline reads the store layout of its own build: its own
     # importer makes its store (builds before snapshots read data.mdb
-    # in the directory itself).
+    # in the directory itself), readable by httpd's group as above (a
+    # snapshot store's permissions are not fixed up by httpd).
     need_file "$BASELINE/verify-import"
     mkdir -p base-store
     chmod 0750 base-store
     "$BASELINE/verify-import" --store "$D/base-store" \
-        --key "$D/pseudonym.key" --source household --keep-input \
+        --key "$D/pseudonym.key" \
+        "${GROUP_ARGS[@]+"${GROUP_ARGS[@]}"}" --source household --keep-input \
         "$D/household.csv" > base-import.out 2>&1 \
         || { cat base-import.out >&2; die "baseline verify-import failed"; }
 fi
