@@ -297,6 +297,10 @@ def test_tree_survives_restart(make_server, mpm):
     s.start()
     r = s.post(fields_for(people[0]), kind="json")
     assert r.status == 200
+    # a graceful restart keeps the head and its edge
+    s.graceful()
+    r = s.post(fields_for(people[1]))
+    assert r.status == 200
     lines = raws(s.audit)
     rc = r.json["receipt"]
     assert rc["leaf"] == tlogref.leaf_hash(lines[rc["seq"] - 1]).hex()

@@ -66,7 +66,8 @@ static int report_check(const audit_args_t *a)
 static const audit_cmd_t commands[] = {
     { "verify", ARGS_FILES_ONLY, 0, 0, NULL, NULL, cmd_verify,
       "  verify     check the hash chain; exit 0 if intact, else name\n"
-      "             the first bad line\n" },
+      "             the first bad line; prints the size and root of the\n"
+      "             RFC 6962 tree over the lines checked\n" },
     { "sample", ARGS_FILES, OPT('m') | OPT('s') | OPT('j'), OPT('m'),
       "--month YYYY-MM", NULL, cmd_sample,
       "  sample --month YYYY-MM [--seed HEX] [--json]\n"
