@@ -170,7 +170,7 @@ VALID_FROM=$(taipei_date "-1 year")
 VALID_TO=$(taipei_date "+1 year")
 cat > clients.conf <<EOF
 # The client register: one approved client system.
-VerifyClient demo-system ip=127.0.0.1 checks=resident,indigenous \\
+VerifyClient demo-system ip=127.0.0.1 checks=resident,indigenous,identity \\
     approval=DEMO-APPROVAL-1 valid=$VALID_FROM..$VALID_TO \\
     cert-sha256=$CERT_SHA256
 EOF
