@@ -68,8 +68,11 @@ verify_req_t *verify_request_create(request_rec *r);
 void verify_request_refuse(verify_req_t *q, int status, const char *error,
                            const char *message);
 
+/** The names of the fields, by VERIFY_F_* index ("id", "check", …). */
+extern const char *const verify_request_field_names[VERIFY_F_COUNT];
+
 /** Read and parse the body by its media type (form or JSON), at most
- * @p max bytes. */
+ * @p max bytes (mod_verify_body.c). */
 void verify_request_parse(verify_req_t *q, apr_off_t max);
 
 /** Everything about the request that needs no store. */
