@@ -103,8 +103,11 @@ apr_status_t verify_store_open(verify_store_t **out, const char *dir,
         goto cleanup;
     }
     if (!st->readonly && !(flags & VERIFY_STORE_FILE)) {
-        chmod(apr_pstrcat(p, dir, "/" VERIFY_STORE_DATA_FILE, NULL),
-              VERIFY_STORE_DATA_MODE);
+        /* through LMDB's own descriptor of the data file, not by path */
+        mdb_filehandle_t fd;
+        if (mdb_env_get_fd(st->env, &fd) == 0) {
+            (void)fchmod(fd, VERIFY_STORE_DATA_MODE);
+        }
     }
     rc = mdb_txn_begin(st->env, NULL, st->readonly ? MDB_RDONLY : 0, &txn);
     if (rc != 0) {
