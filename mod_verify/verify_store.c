@@ -152,14 +152,6 @@ cleanup:
     return rc > 0 ? APR_FROM_OS_ERROR(rc) : APR_EGENERAL;
 }
 
-int verify_store_reader_check(verify_store_t *st)
-{
-    int dead = 0;
-
-    mdb_reader_check(st->env, &dead);
-    return dead;
-}
-
 static const char *lmdb_fault(int rc)
 {
     switch (rc) {
@@ -354,15 +346,12 @@ static int copy_source(MDB_txn *txn, verify_store_t *st,
     return rc;
 }
 
-/* One write transaction: with @p base, copy the other sources from it
- * (the store is new); without, drop @p src's old records. Then write
- * @p src. */
-static apr_status_t write_source(verify_store_t *st,
-                                 const verify_store_t *base,
-                                 verify_source_t src,
-                                 verify_import_rec_t *recs, size_t n,
-                                 verify_batch_t *batch, char **err,
-                                 apr_pool_t *p)
+apr_status_t verify_store_rebuild(verify_store_t *st,
+                                  const verify_store_t *base,
+                                  verify_source_t src,
+                                  verify_import_rec_t *recs, size_t n,
+                                  verify_batch_t *batch, char **err,
+                                  apr_pool_t *p)
 {
     MDB_txn *txn = NULL;
     apr_status_t rv;
@@ -401,22 +390,4 @@ static apr_status_t write_source(verify_store_t *st,
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
-}
-
-apr_status_t verify_store_rebuild(verify_store_t *st,
-                                  const verify_store_t *base,
-                                  verify_source_t src,
-                                  verify_import_rec_t *recs, size_t n,
-                                  verify_batch_t *batch, char **err,
-                                  apr_pool_t *p)
-{
-    return write_source(st, base, src, recs, n, batch, err, p);
-}
-
-apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
-                                  verify_import_rec_t *recs, size_t n,
-                                  verify_batch_t *batch, char **err,
-                                  apr_pool_t *p)
-{
-    return write_source(st, NULL, src, recs, n, batch, err, p);
 }

@@ -46,9 +46,6 @@ apr_status_t verify_store_open(verify_store_t **st, const char *dir,
 /** Close; also registered as a cleanup of the open's pool. */
 void verify_store_close(verify_store_t *st);
 
-/** Clear stale reader slots of dead processes; returns how many. */
-int verify_store_reader_check(verify_store_t *st);
-
 /** What one lookup found, copied out of the read transaction. */
 typedef struct verify_lookup_t {
     int have_batch[VERIFY_SRC_COUNT];     /**< source ever imported */
@@ -83,20 +80,13 @@ apr_status_t verify_import_check(verify_import_rec_t *recs, size_t n,
                                  char **err, apr_pool_t *p);
 
 /**
- * Replace every record of @p src with @p recs (checked and sorted here)
- * and the batch metadata, in one write transaction: all or nothing.
- * (A dry run is verify_import_check() alone.)
- */
-apr_status_t verify_store_replace(verify_store_t *st, verify_source_t src,
-                                  verify_import_rec_t *recs, size_t n,
-                                  verify_batch_t *batch, char **err,
-                                  apr_pool_t *p);
-
-/**
- * Fill the new, empty store @p st in one write transaction: every
- * source but @p src with its batch metadata copied from @p base (NULL:
- * none), and @p src made of @p recs (checked and sorted here) with
- * @p batch. Records go in with MDB_APPEND in key order.
+ * Write source @p src of @p st in one write transaction, all or
+ * nothing: @p src becomes @p recs (checked and sorted here) with
+ * @p batch, records put with MDB_APPEND in key order. With @p base (an
+ * import into a new, empty snapshot) every other source and its batch
+ * metadata is copied from it; without, @p src's old records are dropped
+ * and the other sources of @p st stay. (A dry run is
+ * verify_import_check() alone.)
  */
 apr_status_t verify_store_rebuild(verify_store_t *st,
                                   const verify_store_t *base,

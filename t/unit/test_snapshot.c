@@ -252,7 +252,8 @@ static void test_legacy(void)
     memset(&b, 0, sizeof(b));
     strcpy(b.batch_id, "old");
     verify_store_open(&st, dir, 0, 0, &err, pool);
-    verify_store_replace(st, VERIFY_SRC_HOUSEHOLD, recs, got, &b, &err, pool);
+    verify_store_rebuild(st, NULL,
+                         VERIFY_SRC_HOUSEHOLD, recs, got, &b, &err, pool);
     verify_store_close(st);
     memset(junk, 0xA5, sizeof(junk));
     write_file(dir, "lock.mdb", junk, sizeof(junk));
