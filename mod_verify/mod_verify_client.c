@@ -126,7 +126,7 @@ static apr_status_t mismatch_setup(server_rec *s)
     return APR_SUCCESS;
 }
 
-/* SHA-256(client name, 0[, subject tag]) cut to @p len bytes. */
+/* SHA-256(client name, 0, subject tag) cut to @p len bytes. */
 static void mismatch_key(const verify_client_t *cl,
                          const unsigned char *subject, unsigned char *key,
                          size_t len)
@@ -137,29 +137,41 @@ static void mismatch_key(const verify_client_t *cl,
 
     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     EVP_DigestUpdate(ctx, cl->name, strlen(cl->name) + 1);
-    if (subject) {
-        EVP_DigestUpdate(ctx, subject, VERIFY_TAG_LEN);
-    }
+    EVP_DigestUpdate(ctx, subject, VERIFY_TAG_LEN);
     EVP_DigestFinal_ex(ctx, md, &n);
     EVP_MD_CTX_free(ctx);
     memcpy(key, md, len);
 }
 
-/* The holder record of @p cl for @p today (taken and reset if another
+/* The holder key of a client: FNV-1a of its name (it only spreads
+ * clients over the records; nothing depends on its being secret). */
+static void holder_key(const verify_client_t *cl, unsigned char key[8])
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    const unsigned char *c;
+    int i;
+
+    for (c = (const unsigned char *)cl->name; *c; c++) {
+        h = (h ^ *c) * 0x100000001b3ull;
+    }
+    for (i = 0; i < 8; i++) {
+        key[i] = (unsigned char)(h >> (8 * i));
+    }
+}
+
+/* The holder record of @p key for @p today (taken and reset if another
  * day's), or NULL when every record is some client's today. The caller
  * holds the lock. */
-static mismatch_holder_t *mismatch_holder(const verify_client_t *cl,
+static mismatch_holder_t *mismatch_holder(const unsigned char key[8],
                                           verify_date_t today)
 {
-    unsigned char key[8];
     mismatch_holder_t *h, *spare = NULL;
     uint32_t i, start;
 
-    mismatch_key(cl, NULL, key, sizeof(key));
     start = ((uint32_t)key[0] << 8 | key[1]) % MISMATCH_CLIENTS;
     for (i = 0; i < MISMATCH_CLIENTS; i++) {
         h = &mismatches->holder[(start + i) % MISMATCH_CLIENTS];
-        if (!memcmp(h->key, key, sizeof(key)) && h->day) {
+        if (!memcmp(h->key, key, sizeof(h->key)) && h->day) {
             spare = h;
             break;
         }
@@ -171,8 +183,8 @@ static mismatch_holder_t *mismatch_holder(const verify_client_t *cl,
         }
     }
     if (spare && (spare->day != today
-                  || memcmp(spare->key, key, sizeof(key)))) {
-        memcpy(spare->key, key, sizeof(key));
+                  || memcmp(spare->key, key, sizeof(h->key)))) {
+        memcpy(spare->key, key, sizeof(h->key));
         spare->day = today;
         spare->held = 0;
     }
@@ -213,6 +225,7 @@ verify_mismatch_t verify_client_mismatch_take(const verify_client_t *cl,
 {
     unsigned char key[16];
     verify_mismatch_t res = VERIFY_MISMATCH_TAKEN;
+    unsigned char hkey[8];
     mismatch_holder_t *holder;
     mismatch_t *m;
     int found;
@@ -221,9 +234,10 @@ verify_mismatch_t verify_client_mismatch_take(const verify_client_t *cl,
         return VERIFY_MISMATCH_FULL;    /* refuse rather than not count */
     }
     mismatch_key(cl, subject, key, sizeof(key));
+    holder_key(cl, hkey);
     verify_lock_acquire(&mismatches->lock, getpid());
     m = mismatch_find(key, today, &found);
-    holder = mismatch_holder(cl, today);
+    holder = mismatch_holder(hkey, today);
     if (!m || !holder) {
         res = VERIFY_MISMATCH_FULL;
     }
@@ -252,7 +266,7 @@ void verify_client_mismatch_give_back(const verify_client_t *cl,
                                       const unsigned char *subject,
                                       verify_date_t today)
 {
-    unsigned char key[16];
+    unsigned char key[16], hkey[8];
     mismatch_t *m;
     int found;
 
@@ -260,12 +274,13 @@ void verify_client_mismatch_give_back(const verify_client_t *cl,
         return;
     }
     mismatch_key(cl, subject, key, sizeof(key));
+    holder_key(cl, hkey);
     verify_lock_acquire(&mismatches->lock, getpid());
     m = mismatch_find(key, today, &found);
     if (found && m->day == today && m->count > 0) {
         m->count--;
         if (m->count == 0) {
-            mismatch_holder_t *holder = mismatch_holder(cl, today);
+            mismatch_holder_t *holder = mismatch_holder(hkey, today);
             if (holder && holder->held > 0) {
                 holder->held--;
             }
