@@ -105,6 +105,7 @@ static void verify_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     verify_request_child_init();
+    verify_client_child_init();
     verify_auditlog_child_init(s, pchild);
     verify_store_child_init(s, pchild);
 }

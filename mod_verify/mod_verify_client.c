@@ -91,6 +91,15 @@ typedef struct mismatch_table_t {
     mismatch_holder_t holder[MISMATCH_CLIENTS];
 } mismatch_table_t;
 
+/* this process, for the robust locks (set in child_init: getpid() is a
+ * system call, and the locks are taken on the request path) */
+static pid_t self;
+
+static pid_t me(void)
+{
+    return self ? self : getpid();      /* 0 would mean "unlocked" */
+}
+
 static mismatch_table_t *mismatches;
 /* Slots one client may hold in a day: half the table shared among the
  * clients allowed `identity` (set per generation from the register),
@@ -235,7 +244,7 @@ verify_mismatch_t verify_client_mismatch_take(const verify_client_t *cl,
     }
     mismatch_key(cl, subject, key, sizeof(key));
     holder_key(cl, hkey);
-    verify_lock_acquire(&mismatches->lock, getpid());
+    verify_lock_acquire(&mismatches->lock, me());
     m = mismatch_find(key, today, &found);
     holder = mismatch_holder(hkey, today);
     if (!m || !holder) {
@@ -275,7 +284,7 @@ void verify_client_mismatch_give_back(const verify_client_t *cl,
     }
     mismatch_key(cl, subject, key, sizeof(key));
     holder_key(cl, hkey);
-    verify_lock_acquire(&mismatches->lock, getpid());
+    verify_lock_acquire(&mismatches->lock, me());
     m = mismatch_find(key, today, &found);
     if (found && m->day == today && m->count > 0) {
         m->count--;
@@ -310,6 +319,11 @@ static void mismatch_share_set(server_rec *s)
         }
     }
     mismatch_share = MISMATCH_SLOTS / 2 / (n ? n : 1);
+}
+
+void verify_client_child_init(void)
+{
+    self = getpid();
 }
 
 apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf)
@@ -350,7 +364,7 @@ int verify_client_rate_take(const verify_client_t *cl, apr_time_t now)
         return 1;
     }
     b = &buckets->b[cl->bucket];
-    verify_lock_acquire(&buckets->lock, getpid());
+    verify_lock_acquire(&buckets->lock, me());
     if (b->last == 0) {
         b->tokens = cl->burst;          /* a fresh bucket is full */
     }

@@ -18,6 +18,9 @@ typedef struct verify_client_id_t {
 /** post_config: shared memory for the rate buckets of this generation. */
 apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf);
 
+/** child_init: remember this process for the shared locks. */
+void verify_client_child_init(void);
+
 /**
  * Which register entry is this request's connection? By certificate
  * when the entry binds one, and always by address (R3.7).
