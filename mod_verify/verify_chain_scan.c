@@ -13,6 +13,7 @@
 #include "verify_chain_scan.h"
 #include "verify_audit_dir.h"
 #include "verify_text.h"
+#include "verify_time.h"
 
 /* Bytes read from a file at a time. */
 #define READ_CHUNK 65536
@@ -45,6 +46,8 @@ typedef struct walk_t {
     int any;                    /* the next line may start the chain */
     const char *path;           /* the file being read */
     unsigned long lno;          /* its line number */
+    apr_time_t ts;              /* ts of the last sound line, or 0 */
+    char ts_text[VERIFY_TS_LEN + 1];    /* as written */
 } walk_t;
 
 static const char *line_fault(verify_line_status_t st)
@@ -146,6 +149,52 @@ static const char *check_sealed(walk_t *w, const char *line, size_t len,
                         line_fault(st));
 }
 
+/* The seqs of an "unconfirmed" line, as text ("?" when not a list of
+ * numbers). */
+static const char *seq_list(json_t *seqs, apr_pool_t *p)
+{
+    const char *out = NULL;
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(seqs, i, v) {
+        if (!json_is_integer(v)) {
+            return "?";
+        }
+        out = apr_psprintf(p, "%s%s%" APR_INT64_T_FMT, out ? out : "",
+                           out ? ", " : "",
+                           (apr_int64_t)json_integer_value(v));
+    }
+    return out ? out : "?";
+}
+
+/* A ts before the previous sound line's: the writer clamps every ts to
+ * the last one written, so this log's times went back (written by a
+ * module without that rule while the clock was stepped back, or lines
+ * rewritten). */
+static void check_ts(walk_t *w, json_t *j)
+{
+    verify_scan_t *s = w->s;
+    const char *ts = json_string_value(json_object_get(j, "ts"));
+    apr_time_t t;
+
+    if (!ts || strlen(ts) != VERIFY_TS_LEN
+        || verify_time_parse_us(ts, VERIFY_TS_LEN, &t) != 0) {
+        return;
+    }
+    if (w->ts && t < w->ts) {
+        s->warnings++;
+        note(s, apr_psprintf(s->p, "%s:%lu: warning: seq %" APR_UINT64_T_FMT
+                             ": ts %s goes back before the previous line's "
+                             "%s (a server that did not hold ts while its "
+                             "clock was stepped back, or lines rewritten): "
+                             "times around it cannot be trusted", w->path,
+                             w->lno, s->chain.seq, ts, w->ts_text));
+    }
+    w->ts = t;
+    memcpy(w->ts_text, ts, VERIFY_TS_LEN + 1);
+}
+
 /* A sound line's notes, and the rule for the first line of all: seq 1
  * links to nothing. Its fault, or NULL. */
 static const char *check_sound(walk_t *w, const char *line, size_t len,
@@ -156,7 +205,29 @@ static const char *check_sound(walk_t *w, const char *line, size_t len,
     const char *op = json_string_value(json_object_get(j, "op"));
     const char *detail;
     unsigned char prev[32];
+    json_t *pid;
 
+    check_ts(w, j);
+    if (op && !strcmp(op, "unconfirmed")) {
+        s->unconfirmed++;
+        pid = json_object_get(j, "pid");
+        note(s, apr_psprintf(s->p, "%s:%lu: note: seq %" APR_UINT64_T_FMT
+                             ": process %" APR_INT64_T_FMT " ended "
+                             "before the answers of seq %s had left it "
+                             "(they may not have reached the client)",
+                             w->path, w->lno, s->chain.seq,
+                             (apr_int64_t)(json_is_integer(pid)
+                                           ? json_integer_value(pid) : 0),
+                             seq_list(json_object_get(j, "seqs"), s->p)));
+    }
+    if (op && !strcmp(op, "clock")) {
+        detail = json_string_value(json_object_get(j, "observed"));
+        note(s, apr_psprintf(s->p, "%s:%lu: note: seq %" APR_UINT64_T_FMT
+                             ": the server's clock read %s, before the last "
+                             "line's time: lines keep that time until the "
+                             "clock catches up", w->path, w->lno,
+                             s->chain.seq, detail ? detail : "?"));
+    }
     if (op && !strcmp(op, "audit_recover")) {
         s->recovers++;
         detail = json_string_value(json_object_get(j, "detail"));
