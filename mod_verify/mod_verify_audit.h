@@ -45,4 +45,17 @@ apr_status_t verify_auditlog_append(server_rec *s, const char *body,
                                     verify_writer_receipt_t *receipt,
                                     apr_pool_t *p);
 
+/**
+ * This thread's answer has left (the handler flushed it) or never will:
+ * its line is no longer in flight. No system call, no lock.
+ */
+void verify_auditlog_answered(void);
+
+/**
+ * child_status, in the parent: child @p pid has @p exited (been
+ * reaped); its answers still in flight are recorded by the next line
+ * written ("unconfirmed"). Takes no lock.
+ */
+void verify_auditlog_child_status(pid_t pid, int exited);
+
 #endif /* MOD_VERIFY_AUDIT_H */
