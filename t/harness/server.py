@@ -133,6 +133,7 @@ class Server:
         self.tls = tls            # dict: cert, key, ca (paths)
         self.loglevel = loglevel
         self.location = location
+        self.env = {}             # more environment for httpd (LD_PRELOAD)
         self.allowed = []         # regexes of expected warn/error lines
         self.secrets = set()      # strings that must never be logged
         self.proc = None
@@ -264,7 +265,7 @@ class Server:
         out = open(self.stdout_log, "ab")
         self.proc = subprocess.Popen(
             [APACHE, "-f", self.conf, "-k", "start", "-DFOREGROUND"],
-            env=CLEAN_ENV, stdin=subprocess.DEVNULL,
+            env=dict(CLEAN_ENV, **self.env), stdin=subprocess.DEVNULL,
             stdout=out, stderr=subprocess.STDOUT,
             # its own session, as a detached httpd would have: prefork
             # signals its whole process group on shutdown
