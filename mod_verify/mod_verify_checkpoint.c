@@ -235,6 +235,7 @@ static void catch_up(cp_gen_t *g, uint64_t max, apr_pool_t *p)
 static void tick(cp_gen_t *g, apr_pool_t *p)
 {
     cp_state_t *st = g->st;
+    verify_date_t today;
     apr_time_t now;
 
     catch_up(g, TICK_LINES, p);
@@ -243,9 +244,12 @@ static void tick(cp_gen_t *g, apr_pool_t *p)
         && (st->cp_time == 0 || now - st->cp_time >= g->interval)) {
         sign(g, st->cp_time == 0 ? "start" : "interval", p);
     }
-    else if (st->cp_time != 0
-             && verify_date_taipei(now) != verify_date_taipei(st->cp_time)) {
-        sign(g, "day", p);
+    else if (st->cp_time != 0 && (today = verify_date_taipei(now))
+                                  != verify_date_taipei(st->cp_time)) {
+        /* a new day, even with no line: the month's first one is the
+         * seed of the month before's sample (verify-audit sample) */
+        sign(g, today / 100 != verify_date_taipei(st->cp_time) / 100
+                ? "month" : "day", p);
     }
 }
 

@@ -314,3 +314,30 @@ def test_checkpoints_reach_syslog(make_server, tmp_path):
         assert int(m.group(1)) == (19 << 3) | 5, "local3.notice"
         notes[int(m.group(3))] = base64.b64decode(m.group(5)).decode()
     assert notes == files
+
+
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def test_month_end_checkpoint_without_traffic(make_server):
+    """Under libfaketime, 25 s before midnight Taipei at a month's end: with
+    no query at all, the parent signs a "month" checkpoint in the first
+    seconds of the new month (the seed of the month's sample)."""
+    s = make_server(checkpoints=True)
+    s.env["LD_PRELOAD"] = FAKETIME_LIB
+    s.env["FAKETIME"] = "@2026-11-30 15:59:35"      # UTC: 23:59:35 Taipei
+    s.env["FAKETIME_DONT_RESET"] = "1"
+    s.start()
+    first = checkpoint_files(s)
+    assert len(first) == 1
+
+    def month_line():
+        return [ln.obj for ln in harness.read_audit(s.audit)
+                if ln.obj.get("reason") == "month"]
+    got = wait_for(month_line, 60)
+    assert got, [ln.obj for ln in harness.read_audit(s.audit)]
+    note = checkpoint_files(s)[got[0]["size"]]
+    size, ext = check_checkpoint(s, note, raws(s))
+    stamp = ext[0][len("time "):]
+    assert "2026-12-01T00:00:00+08:00" <= stamp < "2026-12-01T00:01:00+08:00"
+    s.stop()

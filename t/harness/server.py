@@ -131,6 +131,7 @@ class Server:
         self.checkpoint_key = self.checkpoint_dir = self.verifier = None
         self.syslog = "off"       # VerifyCheckpointSyslog
         self.wrap = []            # a command prefix for httpd (unshare)
+        self.env = dict(CLEAN_ENV)  # httpd's environment (libfaketime)
         if checkpoints:
             self.checkpoint_key = make_signing_key(
                 os.path.join(self.root, "checkpoint.pem"))
@@ -284,7 +285,7 @@ class Server:
         self.proc = subprocess.Popen(
             self.wrap + [APACHE, "-f", self.conf, "-k", "start",
                          "-DFOREGROUND"],
-            env=CLEAN_ENV, stdin=subprocess.DEVNULL,
+            env=self.env, stdin=subprocess.DEVNULL,
             stdout=out, stderr=subprocess.STDOUT,
             # its own session, as a detached httpd would have: prefork
             # signals its whole process group on shutdown
