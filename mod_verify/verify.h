@@ -28,5 +28,7 @@
 #include "verify_chain_scan.h"
 #include "verify_merkle.h"
 #include "verify_note.h"
+#include "verify_event.h"
+#include "verify_event_spool.h"
 
 #endif /* VERIFY_H */
