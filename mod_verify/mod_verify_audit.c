@@ -351,8 +351,7 @@ static apr_status_t write_start(server_rec *s, apr_pool_t *ptemp)
                                   "\"server\":", (long)getpid(),
                                   writer.head->generation);
     verify_jbuf_str(&jb, desc, strlen(desc), 160);
-    return verify_writer_append(&writer, body, jb.len, NULL, NULL, NULL,
-                                ptemp);
+    return verify_writer_append(&writer, body, jb.len, NULL, NULL, ptemp);
 }
 
 /* The chain is this generation's to write once post_config has set it
@@ -409,15 +408,14 @@ void verify_auditlog_child_init(server_rec *s, apr_pool_t *pchild)
 }
 
 apr_status_t verify_auditlog_append(server_rec *s, const char *body,
-                                    size_t blen, const verify_lookup_t *lk,
-                                    const char *request_id,
+                                    size_t blen, const char *request_id,
                                     verify_writer_receipt_t *receipt,
                                     apr_pool_t *p)
 {
     apr_status_t rv;
 
     log_server = s;
-    rv = verify_writer_append(&writer, body, blen, lk, request_id, receipt,
+    rv = verify_writer_append(&writer, body, blen, request_id, receipt,
                               p);
     log_server = NULL;
     return rv;

@@ -40,8 +40,7 @@ int verify_auditlog_ready(void);
 /** Append one line (see verify_writer_append); @p receipt (may be
  * NULL) receives its seq and leaf hash. */
 apr_status_t verify_auditlog_append(server_rec *s, const char *body,
-                                    size_t blen, const verify_lookup_t *lk,
-                                    const char *request_id,
+                                    size_t blen, const char *request_id,
                                     verify_writer_receipt_t *receipt,
                                     apr_pool_t *p);
 
