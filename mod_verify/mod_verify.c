@@ -20,6 +20,7 @@
 #include "mod_verify_audit.h"
 #include "mod_verify_client.h"
 #include "mod_verify_config.h"
+#include "mod_verify_events.h"
 #include "mod_verify_handler.h"
 #include "mod_verify_location.h"
 #include "mod_verify_request.h"
@@ -69,8 +70,12 @@ static int verify_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (signals_stop()) {
         return OK;
     }
-    return verify_config_check(s, ptemp) == APR_SUCCESS
-           ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    if (verify_config_check(s, ptemp) != APR_SUCCESS
+        || (verify_config_store_dir()
+            && verify_events_check(s, ptemp) != APR_SUCCESS)) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }
 
 static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -79,6 +84,7 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     const char *store = verify_config_store_dir();
     const char *key = verify_config_key_file();
     const char *audit = verify_config_audit_dir();
+    apr_status_t rv;
 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
@@ -96,7 +102,9 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         || verify_auditlog_start(s, ptemp) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    return OK;
+    rv = verify_events_post_config(s, ptemp);
+    verify_auditlog_parent_done();
+    return rv == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static void verify_child_init(apr_pool_t *pchild, server_rec *s)
@@ -121,7 +129,8 @@ static void verify_register_hooks(apr_pool_t *p)
      * never takes a running server down */
     ap_hook_check_config(verify_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* in the parent, as root, at start and every restart: the key, the
-     * directories, the chain and its "start" line (not in the dry run) */
+     * directories, the chain and its "start" line (not in the dry run),
+     * then the events the tools spooled and a change of the register */
     ap_hook_post_config(verify_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* in each child, as the run-time user: LMDB and the chain writer
      * must be opened after fork */

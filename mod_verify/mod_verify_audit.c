@@ -383,14 +383,25 @@ apr_status_t verify_auditlog_start(server_rec *s, apr_pool_t *ptemp)
 {
     apr_status_t rv = write_start(s, ptemp);
 
-    /* children open their own descriptors */
-    verify_writer_close(&writer);
     if (rv != APR_SUCCESS) {
+        verify_writer_close(&writer);
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(21)
                      "cannot write to the audit log %s; refusing to start",
                      writer.dir);
     }
     return rv;
+}
+
+apr_status_t verify_auditlog_parent_append(void *baton, const char *body,
+                                           size_t blen, apr_pool_t *p)
+{
+    return verify_writer_append(&writer, body, blen, NULL, NULL, p);
+}
+
+void verify_auditlog_parent_done(void)
+{
+    /* children open their own descriptors */
+    verify_writer_close(&writer);
 }
 
 void verify_auditlog_child_init(server_rec *s, apr_pool_t *pchild)
