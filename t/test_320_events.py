@@ -11,6 +11,7 @@ server was down, and entries planted in the spool that must be refused
 without being followed.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -235,6 +236,27 @@ def register_lines(s):
     return events(s, "register")
 
 
+CHECK_ORDER = ["resident", "indigenous", "elderly_alone", "disability",
+               "identity"]
+
+
+def register_digest(lines):
+    """The register's digest from its VerifyClient lines, as
+    data-formats.md section 5 defines it (lines without cert-sha256 or
+    rate here)."""
+    entries = {}
+    for line in lines:
+        name, *items = line.split()
+        kv = dict(i.split("=", 1) for i in items)
+        checks = [c for c in CHECK_ORDER if c in kv["checks"].split(",")]
+        canon = "%s ip=%s checks=%s approval=%s valid=%s" % (
+            name, kv["ip"], ",".join(checks), kv["approval"], kv["valid"])
+        entries.setdefault(name, []).append(canon)
+    text = "".join("%s %s\n" % (n, hashlib.sha256(
+        "\n".join(entries[n]).encode()).hexdigest()) for n in sorted(entries))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def test_register_changes(make_server):
     """The first start records the register; a graceful restart records
     what changed (added, removed, changed, by name); an unchanged one
@@ -246,6 +268,8 @@ def test_register_changes(make_server):
     s.start()
     [first] = register_lines(s)
     assert first["previous"] is None and first["clients"] == 3
+    assert first["digest"] == register_digest(harness.DEFAULT_CLIENTS), \
+        "the digest an auditor computes from the register file"
     assert first["added"] == ["narrow", "oldsys", "testsys"]
     assert first["removed"] == [] and first["changed"] == []
 
@@ -263,6 +287,7 @@ def test_register_changes(make_server):
     assert (second["added"], second["removed"], second["changed"]) == \
         (["newsys"], ["narrow"], ["oldsys"])
     assert second["previous"] == first["digest"] != second["digest"]
+    assert second["digest"] == register_digest(s.clients)
     assert second["clients"] == 3
 
     # changed while the server is down: recorded at start
