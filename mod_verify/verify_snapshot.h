@@ -37,11 +37,12 @@ typedef struct verify_snap_report_t {
 } verify_snap_report_t;
 
 /**
- * The store directory @p dir as an import leaves it, before anything is
- * imported: created (0750) if missing and given to group @p gid (or
- * (gid_t)-1: kept), refused if it is not a directory of the caller's
- * or writable by group or others. The importer prepares it first, so
- * that the event spool inside it can record the attempt.
+ * The store directory @p dir, before anything is imported: created
+ * (0750, group @p gid, or the creator's for (gid_t)-1) if missing, as
+ * an import would create it; an existing one is left as it is. Refused
+ * if it is not a directory of the caller's or writable by group or
+ * others. The importer prepares it first, so that the event spool
+ * inside it can record the attempt, even a refused one.
  */
 apr_status_t verify_snapshot_dir_prepare(const char *dir, gid_t gid,
                                          char **err, apr_pool_t *p);
