@@ -87,20 +87,37 @@ int verify_auditlog_ready(void)
     return writer.head != NULL;
 }
 
+/* Set up @p w on @p head, logging for @p s. */
+static void writer_setup_on(verify_writer_t *w, verify_writer_head_t *head,
+                            const char *dir, server_rec *s)
+{
+    verify_writer_init(w, head, dir);
+    w->sync = verify_config_audit_sync();
+    w->mutex.acquire = mutex_acquire;
+    w->mutex.release = mutex_release;
+    w->uid = ap_unixd_config.user_id;
+    w->gid = ap_unixd_config.group_id;
+    w->log = log_to_error_log;
+    w->log_baton = s;
+    w->flights = flights;
+    w->nflights = nflights;
+}
+
 /* Set up this process's writer on @p head, logging for @p s. */
 static void writer_setup(verify_writer_head_t *head, const char *dir,
                          server_rec *s)
 {
-    verify_writer_init(&writer, head, dir);
-    writer.sync = verify_config_audit_sync();
-    writer.mutex.acquire = mutex_acquire;
-    writer.mutex.release = mutex_release;
-    writer.uid = ap_unixd_config.user_id;
-    writer.gid = ap_unixd_config.group_id;
-    writer.log = log_to_error_log;
-    writer.log_baton = s;
-    writer.flights = flights;
-    writer.nflights = nflights;
+    writer_setup_on(&writer, head, dir, s);
+}
+
+void verify_auditlog_writer_init(verify_writer_t *w, server_rec *s)
+{
+    writer_setup_on(w, writer.head, writer.dir, s);
+}
+
+const verify_writer_head_t *verify_auditlog_head(void)
+{
+    return writer.head;
 }
 
 /* One slot per thread that may answer, twice over: the processes of the
@@ -401,8 +418,7 @@ static apr_status_t write_start(server_rec *s, char *body, size_t *blen,
                                   writer.head->generation);
     verify_jbuf_str(&jb, desc, strlen(desc), 160);
     *blen = jb.len;
-    return verify_writer_append(&writer, body, jb.len, NULL, NULL, NULL,
-                                ptemp);
+    return verify_writer_append(&writer, body, jb.len, NULL, NULL, ptemp);
 }
 
 /*
@@ -469,12 +485,11 @@ apr_status_t verify_auditlog_start(server_rec *s, apr_pool_t *ptemp)
     size_t blen = 0;
     apr_status_t rv = write_start(s, body, &blen, ptemp);
 
-    /* children open their own descriptors */
-    verify_writer_close(&writer);
     if (rv == APR_SUCCESS) {
         return rv;
     }
     if (first_start) {
+        verify_writer_close(&writer);
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(21)
                      "cannot write to the audit log %s; refusing to start",
                      writer.dir);
@@ -511,6 +526,18 @@ void verify_auditlog_answered(void)
     verify_writer_answered(&writer);
 }
 
+apr_status_t verify_auditlog_parent_append(void *baton, const char *body,
+                                           size_t blen, apr_pool_t *p)
+{
+    return verify_writer_append(&writer, body, blen, NULL, NULL, p);
+}
+
+void verify_auditlog_parent_done(void)
+{
+    /* children open their own descriptors */
+    verify_writer_close(&writer);
+}
+
 void verify_auditlog_child_init(server_rec *s, apr_pool_t *pchild)
 {
     apr_status_t rv;
@@ -526,15 +553,14 @@ void verify_auditlog_child_init(server_rec *s, apr_pool_t *pchild)
 }
 
 apr_status_t verify_auditlog_append(server_rec *s, const char *body,
-                                    size_t blen, const verify_lookup_t *lk,
-                                    const char *request_id,
+                                    size_t blen, const char *request_id,
                                     verify_writer_receipt_t *receipt,
                                     apr_pool_t *p)
 {
     apr_status_t rv;
 
     log_server = s;
-    rv = verify_writer_append(&writer, body, blen, lk, request_id, receipt,
+    rv = verify_writer_append(&writer, body, blen, request_id, receipt,
                               p);
     log_server = NULL;
     return rv;

@@ -509,10 +509,24 @@ static apr_status_t append_locked(verify_writer_t *w, const char *body,
  */
 static apr_status_t chain_lock(verify_writer_t *w)
 {
+    apr_time_t until;
+
     if (w->head->lock_kind == VERIFY_WRITER_LOCK_MUTEX) {
         return w->mutex.acquire(w->mutex.baton);
     }
-    verify_lock_acquire(&w->head->lock, w->pid);
+    if (w->patience <= 0) {
+        verify_lock_acquire(&w->head->lock, w->pid);
+        return APR_SUCCESS;
+    }
+    /* the lock word is in memory every child can write: a writer that
+     * must not hang (httpd's parent) gives up after a while */
+    until = apr_time_now() + w->patience;
+    while (!verify_lock_try(&w->head->lock, w->pid)) {
+        if (apr_time_now() >= until) {
+            return APR_TIMEUP;
+        }
+        apr_sleep(1000);
+    }
     return APR_SUCCESS;
 }
 
@@ -844,10 +858,9 @@ static void tree_catch_up(verify_writer_t *w, apr_pool_t *p)
 }
 
 /* What must precede the line under the same lock: lines deferred, a
- * pending recovery note, the answers in flight of exited processes, and
- * the import lines of batches @p lk cites. */
-static apr_status_t append_pending(verify_writer_t *w,
-                                   const verify_lookup_t *lk, apr_time_t now,
+ * pending recovery note, and the answers in flight of exited processes.
+ * (Imports are recorded when they happen, through the event spool.) */
+static apr_status_t append_pending(verify_writer_t *w, apr_time_t now,
                                    apr_pool_t *p)
 {
     verify_writer_head_t *h = w->head;
@@ -877,30 +890,18 @@ static apr_status_t append_pending(verify_writer_t *w,
         }
         h->note[0] = '\0';
     }
-    if (__atomic_load_n(&h->dead_pending, __ATOMIC_ACQUIRE)) {
+    if (w->flights
+        && __atomic_load_n(&h->dead_pending, __ATOMIC_ACQUIRE)) {
         rv = record_exited(w, 0, now, p);
         if (rv != APR_SUCCESS) {
             return rv;
-        }
-    }
-    for (k = 0; lk && k < VERIFY_SRC_COUNT; k++) {
-        if (lk->have_batch[k]
-            && strcmp(h->batch_logged[k], lk->batch[k].batch_id)) {
-            verify_jbuf_init(&jb, b, sizeof(b));
-            verify_audit_body_import(&jb, k, &lk->batch[k]);
-            rv = append_locked(w, b, jb.len, now, NULL, p);
-            if (rv != APR_SUCCESS) {
-                return rv;
-            }
-            memcpy(h->batch_logged[k], lk->batch[k].batch_id, 33);
         }
     }
     return APR_SUCCESS;
 }
 
 apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
-                                  size_t blen, const verify_lookup_t *lk,
-                                  const char *request_id,
+                                  size_t blen, const char *request_id,
                                   verify_writer_receipt_t *receipt,
                                   apr_pool_t *p)
 {
@@ -933,7 +934,7 @@ apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
     tree_catch_up(w, p);
     h->busy = w->pid;
     now = chain_time(w, p);
-    rv = append_pending(w, lk, now, p);
+    rv = append_pending(w, now, p);
     if (rv == APR_SUCCESS) {
         /* An answer is in flight from before its line is written until
          * it has left (verify_writer_answered): a process that dies in

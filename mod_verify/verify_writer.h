@@ -64,7 +64,6 @@ typedef struct verify_writer_head_t {
     verify_lock_t syncer;           /**< pid of the process syncing, or 0 */
     uint32_t sync_gen;              /**< counts finished syncs (futex) */
     char note[160];                 /**< recovery to record in the chain */
-    char batch_logged[VERIFY_SRC_COUNT][33]; /**< last batch id logged */
     apr_time_t last_ts;             /**< ts of the last line: never back */
     int sync_failed;                /**< a sync failed: refuse until reset */
     char audit_dir[1024];           /**< the directory this chain writes */
@@ -126,6 +125,9 @@ typedef struct verify_writer_t {
                                      * VERIFY_WRITER_LOCK_MUTEX */
     uid_t uid;                      /**< owner of new day files when */
     gid_t gid;                      /**< running as root */
+    apr_interval_time_t patience;   /**< futex kind: give up waiting for
+                                     * the lock after this long
+                                     * (APR_TIMEUP); 0 waits for ever */
     verify_log_fn *log;             /**< messages; never NULL */
     void *log_baton;
     verify_writer_flight_t *flights;/**< answers in flight, shared like
@@ -172,10 +174,10 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
  * under the same lock: recovery after a dead writer or a failed write,
  * a "clock" line when the clock is found behind the last line's ts
  * (lines keep that ts until it catches up: ts never goes back), lines
- * deferred by verify_writer_defer(), a pending recovery note,
+ * deferred by verify_writer_defer(), a pending recovery note, and
  * "unconfirmed" lines for answers of exited processes
- * (verify_writer_exited), and an "import" line for each batch of
- * @p lk (may be NULL) the chain has not seen yet. With w->sync, returns
+ * (verify_writer_exited). (Imports are recorded when they happen,
+ * through the event spool: verify_event_spool.h.) With w->sync, returns
  * once the line is on disk; a failed sync withdraws the line and makes
  * every later append fail until head->sync_failed is reset. Each line
  * written is added to the tree's edge under the lock.
@@ -185,8 +187,7 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
  *        in flight until this thread calls verify_writer_answered().
  */
 apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
-                                  size_t blen, const verify_lookup_t *lk,
-                                  const char *request_id,
+                                  size_t blen, const char *request_id,
                                   verify_writer_receipt_t *receipt,
                                   apr_pool_t *p);
 

@@ -44,13 +44,13 @@ def test_full_restarts_with_the_clock_behind(make_server, mpm):
     head = harness.read_audit(s.audit)[-1]
 
     # two days back: the clock's day is one no line was written on
-    s.env = dict(BEHIND)
+    s.env = dict(harness.CLEAN_ENV, **BEHIND)
     for i in range(2):          # the second start finds the first's lines
         s.start()
         r = s.post(fields_for(people[1], case="BEHIND-%d" % i))
         assert r.status == 200, r.text
         s.stop()
-    s.env = {}
+    s.env = dict(harness.CLEAN_ENV)
     s.start()
     assert s.post(fields_for(people[2], case="AFTER")).status == 200
 

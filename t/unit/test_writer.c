@@ -59,7 +59,7 @@ static void writer(verify_writer_t *w, int sync)
 
 static apr_status_t append(verify_writer_t *w, const char *text)
 {
-    return verify_writer_append(w, text, strlen(text), NULL, NULL, NULL,
+    return verify_writer_append(w, text, strlen(text), NULL, NULL,
                                 pool);
 }
 
@@ -319,7 +319,7 @@ static void test_tree_catch_up(void)
            "append with an edge five lines behind");
     is_int(sh->logged[83], 1, "VFY83: the edge was rebuilt from the files");
     edge_matches_files("the edge rebuilt");
-    is_int(verify_writer_append(&w, ",\"op\":\"r\"", 9, NULL, NULL, &rc,
+    is_int(verify_writer_append(&w, ",\"op\":\"r\"", 9, NULL, &rc,
                                 pool), APR_SUCCESS, "append with a receipt");
     is_int(rc.seq, sh->head.chain.seq, "the receipt's seq is the line's");
     memset(&l, 0, sizeof(l));
@@ -394,7 +394,6 @@ static apr_status_t refuse(void *baton)
 static void test_callers_lock(void)
 {
     verify_writer_t w;
-    verify_lookup_t lk;
     uint64_t seq;
     int rec, imp;
 
@@ -403,20 +402,13 @@ static void test_callers_lock(void)
     w.mutex.acquire = count_acquire;
     w.mutex.release = count_release;
     w.mutex.baton = sh;
-    memset(&lk, 0, sizeof(lk));
-    lk.have_batch[VERIFY_SRC_DISABILITY] = 1;
-    strcpy(lk.batch[VERIFY_SRC_DISABILITY].batch_id, "b-1");
-    strcpy(lk.batch[VERIFY_SRC_DISABILITY].as_of,
-           "2026-01-01T00:00:00+08:00");
-    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, &lk, "r1", NULL,
-                                pool),
+    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, "r1", NULL, pool),
            APR_SUCCESS, "append under the caller's lock");
-    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, &lk, "r2", NULL,
-                                pool),
-           APR_SUCCESS, "again, citing the same batch");
+    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, "r2", NULL, pool),
+           APR_SUCCESS, "again");
     is_int(sh->mutex_calls, 202, "taken and released twice");
     check_chain(&seq, &rec, &imp);
-    is_int(imp, 1, "one import line for the batch");
+    is_int(imp, 0, "no import line: imports come through the event spool");
     w.mutex.acquire = refuse;
     ok(append(&w, ",\"op\":\"x\"") != APR_SUCCESS, "a failed lock refuses");
     is_int(sh->logged[8], 1, "VFY8 logged");
@@ -439,8 +431,8 @@ static pid_t answer_and_exit(int answer, uint64_t *seq)
         writer(&w, 0);
         w.flights = sh->flights;
         w.nflights = FLIGHTS;
-        if (verify_writer_append(&w, ",\"op\":\"q\"", 9, NULL, "r", &rc,
-                                 pool) != APR_SUCCESS) {
+        if (verify_writer_append(&w, ",\"op\":\"q\"", 9, "r", &rc, pool)
+            != APR_SUCCESS) {
             _exit(1);
         }
         if (answer) {
@@ -641,6 +633,48 @@ static void test_clock_behind(void)
     verify_writer_close(&w);
 }
 
+/* A live process holding the lock word (any child can write it): a
+ * writer with patience gives up instead of hanging; without, it waits. */
+static void test_patience(void)
+{
+    verify_writer_t w;
+    uint64_t before = sh->head.chain.seq;
+    apr_time_t t0;
+    int pipefd[2], status;
+    char c;
+    pid_t pid;
+
+    if (pipe(pipefd) != 0) {
+        diag("no pipe");
+        return;
+    }
+    pid = fork();
+    if (pid == 0) {
+        verify_lock_acquire(&sh->head.lock, getpid());
+        c = 'x';
+        (void)!write(pipefd[1], &c, 1);
+        sleep(2);
+        verify_lock_release(&sh->head.lock);
+        _exit(0);
+    }
+    (void)!read(pipefd[0], &c, 1);
+    writer(&w, 0);
+    w.patience = apr_time_from_msec(200);
+    t0 = apr_time_now();
+    is_int(append(&w, ",\"op\":\"patient\""), APR_TIMEUP,
+           "a patient writer gives up on a lock held by a live process");
+    ok(apr_time_now() - t0 < apr_time_from_sec(1), "after its patience");
+    is_int(sh->head.chain.seq, before, "and wrote nothing");
+    w.patience = 0;
+    is_int(append(&w, ",\"op\":\"waits\""), APR_SUCCESS,
+           "without patience it waits for the lock");
+    is_int(sh->head.chain.seq, before + 1, "then writes");
+    waitpid(pid, &status, 0);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    verify_writer_close(&w);
+}
+
 int main(void)
 {
     char cmd[128];
@@ -659,6 +693,7 @@ int main(void)
     test_tree_catch_up();
     test_group_commit();
     test_callers_lock();
+    test_patience();
     test_flights();
     test_deferred();
     test_clock_behind();        /* last: it writes future days' files */
