@@ -356,8 +356,8 @@ static void test_refused(void)
        err ? err : "no message");
     err = NULL;
     rv = verify_cpdir_write(-1, 1, "n\n", 2, &err, pool);
-    ok(rv != APR_SUCCESS && err != NULL, "writing to a bad descriptor: error (%s)",
-       err ? err : "no message");
+    ok(rv != APR_SUCCESS && err != NULL,
+       "writing to a bad descriptor: error (%s)", err ? err : "no message");
 }
 
 /* Not root: every file written here is the caller's, and the directory
