@@ -22,6 +22,14 @@ void verify_follow_init(verify_follow_t *f)
     verify_merkle_edge_init(&f->edge);
 }
 
+void verify_follow_init_at(verify_follow_t *f, const verify_chain_t *chain,
+                           const verify_merkle_edge_t *edge)
+{
+    memset(f, 0, sizeof(*f));
+    f->chain = *chain;
+    f->edge = *edge;
+}
+
 /* The oldest day file of @p dirfd newer than @p after (0: any), or 0. */
 static verify_date_t next_day(int dirfd, verify_date_t after)
 {
