@@ -67,7 +67,7 @@ static const char report_css[] =
     "col.c-cl{width:13.5ch}col.c-op{width:13.5ch}col.c-case{width:17.5ch}\n"
     "col.c-ck{width:21.5ch}col.c-sub{width:11.5ch}col.c-err{width:27.5ch}\n"
     "col.c-rid{width:25.5ch}col.c-evop{width:15ch}\n"
-    "sup{font-size:5.5pt;line-height:0;vertical-align:top}\n"
+    "sup{font-size:5.5pt;line-height:0;vertical-align:baseline}\n"
     "sup.pd{color:#b00;font-weight:bold}\n"
     "tr.s td{background:#e8e8e8;font-weight:bold}\n"
     "tr.bad td{background:#fdd}\n"
