@@ -518,3 +518,30 @@ def test_real_server_sheet(make_server, tmp_path):
     for form in clear_forms(planted):
         assert form not in src and form not in csv_text
     assert sheet.table("rows ev", 5)         # start, checkpoints
+
+
+def test_hostile_service_lines(tmp_path):
+    """Whoever can write the files writes any op, any member: shown
+    escaped; a checkpoint line with a forged note fails the check."""
+    m = sheetlog.Month()
+    m.add(sheetlog.ts(2, 1), sheetlog.query(m.rid()))
+    m.add(sheetlog.ts(2, 2), sheetlog.members({
+        "op": "<script>x</script>", "<b>k</b>": "\x1b[2J\u202egnp.exe",
+        "root": "not a hash", "n": [1, {"a": None}]}))
+    m.add(sheetlog.ts(2, 3), sheetlog.members({
+        "op": "checkpoint", "origin": sheetlog.ORIGIN, "size": 2,
+        "root": base64.b64encode(b"\0" * 32).decode(), "reason": "stop",
+        "note": "forged\n\n\u2014 x AAAA\n"}))
+    m.dir = m.write(str(tmp_path / "audit"))
+    res = report(m, "--verifier", m.verifier)
+    assert res.returncode == 1, res.stderr
+    src = res.stdout
+    assert "<script>" not in src and "<b>k</b>" not in src
+    assert "\x1b" not in src and "\u202e" not in src
+    assert "&lt;script&gt;x&lt;/script&gt;" in src
+    assert "\\u001b[2J\\u202egnp.exe" in src
+    s = Sheet(src)
+    assert s.errors == []
+    assert re.search(r"FAILED: the signed note does not verify", s.text)
+    ev = s.table("rows ev", 5)
+    assert len(ev) == 2

@@ -123,7 +123,8 @@ typedef struct sheet_notes_t {
     apr_array_header_t *hashes; /* const char *: full hashes, [H1].. */
     apr_array_header_t *texts;  /* note_t: cut cells in full, [T1].. */
     apr_array_header_t *pii;    /* note_t: possible personal data */
-    uint64_t texts_over, pii_over;  /* past NOTES_MAX: counted only */
+    uint64_t texts_over, pii_over, hashes_over;  /* past NOTES_MAX:
+                                                    counted only */
     uint64_t pii_cells;         /* cells flagged in all */
     apr_pool_t *p;
 } sheet_notes_t;

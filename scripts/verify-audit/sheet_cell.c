@@ -271,6 +271,9 @@ void sheet_hash(FILE *o, sheet_notes_t *n, const char *hash)
         APR_ARRAY_PUSH(n->hashes, const char *) = apr_pstrdup(n->p, hash);
         num = n->hashes->nelts;
     }
+    else if (!num) {
+        n->hashes_over++;
+    }
     /* hex or base64 only: nothing to escape but the base64 '+' '/' */
     fputs("<span class=\"h\">", o);
     if (len > 16) {
@@ -369,6 +372,11 @@ void notes_print(FILE *o, const sheet_notes_t *n, apr_pool_t *p)
                     APR_ARRAY_IDX(n->hashes, i, const char *));
         }
         fputs("</tbody>\n</table>\n", o);
+    }
+    if (n->hashes_over) {
+        fprintf(o, "<p>%" APR_UINT64_T_FMT " more hashes, marked [H*], are "
+                "not listed here: the CSV holds every one in full.</p>\n",
+                n->hashes_over);
     }
     apr_pool_destroy(tp);
 }
