@@ -77,11 +77,19 @@ static const audit_cmd_t commands[] = {
       "             draws the same sample; a fresh seed is printed when\n"
       "             none is given; --json prints the sampled lines;\n"
       "             refuses a broken chain\n" },
-    { "report", ARGS_FILES, OPT('m') | OPT('s') | OPT('j'), OPT('m'),
-      "--month YYYY-MM", report_check, cmd_report,
-      "  report --month YYYY-MM > report.html\n"
-      "             the printable monthly query record sheet (R5.1):\n"
-      "             chain status, counts and every query of the month\n" },
+    { "report", ARGS_FILES,
+      OPT('m') | OPT('s') | OPT('j') | OPT('V') | OPT('C') | OPT('O'),
+      OPT('m'), "--month YYYY-MM", report_check, cmd_report,
+      "  report --month YYYY-MM [--verifier KEY]... [--output FILE.html]\n"
+      "         [--csv FILE.csv]\n"
+      "             the monthly query record sheet for A4 (R5.1), HTML on\n"
+      "             stdout or in FILE.html: chain and checkpoint status,\n"
+      "             the sample marked, answered queries and refusals, the\n"
+      "             month's service events, three signature lines; the\n"
+      "             same rows as CSV (--csv, or beside --output). With\n"
+      "             --verifier (a key as pubkey prints it, or a file of\n"
+      "             them) the newest checkpoint covering the month and\n"
+      "             the sample's seed checkpoint are verified\n" },
     { "subject", ARGS_FILES, OPT('i') | OPT('k') | OPT('j'),
       OPT('i') | OPT('k'), "--id ID and --key FILE (the VerifyKeyFile)",
       NULL, cmd_subject,
@@ -152,6 +160,9 @@ static const apr_getopt_option_t options[] = {
     { "from", 'f', 1, "tree size" },
     { "to", 't', 1, "tree size" },
     { "leaf", 'l', 1, "hex leaf hash" },
+    { "verifier", 'V', 1, "verifier key, or a file of them" },
+    { "csv", 'C', 1, "CSV file" },
+    { "output", 'O', 1, "output file" },
     { "help", 'h', 0, "help" },
     { NULL, 0, 0, NULL }
 };
@@ -233,6 +244,16 @@ static apr_status_t tree_size(apr_pool_t *p, const char *name,
     return APR_SUCCESS;
 }
 
+/* One more value of a repeatable option. */
+static void push_arg(apr_array_header_t **arr, const char *arg,
+                     apr_pool_t *p)
+{
+    if (!*arr) {
+        *arr = apr_array_make(p, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(*arr, const char *) = arg;
+}
+
 /* The options after the command, by the table. *given receives the
  * options seen. @return 0, -1 after --help, or the exit status. */
 static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
@@ -262,6 +283,9 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'f': rv = tree_size(os->cont, "--from", arg, &a->from); break;
         case 't': rv = tree_size(os->cont, "--to", arg, &a->to); break;
         case 'l': a->leaf = arg; break;
+        case 'V': push_arg(&a->verifier_args, arg, os->cont); break;
+        case 'C': a->csv = arg; break;
+        case 'O': a->output = arg; break;
         case 'h': usage(stdout); return -1;
         }
         if (!(cmd->takes & OPT(optch))) {

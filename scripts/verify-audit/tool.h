@@ -36,6 +36,9 @@ typedef struct audit_args_t {
     uint64_t from;              /* --from M1 (checked: at least 1) */
     uint64_t to;                /* --to M2 (checked: at least --from) */
     const char *leaf;           /* --leaf HEX (checked: 64 hex digits) */
+    apr_array_header_t *verifier_args;  /* const char *: each --verifier */
+    const char *csv;            /* --csv FILE (report) */
+    const char *output;         /* --output FILE (report) */
 } audit_args_t;
 
 /* The commands (cmd_*.c): exit status 0 done, 1 failed, 2 usage. */
