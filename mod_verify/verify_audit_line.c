@@ -19,11 +19,23 @@
 /* `,"prev":"` + 64 hex + `"` */
 #define PREV_PART (9 + VERIFY_HASH_HEX + 1)
 
+/* SHA-256 with a digest fetched once and a context kept per thread, as
+ * verify_merkle.c does: a one-shot EVP_Digest() looks SHA-256 up (under
+ * a lock) and allocates a context each time, and the tools check a
+ * million lines a month. 1 done, 0 failed. */
 static int sha256(const void *data, size_t len, unsigned char out[32])
 {
-    unsigned int olen;
+    static __thread EVP_MD *md;
+    static __thread EVP_MD_CTX *c;
 
-    return EVP_Digest(data, len, out, &olen, EVP_sha256(), NULL);
+    if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA2-256", NULL)) == NULL) {
+        return 0;
+    }
+    if (c == NULL && (c = EVP_MD_CTX_new()) == NULL) {
+        return 0;
+    }
+    return EVP_DigestInit_ex(c, md, NULL) && EVP_DigestUpdate(c, data, len)
+           && EVP_DigestFinal_ex(c, out, NULL);
 }
 
 size_t verify_audit_seal(verify_chain_t *chain, apr_time_t now,

@@ -17,31 +17,35 @@ void verify_hex(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
+/* Hex digit values plus one (0: not a digit; upper case 0x11-0x16,
+ * taken only when asked): a table, as the chain check unhexes two
+ * hashes of every line. */
+static const unsigned char hexval[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+    ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 0x20 | 11, ['B'] = 0x20 | 12, ['C'] = 0x20 | 13,
+    ['D'] = 0x20 | 14, ['E'] = 0x20 | 15, ['F'] = 0x20 | 16
+};
+
 int verify_unhex(const char *s, size_t len, unsigned char *out,
                  int any_case)
 {
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned refuse = any_case ? 0 : 0x20, hi, lo;
     size_t i;
 
-    for (i = 0; i < 2 * len; i++) {
-        int c = (unsigned char)s[i], v;
-        if (c >= '0' && c <= '9') {
-            v = c - '0';
-        }
-        else if (c >= 'a' && c <= 'f') {
-            v = c - 'a' + 10;
-        }
-        else if (any_case && c >= 'A' && c <= 'F') {
-            v = c - 'A' + 10;
-        }
-        else {
+    /* stops at the first byte that is not a digit (a NUL among them) */
+    for (i = 0; i < len; i++) {
+        hi = hexval[u[2 * i]];
+        if (!hi || (hi & refuse)) {
             return -1;
         }
-        if (i & 1) {
-            out[i / 2] |= (unsigned char)v;
+        lo = hexval[u[2 * i + 1]];
+        if (!lo || (lo & refuse)) {
+            return -1;
         }
-        else {
-            out[i / 2] = (unsigned char)(v << 4);
-        }
+        out[i] = (unsigned char)(((hi & 0x1f) - 1) << 4 | ((lo & 0x1f) - 1));
     }
     return 0;
 }
