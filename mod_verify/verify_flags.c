@@ -9,7 +9,11 @@
 #include <apr_hash.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_time.h>
+#include <sys/mman.h>
+#include <openssl/evp.h>
 #include "verify_flags.h"
+#include "verify_text.h"
 
 /* Counts a threshold may take at the most. */
 #define COUNT_MAX 1000000
@@ -397,6 +401,142 @@ const char *verify_flags_rule(const verify_flags_conf_t *c,
     }
 }
 
+/* -- a table of fixed-size keys --------------------------------------- */
+
+/*
+ * Open addressing over one flat array: a month holds hundreds of
+ * thousands of people, and a table entry per allocation (apr_hash) spent
+ * more time in the allocator than the rules did. Keys start with 8 bytes
+ * of a subject tag (random-looking); a random salt keeps a log written
+ * to collide from making the probes long.
+ */
+typedef struct ktab_t {
+    unsigned char *slots;       /* cap slots of [used][key][value] */
+    size_t cap, n;
+    size_t klen, vlen, slot;
+    uint64_t salt;
+} ktab_t;
+
+/* Slots are anonymous mappings in transparent huge pages where the
+ * kernel has them: a table of a month's people is tens of megabytes
+ * probed at random, and with 4 kB pages every probe missed the TLB. */
+static unsigned char *slots_alloc(size_t bytes)
+{
+    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (m == MAP_FAILED) {
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    if (bytes >= ((size_t)2 << 20)) {
+        madvise(m, bytes, MADV_HUGEPAGE);
+    }
+#endif
+    return m;
+}
+
+static apr_status_t ktab_free(void *data)
+{
+    ktab_t *t = data;
+
+    if (t->slots) {
+        munmap(t->slots, t->cap * t->slot);
+    }
+    t->slots = NULL;
+    return APR_SUCCESS;
+}
+
+static void ktab_init(ktab_t *t, size_t klen, size_t vlen, apr_pool_t *p)
+{
+    memset(t, 0, sizeof(*t));
+    t->klen = klen;
+    t->vlen = vlen;
+    t->slot = (1 + klen + vlen + 7) & ~(size_t)7;
+    t->salt = (uint64_t)apr_time_now() * 0x9e3779b97f4a7c15ULL
+              ^ (uint64_t)(uintptr_t)t;
+    apr_pool_cleanup_register(p, t, ktab_free, apr_pool_cleanup_null);
+}
+
+static size_t ktab_home(const ktab_t *t, const unsigned char *key)
+{
+    uint64_t x;
+
+    memcpy(&x, key, 8);
+    x ^= t->salt;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return (size_t)(x & (t->cap - 1));
+}
+
+static unsigned char *ktab_probe(const ktab_t *t, const unsigned char *key)
+{
+    size_t i = ktab_home(t, key);
+    unsigned char *s;
+
+    for (;;) {
+        s = t->slots + i * t->slot;
+        if (!s[0] || !memcmp(s + 1, key, t->klen)) {
+            return s;
+        }
+        i = (i + 1) & (t->cap - 1);
+    }
+}
+
+static int ktab_grow(ktab_t *t)
+{
+    ktab_t old = *t;
+    unsigned char *s;
+    size_t i;
+
+    t->cap = old.cap ? 2 * old.cap : 1024;
+    t->slots = slots_alloc(t->cap * t->slot);     /* zeroed */
+    if (!t->slots) {
+        *t = old;
+        return -1;
+    }
+    for (i = 0; i < old.cap; i++) {
+        s = old.slots + i * old.slot;
+        if (s[0]) {
+            memcpy(ktab_probe(t, s + 1), s, t->slot);
+        }
+    }
+    if (old.slots) {
+        munmap(old.slots, old.cap * old.slot);
+    }
+    return 0;
+}
+
+/* The value of @p key, added (zeroed) when new: NULL when there is no
+ * memory for it. *added says whether it was new. */
+static void *ktab_get(ktab_t *t, const unsigned char *key, int *added)
+{
+    unsigned char *s;
+
+    if (2 * (t->n + 1) > t->cap && ktab_grow(t) != 0) {
+        return NULL;
+    }
+    s = ktab_probe(t, key);
+    *added = !s[0];
+    if (!s[0]) {
+        s[0] = 1;
+        memcpy(s + 1, key, t->klen);
+        t->n++;
+    }
+    return s + 1 + t->klen;
+}
+
+static void ktab_clear(ktab_t *t)
+{
+    if (t->slots) {
+        memset(t->slots, 0, t->cap * t->slot);
+    }
+    t->n = 0;
+}
+
 /* -- following the rules ------------------------------------------ */
 
 /* One query in a burst window. */
@@ -413,16 +553,16 @@ typedef struct reason_t {
 
 /* One client+operator. */
 typedef struct op_t {
+    uint32_t id;
+    uint32_t client;            /* its client's id */
     int known;                  /* queried before the month */
     int in_month;               /* has queried in the month */
     /* burst: the queries of the last burst_seconds, a ring */
     stamp_t *win;
     size_t win_cap, win_head, win_n;
     uint64_t burst_done;        /* the last seq flagged for a burst */
-    /* the people of its current day */
+    /* the people of its current day (counted in f->day_set) */
     long day;
-    apr_pool_t *day_pool;
-    apr_hash_t *day_tags;
     unsigned day_n;
     /* its current run of not_found */
     uint64_t *run;
@@ -433,19 +573,40 @@ typedef struct op_t {
     uint64_t first_seq_reason;
 } op_t;
 
-/* One person's clients of the month. */
+/* Bytes of a subject tag's key in the tables: the tag's two halves
+ * folded together; 128 bits tell a month's people apart (a collision
+ * takes some 2^64 tags), in half the memory. */
+#define TAG_KEY 16
+
+/* One person's clients of the month: the first in place, any more in a
+ * list (most people are asked about by one client only). */
 typedef struct subject_t {
-    uint32_t n, cap;
-    uint32_t *clients;
+    uint32_t first;             /* client id */
+    uint32_t more;              /* index in f->more + 1, or 0 */
 } subject_t;
+
+/* The clients after the first of one person. */
+typedef struct more_t {
+    uint32_t n, cap;
+    uint32_t *id;
+} more_t;
+
+/* A person queried by an operator on the current day. */
+typedef struct day_key_t {
+    unsigned char tag[TAG_KEY];
+    uint32_t op;
+} day_key_t;
 
 struct verify_flags_t {
     verify_flags_conf_t c;
     apr_pool_t *p;
     apr_hash_t *ops;            /* op key -> op_t */
     apr_hash_t *clients;        /* client name -> uint32 id (+1) */
-    apr_hash_t *subjects;       /* tag -> subject_t */
-    uint32_t nclients;
+    ktab_t subjects;            /* tag -> subject_t */
+    apr_array_header_t *more;   /* more_t */
+    ktab_t day_set;             /* day_key_t of the current day */
+    long day;                   /* of day_set */
+    uint32_t nclients, nops;
     char earliest[11];          /* the day of the first query read */
     int any_before;             /* queries before the month were read */
     apr_array_header_t *found;  /* verify_flag_t */
@@ -463,7 +624,10 @@ verify_flags_t *verify_flags_make(const verify_flags_conf_t *c,
     f->p = p;
     f->ops = apr_hash_make(p);
     f->clients = apr_hash_make(p);
-    f->subjects = apr_hash_make(p);
+    ktab_init(&f->subjects, TAG_KEY, sizeof(subject_t), p);
+    f->more = apr_array_make(p, 64, sizeof(more_t));
+    ktab_init(&f->day_set, sizeof(day_key_t), 0, p);
+    f->day = -1;
     f->found = apr_array_make(p, 64, sizeof(verify_flag_t));
     return f;
 }
@@ -532,6 +696,20 @@ static void flag(verify_flags_t *f, uint64_t seq, verify_flag_kind_t kind,
     f->count[kind]++;
 }
 
+static uint32_t client_id(verify_flags_t *f, const verify_flags_query_t *q)
+{
+    uintptr_t id = (uintptr_t)apr_hash_get(f->clients, q->client,
+                                           (apr_ssize_t)q->client_len);
+
+    if (!id) {
+        id = ++f->nclients;
+        apr_hash_set(f->clients, apr_pmemdup(f->p, q->client,
+                                             q->client_len),
+                     (apr_ssize_t)q->client_len, (void *)id);
+    }
+    return (uint32_t)id;
+}
+
 /* The op of a query, made when new; NULL without a client. */
 static op_t *op_of(verify_flags_t *f, const verify_flags_query_t *q)
 {
@@ -558,6 +736,8 @@ static op_t *op_of(verify_flags_t *f, const verify_flags_query_t *q)
     if (!op) {
         op = apr_pcalloc(f->p, sizeof(*op));
         op->day = -1;
+        op->id = ++f->nops;
+        op->client = client_id(f, q);
         k = apr_pmemdup(f->p, f->key, need);
         apr_hash_set(f->ops, k, (apr_ssize_t)need, op);
     }
@@ -594,8 +774,8 @@ static void check_off_hours(verify_flags_t *f, const verify_flags_query_t *q,
         return;
     }
     flag(f, q->seq, VERIFY_FLAG_OFF_HOURS, apr_psprintf(f->p,
-         "%s %.10s %.5s Taipei time is outside the office days and hours "
-         "(%s)", wd[w], q->ts, q->ts + 11,
+         "%s %.10s %.5s (Taipei time); the rule: %s", wd[w], q->ts,
+         q->ts + 11,
          verify_flags_rule(&f->c, VERIFY_FLAG_OFF_HOURS, f->p)));
 }
 
@@ -647,59 +827,44 @@ static void check_burst(verify_flags_t *f, op_t *op,
     op->burst_done = q->seq;
 }
 
-/* A subject tag as a hash key: 32 bytes for 64 hex digits, else as it
- * is. */
-static size_t tag_key(const verify_flags_query_t *q, unsigned char *buf,
-                      const void **key)
+/* A subject tag as a table key: its 64 hex digits as 32 bytes (or for
+ * anything else, which no module writes, the SHA-256 of its text),
+ * folded to TAG_KEY bytes. */
+static void tag_key(const verify_flags_query_t *q, unsigned char key[32])
 {
-    size_t i;
-    int hi, lo;
+    int i;
 
-    if (q->tag_len != 64) {
-        *key = q->subject_tag;
-        return q->tag_len;
+    if (q->tag_len != 64 || verify_unhex(q->subject_tag, 32, key, 1) != 0) {
+        EVP_Digest(q->subject_tag, q->tag_len, key, NULL, EVP_sha256(),
+                   NULL);
     }
-    for (i = 0; i < 32; i++) {
-        hi = apr_isxdigit(q->subject_tag[2 * i])
-             ? (apr_isdigit(q->subject_tag[2 * i]) ? q->subject_tag[2 * i]
-                - '0' : (apr_tolower(q->subject_tag[2 * i]) - 'a' + 10)) : -1;
-        lo = apr_isxdigit(q->subject_tag[2 * i + 1])
-             ? (apr_isdigit(q->subject_tag[2 * i + 1])
-                ? q->subject_tag[2 * i + 1] - '0'
-                : (apr_tolower(q->subject_tag[2 * i + 1]) - 'a' + 10)) : -1;
-        if (hi < 0 || lo < 0) {
-            *key = q->subject_tag;
-            return q->tag_len;
-        }
-        buf[i] = (unsigned char)(hi << 4 | lo);
+    for (i = 0; i < TAG_KEY; i++) {
+        key[i] ^= key[i + TAG_KEY];
     }
-    *key = buf;
-    return 32;
 }
 
 static void check_day_subjects(verify_flags_t *f, op_t *op,
                                const verify_flags_query_t *q, long day)
 {
-    unsigned char buf[32];
-    const void *key;
-    size_t klen = tag_key(q, buf, &key);
+    unsigned char key[32];
+    day_key_t k;
+    int added;
 
-    if (op->day != day) {
-        if (op->day_pool) {
-            apr_pool_clear(op->day_pool);
-        }
-        else {
-            apr_pool_create(&op->day_pool, f->p);
-        }
-        op->day_tags = apr_hash_make(op->day_pool);
-        op->day_n = 0;
-        op->day = day;
+    if (f->day != day) {
+        ktab_clear(&f->day_set);
+        f->day = day;
     }
-    if (apr_hash_get(op->day_tags, key, (apr_ssize_t)klen)) {
+    if (op->day != day) {
+        op->day = day;
+        op->day_n = 0;
+    }
+    memset(&k, 0, sizeof(k));
+    tag_key(q, key);
+    memcpy(k.tag, key, TAG_KEY);
+    k.op = op->id;
+    if (!ktab_get(&f->day_set, (unsigned char *)&k, &added) || !added) {
         return;
     }
-    apr_hash_set(op->day_tags, apr_pmemdup(op->day_pool, key, klen),
-                 (apr_ssize_t)klen, "");
     if (++op->day_n > f->c.day_subjects) {
         flag(f, q->seq, VERIFY_FLAG_MANY_SUBJECTS, apr_psprintf(f->p,
              "the %u%s distinct person this client+operator queried on "
@@ -712,51 +877,53 @@ static void check_day_subjects(verify_flags_t *f, op_t *op,
     }
 }
 
-static uint32_t client_id(verify_flags_t *f, const verify_flags_query_t *q)
-{
-    uintptr_t id = (uintptr_t)apr_hash_get(f->clients, q->client,
-                                           (apr_ssize_t)q->client_len);
-
-    if (!id) {
-        id = ++f->nclients;
-        apr_hash_set(f->clients, apr_pmemdup(f->p, q->client,
-                                             q->client_len),
-                     (apr_ssize_t)q->client_len, (void *)id);
-    }
-    return (uint32_t)id;
-}
-
-static void check_subject_clients(verify_flags_t *f,
+static void check_subject_clients(verify_flags_t *f, op_t *op,
                                   const verify_flags_query_t *q)
 {
-    unsigned char buf[32];
-    const void *key;
-    size_t klen = tag_key(q, buf, &key);
-    subject_t *sj = apr_hash_get(f->subjects, key, (apr_ssize_t)klen);
-    uint32_t id = client_id(f, q), *nc, i;
+    unsigned char key[32];
+    uint32_t id = op->client, *nid, i, n;
+    subject_t *sj;
+    more_t *mo;
+    int added;
 
+    tag_key(q, key);
+    sj = ktab_get(&f->subjects, key, &added);
     if (!sj) {
-        sj = apr_pcalloc(f->p, sizeof(*sj));
-        apr_hash_set(f->subjects, apr_pmemdup(f->p, key, klen),
-                     (apr_ssize_t)klen, sj);
+        return;                 /* no memory: this flag only is lost */
     }
-    for (i = 0; i < sj->n && sj->clients[i] != id; i++) {
+    if (added) {
+        sj->first = id;
+        return;
     }
-    if (i == sj->n) {
-        if (sj->n == sj->cap) {
-            nc = apr_palloc(f->p, (sj->cap * 2 + 2) * sizeof(*nc));
-            if (sj->n) {
-                memcpy(nc, sj->clients, sj->n * sizeof(*nc));
-            }
-            sj->clients = nc;
-            sj->cap = sj->cap * 2 + 2;
+    if (sj->first == id) {
+        n = sj->more ? APR_ARRAY_IDX(f->more, sj->more - 1, more_t).n + 1 : 1;
+    }
+    else {
+        if (!sj->more) {
+            mo = apr_array_push(f->more);
+            memset(mo, 0, sizeof(*mo));
+            sj->more = (uint32_t)f->more->nelts;
         }
-        sj->clients[sj->n++] = id;
+        mo = &APR_ARRAY_IDX(f->more, sj->more - 1, more_t);
+        for (i = 0; i < mo->n && mo->id[i] != id; i++) {
+        }
+        if (i == mo->n) {
+            if (mo->n == mo->cap) {
+                nid = apr_palloc(f->p, (mo->cap * 2 + 2) * sizeof(*nid));
+                if (mo->n) {
+                    memcpy(nid, mo->id, mo->n * sizeof(*nid));
+                }
+                mo->id = nid;
+                mo->cap = mo->cap * 2 + 2;
+            }
+            mo->id[mo->n++] = id;
+        }
+        n = mo->n + 1;
     }
-    if (sj->n > f->c.subject_clients) {
+    if (n > f->c.subject_clients) {
         flag(f, q->seq, VERIFY_FLAG_MANY_CLIENTS, apr_psprintf(f->p,
              "this person was queried by %u distinct clients this month so "
-             "far; the rule: %s", sj->n,
+             "far; the rule: %s", n,
              verify_flags_rule(&f->c, VERIFY_FLAG_MANY_CLIENTS, f->p)));
     }
 }
@@ -851,7 +1018,7 @@ void verify_flags_add(verify_flags_t *f, const verify_flags_query_t *q)
         check_day_subjects(f, op, q, day);
     }
     if (f->c.subject_clients && q->subject_tag) {
-        check_subject_clients(f, q);
+        check_subject_clients(f, op, q);
     }
     if (f->c.not_found_run) {
         check_not_found(f, op, q);
