@@ -51,9 +51,10 @@ static const setting_t settings[] = {
       "many_clients: one person (subject_tag) queried by more than this\n"
       "# many distinct client systems in the month." },
     { "not_found_run", T_COUNT, F(not_found_run),
-      "not_found_run: more than this many not_found answers to one\n"
-      "# client+operator with no answered query between them (someone\n"
-      "# trying ID numbers)." },
+      "not_found_run: more than this many answers in a row to one\n"
+      "# client+operator about nobody in the data (every result false,\n"
+      "# or not_found), with no one found between them (someone trying\n"
+      "# ID numbers)." },
     { "identity_mismatch", T_ONOFF, F(identity_mismatch),
       "identity_mismatch: an answer whose identity_match is false (the\n"
       "# name or birth date sent is not the person's)." },
@@ -383,8 +384,8 @@ const char *verify_flags_rule(const verify_flags_conf_t *c,
                    "more than %u distinct clients in the month",
                    c->subject_clients) : NULL;
     case VERIFY_FLAG_NOT_FOUND_RUN:
-        return c->not_found_run ? apr_psprintf(p, "more than %u not_found "
-                   "answers in a row to one client+operator",
+        return c->not_found_run ? apr_psprintf(p, "more than %u answers "
+                   "finding nobody in a row to one client+operator",
                    c->not_found_run) : NULL;
     case VERIFY_FLAG_MISMATCH:
         return c->identity_mismatch ? "an answer with identity_match false"
@@ -933,11 +934,10 @@ static void check_not_found(verify_flags_t *f, op_t *op,
 {
     unsigned i, limit = f->c.not_found_run;
 
-    if (q->status == 200) {
-        op->run_n = 0;
-        return;
-    }
     if (!q->not_found) {
+        if (q->status == 200) {
+            op->run_n = 0;      /* someone was found: the run ends */
+        }
         return;
     }
     if (!op->run) {
@@ -953,8 +953,8 @@ static void check_not_found(verify_flags_t *f, op_t *op,
     /* the run just passed the limit: its earlier lines too */
     for (i = op->run_n == limit + 1 ? 0 : op->run_n - 1; i < op->run_n; i++) {
         flag(f, i <= limit ? op->run[i] : q->seq, VERIFY_FLAG_NOT_FOUND_RUN,
-             apr_psprintf(f->p, "not_found answer %u of a run of %u or more "
-                          "to this client+operator with no answered query "
+             apr_psprintf(f->p, "answer %u finding nobody of a run of %u or "
+                          "more to this client+operator with no one found "
                           "between them; the rule: %s", i + 1, op->run_n,
                           verify_flags_rule(&f->c, VERIFY_FLAG_NOT_FOUND_RUN,
                                             f->p)));

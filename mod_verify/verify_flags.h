@@ -24,7 +24,8 @@ typedef enum {
     VERIFY_FLAG_BURST,          /**< many queries by one operator at once */
     VERIFY_FLAG_MANY_SUBJECTS,  /**< one operator, many people in a day */
     VERIFY_FLAG_MANY_CLIENTS,   /**< one person, many client systems */
-    VERIFY_FLAG_NOT_FOUND_RUN,  /**< not_found after not_found: scanning */
+    VERIFY_FLAG_NOT_FOUND_RUN,  /**< nobody found, again and again: someone
+                                     trying ID numbers */
     VERIFY_FLAG_MISMATCH,       /**< identity_match false */
     VERIFY_FLAG_REASON_REUSE,   /**< one reason for (almost) everything */
     VERIFY_FLAG_NEW_OPERATOR,   /**< an operator never seen before */
@@ -64,7 +65,9 @@ typedef struct verify_flags_query_t {
     const char *reason;
     size_t reason_len;
     int status;                 /**< the HTTP status (0 when absent) */
-    int not_found;              /**< its error is not_found */
+    int not_found;              /**< it found nobody: an answer whose
+                                     results are all false, or the
+                                     error not_found */
     int identity_match;         /**< 1, 0, or -1 when absent */
 } verify_flags_query_t;
 

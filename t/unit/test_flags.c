@@ -243,12 +243,22 @@ static void test_not_found_run(void)
     verify_flags_add(f, &x);
     verify_flags_end(f);
     is_str(seqs(f), "5,6,7,10,11", "not_found_run: the whole run");
-    ok(strstr(why(f, 0), "not_found_run: not_found answer 1 of a run of 4 "
-              "or more to this client+operator with no answered query "
-              "between them; the rule: more than 3") != NULL, "%s",
-       why(f, 0));
-    ok(strstr(why(f, 4), "answer 5 of a run of 5") != NULL, "%s",
-       why(f, 4));
+    ok(strstr(why(f, 0), "not_found_run: answer 1 finding nobody of a run "
+              "of 4 or more to this client+operator with no one found "
+              "between them; the rule: more than 3 answers finding nobody")
+       != NULL, "%s", why(f, 0));
+    ok(strstr(why(f, 4), "answer 5 finding nobody of a run of 5") != NULL,
+       "%s", why(f, 4));
+
+    /* answers with every result false find nobody too */
+    f = verify_flags_make(&c, pool);
+    for (i = 0; i < 4; i++) {
+        x = q((uint64_t)i + 1, "09 10:00:00", "a", i, 200);
+        x.not_found = 1;
+        verify_flags_add(f, &x);
+    }
+    verify_flags_end(f);
+    is_str(seqs(f), "1,2,3,4", "not_found_run: all-false answers count");
 }
 
 static void test_mismatch(void)
