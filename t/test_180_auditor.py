@@ -511,7 +511,7 @@ def test_usage_faults(logs, cmd, tmp_path):
     if cmd == "sample":
         cases = [(a[:1] + ["--verifier", s.verifier] + a[1:], why)
                  for a, why in cases[1:]]
-        cases += [([cmd, "--month", s.month, s.full], "--verifier"),
+        cases += [([cmd, "--month", s.month, s.full], "needs --verifier"),
                   ([cmd, "--month", s.month, "--verifier", "nonsense",
                     s.full], "neither a verifier key")]
     for args, why in cases:

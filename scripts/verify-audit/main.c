@@ -62,15 +62,28 @@ static int report_check(const audit_args_t *a)
     return 0;
 }
 
+/* sample: the seed is a signed checkpoint's root, checked with a key;
+ * only a preview can do without one. */
+static int sample_check(const audit_args_t *a)
+{
+    if (!a->verifier_args && !a->preview) {
+        fprintf(stderr, PROG ": sample needs --verifier KEY (the checkpoint "
+                "key's verifier key, or a file of them): the seed is the "
+                "root of a signed checkpoint; without a key only --preview "
+                "draws, and never the official sample\n");
+        return 2;
+    }
+    return 0;
+}
+
 static const audit_cmd_t commands[] = {
     { "verify", ARGS_FILES_ONLY, 0, 0, NULL, NULL, cmd_verify,
       "  verify     check the hash chain; exit 0 if intact, else name\n"
       "             the first bad line; prints the size and root of the\n"
       "             RFC 6962 tree over the lines checked\n" },
     { "sample", ARGS_FILES, OPT('m') | OPT('s') | OPT('j') | OPT('V')
-      | OPT('C') | OPT('P') | OPT('F') | OPT('D'), OPT('m') | OPT('V'),
-      "--month YYYY-MM and --verifier KEY (the checkpoint key's verifier "
-      "key)", NULL, cmd_sample,
+      | OPT('C') | OPT('P') | OPT('F') | OPT('D'), OPT('m'),
+      "--month YYYY-MM", sample_check, cmd_sample,
       "  sample --month YYYY-MM --verifier KEY... [--checkpoints DIR]\n"
       "         [--preview] [--flags FILE] [--json]\n"
       "             the month's sample of answered queries (R5.1): at\n"

@@ -223,7 +223,7 @@ static int sample_line(verify_scan_t *s, const char *line, size_t len,
         || verify_flat_int(f, "size", &size) != 0 || size < 0) {
         return 0;
     }
-    if (ss->past && (uint64_t)size >= ss->end.seq
+    if (ss->a->nkeys && ss->past && (uint64_t)size >= ss->end.seq
         && seed_consider_line(ss, line, len, s->chain.seq) != 0) {
         return -1;
     }

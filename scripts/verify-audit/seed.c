@@ -218,8 +218,8 @@ int seed_newest(sample_scan_t *ss, seedcp_t *out)
     int by = 0;
 
     memset(out, 0, sizeof(*out));
-    if (!ss->newest_seq) {
-        return 0;
+    if (!ss->newest_seq || !a->nkeys) {
+        return 0;               /* without a key: the tree's root */
     }
     what = apr_psprintf(ss->p, "the newest checkpoint line (seq %"
                         APR_UINT64_T_FMT ")", ss->newest_seq);
@@ -303,7 +303,7 @@ int seed_from_dir(sample_scan_t *ss)
     char *note;
     int i, by = 0;
 
-    if (!a->checkpoints) {
+    if (!a->checkpoints || !a->nkeys) {
         return 0;
     }
     /* only a smaller size can come before the seed found in the log */
