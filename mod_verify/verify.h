@@ -28,6 +28,8 @@
 #include "verify_pii.h"
 #include "verify_chain_scan.h"
 #include "verify_merkle.h"
+#include "verify_flat.h"
+#include "verify_flags.h"
 #include "verify_note.h"
 #include "verify_note_fork.h"
 #include "verify_audit_follow.h"
