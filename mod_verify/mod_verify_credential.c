@@ -102,8 +102,13 @@ const char *verify_credential_warning(request_rec *r,
         return text;
     }
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, VERIFY_LOGNO(141)
-                  "client %s (%s) reaches a limit soon: %s; it is refused "
-                  "from then on (rotate its certificate, or renew its "
-                  "approval for approval-end)", cl->name, cl->where, text);
+                  "client %s (%s) reaches a limit soon: %s; from then on "
+                  "it is refused: %s", cl->name, cl->where, text,
+                  !(bits & (1u << VERIFY_LIMIT_APPROVAL))
+                  ? "rotate its certificate"
+                  : bits == (1u << VERIFY_LIMIT_APPROVAL)
+                  ? "renew its approval (valid=)"
+                  : "rotate its certificate and renew its approval "
+                    "(valid=)");
     return text;
 }
