@@ -83,10 +83,14 @@ for who in server client; do
 done
 chmod 0600 ./*.key
 CERT_SHA256=$(openssl x509 -in client.crt -outform DER | sha256sum | cut -d' ' -f1)
+# the key's hash too: configtest refuses a key the client retired (R3.5)
+SPKI_SHA256=$(openssl x509 -in client.crt -noout -pubkey \
+    | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
 say "ca.crt      $(openssl x509 -in ca.crt -noout -subject)"
 say "server.crt  $(openssl x509 -in server.crt -noout -subject), SAN 127.0.0.1, localhost"
 say "client.crt  $(openssl x509 -in client.crt -noout -subject)"
 say "client certificate SHA-256 (DER): $CERT_SHA256"
+say "client public key SHA-256 (DER SubjectPublicKeyInfo): $SPKI_SHA256"
 
 # ---------------------------------------------------------------------
 step "2. The pseudonym key"
@@ -172,7 +176,7 @@ cat > clients.conf <<EOF
 # The client register: one approved client system.
 VerifyClient demo-system ip=127.0.0.1 checks=resident,indigenous,identity \\
     approval=DEMO-APPROVAL-1 valid=$VALID_FROM..$VALID_TO \\
-    cert-sha256=$CERT_SHA256
+    cert-sha256=$CERT_SHA256 spki-sha256=$SPKI_SHA256
 EOF
 {
     httpd_conf_base "$D" event authz_core authz_host socache_shmcb ssl \
