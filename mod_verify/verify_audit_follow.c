@@ -22,6 +22,14 @@ void verify_follow_init(verify_follow_t *f)
     verify_merkle_edge_init(&f->edge);
 }
 
+void verify_follow_init_at(verify_follow_t *f, const verify_chain_t *chain,
+                           const verify_merkle_edge_t *edge)
+{
+    memset(f, 0, sizeof(*f));
+    f->chain = *chain;
+    f->edge = *edge;
+}
+
 /* The oldest day file of @p dirfd newer than @p after (0: any), or 0. */
 static verify_date_t next_day(int dirfd, verify_date_t after)
 {
@@ -58,6 +66,16 @@ static const char *fault_name(verify_line_status_t st)
     }
 }
 
+static apr_status_t too_long(const verify_follow_t *f, const char *name,
+                             char **err, apr_pool_t *p)
+{
+    *err = apr_psprintf(p, "%s at offset %" APR_OFF_T_FMT ", the line after "
+                        "seq %" APR_UINT64_T_FMT ": a line of %d bytes or "
+                        "longer", name, f->offset, f->chain.seq,
+                        VERIFY_AUDIT_LINE_MAX);
+    return APR_EINVAL;
+}
+
 /* Take lines of one open file from f->offset. Sets *taken to the lines
  * taken and *more when @p max stopped it. */
 static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
@@ -69,6 +87,7 @@ static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
     unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
     verify_chain_t next;
     verify_line_status_t st;
+    const char *why;
     apr_off_t at = f->offset;
     ssize_t n;
 
@@ -93,13 +112,22 @@ static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
                 *more = 1;
                 return APR_SUCCESS;
             }
+            /* the bound every reader of the log holds a line to
+             * (verify_audit_seal, verify_chain_scan): a longer line,
+             * even sealed, is not one the writer made */
+            if (i + 1 - start >= VERIFY_AUDIT_LINE_MAX) {
+                return too_long(f, name, err, p);
+            }
             next = f->chain;
             st = verify_audit_check_line(&next, buf + start, i - start, 0);
-            if (st != VERIFY_LINE_OK) {
+            /* what verify-audit would call broken is never signed */
+            why = st != VERIFY_LINE_OK ? fault_name(st)
+                  : verify_audit_line_bytes_fault(buf + start, i - start, p);
+            if (why) {
                 *err = apr_psprintf(p, "%s at offset %" APR_OFF_T_FMT
                                     ", the line after seq %" APR_UINT64_T_FMT
                                     ": %s", name, f->offset,
-                                    f->chain.seq, fault_name(st));
+                                    f->chain.seq, why);
                 return APR_EINVAL;
             }
             if (verify_merkle_leaf_hash(buf + start, i - start, leaf)
@@ -119,11 +147,8 @@ static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
         if (n == 0) {
             return APR_SUCCESS;         /* end; a partial line stays */
         }
-        if (have >= VERIFY_AUDIT_LINE_MAX) {
-            *err = apr_psprintf(p, "%s at offset %" APR_OFF_T_FMT ": a line "
-                                "longer than %d bytes", name, f->offset,
-                                VERIFY_AUDIT_LINE_MAX);
-            return APR_EINVAL;
+        if (have + 1 >= VERIFY_AUDIT_LINE_MAX) {
+            return too_long(f, name, err, p);   /* even with its newline */
         }
     }
 }

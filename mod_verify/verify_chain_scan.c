@@ -14,6 +14,7 @@
 #include "verify_audit_dir.h"
 #include "verify_text.h"
 #include "verify_time.h"
+#include "verify_flat.h"
 
 /* Bytes read from a file at a time. */
 #define READ_CHUNK 65536
@@ -48,6 +49,7 @@ typedef struct walk_t {
     unsigned long lno;          /* its line number */
     apr_time_t ts;              /* ts of the last sound line, or 0 */
     char ts_text[VERIFY_TS_LEN + 1];    /* as written */
+    verify_flat_t *flat;        /* lazy: the line's members */
 } walk_t;
 
 static const char *line_fault(verify_line_status_t st)
@@ -98,8 +100,26 @@ static int resume_from_checkpoint(walk_t *w, const char *line, size_t len)
     return 1;
 }
 
+/* Lazy: the line checked as jansson would read it, and indexed in
+ * s->flat instead of parsed. Its fault, or NULL. */
+static const char *check_flat(walk_t *w, const char *line, size_t len)
+{
+    verify_scan_t *s = w->s;
+    verify_chain_t h;
+    const char *why;
+    size_t at;
+
+    if (verify_flat_parse(w->flat, line, len, &why, &at) == 0) {
+        return NULL;
+    }
+    verify_audit_line_head(line, len, &h);
+    return apr_psprintf(s->p, "%s:%lu: BROKEN at seq %" APR_UINT64_T_FMT
+                        ": not a JSON object (%s at byte %" APR_SIZE_T_FMT
+                        ")", w->path, w->lno, h.seq, why, at);
+}
+
 /* The chain check of one complete line (without its newline): its
- * fault, or NULL with *j the parsed line. */
+ * fault, or NULL with *j the parsed line (lazy: s->flat indexes it). */
 static const char *check_sealed(walk_t *w, const char *line, size_t len,
                                 json_t **j)
 {
@@ -126,6 +146,9 @@ static const char *check_sealed(walk_t *w, const char *line, size_t len,
                            ": prev is not the hash of the last purged line "
                            "in %s", w->path, w->lno, h.seq, s->checkpoint);
     }
+    if (st == VERIFY_LINE_OK && !msg && s->lazy) {
+        return check_flat(w, line, len);
+    }
     if (st == VERIFY_LINE_OK && !msg) {
         *j = json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, &jerr);
         if (!json_is_object(*j)) {
@@ -147,6 +170,52 @@ static const char *check_sealed(walk_t *w, const char *line, size_t len,
     }
     return apr_psprintf(s->p, "%s:%lu: BROKEN: %s", w->path, w->lno,
                         line_fault(st));
+}
+
+/* Is the string member @p key of a sound line (parsed, or indexed when
+ * lazy) @p value? Without an allocation: it is asked of every line. */
+static int member_is(walk_t *w, json_t *j, const char *key,
+                     const char *value)
+{
+    const verify_flat_member_t *m;
+    char buf[32];
+    size_t n, len = strlen(value);
+
+    if (!w->s->lazy) {
+        return json_is_string(json_object_get(j, key))
+               && !strcmp(json_string_value(json_object_get(j, key)),
+                          value);
+    }
+    m = verify_flat_get(w->flat, key);
+    if (!m || m->type != VERIFY_FLAT_STRING) {
+        return 0;
+    }
+    if (!m->val.esc) {
+        return m->val.len == len && !memcmp(m->val.s, value, len);
+    }
+    n = verify_flat_unescape(m->val.s, m->val.len, buf, sizeof(buf));
+    return n == len && !memcmp(buf, value, len);
+}
+
+/* A string member of a sound line as a C string from the pool (text
+ * after a NUL byte dropped), or NULL. */
+static const char *member_str(walk_t *w, json_t *j, const char *key)
+{
+    const verify_flat_member_t *m;
+    char *out;
+    size_t n;
+
+    if (!w->s->lazy) {
+        return json_string_value(json_object_get(j, key));
+    }
+    m = verify_flat_get(w->flat, key);
+    if (!m || m->type != VERIFY_FLAT_STRING) {
+        return NULL;
+    }
+    out = apr_palloc(w->s->p, m->val.len + 1);
+    n = verify_flat_unescape(m->val.s, m->val.len, out, m->val.len);
+    out[n < m->val.len ? n : m->val.len] = '\0';
+    return out;
 }
 
 /* The seqs of an "unconfirmed" line, as text ("?" when not a list of
@@ -175,11 +244,23 @@ static const char *seq_list(json_t *seqs, apr_pool_t *p)
 static void check_ts(walk_t *w, json_t *j)
 {
     verify_scan_t *s = w->s;
-    const char *ts = json_string_value(json_object_get(j, "ts"));
+    const verify_flat_member_t *m;
+    const char *ts = NULL;
     apr_time_t t;
 
-    if (!ts || strlen(ts) != VERIFY_TS_LEN
-        || verify_time_parse_us(ts, VERIFY_TS_LEN, &t) != 0) {
+    /* asked of every line: no allocation (a ts has no escapes) */
+    if (!s->lazy) {
+        ts = json_string_value(json_object_get(j, "ts"));
+        if (ts && strlen(ts) != VERIFY_TS_LEN) {
+            ts = NULL;
+        }
+    }
+    else if ((m = verify_flat_get(w->flat, "ts")) != NULL
+             && m->type == VERIFY_FLAT_STRING && !m->val.esc
+             && m->val.len == VERIFY_TS_LEN) {
+        ts = m->val.s;
+    }
+    if (!ts || verify_time_parse_us(ts, VERIFY_TS_LEN, &t) != 0) {
         return;
     }
     if (w->ts && t < w->ts) {
@@ -189,10 +270,13 @@ static void check_ts(walk_t *w, json_t *j)
                              "%s (a server that did not hold ts while its "
                              "clock was stepped back, or lines rewritten): "
                              "times around it cannot be trusted", w->path,
-                             w->lno, s->chain.seq, ts, w->ts_text));
+                             w->lno, s->chain.seq,
+                             apr_pstrmemdup(s->p, ts, VERIFY_TS_LEN),
+                             w->ts_text));
     }
     w->ts = t;
-    memcpy(w->ts_text, ts, VERIFY_TS_LEN + 1);
+    memcpy(w->ts_text, ts, VERIFY_TS_LEN);
+    w->ts_text[VERIFY_TS_LEN] = '\0';
 }
 
 /* A sound line's notes, and the rule for the first line of all: seq 1
@@ -202,15 +286,17 @@ static const char *check_sound(walk_t *w, const char *line, size_t len,
 {
     static const unsigned char zero[32];
     verify_scan_t *s = w->s;
-    const char *op = json_string_value(json_object_get(j, "op"));
     const char *detail;
     unsigned char prev[32];
-    json_t *pid;
+    json_t *pid, *u;
 
     check_ts(w, j);
-    if (op && !strcmp(op, "unconfirmed")) {
+    if (member_is(w, j, "op", "unconfirmed")) {
         s->unconfirmed++;
-        pid = json_object_get(j, "pid");
+        /* rare: the whole line, also when the scan is lazy */
+        u = j ? json_incref(j)
+              : json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, NULL);
+        pid = json_object_get(u, "pid");
         note(s, apr_psprintf(s->p, "%s:%lu: note: seq %" APR_UINT64_T_FMT
                              ": process %" APR_INT64_T_FMT " ended "
                              "before the answers of seq %s had left it "
@@ -218,19 +304,20 @@ static const char *check_sound(walk_t *w, const char *line, size_t len,
                              w->path, w->lno, s->chain.seq,
                              (apr_int64_t)(json_is_integer(pid)
                                            ? json_integer_value(pid) : 0),
-                             seq_list(json_object_get(j, "seqs"), s->p)));
+                             seq_list(json_object_get(u, "seqs"), s->p)));
+        json_decref(u);
     }
-    if (op && !strcmp(op, "clock")) {
-        detail = json_string_value(json_object_get(j, "observed"));
+    if (member_is(w, j, "op", "clock")) {
+        detail = member_str(w, j, "observed");
         note(s, apr_psprintf(s->p, "%s:%lu: note: seq %" APR_UINT64_T_FMT
                              ": the server's clock read %s, before the last "
                              "line's time: lines keep that time until the "
                              "clock catches up", w->path, w->lno,
                              s->chain.seq, detail ? detail : "?"));
     }
-    if (op && !strcmp(op, "audit_recover")) {
+    if (member_is(w, j, "op", "audit_recover")) {
         s->recovers++;
-        detail = json_string_value(json_object_get(j, "detail"));
+        detail = member_str(w, j, "detail");
         note(s, apr_psprintf(s->p, "%s:%lu: note: seq %" APR_UINT64_T_FMT
                              ": a writer died inside the chain step (%s)",
                              w->path, w->lno, s->chain.seq,
@@ -275,37 +362,6 @@ static void pick_up(walk_t *w, const char *line, size_t len, json_t **j)
     }
 }
 
-/* What no audit line holds (the writer escapes all of it): a NUL byte,
- * invalid UTF-8, a raw control character (C0 or DEL). The fault, or
- * NULL. */
-static const char *bytes_fault(const char *line, size_t len, apr_pool_t *p)
-{
-    const unsigned char *u = (const unsigned char *)line;
-    size_t i = 0, n;
-    uint32_t cp;
-
-    while (i < len) {
-        if (u[i] == 0) {
-            return apr_psprintf(p, "NUL byte at byte %" APR_SIZE_T_FMT,
-                                i + 1);
-        }
-        if (u[i] < 0x20 || u[i] == 0x7f) {
-            return apr_psprintf(p, "raw control character 0x%02x at byte %"
-                                APR_SIZE_T_FMT, u[i], i + 1);
-        }
-        if (u[i] < 0x80) {
-            i++;
-            continue;
-        }
-        n = verify_utf8_decode(line + i, len - i, &cp);
-        if (n == 0) {
-            return apr_psprintf(p, "invalid UTF-8 at byte %" APR_SIZE_T_FMT,
-                                i + 1);
-        }
-        i += n;
-    }
-    return NULL;
-}
 
 /* The fault of a line that cannot be read as a line at all: too long,
  * cut short, or holding bytes no audit line holds. NULL when it can. */
@@ -323,7 +379,7 @@ static const char *read_fault(walk_t *w, const rline_t *rl)
         return apr_psprintf(s->p, "%s:%lu: BROKEN: last line is incomplete "
                             "(no newline)", w->path, w->lno);
     }
-    why = bytes_fault(rl->text, rl->kept, s->p);
+    why = verify_audit_line_bytes_fault(rl->text, rl->kept, s->p);
     if (why) {
         return apr_psprintf(s->p, "%s:%lu: BROKEN: %s", w->path, w->lno,
                             why);
@@ -508,6 +564,10 @@ int verify_chain_scan(verify_scan_t *s)
     memset(&in, 0, sizeof(in));
     memset(&rl, 0, sizeof(rl));
     in.buf = apr_palloc(s->p, READ_CHUNK);
+    if (s->lazy) {
+        w.flat = apr_palloc(s->p, sizeof(*w.flat));
+        s->flat = w.flat;
+    }
     rl.text = apr_palloc(s->p, LINE_KEEP);
     for (i = 0; rc == 0 && i < s->paths->nelts; i++) {
         rc = walk_file(&w, i, &in, &rl);

@@ -1,0 +1,120 @@
+/*
+ * draw.c -- the sample the sheet marks (R5.1).
+ *
+ * The one place in the report that knows how the month's sample is
+ * drawn, so that the sheet follows `verify-audit sample` when that
+ * changes. It is what `sample` draws at random: the population is the
+ * month's answered queries (status 200; refusals are never drawn), the
+ * size verify_sample_size() of it, the sample the answered queries with
+ * the smallest HMAC-SHA256(seed, request_id), ties by seq. The seed is
+ * the root of the first signed checkpoint made after the month ended
+ * that covers the month's last line, so nobody picks it and
+ * `sample --month M --verifier KEY` draws the same. The lines the
+ * anomaly flags add to `sample`'s output are not marked here.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+#include "print.h"
+#include "sheet.h"
+
+void draw_init(draw_t *d, apr_pool_t *p)
+{
+    memset(d, 0, sizeof(*d));
+    d->rids = apr_array_make(p, 1024, sizeof(const char *));
+}
+
+void draw_query(draw_t *d, size_t i, json_t *j)
+{
+    json_t *st = json_object_get(j, "status");
+    const char *rid = json_is_integer(st) && json_integer_value(st) == 200
+                      ? jstr(j, "request_id") : NULL;
+
+    while ((size_t)d->rids->nelts <= i) {
+        APR_ARRAY_PUSH(d->rids, const char *) = NULL;
+    }
+    APR_ARRAY_IDX(d->rids, i, const char *) =
+        rid ? apr_pstrdup(d->rids->pool, rid) : NULL;
+}
+
+/* An answered query: drawn from (draw_query() keeps its request_id). */
+static int answered(const draw_t *d, size_t i)
+{
+    return i < (size_t)d->rids->nelts
+           && APR_ARRAY_IDX(d->rids, i, const char *) != NULL;
+}
+
+/* By rank, then seq: as `sample` orders the draw. */
+static int cmp_rank(const void *a, const void *b, void *ctx)
+{
+    const qline_t *q = ctx;
+    const qline_t *x = &q[*(const size_t *)a], *y = &q[*(const size_t *)b];
+    int c = memcmp(x->rank, y->rank, 32);
+
+    if (c) {
+        return c;
+    }
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void draw_make(draw_t *d, month_t *m, const cpline_t *seed, apr_pool_t *p)
+{
+    unsigned char bytes[32];
+    char hex[65];
+    size_t i, *order;
+
+    size_t n = 0, j;
+
+    for (i = 0; i < m->n; i++) {
+        n += answered(d, i);
+    }
+    d->population = n;
+    d->k = verify_sample_size(n);
+    d->rule = verify_sample_rule(n);
+    if (n == 0) {
+        d->why_none = "the month has no answered queries";
+        return;
+    }
+    if (!seed) {
+        d->why_none = "no draw yet: the seed is the root of the first "
+                      "signed checkpoint made after the month ended that "
+                      "covers its last line, and the files given hold none "
+                      "(the month is not over, checkpoints are not "
+                      "configured, or later files were not given)";
+        return;
+    }
+    if (sheet_cp_seed(seed, bytes) != 0) {
+        d->why_none = "the seed checkpoint's line holds no root";
+        return;
+    }
+    verify_hex(bytes, 32, hex);
+    d->seed_hex = apr_pstrdup(p, hex);
+    d->from = seed;
+    order = malloc(m->n * sizeof(*order));
+    d->marked = apr_pcalloc(p, m->n);
+    if (!order) {
+        d->why_none = "out of memory";
+        d->seed_hex = NULL;
+        return;
+    }
+    for (i = 0, j = 0; i < m->n; i++) {
+        const char *rid = i < (size_t)d->rids->nelts
+                          ? APR_ARRAY_IDX(d->rids, i, const char *) : NULL;
+        if (answered(d, i)) {
+            verify_sample_rank(bytes, 32, rid, strlen(rid), m->q[i].rank);
+            order[j++] = i;
+        }
+    }
+    qsort_r(order, n, sizeof(*order), cmp_rank, m->q);
+    for (i = 0; i < d->k; i++) {
+        d->marked[order[i]] = 1;
+    }
+    free(order);
+}
+
+const char *draw_command(const draw_t *d, const audit_args_t *a,
+                         apr_pool_t *p)
+{
+    return apr_psprintf(p, PROG " sample --month %s --verifier KEY %s",
+                        a->month, a->file_args);
+}
