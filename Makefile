@@ -6,6 +6,10 @@ CC        ?= gcc
 BUILD     := build
 PYTHON    ?= /usr/bin/python3
 
+# The version has one home, debian/changelog's first line: the package
+# takes it from there, and so do the tools' --version.
+VERSION   := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+
 APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
                $(shell $(APXS) -q EXTRA_CPPFLAGS 2>/dev/null)
 HTTPD_INC   := -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
@@ -16,7 +20,11 @@ APR_LIBS    := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
 
 WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -D_GNU_SOURCE -Imod_verify $(APR_INC)
+# CPPFLAGS and LDFLAGS carry the distribution's hardening flags
+# (dpkg-buildflags, when the package is built).
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -D_GNU_SOURCE -Imod_verify \
+             $(APR_INC)
+TOOL_CFLAGS = $(ALL_CFLAGS) -Iscripts -DVERIFY_VERSION='"$(VERSION)"'
 LIBS      := -llmdb -lcrypto -ljansson
 
 # The core library: every mod_verify/verify_*.c (no httpd headers).
@@ -47,14 +55,15 @@ $(LIB_A): $(LIB_OBJ)
 # The module: compiled with apxs's flags and httpd's headers; the core
 # library is linked in statically (position-independent objects).
 $(BUILD)/mod_verify.so: $(MOD_SRC) $(HDRS) $(LIB_A)
-	$(CC) $(ALL_CFLAGS) $(APXS_CFLAGS) $(HTTPD_INC) -shared \
+	$(CC) $(ALL_CFLAGS) $(APXS_CFLAGS) $(HTTPD_INC) -shared $(LDFLAGS) \
 	    -o $@ $(MOD_SRC) $(LIB_A) $(LIBS)
 
-$(BUILD)/verify-import: $(IMPORT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -Iscripts -o $@ $(IMPORT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
+# (debian/changelog: the version they print)
+$(BUILD)/verify-import: $(IMPORT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A) debian/changelog
+	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $(IMPORT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
 
-$(BUILD)/verify-audit: $(AUDIT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -Iscripts -o $@ $(AUDIT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
+$(BUILD)/verify-audit: $(AUDIT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A) debian/changelog
+	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $(AUDIT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
 
 $(BUILD)/t/%: t/unit/%.c $(wildcard t/unit/*.h) $(HDRS) $(LIB_A)
 	@mkdir -p $(dir $@)
