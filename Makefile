@@ -10,6 +10,20 @@ PYTHON    ?= /usr/bin/python3
 # takes it from there, and so do the tools' --version.
 VERSION   := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 
+# make install: PREFIX for the tools and manual pages, DESTDIR for staging.
+# The module goes where apxs says httpd looks for modules.
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+MODDIR    ?= $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+# verify.load and verify.conf for `a2enmod verify`; empty: not installed
+# (the package has dh_apache2 install them)
+APACHE_MODS_AVAILABLE ?= /etc/apache2/mods-available
+# yes: make the directories of conf/directories (the package's postinst
+# makes them instead, so that no build user owns them in the .deb)
+DATA_DIRS ?= yes
+MANPAGES  := docs/man/verify-import.8 docs/man/verify-audit.8
+
 APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
                $(shell $(APXS) -q EXTRA_CPPFLAGS 2>/dev/null)
 HTTPD_INC   := -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
@@ -99,16 +113,26 @@ bench:
 	$(MAKE) all
 	bash scripts/bench.sh
 
+# The module (by apxs, then 0644 as httpd's own modules are), the tools,
+# their manual pages, the a2enmod files (an admin's edited copy is kept),
+# and the directories the admin guide uses, with its owners and modes.
 install: all
-	$(APXS) -i -n verify $(BUILD)/mod_verify.so
-	install -d /usr/local/sbin
-	install -m 0755 $(BUILD)/verify-import $(BUILD)/verify-audit /usr/local/sbin/
-	@# Debian layout: `a2enmod verify`; an admin's edited copy is kept
-	if [ -d /etc/apache2/mods-available ]; then \
+	install -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(MODDIR) -n verify $(BUILD)/mod_verify.so
+	chmod 0644 $(DESTDIR)$(MODDIR)/mod_verify.so
+	install -m 0755 $(BUILD)/verify-import $(BUILD)/verify-audit $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
+	@# Debian layout: `a2enmod verify`; staged (DESTDIR) or where it exists
+	d='$(DESTDIR)$(APACHE_MODS_AVAILABLE)'; \
+	if [ -n '$(APACHE_MODS_AVAILABLE)' ] && \
+	   { [ -n '$(DESTDIR)' ] || [ -d "$$d" ]; }; then \
+	    install -d "$$d"; \
 	    for f in verify.load verify.conf; do \
-	        [ -e /etc/apache2/mods-available/$$f ] || \
-	            install -m 0644 conf/$$f /etc/apache2/mods-available/$$f; \
+	        [ -e "$$d/$$f" ] || install -m 0644 conf/$$f "$$d/$$f"; \
 	    done; \
+	fi
+	if [ '$(DATA_DIRS)' = yes ]; then \
+	    sh scripts/install-dirs.sh '$(DESTDIR)' conf/directories; \
 	fi
 
 clean:
