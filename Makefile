@@ -1,4 +1,4 @@
-# mod_verify -- build, test, demo, bench, install.
+# mod_verify -- build, test, demo, bench, install, the Debian package.
 # `make test` and `make demo` install what they need first (Debian).
 
 APXS      ?= apxs
@@ -56,7 +56,7 @@ TOOL_HDRS  := $(wildcard scripts/*/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
-.PHONY: all test check demo bench install deps clean unit fuzz
+.PHONY: all test check demo bench install deps clean unit fuzz deb
 all: $(BUILD)/mod_verify.so $(BUILD)/verify-import $(BUILD)/verify-audit
 
 $(BUILD)/obj/%.o: mod_verify/%.c $(HDRS)
@@ -90,8 +90,10 @@ unit: $(BUILD)/t/tlog-driver
 deps:
 	bash scripts/install-deps.sh
 
-# Every test, without touching apt: the developer's loop.
-check: all unit
+# Every test, without installing dependencies: the developer's loop.
+# (The package is built first: t/test_960 installs it with apt, then
+# purges it.)
+check: all unit deb
 	$(PYTHON) -m pytest -q t
 
 # The libFuzzer targets (t/fuzz/), built with clang and sanitizers.
@@ -134,6 +136,23 @@ install: all
 	if [ '$(DATA_DIRS)' = yes ]; then \
 	    sh scripts/install-dirs.sh '$(DESTDIR)' conf/directories; \
 	fi
+
+# The Debian package libapache2-mod-verify, built with debhelper and
+# dh_apache2 in a copy of the sources under build/deb/ (the build/ of
+# this tree, which the tests load, is left alone).
+DEB_ARCH   := $(shell dpkg --print-architecture 2>/dev/null)
+DEB        := $(BUILD)/deb/libapache2-mod-verify_$(VERSION)_$(DEB_ARCH).deb
+DEB_SRC    := $(BUILD)/deb/mod-verify-$(VERSION)
+DEB_INPUTS := $(shell find Makefile README.md mod_verify scripts conf debian \
+                      docs -type f 2>/dev/null)
+deb: $(DEB)
+$(DEB): $(DEB_INPUTS)
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./$(BUILD) --exclude=./.git --exclude=__pycache__ \
+	    --exclude=.pytest_cache . | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -J >../build.log 2>&1 \
+	    || { tail -40 ../build.log; exit 1; }
+	@echo "built $@"
 
 clean:
 	rm -rf $(BUILD)
