@@ -45,6 +45,11 @@ APACHE_STATE = "/var/lib/apache2/module"
 # the package's data: absent before the test, absent after it
 TOP_DIRS = ["/etc/verify", "/var/lib/verify", "/var/log/verify",
             "/var/log/verify-import"]
+# Debian's apache2ctl makes these whenever it runs, and a2query (from
+# a2enmod and from the maintainer scripts' helper) runs it: removed again
+# (when empty) if they were not there before
+APACHE2CTL_DIRS = ["/var/run/apache2/socks", "/var/run/apache2",
+                   "/var/lock/apache2"]
 INSTALLED_FILES = [
     "/usr/lib/apache2/modules/mod_verify.so",
     "/usr/sbin/verify-import",
@@ -241,7 +246,8 @@ def machine_state():
     state = {
         "package": run(["dpkg-query", "-W", "-f", "${Status}", PKG],
                        check=False).stdout,
-        "paths": {p: os.path.lexists(p) for p in TOP_DIRS + INSTALLED_FILES},
+        "paths": {p: os.path.lexists(p)
+                  for p in TOP_DIRS + INSTALLED_FILES + APACHE2CTL_DIRS},
     }
     for d in ("/etc/apache2/mods-enabled", MODS):
         state[d] = sorted(os.listdir(d))
@@ -463,6 +469,10 @@ def test_deb_install_serve_purge(deb):
             for p in TOP_DIRS:
                 if os.path.lexists(p):
                     shutil.rmtree(p)
+            for p in APACHE2CTL_DIRS:
+                if not before["paths"][p]:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(p)
             shutil.rmtree(work, ignore_errors=True)
         assert machine_state() == before
 
