@@ -407,7 +407,7 @@ show "$AUDIT" report --month "$MONTH" "$D/audit" > report.html \
     || die "verify-audit report failed"
 say "report.html: $(wc -c < report.html) bytes, one self-contained HTML page"
 say "(open it in a browser and print it); as text:"
-"$PYTHON" - <<'EOF' | head -n 60 | indent
+"$PYTHON" - <<'EOF' | sed -n 1,60p | indent
 import html, re
 s = open("report.html", encoding="utf-8").read()
 s = re.sub(r"(?is)<head>.*?</head>", "", s)

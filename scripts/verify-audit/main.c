@@ -20,6 +20,11 @@
 #include "print.h"
 #include "tool.h"
 
+/* The package version, from debian/changelog (the Makefile passes it). */
+#ifndef VERIFY_VERSION
+#define VERIFY_VERSION "unknown"
+#endif
+
 /* An option letter as a bit of audit_cmd_t.takes and .needs. */
 #define OPT(c) ((uint64_t)1 << ((c) - 'A'))
 
@@ -209,7 +214,8 @@ static void usage(FILE *to)
           "  A month is a Taipei calendar month. Every command checks the\n"
           "  whole chain of the files given; all but verify and report\n"
           "  refuse a broken one. Exit status: 0 done, 1 failed or chain\n"
-          "  broken (the report is printed all the same), 2 usage error.\n",
+          "  broken (the report is printed all the same), 2 usage error.\n"
+          "  --help prints this text; --version the version of the tools.\n",
           to);
 }
 
@@ -544,6 +550,11 @@ int main(int argc, const char *const *argv)
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         rc = argc < 2 ? 2 : 0;
+        goto cleanup;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        puts(PROG " (mod_verify) " VERIFY_VERSION);
+        rc = 0;
         goto cleanup;
     }
     cmd = find_command(argv[1]);
