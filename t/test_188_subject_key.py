@@ -251,3 +251,28 @@ def test_usage(logs, tmp_path):
                                  str(tmp_path / "out"))
     assert res.returncode == 1 and "cannot open key file" in res.stderr
     assert not os.path.exists(str(tmp_path / "out"))
+
+
+def test_by_hand_script_takes_either_key(logs, tmp_path):
+    """The find-subject script of audit-guide.md §5 finds the same lines
+    with the exported subject key as with the master key."""
+    guide = open(os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "docs", "audit-guide.md"),
+        encoding="utf-8").read()
+    m = re.search(r"```sh\n(#!/bin/sh\n# find-subject .*?)```", guide, re.S)
+    assert m, "find-subject script not in audit-guide.md"
+    script = str(tmp_path / "find-subject")
+    with open(script, "w") as f:
+        f.write(m.group(1))
+    s = logs
+    pid = s.people[0].id
+    outs = []
+    for key in (s.key, s.subject_key):
+        res = subprocess.run(["sh", script, key, s.copy], input=pid + "\n",
+                             capture_output=True, text=True,
+                             env=harness.CLEAN_ENV, timeout=60)
+        assert res.returncode == 0, res.stderr
+        rids = [json.loads(x)["request_id"] for x in res.stdout.splitlines()]
+        assert rids == s.rids[0]
+        outs.append(res.stdout)
+    assert outs[0] == outs[1]
