@@ -256,7 +256,9 @@ static apr_status_t load(verify_keys_t **keys, const char *path,
                                "(OpenSSL failure)");
             goto cleanup;
         }
-        *subject_only = 1;
+        if (subject_only) {
+            *subject_only = 1;
+        }
         *keys = k;
         rv = APR_SUCCESS;
         goto cleanup;

@@ -46,7 +46,7 @@ apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
 
 /**
  * As verify_keys_load(), and a file may also be an exported subject key
- * (VERIFY_SUBJECT_KEY_LABEL): then *subject_only is 1 and only
+ * (VERIFY_SUBJECT_KEY_LABEL): then *subject_only (unless NULL) is 1 and only
  * VERIFY_KEY_SUBJECT may be used (the other tags come out all zero).
  * For verify-audit subject; never for VerifyKeyFile, which refuses a
  * labelled file.
