@@ -32,6 +32,7 @@
 typedef enum {
     ARGS_FILES,         /* audit files or directories, after options */
     ARGS_DIR,           /* exactly one audit directory */
+    ARGS_NONE,          /* options only, no files */
     ARGS_FILES_ONLY     /* audit files or directories, no options */
 } audit_args_kind_t;
 
@@ -119,13 +120,24 @@ static const audit_cmd_t commands[] = {
       "             them) the newest checkpoint covering the month and\n"
       "             the sample's seed checkpoint are verified\n" },
     { "subject", ARGS_FILES, OPT('i') | OPT('k') | OPT('j'),
-      OPT('i') | OPT('k'), "--id ID and --key FILE (the VerifyKeyFile)",
+      OPT('i') | OPT('k'),
+      "--id ID and --key FILE (the subject key, or the VerifyKeyFile)",
       NULL, cmd_subject,
       "  subject --id ID|- --key FILE [--json]\n"
       "             every line about one person (R4.2.5, R5.5): the lines\n"
-      "             whose subject_tag is the tag of ID under the key file\n"
-      "             (VerifyKeyFile); the ID is shown only masked; --id -\n"
+      "             whose subject_tag is the tag of ID under the key file:\n"
+      "             the subject key that subject-key exports, or the\n"
+      "             VerifyKeyFile; the ID is shown only masked; --id -\n"
       "             reads it from stdin (out of the process list)\n" },
+    { "subject-key", ARGS_NONE, OPT('k') | OPT('o'), OPT('k'),
+      "--key FILE (the VerifyKeyFile)", NULL, cmd_subject_key,
+      "  subject-key --key FILE [--out FILE|-]\n"
+      "             export from the VerifyKeyFile only the subject key:\n"
+      "             all that subject needs, nothing that opens the store;\n"
+      "             one line \"" VERIFY_SUBJECT_KEY_LABEL " HEX\" in a new\n"
+      "             file of mode 0400 (never over an existing one);\n"
+      "             without --out on stdout, but never on a terminal\n"
+      "             unless --out - asks for it\n" },
     { "roster", ARGS_FILES, OPT('S'), 0, NULL, NULL, cmd_roster,
       "  roster [--since YYYY-MM-DD]\n"
       "             the register of everyone who queried (R4.3): per\n"
@@ -177,6 +189,7 @@ static const apr_getopt_option_t options[] = {
     { "json", 'j', 0, "JSON Lines" },
     { "id", 'i', 1, "ID number" },
     { "key", 'k', 1, "key file" },
+    { "out", 'o', 1, "file for the subject key, or -" },
     { "since", 'S', 1, "YYYY-MM-DD" },
     { "months", 'M', 1, "months" },
     { "config", 'c', 1, "file with VerifyClient lines" },
@@ -305,6 +318,7 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'j': a->as_json = 1; break;
         case 'i': a->id = arg; break;
         case 'k': a->key = arg; break;
+        case 'o': a->out = arg; break;
         case 'S': a->since = arg; break;
         case 'M': *months = arg; break;
         case 'c': a->config = arg; break;
@@ -525,6 +539,13 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
             return 2;
         }
         a->dir = os->argv[os->ind];
+        return cmd->run(a, p);
+    }
+    if (cmd->args == ARGS_NONE) {
+        if (os->ind < os->argc) {
+            fprintf(stderr, PROG ": %s reads no audit files\n", cmd->name);
+            return 2;
+        }
         return cmd->run(a, p);
     }
     if (os->ind >= os->argc) {
