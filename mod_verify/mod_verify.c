@@ -6,6 +6,8 @@
  * URLs are the handler's).
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -143,13 +145,26 @@ static int verify_monitor(apr_pool_t *pconf, server_rec *s)
 
 static void verify_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    sigset_t stop, old;
+
     if (!verify_auditlog_ready() || !verify_request_ready()) {
         return;
     }
+    /* prefork's SIGTERM handler destroys the child's pools from inside
+     * the handler: arriving while this allocates (LMDB, the writer), it
+     * would free from inside malloc, and glibc aborts the child. The
+     * stop waits until the child is set up. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigaddset(&stop, SIGUSR1);
+    sigaddset(&stop, SIGWINCH);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
     verify_request_child_init();
     verify_client_child_init();
     verify_auditlog_child_init(s, pchild);
     verify_store_child_init(s, pchild);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void verify_child_status(server_rec *s, pid_t pid,
