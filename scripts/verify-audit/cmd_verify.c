@@ -1,42 +1,403 @@
 /*
- * cmd_verify.c -- is the hash chain of the audit log intact, and if not,
- * where does it break?
+ * cmd_verify.c -- is the audit log intact, and, with --verifier, is it
+ * the log its signed checkpoints committed to?
+ *
+ * One reading checks the chain line by line (verify_chain_scan), adds
+ * every line to the tree, and checks each checkpoint line as it comes:
+ * the line by itself (cpline.c), its size never below the one before,
+ * and its root against the log's at its size. A checkpoint is written a
+ * few lines after the size it signs, so that root comes from the recent
+ * roots the walk keeps; one further back is checked by a second reading
+ * (memory never grows with the log). Checkpoints held elsewhere
+ * (--witnessed) are known before the reading starts: their roots are
+ * taken as the tree passes their sizes.
  */
 #include <stdio.h>
+#include <string.h>
+#include <apr_strings.h>
 #include "print.h"
 #include "tool.h"
 
-/* Notes and faults as the scan finds them: they hold file names and
- * log text (an audit_recover line's detail). */
+/* Faults printed of each kind; the rest are counted. */
+#define SHOWN 20
+
+/* A checkpoint whose root is too far back for the recent roots. */
+typedef struct deferred_t {
+    uint64_t seq;               /* its line */
+    uint64_t size;
+    unsigned char root[VERIFY_MERKLE_HASH_LEN];
+    const char *where;          /* "FILE:LINE", safe to show */
+    int want;                   /* its slot in the second walk */
+} deferred_t;
+
+typedef struct vctx_t {
+    const audit_args_t *a;
+    audit_walk_t walk;
+    int tree;                   /* the log starts at seq 1: roots known */
+    uint64_t lines_cp;          /* checkpoint lines */
+    uint64_t cp_ok;             /* ... sound */
+    uint64_t cp_bad;            /* ... refused */
+    uint64_t *by_key;           /* sound ones per key */
+    uint64_t first_size;        /* size of the first sound one */
+    uint64_t last_size;         /* ... and of the last */
+    uint64_t last_seq;          /* its seq (0: none yet) */
+    char last_ts[40];           /* its ts */
+    char line_ts[40];           /* ts of the last line read */
+    uint64_t signed_through;    /* largest size of a root found equal */
+    apr_array_header_t *deferred;   /* deferred_t */
+    const char *first_fault;    /* safe to show */
+    uint64_t faults;            /* everything the checkpoints refuse */
+    apr_pool_t *p;
+    apr_pool_t *scratch;        /* cleared after each checkpoint line */
+} vctx_t;
+
+/* Notes and faults of the chain as the scan finds them: they hold file
+ * names and log text (an audit_recover line's detail). */
 static void print_note(verify_scan_t *s, const char *msg)
 {
     printf("%s\n", safe_str(s->p, msg));
 }
 
-/* Every line a leaf of the tree's edge (RFC 6962): the root of what
- * was checked, to compare with a checkpoint or a witness. */
-static int add_leaf(verify_scan_t *s, const char *line, size_t len,
-                    json_t *j, int bad, int file, apr_off_t off)
+/* Say a fault of the checkpoints (@p msg safe to show); keep the first. */
+static void fault(vctx_t *v, uint64_t *count, const char *msg)
 {
-    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
+    (*count)++;
+    v->faults++;
+    if (!v->first_fault) {
+        v->first_fault = apr_pstrdup(v->p, msg);
+    }
+    if (*count <= SHOWN) {
+        printf("%s\n", msg);
+    }
+    else if (*count == SHOWN + 1) {
+        printf("(more of these are counted, not shown)\n");
+    }
+}
 
-    if (verify_merkle_leaf_hash(line, len, leaf) != APR_SUCCESS
-        || verify_merkle_edge_append(s->ctx, leaf) != APR_SUCCESS) {
+static void line_ts_copy(char out[40], json_t *j)
+{
+    const char *ts = jstr(j, "ts");
+
+    apr_cpystrn(out, ts ? ts : "", 40);
+}
+
+/* One checkpoint line, after the chain accepted it. */
+static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
+{
+    unsigned char root[VERIFY_MERKLE_HASH_LEN];
+    uint64_t seq = s->chain.seq;
+    verify_checkpoint_t cp;
+    deferred_t *d;
+    const char *why, *where;
+    char b1[45], b2[45];
+    apr_status_t rv;
+    int by;
+
+    where = apr_psprintf(v->scratch, "%s:%" APR_UINT64_T_FMT,
+                         safe_str(v->scratch, s->files[file].path),
+                         s->files[file].lines);
+    why = cpline_check(v->a, j, seq, &cp, &by, v->scratch);
+    if (!why && v->last_seq && cp.size < v->last_size) {
+        why = apr_psprintf(v->scratch, "its size %" APR_UINT64_T_FMT " is "
+                           "below the size %" APR_UINT64_T_FMT " of the "
+                           "checkpoint at seq %" APR_UINT64_T_FMT " (sizes "
+                           "never go back: lines were cut and written "
+                           "again, or the line was copied from elsewhere)",
+                           cp.size, v->last_size, v->last_seq);
+    }
+    if (!why && v->tree) {
+        rv = walk_root_at(&v->walk, cp.size, root);
+        if (rv == APR_INCOMPLETE) {
+            d = apr_array_push(v->deferred);
+            d->seq = seq;
+            d->size = cp.size;
+            memcpy(d->root, cp.root, sizeof(d->root));
+            d->where = apr_pstrdup(v->p, where);
+        }
+        else if (rv != APR_SUCCESS) {
+            why = "cannot compute the tree's root";
+        }
+        else if (memcmp(root, cp.root, sizeof(root))) {
+            why = apr_psprintf(v->scratch, "the log's root at size %"
+                               APR_UINT64_T_FMT " is %s, the note signed %s: "
+                               "lines 1..%" APR_UINT64_T_FMT " are not the "
+                               "lines that were signed", cp.size,
+                               tree_b64(root, b1), tree_b64(cp.root, b2),
+                               cp.size);
+        }
+    }
+    if (why) {
+        fault(v, &v->cp_bad, apr_psprintf(v->scratch, "%s: BAD CHECKPOINT at "
+                                          "seq %" APR_UINT64_T_FMT ": %s",
+                                          where, seq,
+                                          safe_str(v->scratch, why)));
+        return;
+    }
+    if (v->cp_ok++ == 0) {
+        v->first_size = cp.size;
+    }
+    v->by_key[by]++;
+    v->last_size = cp.size;
+    v->last_seq = seq;
+    line_ts_copy(v->last_ts, j);
+    if (cp.size > v->signed_through) {
+        v->signed_through = cp.size;
+    }
+}
+
+static int verify_line(verify_scan_t *s, const char *line, size_t len,
+                       json_t *j, int bad, int file, apr_off_t off)
+{
+    vctx_t *v = s->ctx;
+
+    if (walk_leaf(&v->walk, line, len) != APR_SUCCESS) {
         fprintf(stderr, PROG ": cannot hash (OpenSSL)\n");
         return -1;
     }
+    v->tree = s->first_seq == 1;
+    line_ts_copy(v->line_ts, j);
+    if (!is_checkpoint(j)) {
+        return 0;
+    }
+    v->lines_cp++;
+    if (v->a->nkeys) {
+        check_line(v, s, j, file);
+        apr_pool_clear(v->scratch);
+    }
     return 0;
+}
+
+/* The checkpoints whose roots were too far back: a second reading. */
+static int check_deferred(vctx_t *v, const verify_chain_t *head)
+{
+    audit_walk_t w;
+    audit_want_t *x;
+    deferred_t *d;
+    char b1[45], b2[45];
+    int i;
+
+    if (v->deferred->nelts == 0) {
+        return 0;
+    }
+    walk_init(&w, v->p);
+    for (i = 0; i < v->deferred->nelts; i++) {
+        d = &APR_ARRAY_IDX(v->deferred, i, deferred_t);
+        /* sound checkpoints' sizes never decrease */
+        d->want = walk_want(&w, d->size);
+    }
+    if (tree_reread(v->a, "verify", &w, head, v->p) != 0) {
+        return 1;
+    }
+    for (i = 0; i < v->deferred->nelts; i++) {
+        d = &APR_ARRAY_IDX(v->deferred, i, deferred_t);
+        x = &APR_ARRAY_IDX(w.want, d->want, audit_want_t);
+        if (memcmp(x->root, d->root, sizeof(d->root))) {
+            fault(v, &v->cp_bad, apr_psprintf(v->p, "%s: BAD CHECKPOINT at "
+                  "seq %" APR_UINT64_T_FMT ": the log's root at size %"
+                  APR_UINT64_T_FMT " is %s, the note signed %s: lines 1..%"
+                  APR_UINT64_T_FMT " are not the lines that were signed",
+                  d->where, d->seq, d->size, tree_b64(x->root, b1),
+                  tree_b64(d->root, b2), d->size));
+        }
+    }
+    return 0;
+}
+
+/* The --witnessed checkpoints against the log's roots at their sizes. */
+static void check_held(vctx_t *v, const apr_array_header_t *held,
+                       uint64_t head, uint64_t *agree, uint64_t *bad)
+{
+    const audit_held_t *h;
+    const audit_want_t *x;
+    char b1[45], b2[45];
+    int i;
+
+    for (i = 0; i < held->nelts; i++) {
+        h = &APR_ARRAY_IDX(held, i, audit_held_t);
+        x = &APR_ARRAY_IDX(v->walk.want, h->want, audit_want_t);
+        if (h->size > head) {
+            fault(v, bad, apr_psprintf(v->p, "%s: WITNESSED CHECKPOINT "
+                  "BEYOND THE LOG: size %" APR_UINT64_T_FMT ", but the log "
+                  "ends at seq %" APR_UINT64_T_FMT ": seq %" APR_UINT64_T_FMT
+                  "..%" APR_UINT64_T_FMT " are missing (lines cut from the "
+                  "end, or an older copy of the log restored)",
+                  held_where(h, v->p), h->size, head, head + 1, h->size));
+        }
+        else if (!v->tree) {
+            continue;
+        }
+        else if (!x->got || memcmp(x->root, h->root, sizeof(h->root))) {
+            fault(v, bad, apr_psprintf(v->p, "%s: WITNESSED CHECKPOINT "
+                  "CONTRADICTS THE LOG: size %" APR_UINT64_T_FMT ": it signed "
+                  "root %s, the log's root at size %" APR_UINT64_T_FMT " is "
+                  "%s: lines 1..%" APR_UINT64_T_FMT " are not the lines that "
+                  "were signed", held_where(h, v->p), h->size,
+                  tree_b64(h->root, b1), h->size, tree_b64(x->root, b2),
+                  h->size));
+        }
+        else {
+            (*agree)++;
+            if (h->size > v->signed_through) {
+                v->signed_through = h->size;
+            }
+        }
+    }
+}
+
+/* "NAME+KEYID (N)" of each key that signed a sound checkpoint line. */
+static const char *signers(const vctx_t *v)
+{
+    const char *out = NULL;
+    int i;
+
+    for (i = 0; i < v->a->nkeys; i++) {
+        if (v->by_key[i]) {
+            out = apr_psprintf(v->p, "%s%s%s (%" APR_UINT64_T_FMT ")",
+                               out ? out : "", out ? ", " : "",
+                               safe_str(v->p, key_label(&v->a->keys[i],
+                                                        v->p)),
+                               v->by_key[i]);
+        }
+    }
+    return out ? out : "none";
+}
+
+/* The "checkpoints:" and "witnessed:" lines. */
+static void print_checked(const vctx_t *v, const apr_array_header_t *held,
+                          uint64_t agree)
+{
+    if (!v->a->nkeys) {
+        printf("checkpoints: NOT checked (no --verifier given): %"
+               APR_UINT64_T_FMT " checkpoint line(s) in the log; give the "
+               "log's verifier key to check them\n", v->lines_cp);
+        return;
+    }
+    if (v->lines_cp == 0) {
+        printf("checkpoints: none in the log\n");
+    }
+    else if (v->cp_ok) {
+        printf("checkpoints: %" APR_UINT64_T_FMT " of %" APR_UINT64_T_FMT
+               " line(s) sound: signature, origin, sizes (%" APR_UINT64_T_FMT
+               "..%" APR_UINT64_T_FMT ", never going back)%s; signed by %s\n",
+               v->cp_ok, v->lines_cp, v->first_size, v->last_size,
+               v->tree ? " and roots equal to the log's"
+                       : "; roots NOT checked (the log does not start at "
+                         "seq 1, and a root needs every line from seq 1)",
+               signers(v));
+    }
+    else {
+        printf("checkpoints: none of the %" APR_UINT64_T_FMT " line(s) is "
+               "sound\n", v->lines_cp);
+    }
+    if (held->nelts) {
+        printf("witnessed:   %" APR_UINT64_T_FMT " of %d checkpoint(s) "
+               "agree with the log%s\n", agree, held->nelts,
+               v->tree ? "" : " (roots NOT checked: as above)");
+    }
+}
+
+/* The lines no signed checkpoint covers: a warning, and the clause of
+ * the verdict. */
+static const char *tail_clause(const vctx_t *v, const verify_scan_t *s)
+{
+    uint64_t from = v->signed_through + 1, head = s->chain.seq;
+
+    if (from < s->first_seq) {
+        from = s->first_seq;
+    }
+    if (from > head) {
+        return apr_psprintf(v->p, "every line signed");
+    }
+    if (v->signed_through == 0) {
+        printf("WARNING: unsigned log: no line is covered by a signed "
+               "checkpoint (seq %" APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT
+               ", %" APR_UINT64_T_FMT " lines)\n", from, head,
+               head - from + 1);
+        return apr_psprintf(v->p, "but NO line is covered by a signed "
+                            "checkpoint");
+    }
+    printf("WARNING: unsigned tail: seq %" APR_UINT64_T_FMT "..%"
+           APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT " line(s), the last at %s)"
+           " come after the newest signed checkpoint (size %" APR_UINT64_T_FMT
+           "%s): no signature covers them yet, so whoever can write the "
+           "audit directory could still rewrite them\n", from, head,
+           head - from + 1, safe_str(v->p, ts_readable(v->line_ts, v->p)),
+           v->signed_through,
+           v->last_seq ? apr_psprintf(v->p, "; the newest checkpoint line is "
+                                      "seq %" APR_UINT64_T_FMT ", at %s",
+                                      v->last_seq,
+                                      safe_str(v->p, ts_readable(v->last_ts,
+                                                                 v->p)))
+                       : "");
+    return apr_psprintf(v->p, "signed through seq %" APR_UINT64_T_FMT ", seq %"
+                        APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT " (%"
+                        APR_UINT64_T_FMT " line(s)) NOT yet signed",
+                        v->signed_through, from, head, head - from + 1);
+}
+
+/* What the verdict FAILED says after "chain intact, but". */
+static const char *failures(const vctx_t *v, uint64_t held_bad,
+                            uint64_t refused)
+{
+    const char *out = "";
+
+    if (v->cp_bad) {
+        out = apr_psprintf(v->p, "%" APR_UINT64_T_FMT " bad checkpoint "
+                           "line(s)", v->cp_bad);
+    }
+    if (held_bad) {
+        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " witnessed "
+                           "checkpoint(s) contradict it or lie beyond its "
+                           "end", out, *out ? ", " : "", held_bad);
+    }
+    if (refused) {
+        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " witnessed "
+                           "note(s) do not verify", out, *out ? ", " : "",
+                           refused);
+    }
+    if (v->signed_through == 0) {
+        out = apr_psprintf(v->p, "%s%sno line is covered by a signed "
+                           "checkpoint", out, *out ? ", and " : "");
+    }
+    if (v->first_fault) {
+        out = apr_psprintf(v->p, "%s; the first: %s", out, v->first_fault);
+    }
+    return out;
 }
 
 int cmd_verify(const audit_args_t *a, apr_pool_t *p)
 {
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
-    verify_merkle_edge_t *edge = apr_palloc(p, sizeof(*edge));
+    apr_array_header_t *held = NULL;
+    uint64_t agree = 0, held_bad = 0, refused = 0;
+    audit_held_t *h;
     verify_scan_t s;
+    const char *tail = NULL;
     char hex[65], b64[45];
+    vctx_t v;
+    int i, rc;
 
-    verify_merkle_edge_init(edge);
-    scan_init(&s, a, add_leaf, edge, p);
+    memset(&v, 0, sizeof(v));
+    v.a = a;
+    v.p = p;
+    apr_pool_create(&v.scratch, p);
+    v.deferred = apr_array_make(p, 4, sizeof(deferred_t));
+    v.by_key = apr_pcalloc(p, (apr_size_t)(a->nkeys + 1) * sizeof(uint64_t));
+    walk_init(&v.walk, p);
+    if (a->nkeys) {
+        walk_keep_history(&v.walk, p);
+        rc = held_read(a, 0, &held, p);
+        if (rc < 0) {
+            return 1;
+        }
+        refused = (uint64_t)rc;
+        v.faults += refused;
+        for (i = 0; i < held->nelts; i++) {
+            h = &APR_ARRAY_IDX(held, i, audit_held_t);
+            h->want = walk_want(&v.walk, h->size);
+        }
+    }
+    scan_init(&s, a, verify_line, &v, p);
     s.note_fn = print_note;
     if (scan_run(&s) != 0) {
         return 1;
@@ -45,19 +406,37 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
         printf("no audit lines found\n");
         return 1;
     }
-    /* the tree first: the verdict stays the last line */
-    if (s.first_seq != 1) {
+    if (v.tree && check_deferred(&v, &s.chain) != 0) {
+        return 1;
+    }
+    if (held) {
+        check_held(&v, held, s.chain.seq, &agree, &held_bad);
+    }
+    print_checked(&v, held, agree);
+    /* the tree next: the verdict stays the last line */
+    if (!v.tree) {
         printf("tree: not computed: the log starts at seq %" APR_UINT64_T_FMT
                " (the lines before were purged or not given)\n", s.first_seq);
     }
-    else if (verify_merkle_edge_root(edge, root) == APR_SUCCESS) {
-        printf("tree: size %" APR_UINT64_T_FMT " root %s\n", edge->size,
+    else if (verify_merkle_edge_root(&v.walk.edge, root) == APR_SUCCESS) {
+        printf("tree: size %" APR_UINT64_T_FMT " root %s\n", v.walk.edge.size,
                tree_b64(root, b64));
     }
+    if (a->nkeys) {
+        tail = tail_clause(&v, &s);
+    }
     verify_hex(s.chain.hash, 32, hex);
+    if (v.faults || (a->nkeys && v.signed_through == 0)) {
+        printf("FAILED: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
+               APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, but "
+               "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq,
+               failures(&v, held_bad, refused));
+        return 1;
+    }
     printf("OK: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
-           APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, head %s"
-           "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq, hex,
+           APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact%s%s, "
+           "head %s%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq,
+           tail ? ", " : "", tail ? tail : "", hex,
            s.recovers ? " (with recovery notes above)" : "");
     return 0;
 }
