@@ -244,6 +244,44 @@ static void check_held(vctx_t *v, const apr_array_header_t *held,
     }
 }
 
+/*
+ * A log that does not start at seq 1 gives no roots to check the
+ * checkpoints with. That is lawful only after a purge, and purge deletes
+ * nothing younger than 5 years; a first day file removed by whoever can
+ * write the directory (with or without a purge checkpoint forged beside
+ * it) is not. The fault, or NULL.
+ */
+static const char *start_fault(const verify_scan_t *s, apr_pool_t *p)
+{
+    verify_date_t limit = verify_date_months_before(
+        verify_date_taipei(apr_time_now()), KEEP_MONTHS);
+    verify_date_t through;
+    char d1[11], d2[11];
+
+    if (!s->from_checkpoint) {
+        return apr_psprintf(p, "LOG START MISSING: the log starts at seq %"
+                            APR_UINT64_T_FMT " and no purge checkpoint says "
+                            "the lines before it were purged: seq 1..%"
+                            APR_UINT64_T_FMT " are missing (a day file "
+                            "removed, or not given: give the whole audit "
+                            "directory)", s->first_seq, s->first_seq - 1);
+    }
+    through = verify_audit_checkpoint_name_date(s->checkpoint);
+    if (through && through < limit) {
+        return NULL;
+    }
+    verify_date_format(through, d1);
+    verify_date_format(limit, d2);
+    return apr_psprintf(p, "LOG START MISSING: the log starts at seq %"
+                        APR_UINT64_T_FMT " after the purge checkpoint %s, "
+                        "which says the days through %s were purged: less "
+                        "than 5 years ago (only days before %s may be), and "
+                        "purge refuses that, so seq 1..%" APR_UINT64_T_FMT
+                        " were removed another way", s->first_seq,
+                        safe_str(p, s->checkpoint), d1, d2,
+                        s->first_seq - 1);
+}
+
 /* "NAME+KEYID (N)" of each key that signed a sound checkpoint line. */
 static const char *signers(const vctx_t *v)
 {
@@ -337,13 +375,16 @@ static const char *tail_clause(const vctx_t *v, const verify_scan_t *s)
 
 /* What the verdict FAILED says after "chain intact, but". */
 static const char *failures(const vctx_t *v, uint64_t held_bad,
-                            uint64_t refused)
+                            uint64_t refused, uint64_t missing)
 {
     const char *out = "";
 
+    if (missing) {
+        out = "its start is missing";
+    }
     if (v->cp_bad) {
-        out = apr_psprintf(v->p, "%" APR_UINT64_T_FMT " bad checkpoint "
-                           "line(s)", v->cp_bad);
+        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " bad checkpoint "
+                           "line(s)", out, *out ? ", " : "", v->cp_bad);
     }
     if (held_bad) {
         out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " witnessed "
@@ -369,10 +410,10 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
 {
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
     apr_array_header_t *held = NULL;
-    uint64_t agree = 0, held_bad = 0, refused = 0;
+    uint64_t agree = 0, held_bad = 0, refused = 0, missing = 0;
     audit_held_t *h;
     verify_scan_t s;
-    const char *tail = NULL;
+    const char *tail = NULL, *why;
     char hex[65], b64[45];
     vctx_t v;
     int i, rc;
@@ -412,6 +453,9 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     if (held) {
         check_held(&v, held, s.chain.seq, &agree, &held_bad);
     }
+    if (a->nkeys && !v.tree && (why = start_fault(&s, p)) != NULL) {
+        fault(&v, &missing, why);
+    }
     print_checked(&v, held, agree);
     /* the tree next: the verdict stays the last line */
     if (!v.tree) {
@@ -430,7 +474,7 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
         printf("FAILED: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
                APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, but "
                "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq,
-               failures(&v, held_bad, refused));
+               failures(&v, held_bad, refused, missing));
         return 1;
     }
     printf("OK: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"

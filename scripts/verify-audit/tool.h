@@ -14,6 +14,9 @@
 
 #define PROG "verify-audit"
 
+/* Audit files are kept at least this long (R4.1.5, R4.2.5). */
+#define KEEP_MONTHS (5 * 12)
+
 /* What the command line gave a command (NULL/0: not given). */
 typedef struct audit_args_t {
     apr_array_header_t *files;  /* const char *: audit files, chain order */

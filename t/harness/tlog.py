@@ -199,17 +199,23 @@ class LogBuilder:
                                    "%Y-%m-%dT%H:%M:%S+08:00"))
         return key.sign(text)
 
-    def checkpoint(self, size=None, reason="interval", note=None, **line):
-        """A checkpoint of the first @size lines (default: all so far):
+    def checkpoint(self, upto=None, reason="interval", note=None, **line):
+        """A checkpoint of the first @upto lines (default: all so far):
         the note (made by note() unless given) and its chain line, whose
-        members origin/size/root may be overridden by @line. Returns the
-        line's seq."""
-        size = self.size if size is None else size
+        members (origin, size, root, note ...) @line may override.
+        Returns the line's seq."""
+        size = self.size if upto is None else upto
         if note is None:
             note = self.note(size)
-        origin, nsize, root64 = note.split("\n")[:3]
-        m = dict(op="checkpoint", origin=origin, size=int(nsize),
-                 root=root64, reason=reason, note=note)
+        parts = note.split("\n") if isinstance(note, str) else []
+        if len(parts) > 3 and parts[1].isdigit():
+            origin, nsize, root64 = parts[0], int(parts[1]), parts[2]
+        else:
+            # not a note at all (a test of the line's check): the
+            # members a sound one would have
+            origin, nsize, root64 = self.key.name, size, b64(self.root(size))
+        m = dict(op="checkpoint", origin=origin, size=nsize, root=root64,
+                 reason=reason, note=note)
         m.update(line)
         self.notes.append((size, note))
         return self.add(self.members(**m))
