@@ -24,6 +24,10 @@
 /* "checkpoint-" and the size as 20 decimal digits */
 #define CP_PREFIX "checkpoint-"
 #define CP_DIGITS 20
+/* how a signature line starts: U+2014 EM DASH and a space */
+#define SIG_START "\xe2\x80\x94 "
+#define NEITHER "neither a signed note nor a text with note= tokens (a " \
+                "syslog extract)"
 
 static const char b64_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
@@ -170,8 +174,7 @@ static int read_extract(held_ctx_t *h, const char *path)
         rc = -1;
     }
     else if (notes == 0) {
-        refuse(h, path, 0, "neither a signed note nor a text with note= "
-               "tokens (a syslog extract)");
+        refuse(h, path, 0, NEITHER);
         apr_pool_clear(h->scratch);
     }
     fclose(f);
@@ -195,6 +198,11 @@ static int read_file(held_ctx_t *h, const char *path, apr_off_t size)
     }
     if (note_token(buf, buf, &tlen)) {
         return read_extract(h, path);
+    }
+    if (!strstr(buf, "\n\n" SIG_START)) {
+        refuse(h, path, 0, NEITHER);
+        apr_pool_clear(h->scratch);
+        return 0;
     }
     add_note(h, buf, len, path, 0, UINT64_MAX);
     return 0;
