@@ -13,11 +13,13 @@
 #include "http_core.h"
 #include "http_log.h"
 #include "http_request.h"
+#include "mpm_common.h"
 
 #include "verify.h"
 #define VERIFY_MODULE_MAIN
 #include "verify_private.h"
 #include "mod_verify_audit.h"
+#include "mod_verify_checkpoint.h"
 #include "mod_verify_client.h"
 #include "mod_verify_config.h"
 #include "mod_verify_handler.h"
@@ -93,10 +95,18 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     verify_store_prepare(s, ptemp);
     if (verify_client_post_config(s, pconf) != APR_SUCCESS
+        || verify_checkpoint_post_config(s, pconf, ptemp) != APR_SUCCESS
         || verify_auditlog_start(s, ptemp) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    verify_checkpoint_started();
     return OK;
+}
+
+static int verify_monitor(apr_pool_t *p, server_rec *s)
+{
+    verify_checkpoint_monitor();
+    return DECLINED;
 }
 
 static void verify_child_init(apr_pool_t *pchild, server_rec *s)
@@ -121,8 +131,12 @@ static void verify_register_hooks(apr_pool_t *p)
      * never takes a running server down */
     ap_hook_check_config(verify_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* in the parent, as root, at start and every restart: the key, the
-     * directories, the chain and its "start" line (not in the dry run) */
+     * directories, the chain, its "start" line and a checkpoint signed
+     * after it (not in the dry run) */
     ap_hook_post_config(verify_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* in the parent's main loop, about every ten seconds, as root: sign
+     * a checkpoint of the audit log when one is due */
+    ap_hook_monitor(verify_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     /* in each child, as the run-time user: LMDB and the chain writer
      * must be opened after fork */
     ap_hook_child_init(verify_child_init, NULL, NULL, APR_HOOK_MIDDLE);

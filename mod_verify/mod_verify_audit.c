@@ -77,18 +77,35 @@ int verify_auditlog_ready(void)
     return writer.head != NULL;
 }
 
+/* Set up @p w on @p head, logging for @p s. */
+static void writer_setup_on(verify_writer_t *w, verify_writer_head_t *head,
+                            const char *dir, server_rec *s)
+{
+    verify_writer_init(w, head, dir);
+    w->sync = verify_config_audit_sync();
+    w->mutex.acquire = mutex_acquire;
+    w->mutex.release = mutex_release;
+    w->uid = ap_unixd_config.user_id;
+    w->gid = ap_unixd_config.group_id;
+    w->log = log_to_error_log;
+    w->log_baton = s;
+}
+
 /* Set up this process's writer on @p head, logging for @p s. */
 static void writer_setup(verify_writer_head_t *head, const char *dir,
                          server_rec *s)
 {
-    verify_writer_init(&writer, head, dir);
-    writer.sync = verify_config_audit_sync();
-    writer.mutex.acquire = mutex_acquire;
-    writer.mutex.release = mutex_release;
-    writer.uid = ap_unixd_config.user_id;
-    writer.gid = ap_unixd_config.group_id;
-    writer.log = log_to_error_log;
-    writer.log_baton = s;
+    writer_setup_on(&writer, head, dir, s);
+}
+
+void verify_auditlog_writer_init(verify_writer_t *w, server_rec *s)
+{
+    writer_setup_on(w, writer.head, writer.dir, s);
+}
+
+const verify_writer_head_t *verify_auditlog_head(void)
+{
+    return writer.head;
 }
 
 /* Who must own the audit directory and its files. */

@@ -45,4 +45,15 @@ apr_status_t verify_auditlog_append(server_rec *s, const char *body,
                                     verify_writer_receipt_t *receipt,
                                     apr_pool_t *p);
 
+/**
+ * Set up @p w as another writer of this generation's chain, in this
+ * process, logging for @p s: how the parent's checkpoint signer writes
+ * its lines from its own thread. Call after post_config set the chain.
+ */
+void verify_auditlog_writer_init(verify_writer_t *w, server_rec *s);
+
+/** The chain head of this generation, or NULL. Writable by every
+ * child: read it for what a child may know, never for what to sign. */
+const verify_writer_head_t *verify_auditlog_head(void);
+
 #endif /* MOD_VERIFY_AUDIT_H */

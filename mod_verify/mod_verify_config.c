@@ -15,6 +15,7 @@
 #include "verify_private.h"
 #include "mod_verify_audit.h"
 #include "mod_verify_config.h"
+#include "mod_verify_checkpoint.h"
 #include "mod_verify_handler.h"
 
 #define DEFAULT_MAX_BODY 8192
@@ -372,7 +373,8 @@ apr_status_t verify_config_check(server_rec *s, apr_pool_t *ptemp)
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return verify_auditlog_check_dir(s, mod_conf->audit_dir, ptemp);
+    rv = verify_auditlog_check_dir(s, mod_conf->audit_dir, ptemp);
+    return rv == APR_SUCCESS ? verify_checkpoint_check(s, ptemp) : rv;
 }
 
 const command_rec verify_cmds[] = {
@@ -392,6 +394,20 @@ const command_rec verify_cmds[] = {
     AP_INIT_TAKE1("VerifyIdentityMismatchLimit", set_mismatch_limit, NULL,
                   RSRC_CONF, "identity mismatches one client may get about "
                   "one person in a Taipei day (default 5)"),
+    AP_INIT_TAKE1("VerifyCheckpointKey", verify_checkpoint_set_key, NULL,
+                  RSRC_CONF, "Ed25519 PKCS#8 PEM key the parent signs "
+                  "checkpoints of the audit log with (root's alone)"),
+    AP_INIT_TAKE1("VerifyCheckpointDir", verify_checkpoint_set_dir, NULL,
+                  RSRC_CONF, "root's directory of signed checkpoints"),
+    AP_INIT_TAKE1("VerifyCheckpointInterval", verify_checkpoint_set_interval,
+                  NULL, RSRC_CONF, "seconds between checkpoints while "
+                  "lines come (default 60)"),
+    AP_INIT_TAKE1("VerifyCheckpointOrigin", verify_checkpoint_set_origin,
+                  NULL, RSRC_CONF, "the log's name in its checkpoints "
+                  "(default SERVERNAME/verify-audit)"),
+    AP_INIT_TAKE1("VerifyCheckpointSyslog", verify_checkpoint_set_syslog,
+                  NULL, RSRC_CONF, "syslog facility of checkpoint "
+                  "messages, or off (default daemon)"),
     AP_INIT_TAKE_ARGV("VerifyClient", add_client, NULL, RSRC_CONF,
                       "NAME ip=ADDR[,ADDR] checks=CHECK[,CHECK] "
                       "approval=ID valid=FROM..TO [cert-sha256=HEX[,HEX]] "

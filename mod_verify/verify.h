@@ -28,5 +28,8 @@
 #include "verify_chain_scan.h"
 #include "verify_merkle.h"
 #include "verify_note.h"
+#include "verify_note_fork.h"
+#include "verify_audit_follow.h"
+#include "verify_checkpoint_dir.h"
 
 #endif /* VERIFY_H */

@@ -79,7 +79,7 @@ int verify_note_name_valid(const char *name, size_t len)
     return 1;
 }
 
-static char *b64_encode(const unsigned char *in, size_t len, apr_pool_t *p)
+char *verify_note_b64(const unsigned char *in, size_t len, apr_pool_t *p)
 {
     char *out = apr_palloc(p, 4 * ((len + 2) / 3) + 1);
 
@@ -118,7 +118,7 @@ static unsigned char *b64_decode(const char *s, size_t len, size_t *outlen,
     }
     *outlen = (size_t)n - pad;
     /* spare bits not zero, or '=' where a digit belongs: not canonical */
-    again = b64_encode(out, *outlen, p);
+    again = verify_note_b64(out, *outlen, p);
     if (strlen(again) != len || memcmp(again, s, len) != 0) {
         return NULL;
     }
@@ -178,7 +178,7 @@ apr_status_t verify_checkpoint_format(char **text,
     }
     *text = apr_psprintf(p, "%s\n%" APR_UINT64_T_FMT "\n%s\n%s", cp->origin,
                          (apr_uint64_t)cp->size,
-                         b64_encode(cp->root, VERIFY_MERKLE_HASH_LEN, p),
+                         verify_note_b64(cp->root, VERIFY_MERKLE_HASH_LEN, p),
                          ext);
     return APR_SUCCESS;
 }
@@ -441,7 +441,7 @@ char *verify_note_verifier_format(const verify_note_verifier_t *v,
     typed[0] = VERIFY_NOTE_ED25519;
     memcpy(typed + 1, v->key, VERIFY_NOTE_KEY_LEN);
     return apr_psprintf(p, "%s+%08x+%s", v->name, (unsigned)v->id,
-                        b64_encode(typed, sizeof(typed), p));
+                        verify_note_b64(typed, sizeof(typed), p));
 }
 
 apr_status_t verify_note_verifier_parse(verify_note_verifier_t *v,
@@ -532,7 +532,7 @@ apr_status_t verify_note_sign(char **note, const verify_note_signer_t *signer,
     sig[2] = (unsigned char)(signer->v.id >> 8);
     sig[3] = (unsigned char)signer->v.id;
     *note = apr_pstrcat(p, apr_pstrmemdup(p, text, len), "\n" SIG_PREFIX,
-                        signer->v.name, " ", b64_encode(sig, sizeof(sig), p),
+                        signer->v.name, " ", verify_note_b64(sig, sizeof(sig), p),
                         "\n", NULL);
     return APR_SUCCESS;
 }

@@ -163,4 +163,8 @@ apr_status_t verify_checkpoint_open(verify_checkpoint_t *cp,
                                     const char *note, size_t len, int *by,
                                     char **err, apr_pool_t *p);
 
+/** The standard base64 (with padding) of @p len bytes, from @p p: as
+ * notes and checkpoints write hashes and signatures. */
+char *verify_note_b64(const unsigned char *in, size_t len, apr_pool_t *p);
+
 #endif /* VERIFY_NOTE_H */

@@ -10,7 +10,7 @@
 # result: the OpenSSL mod_ssl was compiled against must not be newer than
 # the one it runs with.
 set -euo pipefail
-PKGS="apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-utils
+PKGS="faketime apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-utils
       libjansson-dev libssl-dev openssl curl wrk python3 python3-pytest
       python3-cryptography
       build-essential clang-14 libclang-rt-14-dev llvm-14 strace"

@@ -28,7 +28,8 @@ from .audit import audit_files, read_audit
 from .client import encode_body, request
 from .env import APACHE, CLEAN_ENV, IS_ROOT, MODDIR, MODULE, RUN_USER
 from .people import id_valid, mask_id, roc_date
-from .tools import import_people, make_key_file
+from .tools import (import_people, make_key_file, make_signing_key,
+                    verifier_key)
 
 LEVEL_RE = re.compile(r"\[[\w.-]*:(warn|error|crit|alert|emerg)\]")
 # a child that died of a signal is logged at notice level only
@@ -104,7 +105,8 @@ class Server:
 
     def __init__(self, mpm="event", clients=None, extra_conf="",
                  vhost_conf="", tls=None, store=None, key=None, audit=None,
-                 loglevel="warn verify:info", location=True):
+                 loglevel="warn verify:info", location=True,
+                 checkpoints=False):
         self.mpm = mpm
         self.root = tempfile.mkdtemp(prefix="mod_verify-t-")
         os.chmod(self.root, 0o755)
@@ -126,6 +128,16 @@ class Server:
             os.mkdir(audit)
             chown_run_user(audit, 0o750)
         self.audit = audit
+        self.checkpoint_key = self.checkpoint_dir = self.verifier = None
+        self.syslog = "off"       # VerifyCheckpointSyslog
+        self.wrap = []            # a command prefix for httpd (unshare)
+        self.env = dict(CLEAN_ENV)  # httpd's environment (libfaketime)
+        if checkpoints:
+            self.checkpoint_key = make_signing_key(
+                os.path.join(self.root, "checkpoint.pem"))
+            self.checkpoint_dir = os.path.join(self.root, "checkpoints")
+            self.origin = "127.0.0.1/verify-audit"
+            self.verifier = verifier_key(self.checkpoint_key, self.origin)
         self.port = free_port()
         self.clients = DEFAULT_CLIENTS if clients is None else clients
         self.extra_conf = extra_conf
@@ -194,6 +206,14 @@ class Server:
             'VerifyKeyFile  "%s"' % self.key,
             'VerifyAuditLog "%s"' % self.audit,
         ]
+        if self.checkpoint_key:
+            lines.append('VerifyCheckpointKey "%s"' % self.checkpoint_key)
+            if self.checkpoint_dir:
+                lines.append('VerifyCheckpointDir "%s"' % self.checkpoint_dir)
+            lines += [
+                "VerifyCheckpointInterval 1",
+                "VerifyCheckpointSyslog %s" % self.syslog,
+            ]
         lines += ["VerifyClient %s" % c for c in self.clients]
         if self.location:
             lines += [
@@ -263,8 +283,9 @@ class Server:
         self.stdout_log = os.path.join(self.root, "logs/stdout.log")
         out = open(self.stdout_log, "ab")
         self.proc = subprocess.Popen(
-            [APACHE, "-f", self.conf, "-k", "start", "-DFOREGROUND"],
-            env=CLEAN_ENV, stdin=subprocess.DEVNULL,
+            self.wrap + [APACHE, "-f", self.conf, "-k", "start",
+                         "-DFOREGROUND"],
+            env=self.env, stdin=subprocess.DEVNULL,
             stdout=out, stderr=subprocess.STDOUT,
             # its own session, as a detached httpd would have: prefork
             # signals its whole process group on shutdown

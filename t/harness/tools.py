@@ -26,6 +26,25 @@ def make_key_file(path):
     return path
 
 
+def make_signing_key(path):
+    """`openssl genpkey -algorithm ed25519`, mode 0400: a checkpoint
+    signing key as the admin guide makes it."""
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out",
+                    path], check=True, capture_output=True, env=CLEAN_ENV)
+    os.chmod(path, 0o400)
+    return path
+
+
+def verifier_key(pem_path, name):
+    """The C2SP verifier key of an Ed25519 PEM key, by t/tlogref.py (the
+    independent implementation), not by the tools under test."""
+    import tlogref
+    from cryptography.hazmat.primitives import serialization
+    with open(pem_path, "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), None)
+    return tlogref.vkey(name, tlogref.raw_public(key.public_key()))
+
+
 def read_secret(path):
     """The secret as verify.h defines it: hex decoded when all hex."""
     raw = open(path, "rb").read()
