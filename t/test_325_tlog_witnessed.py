@@ -84,8 +84,9 @@ def test_witnessed_checkpoint_covers_the_tail(tmp_path):
 
 
 def contradiction(res):
-    m = re.findall(r"^(?!FAILED: )(.*): WITNESSED CHECKPOINT CONTRADICTS THE LOG: size "
-                   r"(\d+): it signed root (\S+), the log's root at size "
+    m = re.findall(r"^(?!FAILED: )(.*): WITNESSED CHECKPOINT CONTRADICTS "
+                   r"THE LOG: size (\d+): it signed root (\S+), the log's "
+                   r"root at size "
                    r"\d+ is (\S+): lines 1\.\.\d+ are not the lines that "
                    r"were signed$", res.stdout, re.M)
     return [(w, int(n), tlogref.b64decode_strict(r1),
@@ -153,9 +154,10 @@ def test_witnessed_beyond_the_end(tmp_path):
     old = b.write(tmp_path / "backup", b.lines[:20])
     res = verify("--verifier", b.key.verifier, "--witnessed", cpdir, old)
     assert res.returncode == 1, out(res)
-    beyond = re.findall(r"^(?!FAILED: )(.*): WITNESSED CHECKPOINT BEYOND THE LOG: size "
-                        r"(\d+), but the log ends at seq 20: seq 21\.\.(\d+) "
-                        r"are missing \(lines cut from the end, or an older "
+    beyond = re.findall(r"^(?!FAILED: )(.*): WITNESSED CHECKPOINT BEYOND "
+                        r"THE LOG: size (\d+), but the log ends at seq 20: "
+                        r"seq 21\.\.(\d+) are missing \(lines cut from the "
+                        r"end, or an older "
                         r"copy of the log restored\)$", res.stdout, re.M)
     assert [int(x[1]) for x in beyond] == [s for s in sizes if s > 20]
     assert all(x[1] == x[2] for x in beyond)

@@ -185,8 +185,8 @@ static int judge(const audit_args_t *a, const held_note_t *old,
                : "", o->size);
         return 1;
     }
-    *how = apr_psprintf(p, "it extends %s, proven by %" APR_SIZE_T_FMT " hash(es)",
-                        tree_text(o, p), pr.proof.count);
+    *how = apr_psprintf(p, "it extends %s, proven by %" APR_SIZE_T_FMT
+                        " hash(es)", tree_text(o, p), pr.proof.count);
     return 0;
 }
 
