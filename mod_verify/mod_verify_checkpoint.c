@@ -177,6 +177,8 @@ static void sign(cp_gen_t *g, const char *reason, apr_pool_t *p)
                            reason, note);
     if (!g->writer_ready) {
         verify_auditlog_writer_init(&g->writer, g->s);
+        /* a child holding the chain lock must not stall the parent */
+        g->writer.patience = apr_time_from_sec(2);
         g->writer_ready = 1;
     }
     if (blen && verify_writer_append(&g->writer, body, blen, NULL, NULL,

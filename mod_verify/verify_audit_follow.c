@@ -82,10 +82,13 @@ static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
             return APR_FROM_OS_ERROR(errno);
         }
         have += (size_t)n;
-        for (start = 0, i = 0; i < have; i++) {
-            if (buf[i] != '\n') {
-                continue;
+        for (start = 0; start < have; start = i + 1) {
+            const char *nl = memchr(buf + start, '\n', have - start);
+
+            if (nl == NULL) {
+                break;
             }
+            i = (size_t)(nl - buf);
             if (*taken == max) {
                 *more = 1;
                 return APR_SUCCESS;
@@ -109,7 +112,6 @@ static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
             f->chain = next;
             f->offset += (apr_off_t)(i + 1 - start);
             ++*taken;
-            start = i + 1;
         }
         at += (apr_off_t)start;
         have -= start;

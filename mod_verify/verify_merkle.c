@@ -25,32 +25,46 @@ static const unsigned char empty_root[HLEN] = {
 
 static const char *const hash_failed = "cannot hash (OpenSSL failure)";
 
-/* SHA-256(prefix || a || b) into out, which may alias a or b. The
- * writer hashes two or three times per line under its lock: each thread
- * keeps a fetched digest and a context instead of looking SHA-256 up and
+/* SHA-256(a || b || c) into out, which may alias any input. The writer
+ * hashes three or four times per line under its lock, the parent's
+ * follower as often per line it reads: each thread keeps a fetched
+ * digest and a context instead of looking SHA-256 up (a lock) and
  * allocating per hash. */
-static apr_status_t hash3(unsigned char prefix, const void *a, size_t alen,
-                          const void *b, size_t blen, unsigned char *out)
+static apr_status_t hash_parts(const void *a, size_t alen, const void *b,
+                               size_t blen, const void *c, size_t clen,
+                               unsigned char *out)
 {
     static __thread EVP_MD *md;
-    static __thread EVP_MD_CTX *c;
+    static __thread EVP_MD_CTX *ctx;
     unsigned char tmp[HLEN];
 
     if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA2-256", NULL)) == NULL) {
         return APR_ENOMEM;
     }
-    if (c == NULL && (c = EVP_MD_CTX_new()) == NULL) {
+    if (ctx == NULL && (ctx = EVP_MD_CTX_new()) == NULL) {
         return APR_ENOMEM;
     }
-    if (!EVP_DigestInit_ex(c, md, NULL)
-        || !EVP_DigestUpdate(c, &prefix, 1)
-        || (alen && !EVP_DigestUpdate(c, a, alen))
-        || (blen && !EVP_DigestUpdate(c, b, blen))
-        || !EVP_DigestFinal_ex(c, tmp, NULL)) {
+    if (!EVP_DigestInit_ex(ctx, md, NULL)
+        || (alen && !EVP_DigestUpdate(ctx, a, alen))
+        || (blen && !EVP_DigestUpdate(ctx, b, blen))
+        || (clen && !EVP_DigestUpdate(ctx, c, clen))
+        || !EVP_DigestFinal_ex(ctx, tmp, NULL)) {
         return APR_ENOMEM;
     }
     memcpy(out, tmp, HLEN);
     return APR_SUCCESS;
+}
+
+static apr_status_t hash3(unsigned char prefix, const void *a, size_t alen,
+                          const void *b, size_t blen, unsigned char *out)
+{
+    return hash_parts(&prefix, 1, a, alen, b, blen, out);
+}
+
+apr_status_t verify_sha256(const void *data, size_t len,
+                           unsigned char out[VERIFY_MERKLE_HASH_LEN])
+{
+    return hash_parts(data, len, NULL, 0, NULL, 0, out);
 }
 
 apr_status_t verify_merkle_leaf_hash(const void *data, size_t len,

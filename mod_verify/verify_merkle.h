@@ -64,6 +64,11 @@ typedef struct {
 typedef apr_status_t (*verify_merkle_leaf_fn)(void *ctx, uint64_t index,
                       unsigned char hash[VERIFY_MERKLE_HASH_LEN]);
 
+/** Plain SHA-256 of @p data (the audit chain's line hash), with the
+ * same per-thread digest and context as the tree's hashes.
+ * @return APR_SUCCESS, or APR_ENOMEM (OpenSSL). */
+apr_status_t verify_sha256(const void *data, size_t len,
+                           unsigned char out[VERIFY_MERKLE_HASH_LEN]);
 /** SHA-256(0x00 || data). @return APR_SUCCESS, or APR_ENOMEM (OpenSSL). */
 apr_status_t verify_merkle_leaf_hash(const void *data, size_t len,
                                      unsigned char out[VERIFY_MERKLE_HASH_LEN]);

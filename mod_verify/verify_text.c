@@ -17,31 +17,42 @@ void verify_hex(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
+/* Value of a hex digit: 0-15 lower case, 16-31 upper case (value + 16),
+ * 0xff for anything else; one table lookup per character, since the
+ * chain check reads 128 hex digits per line. */
+static const unsigned char hexval[256] = {
+    ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5,
+    ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
+    ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
+    ['A'] = 26, ['B'] = 27, ['C'] = 28, ['D'] = 29, ['E'] = 30, ['F'] = 31,
+};
+
+static unsigned char hex_digit(unsigned char c, int any_case)
+{
+    unsigned char v = hexval[c];
+
+    if (v == 0 && c != '0') {
+        return 0xff;
+    }
+    if (v >= 16) {
+        return any_case ? (unsigned char)(v - 16) : 0xff;
+    }
+    return v;
+}
+
 int verify_unhex(const char *s, size_t len, unsigned char *out,
                  int any_case)
 {
+    unsigned char hi, lo;
     size_t i;
 
-    for (i = 0; i < 2 * len; i++) {
-        int c = (unsigned char)s[i], v;
-        if (c >= '0' && c <= '9') {
-            v = c - '0';
-        }
-        else if (c >= 'a' && c <= 'f') {
-            v = c - 'a' + 10;
-        }
-        else if (any_case && c >= 'A' && c <= 'F') {
-            v = c - 'A' + 10;
-        }
-        else {
+    for (i = 0; i < len; i++) {
+        hi = hex_digit((unsigned char)s[2 * i], any_case);
+        lo = hex_digit((unsigned char)s[2 * i + 1], any_case);
+        if ((hi | lo) & 0xf0) {
             return -1;
         }
-        if (i & 1) {
-            out[i / 2] |= (unsigned char)v;
-        }
-        else {
-            out[i / 2] = (unsigned char)(v << 4);
-        }
+        out[i] = (unsigned char)(hi << 4 | lo);
     }
     return 0;
 }

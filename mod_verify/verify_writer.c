@@ -428,10 +428,24 @@ static apr_status_t append_locked(verify_writer_t *w, const char *body,
  */
 static apr_status_t chain_lock(verify_writer_t *w)
 {
+    apr_time_t until;
+
     if (w->head->lock_kind == VERIFY_WRITER_LOCK_MUTEX) {
         return w->mutex.acquire(w->mutex.baton);
     }
-    verify_lock_acquire(&w->head->lock, w->pid);
+    if (w->patience <= 0) {
+        verify_lock_acquire(&w->head->lock, w->pid);
+        return APR_SUCCESS;
+    }
+    /* the lock word is in memory every child can write: a writer that
+     * must not hang (httpd's parent) gives up after a while */
+    until = apr_time_now() + w->patience;
+    while (!verify_lock_try(&w->head->lock, w->pid)) {
+        if (apr_time_now() >= until) {
+            return APR_TIMEUP;
+        }
+        apr_sleep(1000);
+    }
     return APR_SUCCESS;
 }
 

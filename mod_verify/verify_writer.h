@@ -100,6 +100,9 @@ typedef struct verify_writer_t {
                                      * VERIFY_WRITER_LOCK_MUTEX */
     uid_t uid;                      /**< owner of new day files when */
     gid_t gid;                      /**< running as root */
+    apr_interval_time_t patience;   /**< futex kind: give up waiting for
+                                     * the lock after this long
+                                     * (APR_TIMEUP); 0 waits for ever */
     verify_log_fn *log;             /**< messages; never NULL */
     void *log_baton;
     /* private: this process's descriptors */

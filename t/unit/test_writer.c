@@ -389,6 +389,48 @@ static void test_callers_lock(void)
     verify_writer_close(&w);
 }
 
+/* A live process holding the lock word (any child can write it): a
+ * writer with patience gives up instead of hanging; without, it waits. */
+static void test_patience(void)
+{
+    verify_writer_t w;
+    uint64_t before = sh->head.chain.seq;
+    apr_time_t t0;
+    int pipefd[2], status;
+    char c;
+    pid_t pid;
+
+    if (pipe(pipefd) != 0) {
+        diag("no pipe");
+        return;
+    }
+    pid = fork();
+    if (pid == 0) {
+        verify_lock_acquire(&sh->head.lock, getpid());
+        c = 'x';
+        (void)!write(pipefd[1], &c, 1);
+        sleep(2);
+        verify_lock_release(&sh->head.lock);
+        _exit(0);
+    }
+    (void)!read(pipefd[0], &c, 1);
+    writer(&w, 0);
+    w.patience = apr_time_from_msec(200);
+    t0 = apr_time_now();
+    is_int(append(&w, ",\"op\":\"patient\""), APR_TIMEUP,
+           "a patient writer gives up on a lock held by a live process");
+    ok(apr_time_now() - t0 < apr_time_from_sec(1), "after its patience");
+    is_int(sh->head.chain.seq, before, "and wrote nothing");
+    w.patience = 0;
+    is_int(append(&w, ",\"op\":\"waits\""), APR_SUCCESS,
+           "without patience it waits for the lock");
+    is_int(sh->head.chain.seq, before + 1, "then writes");
+    waitpid(pid, &status, 0);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    verify_writer_close(&w);
+}
+
 int main(void)
 {
     char cmd[128];
@@ -407,6 +449,7 @@ int main(void)
     test_tree_catch_up();
     test_group_commit();
     test_callers_lock();
+    test_patience();
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0) {
         diag("cannot remove %s", dir);
