@@ -22,6 +22,7 @@
 #include "mod_verify_checkpoint.h"
 #include "mod_verify_client.h"
 #include "mod_verify_config.h"
+#include "mod_verify_events.h"
 #include "mod_verify_handler.h"
 #include "mod_verify_location.h"
 #include "mod_verify_request.h"
@@ -71,8 +72,12 @@ static int verify_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (signals_stop()) {
         return OK;
     }
-    return verify_config_check(s, ptemp) == APR_SUCCESS
-           ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    if (verify_config_check(s, ptemp) != APR_SUCCESS
+        || (verify_config_store_dir()
+            && verify_events_check(s, ptemp) != APR_SUCCESS)) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }
 
 static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -81,6 +86,7 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     const char *store = verify_config_store_dir();
     const char *key = verify_config_key_file();
     const char *audit = verify_config_audit_dir();
+    apr_status_t rv;
 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
@@ -99,13 +105,35 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         || verify_auditlog_start(s, ptemp) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    rv = verify_events_post_config(s, ptemp);
+    verify_auditlog_parent_done();
+    if (rv != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     verify_checkpoint_started();
     return OK;
 }
 
-static int verify_monitor(apr_pool_t *p, server_rec *s)
+/* httpd hands the monitor its configuration pool: what a tick allocates
+ * goes in a subpool of it, cleared after each tick. */
+static int verify_monitor(apr_pool_t *pconf, server_rec *s)
 {
+    apr_pool_t *tick = NULL;
+
+    if (!verify_auditlog_ready()) {
+        return DECLINED;
+    }
+    apr_pool_userdata_get((void **)&tick, "mod_verify_monitor", pconf);
+    if (tick == NULL) {
+        apr_pool_create(&tick, pconf);
+        apr_pool_userdata_set(tick, "mod_verify_monitor",
+                              apr_pool_cleanup_null, pconf);
+    }
+    /* the events first, so that the checkpoint covers them */
+    (void)verify_events_drain(s, verify_auditlog_parent_append, NULL, tick);
+    verify_auditlog_parent_done();
     verify_checkpoint_monitor();
+    apr_pool_clear(tick);
     return DECLINED;
 }
 
@@ -131,11 +159,12 @@ static void verify_register_hooks(apr_pool_t *p)
      * never takes a running server down */
     ap_hook_check_config(verify_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* in the parent, as root, at start and every restart: the key, the
-     * directories, the chain, its "start" line and a checkpoint signed
-     * after it (not in the dry run) */
+     * directories, the chain and its "start" line (not in the dry run),
+     * then the events the tools spooled, a change of the register and a
+     * checkpoint signed over all of it */
     ap_hook_post_config(verify_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* in the parent's main loop, about every ten seconds, as root: sign
-     * a checkpoint of the audit log when one is due */
+    /* in the parent's main loop, about every ten seconds, as root: the
+     * events the tools spooled, and a checkpoint when one is due */
     ap_hook_monitor(verify_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     /* in each child, as the run-time user: LMDB and the chain writer
      * must be opened after fork */

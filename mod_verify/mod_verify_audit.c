@@ -368,8 +368,7 @@ static apr_status_t write_start(server_rec *s, apr_pool_t *ptemp)
                                   "\"server\":", (long)getpid(),
                                   writer.head->generation);
     verify_jbuf_str(&jb, desc, strlen(desc), 160);
-    return verify_writer_append(&writer, body, jb.len, NULL, NULL, NULL,
-                                ptemp);
+    return verify_writer_append(&writer, body, jb.len, NULL, NULL, ptemp);
 }
 
 /* The chain is this generation's to write once post_config has set it
@@ -401,14 +400,25 @@ apr_status_t verify_auditlog_start(server_rec *s, apr_pool_t *ptemp)
 {
     apr_status_t rv = write_start(s, ptemp);
 
-    /* children open their own descriptors */
-    verify_writer_close(&writer);
     if (rv != APR_SUCCESS) {
+        verify_writer_close(&writer);
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(21)
                      "cannot write to the audit log %s; refusing to start",
                      writer.dir);
     }
     return rv;
+}
+
+apr_status_t verify_auditlog_parent_append(void *baton, const char *body,
+                                           size_t blen, apr_pool_t *p)
+{
+    return verify_writer_append(&writer, body, blen, NULL, NULL, p);
+}
+
+void verify_auditlog_parent_done(void)
+{
+    /* children open their own descriptors */
+    verify_writer_close(&writer);
 }
 
 void verify_auditlog_child_init(server_rec *s, apr_pool_t *pchild)
@@ -426,15 +436,14 @@ void verify_auditlog_child_init(server_rec *s, apr_pool_t *pchild)
 }
 
 apr_status_t verify_auditlog_append(server_rec *s, const char *body,
-                                    size_t blen, const verify_lookup_t *lk,
-                                    const char *request_id,
+                                    size_t blen, const char *request_id,
                                     verify_writer_receipt_t *receipt,
                                     apr_pool_t *p)
 {
     apr_status_t rv;
 
     log_server = s;
-    rv = verify_writer_append(&writer, body, blen, lk, request_id, receipt,
+    rv = verify_writer_append(&writer, body, blen, request_id, receipt,
                               p);
     log_server = NULL;
     return rv;

@@ -28,8 +28,21 @@ apr_status_t verify_auditlog_check_dir(server_rec *s, const char *dir,
 apr_status_t verify_auditlog_post_config(server_rec *s, apr_pool_t *pconf,
                                          apr_pool_t *ptemp);
 
-/** post_config, last: the generation's "start" line. */
+/** post_config: the generation's "start" line. The parent's writer
+ * stays open for its other lines until verify_auditlog_parent_done(). */
 apr_status_t verify_auditlog_start(server_rec *s, apr_pool_t *ptemp);
+
+/**
+ * A line of the parent (root) after the start line: an event of the
+ * spool, a register change. The shape of the append callback of
+ * verify_events_drain(); @p baton is unused.
+ */
+apr_status_t verify_auditlog_parent_append(void *baton, const char *body,
+                                           size_t blen, apr_pool_t *p);
+
+/** post_config, last: close the parent's descriptors of the audit
+ * directory before the children are forked. */
+void verify_auditlog_parent_done(void);
 
 /** child_init: this process's writer. */
 void verify_auditlog_child_init(server_rec *s, apr_pool_t *pchild);
@@ -40,8 +53,7 @@ int verify_auditlog_ready(void);
 /** Append one line (see verify_writer_append); @p receipt (may be
  * NULL) receives its seq and leaf hash. */
 apr_status_t verify_auditlog_append(server_rec *s, const char *body,
-                                    size_t blen, const verify_lookup_t *lk,
-                                    const char *request_id,
+                                    size_t blen, const char *request_id,
                                     verify_writer_receipt_t *receipt,
                                     apr_pool_t *p);
 

@@ -181,7 +181,7 @@ static void sign(cp_gen_t *g, const char *reason, apr_pool_t *p)
         g->writer.patience = apr_time_from_sec(2);
         g->writer_ready = 1;
     }
-    if (blen && verify_writer_append(&g->writer, body, blen, NULL, NULL,
+    if (blen && verify_writer_append(&g->writer, body, blen, NULL,
                                      &receipt, p) == APR_SUCCESS) {
         st->cp_line = receipt.seq;
         kept++;

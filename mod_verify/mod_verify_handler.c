@@ -187,7 +187,6 @@ int verify_handler(request_rec *r)
     }
     blen = verify_request_audit_body(q, body, sizeof(body));
     if (blen == 0 || verify_auditlog_append(r->server, body, blen,
-                                            q->answered ? &q->lk : NULL,
                                             q->request_id, &q->receipt,
                                             r->pool)
                      != APR_SUCCESS) {

@@ -31,5 +31,7 @@
 #include "verify_note_fork.h"
 #include "verify_audit_follow.h"
 #include "verify_checkpoint_dir.h"
+#include "verify_event.h"
+#include "verify_event_spool.h"
 
 #endif /* VERIFY_H */

@@ -1,8 +1,6 @@
 /*
- * verify_audit_body.c -- the bodies of the chain's service lines.
- *
- * Written in one place so that what verify-import prints about a batch
- * and what the chain records about it are the same bytes.
+ * verify_audit_body.c -- the bodies of the chain's service lines (the
+ * administrative events are verify_event.c's).
  */
 #include <string.h>
 #include "verify_audit_body.h"
@@ -15,29 +13,6 @@ static void str_member(verify_jbuf_t *b, const char *key, const char *s,
     VERIFY_JRAW(b, ",");
     verify_jbuf_key(b, key);
     verify_jbuf_str(b, s, strlen(s), max_out);
-}
-
-void verify_audit_body_import(verify_jbuf_t *b, verify_source_t src,
-                              const verify_batch_t *batch)
-{
-    char sha[2 * sizeof(batch->sha256) + 1], until[11];
-
-    verify_hex(batch->sha256, sizeof(batch->sha256), sha);
-    VERIFY_JRAW(b, ",\"op\":\"import\"");
-    str_member(b, "source", verify_source_name(src), 32);
-    str_member(b, "batch_id", batch->batch_id, 6 * sizeof(batch->batch_id));
-    VERIFY_JRAW(b, ",\"records\":");
-    verify_jbuf_u64(b, batch->records);
-    str_member(b, "sha256", sha, sizeof(sha));
-    str_member(b, "imported_at", batch->as_of, 6 * sizeof(batch->as_of));
-    VERIFY_JRAW(b, ",\"approved_until\":");
-    if (batch->approved_until) {
-        verify_date_format(batch->approved_until, until);
-        verify_jbuf_str(b, until, strlen(until), sizeof(until));
-    }
-    else {
-        VERIFY_JRAW(b, "null");
-    }
 }
 
 void verify_audit_body_recover(verify_jbuf_t *b, pid_t pid,

@@ -18,14 +18,6 @@
  */
 
 /**
- * An "import" line: the batch of @p src that an answer cites,
- * ,"op":"import","source":…,"batch_id":…,"records":N,"sha256":…,
- * "imported_at":…,"approved_until":"YYYY-MM-DD" (or null).
- */
-void verify_audit_body_import(verify_jbuf_t *b, verify_source_t src,
-                              const verify_batch_t *batch);
-
-/**
  * An "audit_recover" line: process @p pid repaired the chain from the
  * file, and @p detail says why (cut at 200 bytes),
  * ,"op":"audit_recover","pid":N,"detail":….

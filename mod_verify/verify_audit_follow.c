@@ -58,6 +58,16 @@ static const char *fault_name(verify_line_status_t st)
     }
 }
 
+static apr_status_t too_long(const verify_follow_t *f, const char *name,
+                             char **err, apr_pool_t *p)
+{
+    *err = apr_psprintf(p, "%s at offset %" APR_OFF_T_FMT ", the line after "
+                        "seq %" APR_UINT64_T_FMT ": a line of %d bytes or "
+                        "longer", name, f->offset, f->chain.seq,
+                        VERIFY_AUDIT_LINE_MAX);
+    return APR_EINVAL;
+}
+
 /* Take lines of one open file from f->offset. Sets *taken to the lines
  * taken and *more when @p max stopped it. */
 static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
@@ -93,6 +103,12 @@ static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
                 *more = 1;
                 return APR_SUCCESS;
             }
+            /* the bound every reader of the log holds a line to
+             * (verify_audit_seal, verify_chain_scan): a longer line,
+             * even sealed, is not one the writer made */
+            if (i + 1 - start >= VERIFY_AUDIT_LINE_MAX) {
+                return too_long(f, name, err, p);
+            }
             next = f->chain;
             st = verify_audit_check_line(&next, buf + start, i - start, 0);
             if (st != VERIFY_LINE_OK) {
@@ -119,11 +135,8 @@ static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
         if (n == 0) {
             return APR_SUCCESS;         /* end; a partial line stays */
         }
-        if (have >= VERIFY_AUDIT_LINE_MAX) {
-            *err = apr_psprintf(p, "%s at offset %" APR_OFF_T_FMT ": a line "
-                                "longer than %d bytes", name, f->offset,
-                                VERIFY_AUDIT_LINE_MAX);
-            return APR_EINVAL;
+        if (have + 1 >= VERIFY_AUDIT_LINE_MAX) {
+            return too_long(f, name, err, p);   /* even with its newline */
         }
     }
 }

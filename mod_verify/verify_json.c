@@ -49,7 +49,7 @@ void verify_jbuf_u64(verify_jbuf_t *b, uint64_t v)
  * and some JSON Lines readers split there) or that reorder what a
  * terminal or an editor shows (C1 and the bidi controls). Written as
  * \uXXXX, so one audit line stays one line and reads as it is stored. */
-static int escaped_cp(uint32_t cp)
+int verify_json_escaped_cp(uint32_t cp)
 {
     return (cp >= 0x80 && cp <= 0x9f)          /* C1 controls */
            || cp == 0x061c                      /* ARABIC LETTER MARK */
@@ -100,7 +100,7 @@ void verify_jbuf_str(verify_jbuf_t *b, const char *s, size_t len,
         }
         else if ((n = verify_utf8_decode((const char *)u + i, len - i, &cp))
                  != 0) {
-            if (escaped_cp(cp)) {
+            if (verify_json_escaped_cp(cp)) {
                 elen = u_escape(esc, cp);
             }
             else {

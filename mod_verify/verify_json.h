@@ -30,6 +30,9 @@ void verify_jbuf_str(verify_jbuf_t *b, const char *s, size_t len,
                      size_t max_out);
 /** Raw string literal, its length counted by the compiler. */
 #define VERIFY_JRAW(b, lit) verify_jbuf_raw((b), (lit), sizeof(lit) - 1)
+/** Is code point @p cp one verify_jbuf_str() writes as \uXXXX although
+ * JSON allows it raw (C1, U+2028, U+2029, the bidi controls)? */
+int verify_json_escaped_cp(uint32_t cp);
 /** `"key":` */
 void verify_jbuf_key(verify_jbuf_t *b, const char *key);
 /** An unsigned decimal. */

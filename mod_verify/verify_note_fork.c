@@ -12,6 +12,10 @@
 #include "verify_note.h"
 #include "verify_note_fork.h"
 
+/* What the parent reads at most: the tag, a note of VERIFY_NOTE_MAX
+ * bytes, and one byte more to tell a longer note. */
+#define READ_MAX (1 + VERIFY_NOTE_MAX + 1)
+
 /* What the child sends: 'N' and the note, or 'E' and a message. */
 static void child(int fd, const char *name, const char *key_path,
                   const char *text, size_t len, apr_pool_t *p)
@@ -50,7 +54,7 @@ apr_status_t verify_note_sign_forked(char **note, const char *name,
                                      const char *key_path, const char *text,
                                      size_t len, char **err, apr_pool_t *p)
 {
-    char *buf = apr_palloc(p, VERIFY_NOTE_MAX + 2);
+    char *buf = apr_palloc(p, READ_MAX + 1);
     size_t have = 0;
     ssize_t n;
     int fds[2], status = 0;
@@ -74,8 +78,8 @@ apr_status_t verify_note_sign_forked(char **note, const char *name,
         child(fds[1], name, key_path, text, len, p);
     }
     close(fds[1]);
-    while (have <= VERIFY_NOTE_MAX) {
-        n = read(fds[0], buf + have, VERIFY_NOTE_MAX + 1 - have);
+    while (have < READ_MAX) {
+        n = read(fds[0], buf + have, READ_MAX - have);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -92,7 +96,7 @@ apr_status_t verify_note_sign_forked(char **note, const char *name,
         *err = apr_pstrdup(p, buf + 1);
         return APR_EINVAL;
     }
-    if (have == 0 || buf[0] != 'N' || have > VERIFY_NOTE_MAX
+    if (have == 0 || buf[0] != 'N' || have > 1 + VERIFY_NOTE_MAX
         || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         *err = apr_pstrdup(p, "the signing process failed");
         return APR_EGENERAL;

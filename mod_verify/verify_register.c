@@ -267,6 +267,44 @@ const char *verify_register_parse(verify_client_t **out, int argc,
     return NULL;
 }
 
+const char *verify_register_canonical(const verify_client_t *cl,
+                                      apr_pool_t *p)
+{
+    char from[11], to[11], hex[65];
+    const char *s, *sep = "";
+    int i;
+
+    s = apr_pstrcat(p, cl->name, " ip=", NULL);
+    for (i = 0; i < cl->ips->nelts; i++) {
+        s = apr_pstrcat(p, s, i ? "," : "",
+                        APR_ARRAY_IDX(cl->ips, i, const char *), NULL);
+    }
+    s = apr_pstrcat(p, s, " checks=", NULL);
+    for (i = 0; i < VERIFY_CHECK_COUNT; i++) {
+        if (cl->checks & (1u << i)) {
+            s = apr_pstrcat(p, s, sep, check_names[i], NULL);
+            sep = ",";
+        }
+    }
+    if (cl->checks & VERIFY_PERMIT_IDENTITY) {
+        s = apr_pstrcat(p, s, sep, "identity", NULL);
+    }
+    verify_date_format(cl->valid_from, from);
+    verify_date_format(cl->valid_to, to);
+    s = apr_pstrcat(p, s, " approval=", cl->approval, " valid=", from, "..",
+                    to, NULL);
+    for (i = 0; i < cl->certs->nelts; i++) {
+        verify_hex((const unsigned char *)cl->certs->elts + 32 * i, 32, hex);
+        s = apr_pstrcat(p, s, i ? "," : " cert-sha256=", hex, NULL);
+    }
+    if (cl->rate > 0) {
+        /* rate = N / period, burst = N (parse_rate) */
+        s = apr_psprintf(p, "%s rate=%.0f/%s", s, cl->burst,
+                         cl->rate * 2 > cl->burst ? "s" : "min");
+    }
+    return s;
+}
+
 /* The first address @p a and @p b share, or -1. */
 static int shared_addr(const verify_client_t *a, const verify_client_t *b)
 {

@@ -79,6 +79,17 @@ const char *verify_register_conflict(const verify_client_t *cl,
 const char *verify_register_unbound_remote(const verify_client_t *cl);
 
 /**
+ * The canonical form of @p cl, what it grants and nothing of where it
+ * was written: "NAME ip=A,B checks=C,D approval=X valid=F..T" and, when
+ * given, " cert-sha256=H,H" (lower case) and " rate=N/s" or " rate=N/min";
+ * addresses and certificates in their order, checks in the order of
+ * verify_check_t with "identity" last. Two lines that grant the same
+ * have the same form.
+ */
+const char *verify_register_canonical(const verify_client_t *cl,
+                                      apr_pool_t *p);
+
+/**
  * Read a register file: lines `VerifyClient …`, tokenised as Apache
  * tokenises configuration lines (quotes, a backslash at the end of a
  * line continues it), blank lines and `#` comments skipped. Anything

@@ -127,8 +127,11 @@ static void fd_path(int fd, char buf[32])
     snprintf(buf, 32, "/proc/self/fd/%d", fd);
 }
 
-/* Open (or create) the store directory and take the import lock. */
-static apr_status_t open_store_dir(import_t *im)
+static void close_fd(int *fd);
+
+/* Open (or create) the store directory, given to the readers' group
+ * (with @p new_only, only when it is created here). */
+static apr_status_t store_dir(import_t *im, int new_only)
 {
     struct stat sb;
     const char *bad;
@@ -150,11 +153,39 @@ static apr_status_t open_store_dir(import_t *im)
     if (im->gid == (gid_t)-1) {
         im->gid = sb.st_gid;
     }
-    if ((created || im->gid != sb.st_gid)
+    if ((created || (!new_only && im->gid != sb.st_gid))
         && (fchown(im->dfd, (uid_t)-1, im->gid) != 0
             || fchmod(im->dfd, VERIFY_SNAP_DIR_MODE) != 0)) {
         return fault(im, errno, "cannot give the directory to the "
                      "readers' group");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_snapshot_dir_prepare(const char *dir, gid_t gid,
+                                         char **err, apr_pool_t *p)
+{
+    import_t im;
+    apr_status_t rv;
+
+    memset(&im, 0, sizeof(im));
+    im.dir = dir;
+    im.gid = gid;
+    im.dfd = -1;
+    im.err = err;
+    im.p = p;
+    rv = store_dir(&im, 1);
+    close_fd(&im.dfd);
+    return rv;
+}
+
+/* Open (or create) the store directory and take the import lock. */
+static apr_status_t open_store_dir(import_t *im)
+{
+    apr_status_t rv = store_dir(im, 0);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     im->lockfd = open_checked(im, im->dfd, VERIFY_SNAP_IMPORT_LOCK,
                               O_RDWR | O_CREAT, S_IFREG);

@@ -37,6 +37,17 @@ typedef struct verify_snap_report_t {
 } verify_snap_report_t;
 
 /**
+ * The store directory @p dir, before anything is imported: created
+ * (0750, group @p gid, or the creator's for (gid_t)-1) if missing, as
+ * an import would create it; an existing one is left as it is. Refused
+ * if it is not a directory of the caller's or writable by group or
+ * others. The importer prepares it first, so that the event spool
+ * inside it can record the attempt, even a refused one.
+ */
+apr_status_t verify_snapshot_dir_prepare(const char *dir, gid_t gid,
+                                         char **err, apr_pool_t *p);
+
+/**
  * Publish a new snapshot of the store in @p dir in which source @p src
  * is @p recs and @p batch (the rest of @p batch is filled in), and
  * every other source is copied from the current snapshot (or from an

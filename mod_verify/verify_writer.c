@@ -596,15 +596,13 @@ static void tree_catch_up(verify_writer_t *w, apr_pool_t *p)
 }
 
 /* What must precede the line under the same lock: a pending recovery
- * note, and the import lines of batches @p lk cites. */
-static apr_status_t append_pending(verify_writer_t *w,
-                                   const verify_lookup_t *lk, apr_pool_t *p)
+ * note. */
+static apr_status_t append_pending(verify_writer_t *w, apr_pool_t *p)
 {
     verify_writer_head_t *h = w->head;
     verify_jbuf_t jb;
     char b[512];
     apr_status_t rv;
-    int k;
 
     if (h->note[0]) {
         verify_jbuf_init(&jb, b, sizeof(b));
@@ -615,24 +613,11 @@ static apr_status_t append_pending(verify_writer_t *w,
         }
         h->note[0] = '\0';
     }
-    for (k = 0; lk && k < VERIFY_SRC_COUNT; k++) {
-        if (lk->have_batch[k]
-            && strcmp(h->batch_logged[k], lk->batch[k].batch_id)) {
-            verify_jbuf_init(&jb, b, sizeof(b));
-            verify_audit_body_import(&jb, k, &lk->batch[k]);
-            rv = append_locked(w, b, jb.len, NULL, p);
-            if (rv != APR_SUCCESS) {
-                return rv;
-            }
-            memcpy(h->batch_logged[k], lk->batch[k].batch_id, 33);
-        }
-    }
     return APR_SUCCESS;
 }
 
 apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
-                                  size_t blen, const verify_lookup_t *lk,
-                                  const char *request_id,
+                                  size_t blen, const char *request_id,
                                   verify_writer_receipt_t *receipt,
                                   apr_pool_t *p)
 {
@@ -662,7 +647,7 @@ apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
     }
     tree_catch_up(w, p);
     h->busy = w->pid;
-    rv = append_pending(w, lk, p);
+    rv = append_pending(w, p);
     if (rv == APR_SUCCESS) {
         rv = append_locked(w, body, blen, leaf, p);
         seq = h->chain.seq;

@@ -61,7 +61,6 @@ typedef struct verify_writer_head_t {
     verify_lock_t syncer;           /**< pid of the process syncing, or 0 */
     uint32_t sync_gen;              /**< counts finished syncs (futex) */
     char note[160];                 /**< recovery to record in the chain */
-    char batch_logged[VERIFY_SRC_COUNT][33]; /**< last batch id logged */
     apr_time_t last_ts;             /**< ts of the last line: never back */
     int sync_failed;                /**< a sync failed: refuse until reset */
     char audit_dir[1024];           /**< the directory this chain writes */
@@ -138,8 +137,8 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
  * Append one line to the chain; the only entry point for writers.
  * @p body holds the line's members after ts, starting with ','. First,
  * under the same lock: recovery after a dead writer or a failed write,
- * a pending recovery note, and an "import" line for each batch of
- * @p lk (may be NULL) the chain has not seen yet. With w->sync, returns
+ * and a pending recovery note. (Imports are recorded when they happen,
+ * through the event spool: verify_event_spool.h.) With w->sync, returns
  * once the line is on disk; a failed sync withdraws the line and makes
  * every later append fail until head->sync_failed is reset. Each line
  * written is added to the tree's edge under the lock.
@@ -147,8 +146,7 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
  * @param receipt receives seq and leaf hash of the line; may be NULL
  */
 apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
-                                  size_t blen, const verify_lookup_t *lk,
-                                  const char *request_id,
+                                  size_t blen, const char *request_id,
                                   verify_writer_receipt_t *receipt,
                                   apr_pool_t *p);
 

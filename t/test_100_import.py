@@ -216,13 +216,19 @@ def test_linked_input_refused_before_anything(tmp_path):
     os.link(path, os.path.join(d, "copy.csv"))
     res = harness.run_import(store, key, path)
     assert res.returncode != 0 and "hard links" in res.stderr, res.stderr
-    assert not os.path.exists(store)
+    assert harness.no_snapshot(store)
     os.unlink(os.path.join(d, "copy.csv"))
     link = os.path.join(d, "link.csv")
     os.symlink(path, link)
     res = harness.run_import(store, key, link)
     assert res.returncode != 0 and "symbolic link" in res.stderr
-    assert os.path.exists(path) and not os.path.exists(store)
+    assert os.path.exists(path) and harness.no_snapshot(store)
+    # the store made only to hold the spool: both attempts recorded
+    events = harness.spooled_events(store)
+    assert [(e["result"], e["sha256"]) for e in events] == \
+        [("refused", None)] * 2, events
+    assert "hard links" in events[0]["fault"]
+    assert "symbolic link" in events[1]["fault"]
     res = harness.run_import(store, key, link, keep_input=True)
     assert res.returncode == 0, res.stderr
     assert os.path.exists(path)

@@ -347,7 +347,14 @@ def test_purge_and_verify_from_checkpoint(tmp_path):
     assert "dry run: nothing was changed" in res.stdout
     assert len(os.listdir(d)) == 4
 
-    res = harness.run_audit_tool("purge", "--before", "2020-01-01", d)
+    spool = harness.make_spool(str(tmp_path))
+    if not os.path.exists("/var/lib/verify/store/events"):
+        # the default spool (no server installed here): no purge
+        res = harness.run_audit_tool("purge", "--before", "2020-01-01", d)
+        assert res.returncode == 1 and "could not be recorded" in \
+            res.stderr and len(os.listdir(d)) == 4, res.stderr
+    res = harness.run_audit_tool("purge", "--before", "2020-01-01",
+                                 "--events", spool, d)
     assert res.returncode == 0, res.stderr
     assert sorted(os.listdir(d)) == [
         "audit-2020-01-01.jsonl", "audit-%s.jsonl" % today,
@@ -377,15 +384,23 @@ def test_purge_and_verify_from_checkpoint(tmp_path):
     assert res.returncode == 0 and "chain starts at seq 5" in res.stdout
 
     # a second purge resumes from the first checkpoint
-    res = harness.run_audit_tool("purge", "--before", "2020-01-02", d)
+    res = harness.run_audit_tool("purge", "--before", "2020-01-02",
+                                 "--events", spool, d)
     assert res.returncode == 0, res.stderr
     assert "purged-through-2020-01-01.json" in os.listdir(d)
     res = harness.run_audit_tool("verify", d)
     assert res.returncode == 0 and "seq 7..8" in res.stdout, res.stdout
 
     # the newest file is never purged (nor anything when all are old)
-    res = harness.run_audit_tool("purge", "--before", "2020-01-02", d)
+    res = harness.run_audit_tool("purge", "--before", "2020-01-02",
+                                 "--events", spool, d)
     assert res.returncode == 0 and "nothing to purge" in res.stdout
+    # each purge is an event for the chain; nothing done is none
+    events = [e for _, _, e in harness.spooled(spool)]
+    assert [(e["op"], e["result"], e["purged_through"], e["files"],
+             e["last_seq"]) for e in events] == [
+        ("purge", "purged", "2019-06-30", 2, 4),
+        ("purge", "purged", "2020-01-01", 1, 6)], events
 
 
 def test_purge_refuses_broken_chain(tmp_path):

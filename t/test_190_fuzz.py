@@ -27,7 +27,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FUZZ_SRC = os.path.join(ROOT, "t", "fuzz")
 FUZZ_BIN = os.path.join(ROOT, "build", "fuzz")
-TARGETS = ["fuzz_id", "fuzz_audit", "fuzz_csv", "fuzz_cms"]
+TARGETS = ["fuzz_id", "fuzz_audit", "fuzz_csv", "fuzz_cms", "fuzz_event"]
 SECONDS = int(os.environ.get("MOD_VERIFY_FUZZ_SECONDS", "8"))
 PACKAGES = "clang-14 libclang-rt-14-dev llvm-14"
 

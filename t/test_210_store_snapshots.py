@@ -340,7 +340,8 @@ def test_old_layout_served_then_migrated(make_server):
     assert not [ln for ln in traced_import(s, new) if "lock.mdb" in ln]
     assert sorted(n for n in os.listdir(s.store)
                   if not n.startswith("snap-")) == [".import.lock",
-                                                   "current"]
+                                                   "current",
+                                                   harness.SPOOL]
     assert resident(s, new[0])[0] is True
     assert resident(s, old[0])[0] is False
 

@@ -45,7 +45,10 @@ def test_fifo_refused_at_once(tmp_path, extra):
     assert res.returncode != 0 and took < 5, (took, res.stderr)
     assert "not a regular file" in res.stderr, res.stderr
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
-    assert not os.path.exists(store)
+    assert harness.no_snapshot(store)
+    # a dry run is not recorded; an import attempt is, though refused
+    want = [] if "--dry-run" in extra else ["refused"]
+    assert [e["result"] for e in harness.spooled_events(store)] == want
 
 
 @pytest.mark.parametrize("kind", ["directory", "device"])
@@ -62,7 +65,9 @@ def test_directory_and_device_refused(tmp_path, kind):
         res, took = quick_import(store, key, path, extra)
         assert res.returncode != 0 and took < 5, res.stderr
         assert "not a regular file" in res.stderr, res.stderr
-    assert os.path.exists(path) and not os.path.exists(store)
+    assert os.path.exists(path) and harness.no_snapshot(store)
+    assert [e["result"] for e in harness.spooled_events(store)] == \
+        ["refused"] * 2
 
 
 def test_input_swapped_during_import(make_server):

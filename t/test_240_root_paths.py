@@ -186,7 +186,9 @@ def test_link_at_purge_checkpoint(tmp_path, kind, name):
     before = snapshot(target)
     files = sorted(os.listdir(d))
     plant(kind, target, os.path.join(d, name))
-    res = harness.run_audit_tool("purge", "--before", "2015-01-03", d)
+    spool = harness.make_spool(str(tmp_path))
+    res = harness.run_audit_tool("purge", "--before", "2015-01-03",
+                                 "--events", spool, d)
     assert res.returncode == 1, res.stdout + res.stderr
     if kind == "hardlink" and not name.endswith(".tmp"):
         # a regular file under a checkpoint's name: the chain scan reads
@@ -199,12 +201,17 @@ def test_link_at_purge_checkpoint(tmp_path, kind, name):
     assert "nothing was deleted" in res.stderr
     assert snapshot(target) == before
     assert sorted(os.listdir(d)) == sorted(files + [name])
+    # the refusal is recorded for the chain
+    [(_, _, ev)] = harness.spooled(spool)
+    assert (ev["result"], ev["files"]) == ("refused", 0), ev
 
 
 def test_purge_checkpoint_is_roots_and_0640(tmp_path):
     d = str(tmp_path / "audit")
     old_log(d)
-    res = harness.run_audit_tool("purge", "--before", "2015-01-03", d)
+    res = harness.run_audit_tool("purge", "--before", "2015-01-03",
+                                 "--events", harness.make_spool(str(tmp_path)),
+                                 d)
     assert res.returncode == 0, res.stdout + res.stderr
     st = os.lstat(os.path.join(d, "purged-through-2015-01-02.json"))
     assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640

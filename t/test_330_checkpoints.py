@@ -73,7 +73,11 @@ def test_parent_signs_checkpoints_that_verify_independently(mpm, request):
     s = household_server_fixture(request, n=12, checkpoints=True)
     try:
         first = checkpoint_files(s)
-        assert list(first) == [1], "a checkpoint of the start line at once"
+        cp_line = [ln for ln in harness.read_audit(s.audit)
+                   if ln.obj.get("op") == "checkpoint"]
+        # at once: the start line, the import's event, the register
+        assert len(cp_line) == 1 and cp_line[0].obj["reason"] == "start"
+        assert list(first) == [cp_line[0].obj["seq"] - 1]
         for i, person in enumerate(s.people):
             assert s.post(fields_for(person, case="CP-%d" % i)).status == 200
         n_queries = len(raws(s))
@@ -328,8 +332,7 @@ def test_month_end_checkpoint_without_traffic(make_server):
     s.env["FAKETIME"] = "@2026-11-30 15:59:35"      # UTC: 23:59:35 Taipei
     s.env["FAKETIME_DONT_RESET"] = "1"
     s.start()
-    first = checkpoint_files(s)
-    assert len(first) == 1
+    assert len(checkpoint_files(s)) == 1
 
     def month_line():
         return [ln.obj for ln in harness.read_audit(s.audit)
@@ -341,3 +344,26 @@ def test_month_end_checkpoint_without_traffic(make_server):
     stamp = ext[0][len("time "):]
     assert "2026-12-01T00:00:00+08:00" <= stamp < "2026-12-01T00:01:00+08:00"
     s.stop()
+
+
+def test_monitor_drains_events_and_signs_them(make_server):
+    """An import while httpd runs: its event reaches the chain from the
+    parent's monitor tick, without a restart, and a checkpoint covers it."""
+    s = make_server(checkpoints=True)
+    s.start()
+    before = len(raws(s))
+    s.import_household(harness.People().batch(3))
+
+    def import_line():
+        for ln in harness.read_audit(s.audit):
+            if ln.obj.get("op") == "import" and \
+                    ln.obj.get("result") == "accepted":
+                return ln.obj["seq"]
+        return None
+    seq = wait_for(import_line, 40)
+    assert seq and seq > before, "the import's line, written by the monitor"
+    covered = wait_for(lambda: max(checkpoint_files(s)) >= seq, 40)
+    assert covered, "a checkpoint covers the import's line"
+    lines = raws(s)
+    size = max(checkpoint_files(s))
+    check_checkpoint(s, checkpoint_files(s)[size], lines)

@@ -10,7 +10,7 @@ pass. The checkpoint directory is root's: it is not mutated.
 
 What no check can see is left out on purpose, and is the threat model's
 unsigned tail: lines after the newest checkpoint rewritten, or the last
-of them removed (t/test_320_tlog_verify.py shows the warning it gets).
+of them removed (t/test_335_tlog_verify.py shows the warning it gets).
 Most logs are built by harness.tlog; 200 mutations are of a real log
 written by httpd with Server(checkpoints=True)."""
 

@@ -2,7 +2,8 @@
  * cmd_purge.c -- delete the daily audit files older than a date at least
  * 5 years ago (R4.1.5, R4.2.5), after checking the whole chain; the
  * checkpoint written first (seq and hash of the last line purged) is
- * where verify resumes.
+ * where verify resumes. The purge, or its refusal, is an event of the
+ * chain: it goes into the event spool, which httpd drains.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,21 +28,27 @@ typedef struct purge_t {
     const char *cp_path;        /* and its path */
 } purge_t;
 
-/* --before: a date at least 5 years ago. @return 0, or the exit status */
-static int check_before(const char *before, verify_date_t *b,
+/* --before: a date. @return 0, or the exit status */
+static int parse_before(const char *before, verify_date_t *b,
                         apr_pool_t *p)
 {
-    verify_date_t today = verify_date_taipei(apr_time_now());
-    verify_date_t limit = verify_date_months_before(today, KEEP_MONTHS);
-    char limit_s[11], today_s[11];
-
     *b = verify_date_parse_iso(before, strlen(before));
     if (!*b) {
         fprintf(stderr, PROG ": --before must be a date as YYYY-MM-DD, not "
                 "\"%s\"\n", safe_str(p, before));
         return 2;
     }
-    if (*b > limit) {
+    return 0;
+}
+
+/* --before: at least 5 years ago. @return 0, or the exit status */
+static int check_before(const char *before, verify_date_t b)
+{
+    verify_date_t today = verify_date_taipei(apr_time_now());
+    verify_date_t limit = verify_date_months_before(today, KEEP_MONTHS);
+    char limit_s[11], today_s[11];
+
+    if (b > limit) {
         verify_date_format(today, today_s);
         verify_date_format(limit, limit_s);
         fprintf(stderr, PROG ": purge refused: %s is less than 5 years "
@@ -178,14 +185,7 @@ static int scan_dir(const audit_args_t *a, audit_args_t *all,
 {
     const char *dir = a->dir;
     char *err = NULL;
-    apr_finfo_t fi;
 
-    if (apr_stat(&fi, dir, APR_FINFO_TYPE, p) != APR_SUCCESS
-        || fi.filetype != APR_DIR) {
-        fprintf(stderr, PROG ": purge needs the audit directory, and %s is "
-                "not one\n", dir);
-        return 2;
-    }
     *all = *a;
     all->files = apr_array_make(p, 16, sizeof(const char *));
     if (verify_audit_collect(1, &dir, all->files, &all->checkpoint, &err, p)
@@ -246,28 +246,67 @@ static void print_plan(const purge_t *x, const verify_scan_t *s,
            x->last->end.seq, x->hex);
 }
 
-static int delete_files(const purge_t *x, const verify_scan_t *s)
+/* The spool that carries the purge into the chain, or -1 with *err
+ * saying why. */
+static int spool_open(const audit_args_t *a, char **err, apr_pool_t *p)
+{
+    const char *path = a->events ? a->events : VERIFY_SPOOL_DEFAULT;
+    int fd = -1;
+
+    if (verify_spool_open(path, 0, geteuid(), &fd, err, p) != APR_SUCCESS) {
+        return -1;
+    }
+    return fd;
+}
+
+/* The purge's event into the spool: 0, or 1 with the reason said. */
+static int record(int spool, verify_event_purge_t *ev, apr_pool_t *p)
+{
+    char mem[VERIFY_EVENT_MAX], *err = NULL;
+    verify_jbuf_t b;
+
+    verify_jbuf_init(&b, mem, sizeof(mem));
+    verify_event_purge(&b, ev);
+    if (b.overflow
+        || verify_spool_put(spool, b.buf, b.len, apr_time_now(), NULL, NULL,
+                            &err, p) != APR_SUCCESS) {
+        fprintf(stderr, PROG ": the purge was not recorded in the event "
+                "spool (%s): the audit chain will not show it; keep this "
+                "output: {%.*s}\n", b.overflow ? "too long" : safe_str(p, err),
+                b.overflow ? 0 : (int)(b.len - 1), b.buf + 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* Delete the files, counting those deleted into ev->files. */
+static int delete_counted(const purge_t *x, const verify_scan_t *s,
+                          verify_event_purge_t *ev, apr_pool_t *p)
 {
     int i;
 
     for (i = 0; i < x->n; i++) {
         if (unlink(s->files[i].path) != 0) {
-            fprintf(stderr, PROG ": cannot delete %s: %s\n",
-                    s->files[i].path, strerror(errno));
+            ev->fault = apr_psprintf(p, "cannot delete %s: %s",
+                                     s->files[i].path, strerror(errno));
+            fprintf(stderr, PROG ": %s\n", safe_str(p, ev->fault));
             return 1;
         }
+        ev->files++;
     }
     return 0;
 }
 
 int cmd_purge(const audit_args_t *a, apr_pool_t *p)
 {
+    verify_event_purge_t ev;
     verify_date_t b, last_day;
     audit_args_t all;
     verify_scan_t s;
-    char cp_name[32];
+    char cp_name[32], *spool_err = NULL;
+    apr_finfo_t fi;
     purge_t x;
-    int rc;
+    int rc, spool = -1;
 
     if (strcmp(safe_str(p, a->dir), a->dir) != 0) {
         /* every message below names the directory: refuse a name that
@@ -277,19 +316,46 @@ int cmd_purge(const audit_args_t *a, apr_pool_t *p)
                 safe_str(p, a->dir));
         return 1;
     }
-    rc = check_before(a->before, &b, p);
-    if (rc == 0) {
-        rc = scan_dir(a, &all, &s, p);
-    }
+    rc = parse_before(a->before, &b, p);
     if (rc != 0) {
         return rc;
     }
+    if (apr_stat(&fi, a->dir, APR_FINFO_TYPE, p) != APR_SUCCESS
+        || fi.filetype != APR_DIR) {
+        fprintf(stderr, PROG ": purge needs the audit directory, and %s is "
+                "not one\n", a->dir);
+        return 2;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.result = "refused";
+    ev.audit_dir = a->dir;
+    ev.before = a->before;
     memset(&x, 0, sizeof(x));
     x.before = a->before;
+    if (!a->dry_run) {
+        /* a dry run changes nothing and is not recorded */
+        spool = spool_open(a, &spool_err, p);
+        ev.user = verify_event_user(p);
+    }
+    rc = check_before(a->before, b);
+    if (rc != 0) {
+        ev.fault = "less than 5 years before today (R4.1.5, R4.2.5)";
+        goto cleanup;
+    }
+    rc = scan_dir(a, &all, &s, p);
+    if (rc != 0) {
+        ev.fault = "the audit directory could not be read, holds no audit "
+                   "file, or its chain is broken";
+        goto cleanup;
+    }
     choose(&x, &s, b);
     rc = refused(&x, &s, a->dir);
     if (rc >= 0) {
-        return rc;
+        /* nothing older than the date: nothing done, nothing refused */
+        ev.fault = x.n == 0 ? NULL
+                   : !x.last ? "the files older than the date hold no line"
+                   : "every audit file is older than the date";
+        goto cleanup;
     }
     last_day = verify_audit_name_date(s.files[x.n - 1].path);
     verify_date_format(last_day, x.last_day);
@@ -302,11 +368,47 @@ int cmd_purge(const audit_args_t *a, apr_pool_t *p)
         printf("dry run: nothing was changed\n");
         return write_failed();
     }
-    if (write_checkpoint(&x, a->dir, x.cp_name, p) != 0
-        || delete_files(&x, &s) != 0) {
+    if (spool < 0) {
+        /* a purge the chain would not show is not made */
+        fprintf(stderr, PROG ": purge refused: it could not be recorded in "
+                "the audit chain: %s. httpd makes the spool at start as "
+                "<VerifyStore>/" VERIFY_SPOOL_NAME "; name it with --events "
+                "SPOOL. Nothing was deleted\n", safe_str(p, spool_err));
         return 1;
     }
+    if (write_checkpoint(&x, a->dir, x.cp_name, p) != 0) {
+        ev.fault = "the purge checkpoint could not be written";
+        rc = 1;
+        goto cleanup;
+    }
+    ev.purged_through = x.last_day;
+    ev.have_last = 1;
+    ev.last_seq = x.last->end.seq;
+    ev.last_hash = x.hex;
+    ev.checkpoint = x.cp_name;
+    if (delete_counted(&x, &s, &ev, p) != 0) {
+        /* some files may be gone: not a refusal */
+        ev.result = "failed";
+        rc = 1;
+        goto cleanup;
+    }
+    ev.result = "purged";
     printf("purged %d file(s); `" PROG " verify %s` now starts from the "
            "checkpoint\n", x.n, a->dir);
-    return write_failed();
+    rc = write_failed();
+
+cleanup:
+    if (!a->dry_run && (ev.fault || ev.files > 0)) {
+        if (spool < 0) {
+            fprintf(stderr, PROG ": (this refusal is not recorded in the "
+                    "audit chain: %s)\n", safe_str(p, spool_err));
+        }
+        else if (record(spool, &ev, p) != 0 && rc == 0) {
+            rc = 1;
+        }
+    }
+    if (spool >= 0) {
+        close(spool);
+    }
+    return rc;
 }

@@ -125,13 +125,16 @@ static const audit_cmd_t commands[] = {
       "             used in the last N months (default 6); with the\n"
       "             VerifyClient lines of FILE also the registered\n"
       "             addresses left idle, and those registered twice\n" },
-    { "purge", ARGS_DIR, OPT('b') | OPT('n'), OPT('b'),
+    { "purge", ARGS_DIR, OPT('b') | OPT('n') | OPT('E'), OPT('b'),
       "--before YYYY-MM-DD", NULL, cmd_purge,
-      "  purge --before YYYY-MM-DD [--dry-run] DIR\n"
+      "  purge --before YYYY-MM-DD [--dry-run] [--events SPOOL] DIR\n"
       "             delete the daily files older than the date, which\n"
       "             must be at least 5 years ago (R4.1.5, R4.2.5); writes\n"
       "             DIR/purged-through-DATE.json with the seq and hash of\n"
-      "             the last line purged, from which verify resumes\n" },
+      "             the last line purged, from which verify resumes; the\n"
+      "             purge (or its refusal) goes into the chain through\n"
+      "             the event spool SPOOL, <VerifyStore>/events (default\n"
+      "             " VERIFY_SPOOL_DEFAULT ")\n" },
     { "prove", ARGS_FILES, OPT('q') | OPT('z') | OPT('V') | OPT('W'),
       OPT('q'), "--seq N", witnessed_check, cmd_prove,
       "  prove --seq N [--size M] [--verifier KEY]... [--witnessed F]...\n"
@@ -185,6 +188,7 @@ static const apr_getopt_option_t options[] = {
     { "months", 'M', 1, "months" },
     { "config", 'c', 1, "file with VerifyClient lines" },
     { "before", 'b', 1, "YYYY-MM-DD" },
+    { "events", 'E', 1, "event spool directory" },
     { "dry-run", 'n', 0, "dry run" },
     { "seq", 'q', 1, "seq of an audit line" },
     { "size", 'z', 1, "tree size" },
@@ -309,6 +313,7 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'M': *months = arg; break;
         case 'c': a->config = arg; break;
         case 'b': a->before = arg; break;
+        case 'E': a->events = arg; break;
         case 'n': a->dry_run = 1; break;
         case 'q': rv = tree_size(os->cont, "--seq", arg, &a->seq); break;
         case 'z': rv = tree_size(os->cont, "--size", arg, &a->size); break;

@@ -30,6 +30,7 @@ typedef struct audit_args_t {
     const char *since;          /* --since YYYY-MM-DD (checked) */
     const char *config;         /* --config FILE */
     const char *before;         /* --before YYYY-MM-DD (purge checks it) */
+    const char *events;         /* --events SPOOL (purge); NULL: default */
     int months;                 /* --months N (checked; default 6) */
     int as_json;                /* --json */
     int dry_run;                /* --dry-run */

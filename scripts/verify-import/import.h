@@ -34,6 +34,7 @@ typedef struct input_t {
     size_t len;                   /* its length */
     size_t cap;                   /* bytes of buf to wipe */
     unsigned char sha256[32];     /* of the file as received */
+    int have_sha256;              /* the file was read */
     char *signer;                 /* CMS signer's subject, or NULL */
     int fd;                       /* the file read, kept open to destroy
                                      it; -1 */
@@ -70,7 +71,13 @@ void input_close(input_t *in);
  */
 int input_destroy(input_t *in, const char *path);
 
-/** "FILE: rejected, store unchanged: MSG" on stderr; returns 1. */
+/** "FILE: rejected, store unchanged: MSG" on stderr, and MSG noted as
+ * the fault of the attempt (import_fault); returns 1. */
 int import_fail(const char *file, const char *msg);
+
+/** Note @p msg (kept as given: a literal or pool memory) as why the
+ * attempt failed; the event of a refused import records it, cleaned of
+ * the batch's contents (verify_event_fault). The last one noted counts. */
+void import_fault(const char *msg);
 
 #endif /* IMPORT_H */

@@ -127,6 +127,7 @@ static int cannot_read(const char *file, apr_status_t rv, apr_pool_t *p)
 {
     fputs(apr_psprintf(p, PROG ": cannot read %s: %pm\n", file, &rv),
           stderr);
+    import_fault(apr_psprintf(p, "cannot read the input: %pm", &rv));
     return 1;
 }
 
@@ -211,6 +212,7 @@ int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
     }
     /* the digest names the file as received, before any decoding */
     EVP_Digest(in->buf, in->len, in->sha256, &hlen, EVP_sha256(), NULL);
+    in->have_sha256 = 1;
     if (o->decrypt_cert || o->signer_ca) {
         rc = open_cms(in, o, p);
         if (rc != 0) {

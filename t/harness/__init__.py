@@ -40,5 +40,7 @@ from .pki import cert_sha256, make_ca, make_cert
 from .server import (CRASH_RE, DEFAULT_CLIENTS, LEVEL_RE, MPM_CONF, Server,
                      chown_run_user, free_port, wait_port)
 from .tlog import LogBuilder, SigningKey, renumber, reseal
-from .tools import (import_people, make_key_file, publish_env, read_secret,
-                    run_audit_tool, run_import, store_env_copy, subject_tag)
+from .tools import (SPOOL, import_people, make_key_file, make_spool,
+                    no_snapshot, publish_env, read_secret, run_audit_tool,
+                    run_import, spool_dir, spooled, spooled_events,
+                    store_env_copy, subject_tag)

@@ -6,6 +6,7 @@ verify-audit."""
 import atexit
 import hashlib
 import hmac
+import json
 import os
 import re
 import shutil
@@ -138,3 +139,46 @@ def publish_env(store, env):
     os.symlink(name, tmp)
     os.replace(tmp, os.path.join(store, "current"))
     return name
+
+
+# -- the event spool (<store>/events): what the root tools leave there ----
+
+SPOOL = "events"
+
+
+def spool_dir(store):
+    return os.path.join(store, SPOOL)
+
+
+def make_spool(parent):
+    """A spool as httpd makes it, for a tool run without a server:
+    @parent/events, root's (the caller's), mode 0700."""
+    d = os.path.join(parent, SPOOL)
+    os.mkdir(d, 0o700)
+    os.chmod(d, 0o700)
+    return d
+
+
+def spooled(spool):
+    """The events waiting in the spool directory @spool, in order:
+    (name, raw bytes, parsed)."""
+    if not os.path.isdir(spool):
+        return []
+    out = []
+    for n in sorted(os.listdir(spool)):
+        if n.endswith(".json") and not n.startswith("."):
+            raw = open(os.path.join(spool, n), "rb").read()
+            out.append((n, raw, json.loads(raw)))
+    return out
+
+
+def spooled_events(store):
+    """The events waiting in @store's spool, parsed, in order."""
+    return [ev for _, _, ev in spooled(spool_dir(store))]
+
+
+def no_snapshot(store):
+    """Nothing was ever published in @store (it may not exist)."""
+    return not os.path.isdir(store) or not (
+        os.path.lexists(os.path.join(store, "current"))
+        or any(n.startswith("snap-") for n in os.listdir(store)))

@@ -36,55 +36,6 @@ static int member_is(const char *body, const char *key, const char *want)
     return ok_;
 }
 
-static void test_import(void)
-{
-    verify_batch_t batch;
-    verify_jbuf_t b;
-    char mem[512], want[512], sha[65];
-    size_t i;
-
-    memset(&batch, 0, sizeof(batch));
-    strcpy(batch.batch_id, "b93733c1c168b8698f359442d8851a30");
-    batch.records = 123456789012ULL;
-    for (i = 0; i < sizeof(batch.sha256); i++) {
-        batch.sha256[i] = (unsigned char)(i * 37 + 1);
-        sprintf(sha + 2 * i, "%02x", batch.sha256[i]);
-    }
-    strcpy(batch.as_of, "2026-11-27T14:15:33+08:00");
-
-    verify_jbuf_init(&b, mem, sizeof(mem));
-    verify_audit_body_import(&b, VERIFY_SRC_HOUSEHOLD, &batch);
-    snprintf(want, sizeof(want), ",\"op\":\"import\",\"source\":"
-             "\"household\",\"batch_id\":\"%s\",\"records\":123456789012,"
-             "\"sha256\":\"%s\",\"imported_at\":\"%s\","
-             "\"approved_until\":null", batch.batch_id, sha, batch.as_of);
-    is_str(text(&b), want, "import body without approved_until");
-    ok(!b.overflow, "no overflow");
-
-    batch.approved_until = 20270630;
-    verify_jbuf_init(&b, mem, sizeof(mem));
-    verify_audit_body_import(&b, VERIFY_SRC_DISABILITY, &batch);
-    ok(strstr(text(&b), ",\"approved_until\":\"2027-06-30\"") != NULL
-       && out[b.len - 1] == '"', "approved_until as a date, last member");
-    ok(strstr(out, "\"source\":\"disability\"") != NULL,
-       "source by its name");
-    ok(member_is(out, "op", "import") && member_is(out, "approved_until",
-                                                   "2027-06-30"),
-       "the import body is JSON");
-
-    /* a batch id read from a damaged store still gives valid JSON */
-    strcpy(batch.batch_id, "\"}\\\n");
-    verify_jbuf_init(&b, mem, sizeof(mem));
-    verify_audit_body_import(&b, VERIFY_SRC_HOUSEHOLD, &batch);
-    ok(strstr(text(&b), "\"batch_id\":\"\\\"}\\\\\\u000a\"") != NULL,
-       "batch_id escaped");
-    ok(member_is(out, "batch_id", "\"}\\\n"), "and parses back");
-
-    verify_jbuf_init(&b, mem, 100);
-    verify_audit_body_import(&b, VERIFY_SRC_HOUSEHOLD, &batch);
-    ok(b.overflow, "a buffer too small overflows");
-}
-
 static void test_recover(void)
 {
     static const char detail[] = "writer died inside the chain step: pid "
@@ -135,7 +86,6 @@ static void test_withdrawn(void)
 
 int main(void)
 {
-    test_import();
     test_recover();
     test_withdrawn();
     return done_testing();

@@ -56,7 +56,7 @@ static void writer(verify_writer_t *w, int sync)
 
 static apr_status_t append(verify_writer_t *w, const char *text)
 {
-    return verify_writer_append(w, text, strlen(text), NULL, NULL, NULL,
+    return verify_writer_append(w, text, strlen(text), NULL, NULL,
                                 pool);
 }
 
@@ -284,7 +284,7 @@ static void test_tree_catch_up(void)
            "append with an edge five lines behind");
     is_int(sh->logged[83], 1, "VFY83: the edge was rebuilt from the files");
     edge_matches_files("the edge rebuilt");
-    is_int(verify_writer_append(&w, ",\"op\":\"r\"", 9, NULL, NULL, &rc,
+    is_int(verify_writer_append(&w, ",\"op\":\"r\"", 9, NULL, &rc,
                                 pool), APR_SUCCESS, "append with a receipt");
     is_int(rc.seq, sh->head.chain.seq, "the receipt's seq is the line's");
     memset(&l, 0, sizeof(l));
@@ -359,7 +359,6 @@ static apr_status_t refuse(void *baton)
 static void test_callers_lock(void)
 {
     verify_writer_t w;
-    verify_lookup_t lk;
     uint64_t seq;
     int rec, imp;
 
@@ -368,20 +367,13 @@ static void test_callers_lock(void)
     w.mutex.acquire = count_acquire;
     w.mutex.release = count_release;
     w.mutex.baton = sh;
-    memset(&lk, 0, sizeof(lk));
-    lk.have_batch[VERIFY_SRC_DISABILITY] = 1;
-    strcpy(lk.batch[VERIFY_SRC_DISABILITY].batch_id, "b-1");
-    strcpy(lk.batch[VERIFY_SRC_DISABILITY].as_of,
-           "2026-01-01T00:00:00+08:00");
-    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, &lk, "r1", NULL,
-                                pool),
+    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, "r1", NULL, pool),
            APR_SUCCESS, "append under the caller's lock");
-    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, &lk, "r2", NULL,
-                                pool),
-           APR_SUCCESS, "again, citing the same batch");
+    is_int(verify_writer_append(&w, ",\"op\":\"x\"", 9, "r2", NULL, pool),
+           APR_SUCCESS, "again");
     is_int(sh->mutex_calls, 202, "taken and released twice");
     check_chain(&seq, &rec, &imp);
-    is_int(imp, 1, "one import line for the batch");
+    is_int(imp, 0, "no import line: imports come through the event spool");
     w.mutex.acquire = refuse;
     ok(append(&w, ",\"op\":\"x\"") != APR_SUCCESS, "a failed lock refuses");
     is_int(sh->logged[8], 1, "VFY8 logged");
