@@ -319,6 +319,38 @@ static apr_status_t newest_kept(cp_gen_t *g, verify_checkpoint_t *cp,
     return rv;
 }
 
+/* Where the parent's reading starts: the first line, or after the last
+ * line purged, from the tree edge the purge checkpoint keeps (root's;
+ * the newest checkpoint signed then holds the root it leads to). */
+static apr_status_t start_follow(cp_gen_t *g, apr_pool_t *ptemp)
+{
+    const char *dir = verify_config_audit_dir(), *cpath = NULL;
+    apr_array_header_t *paths = apr_array_make(ptemp, 8, sizeof(char *));
+    verify_merkle_edge_t edge;
+    verify_chain_t last;
+    char *err = NULL;
+
+    verify_follow_init(&g->st->follow);
+    if (verify_audit_collect(1, &dir, paths, &cpath, &err, ptemp)
+        != APR_SUCCESS || cpath == NULL) {
+        return APR_SUCCESS;     /* no purge (a listing fault shows later) */
+    }
+    if (verify_audit_checkpoint_read(cpath, &last, &err, ptemp)
+            != APR_SUCCESS
+        || verify_audit_checkpoint_edge(cpath, 0, &edge, &err, ptemp)
+            != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, g->s, VERIFY_LOGNO(86)
+                     "the audit log was purged, and the tree cannot be "
+                     "taken on from the purge checkpoint (%s). Refusing to "
+                     "append: a purge made before purges kept the tree's "
+                     "edge needs `verify-audit purge` run again over the "
+                     "same files from a backup", err);
+        return APR_EGENERAL;
+    }
+    verify_follow_init_at(&g->st->follow, &last, &edge);
+    return APR_SUCCESS;
+}
+
 /* The first generation: read the whole log and hold it against the
  * newest checkpoint kept. A log that ends before it, or whose lines up
  * to its size have another root, was cut or rewound: refused. */
@@ -332,10 +364,15 @@ static apr_status_t first_reading(cp_gen_t *g, apr_pool_t *ptemp)
     apr_status_t rv;
     int have;
 
-    verify_follow_init(&st->follow);
-    rv = newest_kept(g, &cp, &have, ptemp);
+    rv = start_follow(g, ptemp);
+    if (rv == APR_SUCCESS) {
+        rv = newest_kept(g, &cp, &have, ptemp);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
+    }
+    if (have && cp.size < st->follow.chain.seq) {
+        have = 0;       /* it covers only purged lines: nothing to hold */
     }
     do {
         rv = verify_follow_run(&st->follow, g->auditfd, g->owner,

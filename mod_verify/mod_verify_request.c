@@ -144,9 +144,41 @@ static void validate_checks(verify_req_t *q)
     }
 }
 
+/* A case or reason holding what looks like an ID number is refused,
+ * and whatever fault is told, its audit line holds the field with the
+ * number masked: the log never keeps an ID in clear, whoever typed it
+ * where. Nothing of it reaches the error log or the answer. */
+static void refuse_id_in_text(verify_req_t *q, int field)
+{
+    verify_field_t *f = &q->f[field];
+    const char *name = verify_request_field_names[field];
+    unsigned found = 0;
+    size_t len;
+
+    if (!f->present || !f->len) {
+        return;
+    }
+    f->v = verify_pii_mask(f->v, f->len, VERIFY_PII_ID, &len, &found,
+                           q->r->pool);
+    f->len = len;
+    if (!found) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, VERIFY_LOGNO(130)
+                  "request %s: %s holds what looks like a national ID "
+                  "number; refused (400 invalid_field), masked in the "
+                  "audit line", q->request_id, name);
+    refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+           apr_psprintf(q->r->pool, "%s holds what looks like a national "
+                        "ID number (valid check digit): send the %s "
+                        "without personal data", name, name));
+}
+
 /* The free-text and identity fields. */
 static void validate_texts(verify_req_t *q)
 {
+    refuse_id_in_text(q, VERIFY_F_CASE);
+    refuse_id_in_text(q, VERIFY_F_REASON);
     if (q->f[VERIFY_F_CASE].present && q->f[VERIFY_F_CASE].len
         && !text_ok(&q->f[VERIFY_F_CASE], CASE_MAX_CHARS)) {
         refuse(q, HTTP_BAD_REQUEST, "invalid_field",

@@ -25,6 +25,7 @@
 #include "verify_register.h"
 #include "verify_writer.h"
 #include "verify_sample.h"
+#include "verify_pii.h"
 #include "verify_chain_scan.h"
 #include "verify_merkle.h"
 #include "verify_note.h"

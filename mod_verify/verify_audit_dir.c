@@ -218,31 +218,52 @@ apr_status_t verify_audit_collect(int n, const char *const *args,
     return APR_SUCCESS;
 }
 
-apr_status_t verify_audit_checkpoint_read(const char *path,
-                                          verify_chain_t *last, char **err,
-                                          apr_pool_t *p)
+/* Parse the purge checkpoint @p path into *j: it lies in a directory
+ * the run-time user can write, and root may read it (purge, the httpd
+ * parent): no link followed, no FIFO waited on, the owner checked. */
+static apr_status_t load_checkpoint(const char *path, uid_t owner,
+                                    json_t **j, char **err, apr_pool_t *p)
 {
     json_error_t jerr;
-    json_t *j = NULL, *seq;
-    const char *hash;
-    apr_status_t rv = APR_EGENERAL;
     struct stat st;
     int fd;
 
-    /* it lies in a directory the run-time user can write, and root may
-     * read it (purge): no link followed, no FIFO waited on */
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
+        || (owner != (uid_t)-1 && st.st_uid != owner)) {
         *err = apr_psprintf(p, "%s is not a purge checkpoint (%s)", path,
                             fd < 0 ? strerror(errno)
-                                   : "not a regular file");
+                            : !S_ISREG(st.st_mode) ? "not a regular file"
+                            : "not owned by root");
         if (fd >= 0) {
             close(fd);
         }
         return APR_EGENERAL;
     }
-    j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+    *j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
     close(fd);
+    if (!json_is_object(*j)) {
+        json_decref(*j);
+        *err = apr_psprintf(p, "%s is not a purge checkpoint (not a JSON "
+                            "object)", path);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_audit_checkpoint_read(const char *path,
+                                          verify_chain_t *last, char **err,
+                                          apr_pool_t *p)
+{
+    json_t *j = NULL, *seq;
+    const char *hash;
+    apr_status_t rv;
+
+    rv = load_checkpoint(path, (uid_t)-1, &j, err, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = APR_EGENERAL;
     seq = json_object_get(j, "last_seq");
     hash = json_string_value(json_object_get(j, "last_hash"));
     if (json_is_integer(seq) && json_integer_value(seq) > 0 && hash
@@ -257,6 +278,89 @@ apr_status_t verify_audit_checkpoint_read(const char *path,
     }
     json_decref(j);
     return rv;
+}
+
+apr_status_t verify_audit_checkpoint_edge(const char *path, uid_t owner,
+                                          verify_merkle_edge_t *e,
+                                          char **err, apr_pool_t *p)
+{
+    json_t *j = NULL, *size, *edge, *seq, *h;
+    const char *hex;
+    apr_status_t rv;
+    uint64_t n;
+    size_t i = 0;
+    int k;
+
+    rv = load_checkpoint(path, owner, &j, err, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    size = json_object_get(j, "tree_size");
+    edge = json_object_get(j, "edge");
+    seq = json_object_get(j, "last_seq");
+    if (!size && !edge) {
+        json_decref(j);
+        *err = apr_psprintf(p, "%s keeps no tree edge (made by an older "
+                            "purge)", path);
+        return APR_ENOENT;
+    }
+    rv = APR_EGENERAL;
+    if (!json_is_integer(size) || !json_is_integer(seq)
+        || json_integer_value(size) != json_integer_value(seq)
+        || json_integer_value(size) <= 0 || !json_is_array(edge)) {
+        goto cleanup;
+    }
+    verify_merkle_edge_init(e);
+    e->size = n = (uint64_t)json_integer_value(size);
+    /* left to right: the highest bit's subtree first */
+    for (k = VERIFY_MERKLE_EDGE_MAX - 1; k >= 0; k--) {
+        if (!(n >> k & 1)) {
+            continue;
+        }
+        h = json_array_get(edge, i++);
+        hex = json_string_value(h);
+        if (!hex || strlen(hex) != 2 * VERIFY_MERKLE_HASH_LEN
+            || verify_unhex(hex, VERIFY_MERKLE_HASH_LEN, e->hash[k], 0)) {
+            goto cleanup;
+        }
+    }
+    if (i == json_array_size(edge)) {
+        rv = APR_SUCCESS;
+    }
+
+cleanup:
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(p, "%s: tree_size and edge do not make a tree "
+                            "edge (one 64-hex hash per bit of the size, "
+                            "left to right)", path);
+    }
+    json_decref(j);
+    return rv;
+}
+
+char *verify_audit_edge_json(const verify_merkle_edge_t *e, apr_pool_t *p)
+{
+    char *out = apr_palloc(p, 2 + VERIFY_MERKLE_EDGE_MAX * 67 + 1), *at;
+    int k, first = 1;
+
+    at = out;
+    *at++ = '[';
+    for (k = VERIFY_MERKLE_EDGE_MAX - 1; k >= 0; k--) {
+        if (!(e->size >> k & 1)) {
+            continue;
+        }
+        if (!first) {
+            *at++ = ',';
+        }
+        first = 0;
+        *at++ = '"';
+        verify_hex(e->hash[k], VERIFY_MERKLE_HASH_LEN, at);
+        at += 2 * VERIFY_MERKLE_HASH_LEN;
+        *at++ = '"';
+    }
+    *at++ = ']';
+    *at = '\0';
+    return out;
 }
 
 /* Read the chain head at the end of file @p name of @p dirfd (@p path

@@ -10,6 +10,7 @@
 #include <apr_file_io.h>
 #include <apr_tables.h>
 #include "verify_audit_line.h"
+#include "verify_merkle.h"
 #include "verify_time.h"
 
 /** "audit-YYYY-MM-DD.jsonl" for a Taipei date into @p out (32 bytes). */
@@ -51,6 +52,24 @@ apr_status_t verify_audit_collect(int n, const char *const *args,
 apr_status_t verify_audit_checkpoint_read(const char *path,
                                           verify_chain_t *last, char **err,
                                           apr_pool_t *p);
+
+/**
+ * The tree's right edge at the last purged line, as a purge checkpoint
+ * keeps it ("tree_size" and "edge": the hex hashes of the complete
+ * subtrees, left to right). The file must be a regular file owned by
+ * @p owner ((uid_t)-1: any), opened without following a link.
+ * @return APR_SUCCESS; APR_ENOENT when the checkpoint keeps no edge (made
+ *         before purges kept one); another error with *err saying why
+ */
+apr_status_t verify_audit_checkpoint_edge(const char *path, uid_t owner,
+                                          verify_merkle_edge_t *e,
+                                          char **err, apr_pool_t *p);
+
+/**
+ * The "edge" member of a purge checkpoint for @p e, as JSON text (an
+ * array of hex strings, left to right), from @p p.
+ */
+char *verify_audit_edge_json(const verify_merkle_edge_t *e, apr_pool_t *p);
 
 /** A file refused by verify_audit_openat's rule (see there). */
 #define VERIFY_AUDIT_REFUSED (APR_OS_START_USERERR + 0x5646)

@@ -22,6 +22,14 @@ void verify_follow_init(verify_follow_t *f)
     verify_merkle_edge_init(&f->edge);
 }
 
+void verify_follow_init_at(verify_follow_t *f, const verify_chain_t *chain,
+                           const verify_merkle_edge_t *edge)
+{
+    memset(f, 0, sizeof(*f));
+    f->chain = *chain;
+    f->edge = *edge;
+}
+
 /* The oldest day file of @p dirfd newer than @p after (0: any), or 0. */
 static verify_date_t next_day(int dirfd, verify_date_t after)
 {
@@ -79,6 +87,7 @@ static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
     unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
     verify_chain_t next;
     verify_line_status_t st;
+    const char *why;
     apr_off_t at = f->offset;
     ssize_t n;
 
@@ -111,11 +120,14 @@ static apr_status_t take_file(verify_follow_t *f, int fd, const char *name,
             }
             next = f->chain;
             st = verify_audit_check_line(&next, buf + start, i - start, 0);
-            if (st != VERIFY_LINE_OK) {
+            /* what verify-audit would call broken is never signed */
+            why = st != VERIFY_LINE_OK ? fault_name(st)
+                  : verify_audit_line_bytes_fault(buf + start, i - start, p);
+            if (why) {
                 *err = apr_psprintf(p, "%s at offset %" APR_OFF_T_FMT
                                     ", the line after seq %" APR_UINT64_T_FMT
                                     ": %s", name, f->offset,
-                                    f->chain.seq, fault_name(st));
+                                    f->chain.seq, why);
                 return APR_EINVAL;
             }
             if (verify_merkle_leaf_hash(buf + start, i - start, leaf)

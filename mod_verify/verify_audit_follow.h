@@ -37,6 +37,14 @@ typedef enum {
 void verify_follow_init(verify_follow_t *f);
 
 /**
+ * Make @p f a follower of a log whose lines up to @p chain->seq were
+ * purged: @p edge is the tree's right edge at that size (from the purge
+ * checkpoint). The oldest day file left must go on from @p chain.
+ */
+void verify_follow_init_at(verify_follow_t *f, const verify_chain_t *chain,
+                           const verify_merkle_edge_t *edge);
+
+/**
  * Take the complete lines written since @p f: the rest of the day file
  * f->day from f->offset, then the newer day files of the directory
  * @p dirfd in date order. Files are opened as verify_audit_openat()

@@ -129,3 +129,33 @@ verify_line_status_t verify_audit_check_line(verify_chain_t *chain,
     memcpy(chain->hash, hash, 32);
     return VERIFY_LINE_OK;
 }
+
+const char *verify_audit_line_bytes_fault(const char *line, size_t len,
+                                          apr_pool_t *p)
+{
+    const unsigned char *u = (const unsigned char *)line;
+    size_t i = 0, n;
+    uint32_t cp;
+
+    while (i < len) {
+        if (u[i] == 0) {
+            return apr_psprintf(p, "NUL byte at byte %" APR_SIZE_T_FMT,
+                                i + 1);
+        }
+        if (u[i] < 0x20 || u[i] == 0x7f) {
+            return apr_psprintf(p, "raw control character 0x%02x at byte %"
+                                APR_SIZE_T_FMT, u[i], i + 1);
+        }
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        n = verify_utf8_decode(line + i, len - i, &cp);
+        if (n == 0) {
+            return apr_psprintf(p, "invalid UTF-8 at byte %" APR_SIZE_T_FMT,
+                                i + 1);
+        }
+        i += n;
+    }
+    return NULL;
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <apr_time.h>
+#include <apr_pools.h>
 
 /** Every audit line is shorter than this, newline included. */
 #define VERIFY_AUDIT_LINE_MAX 4096
@@ -56,5 +57,14 @@ verify_line_status_t verify_audit_check_line(verify_chain_t *chain,
 /** Read seq and hash of a sealed line; 0 on success. */
 int verify_audit_line_head(const char *line, size_t len,
                            verify_chain_t *out);
+
+/**
+ * Why the bytes of @p line (@p len, no newline) cannot be an audit line:
+ * a NUL byte, a raw control character or invalid UTF-8, with the byte
+ * position, from @p p; NULL when none. The writer never writes such a
+ * line; the chain scan and the parent's follower refuse one alike.
+ */
+const char *verify_audit_line_bytes_fault(const char *line, size_t len,
+                                          apr_pool_t *p);
 
 #endif /* VERIFY_AUDIT_LINE_H */

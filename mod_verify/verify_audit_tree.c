@@ -118,7 +118,9 @@ apr_status_t verify_audit_tree_rebuild(const char *dir, uid_t owner,
     apr_status_t rv = APR_SUCCESS;
     struct dirent *de;
     day_file_t *f;
-    char *buf = NULL;
+    char *buf = NULL, *cperr = NULL;
+    const char *cp = NULL;
+    verify_date_t day, cp_day = 0;
     DIR *d = NULL;
     int dfd, fd, i;
 
@@ -142,11 +144,10 @@ apr_status_t verify_audit_tree_rebuild(const char *dir, uid_t owner,
                 || !S_ISREG(st.st_mode))) {
             continue;
         }
-        if (verify_audit_checkpoint_name_date(de->d_name)) {
-            rv = APR_ENOENT;
-            *err = apr_psprintf(p, "the lines before %s were purged",
-                                de->d_name);
-            goto cleanup;
+        if ((day = verify_audit_checkpoint_name_date(de->d_name)) != 0
+            && day > cp_day) {
+            cp_day = day;
+            cp = apr_pstrdup(p, de->d_name);
         }
         if (verify_audit_name_date(de->d_name)) {
             f = apr_array_push(files);
@@ -155,6 +156,17 @@ apr_status_t verify_audit_tree_rebuild(const char *dir, uid_t owner,
         }
     }
     qsort(files->elts, (size_t)files->nelts, sizeof(day_file_t), by_day);
+    /* purged: the tree goes on from the edge the purge kept (root's, as
+     * purge runs as root, when this runs as root) */
+    if (cp && verify_audit_checkpoint_edge(
+                  apr_pstrcat(p, dir, "/", cp, NULL),
+                  geteuid() == 0 ? 0 : (uid_t)-1, e, &cperr, p)
+              != APR_SUCCESS) {
+        rv = APR_ENOENT;
+        *err = apr_psprintf(p, "the lines before %s were purged, and %s",
+                            cp, cperr);
+        goto cleanup;
+    }
     buf = malloc(CHUNK);
     if (!buf) {
         rv = APR_ENOMEM;

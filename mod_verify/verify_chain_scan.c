@@ -204,37 +204,6 @@ static void pick_up(walk_t *w, const char *line, size_t len, json_t **j)
     }
 }
 
-/* What no audit line holds (the writer escapes all of it): a NUL byte,
- * invalid UTF-8, a raw control character (C0 or DEL). The fault, or
- * NULL. */
-static const char *bytes_fault(const char *line, size_t len, apr_pool_t *p)
-{
-    const unsigned char *u = (const unsigned char *)line;
-    size_t i = 0, n;
-    uint32_t cp;
-
-    while (i < len) {
-        if (u[i] == 0) {
-            return apr_psprintf(p, "NUL byte at byte %" APR_SIZE_T_FMT,
-                                i + 1);
-        }
-        if (u[i] < 0x20 || u[i] == 0x7f) {
-            return apr_psprintf(p, "raw control character 0x%02x at byte %"
-                                APR_SIZE_T_FMT, u[i], i + 1);
-        }
-        if (u[i] < 0x80) {
-            i++;
-            continue;
-        }
-        n = verify_utf8_decode(line + i, len - i, &cp);
-        if (n == 0) {
-            return apr_psprintf(p, "invalid UTF-8 at byte %" APR_SIZE_T_FMT,
-                                i + 1);
-        }
-        i += n;
-    }
-    return NULL;
-}
 
 /* The fault of a line that cannot be read as a line at all: too long,
  * cut short, or holding bytes no audit line holds. NULL when it can. */
@@ -252,7 +221,7 @@ static const char *read_fault(walk_t *w, const rline_t *rl)
         return apr_psprintf(s->p, "%s:%lu: BROKEN: last line is incomplete "
                             "(no newline)", w->path, w->lno);
     }
-    why = bytes_fault(rl->text, rl->kept, s->p);
+    why = verify_audit_line_bytes_fault(rl->text, rl->kept, s->p);
     if (why) {
         return apr_psprintf(s->p, "%s:%lu: BROKEN: %s", w->path, w->lno,
                             why);

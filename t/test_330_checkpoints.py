@@ -367,3 +367,42 @@ def test_monitor_drains_events_and_signs_them(make_server):
     lines = raws(s)
     size = max(checkpoint_files(s))
     check_checkpoint(s, checkpoint_files(s)[size], lines)
+
+
+def test_purge_keeps_the_tree_for_the_parent(make_server):
+    """After a purge the parent goes on signing from the tree edge the
+    purge checkpoint keeps: httpd starts, and its new checkpoint's root is
+    the root over every line, the purged ones included (tlogref)."""
+    s = make_server(checkpoints=True)
+    old = []
+    prev = harness.ZERO_HASH
+    for seq in range(1, 8):             # seven lines of 2020
+        line, prev = harness.seal_line(
+            seq, "2020-01-01T10:00:%02d.000000+08:00" % seq,
+            ',"op":"verify","request_id":"old%d","status":200' % seq, prev)
+        old.append(line)
+    path = os.path.join(s.audit, "audit-2020-01-01.jsonl")
+    with open(path, "wb") as f:
+        f.write(b"".join(ln + b"\n" for ln in old))
+    if IS_ROOT:
+        shutil.chown(path, RUN_USER, RUN_USER)
+    s.start()
+    s.post(fields_for(harness.People().person("citizen")))
+    s.stop()
+    before = raws(s)
+    spool = os.path.join(s.store, "events")
+    res = harness.run_audit_tool("purge", "--before", "2021-01-01",
+                                 "--events", spool, s.audit)
+    assert res.returncode == 0, res.stderr
+    cp = json.load(open(os.path.join(s.audit,
+                                     "purged-through-2020-01-01.json")))
+    assert cp["tree_size"] == 7 and len(cp["edge"]) == bin(7).count("1")
+    s.start()                           # refused (VFY86/117) without it
+    s.stop()
+    after = raws(s)
+    assert after[:len(before) - 7] == before[7:]
+    everything = old + after
+    files = checkpoint_files(s)
+    newest = max(files)
+    assert newest > len(before)
+    check_checkpoint(s, files[newest], everything)

@@ -26,6 +26,8 @@ typedef struct purge_t {
     char hex[65];               /* hash of the last line purged */
     const char *cp_name;        /* the checkpoint to write */
     const char *cp_path;        /* and its path */
+    int has_edge;               /* edge is the tree's at the last line */
+    verify_merkle_edge_t edge;
 } purge_t;
 
 /* --before: a date. @return 0, or the exit status */
@@ -99,6 +101,62 @@ static int write_all(int fd, const char *d, size_t len)
     return 0;
 }
 
+/*
+ * The tree's right edge at the last line purged, kept in the checkpoint:
+ * no leaf before it survives the purge, and the httpd parent (which
+ * signs the tree) and the tree commands go on from it. Taken on from
+ * the previous purge's edge when the log was purged before. Sets
+ * x->has_edge; a previous checkpoint without an edge (an older purge)
+ * leaves none, said. @return 0, or the exit status.
+ */
+static int purged_edge(purge_t *x, const audit_args_t *all, apr_pool_t *p)
+{
+    uint64_t last = x->last->end.seq;
+    verify_follow_stop_t stop;
+    verify_merkle_edge_t pe;
+    verify_follow_t f;
+    verify_chain_t c;
+    char *err = NULL;
+    apr_status_t rv;
+    int dirfd;
+
+    if (all->checkpoint) {
+        if (verify_audit_checkpoint_read(all->checkpoint, &c, &err, p)
+            != APR_SUCCESS
+            || verify_audit_checkpoint_edge(all->checkpoint, (uid_t)-1, &pe,
+                                            &err, p) != APR_SUCCESS) {
+            fprintf(stderr, PROG ": note: %s: the new checkpoint keeps no "
+                    "tree edge either\n", safe_str(p, err));
+            return 0;
+        }
+        verify_follow_init_at(&f, &c, &pe);
+    }
+    else {
+        verify_follow_init(&f);
+    }
+    dirfd = open(all->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        fprintf(stderr, PROG ": cannot open %s: %s; nothing was deleted\n",
+                all->dir, strerror(errno));
+        return 1;
+    }
+    do {
+        rv = verify_follow_run(&f, dirfd, (uid_t)-1, last - f.chain.seq,
+                               &stop, &err, p);
+    } while (rv == APR_SUCCESS && stop == VERIFY_FOLLOW_DAY_END
+             && f.chain.seq < last);
+    close(dirfd);
+    if (rv != APR_SUCCESS || f.chain.seq != last) {
+        fprintf(stderr, PROG ": cannot compute the tree at the last line "
+                "to purge (%s); nothing was deleted\n",
+                rv != APR_SUCCESS ? safe_str(p, err) : "lines missing");
+        return 1;
+    }
+    x->edge = f.edge;
+    x->has_edge = 1;
+    return 0;
+}
+
 /* Say that @p name of the audit directory was refused; the exit status. */
 static int cp_refused(const char *dir, const char *name, const char *why)
 {
@@ -154,6 +212,12 @@ static int write_checkpoint(const purge_t *x, const char *dir,
                    "last_seq", (json_int_t)x->last->end.seq,
                    "last_hash", x->hex, "purged_at", now,
                    "files", (json_int_t)x->n);
+    if (cp && x->has_edge) {
+        json_object_set_new(cp, "tree_size",
+                            json_integer((json_int_t)x->edge.size));
+        json_object_set_new(cp, "edge", json_loads(
+            verify_audit_edge_json(&x->edge, p), 0, NULL));
+    }
     d = cp ? json_dumps(cp, JSON_COMPACT) : NULL;
     json_decref(cp);
     errno = ENOMEM;
@@ -363,6 +427,11 @@ int cmd_purge(const audit_args_t *a, apr_pool_t *p)
     x.cp_name = cp_name;
     x.cp_path = apr_pstrcat(p, a->dir, "/", cp_name, NULL);
     verify_hex(x.last->end.hash, 32, x.hex);
+    rc = purged_edge(&x, &all, p);
+    if (rc != 0) {
+        ev.fault = "the tree at the last line to purge could not be computed";
+        goto cleanup;
+    }
     print_plan(&x, &s, a->dry_run);
     if (a->dry_run) {
         printf("dry run: nothing was changed\n");

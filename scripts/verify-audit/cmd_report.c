@@ -1,68 +1,145 @@
 /*
- * cmd_report.c -- the printable monthly query record sheet (R5.1), HTML:
- * chain status, counts and every query of the month.
+ * cmd_report.c -- the monthly query record sheet (R5.1) that a
+ * supervisor signs: HTML for A4, with the chain and checkpoint status,
+ * the sample marked, the answered queries apart from the refusals, the
+ * month's service events and three signature lines; the same rows as
+ * CSV. See sheet.h for its parts.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "month.h"
 #include "print.h"
+#include "sheet.h"
 
+/* Columns (of the rows' monospace font) a cell is cut to. */
+#define COLS_CLIENT 12
+#define COLS_OPERATOR 12
+#define COLS_CASE 16
+#define COLS_REASON_ANSWERED 50
+#define COLS_REASON_REFUSED 24
+#define COLS_CHECKS 20
+#define COLS_ERROR 26
+#define COLS_RID 24
+
+/* The style: A4 landscape; tables of rows in one line each, a fixed
+ * line height (a CJK fallback font cannot make a row taller), so a page
+ * holds about 45 rows; identifiers and hashes never wrap. Fonts that
+ * Debian ships (fonts-dejavu, fonts-wqy-zenhei) first, then those of
+ * the office's machines. */
 static const char report_css[] =
-    "body{font-family:\"Noto Sans CJK TC\",\"Microsoft JhengHei\","
-    "\"PingFang TC\",sans-serif;font-size:10pt;color:#000;margin:1.5em}\n"
-    "h1{font-size:15pt;margin:0}\n"
-    "h1 .en{display:block;font-size:11pt;font-weight:normal}\n"
-    "h2{font-size:12pt;margin:1.4em 0 .4em;border-bottom:1px solid #000}\n"
-    "table{border-collapse:collapse;margin:0 0 .6em}\n"
-    "th,td{border:1px solid #999;padding:2px 5px;text-align:left;"
+    "body{font-family:\"DejaVu Sans\",\"WenQuanYi Zen Hei\",\"Noto Sans CJK "
+    "TC\",\"Microsoft JhengHei\",\"PingFang TC\",sans-serif;font-size:9pt;"
+    "color:#000;margin:1.5em}\n"
+    ".mono,.h,.id,.rid,code,table.rows,table.notes{font-family:"
+    "\"DejaVu Sans Mono\",\"WenQuanYi Zen Hei Mono\",\"Noto Sans Mono CJK "
+    "TC\",\"MingLiU\",monospace}\n"
+    ".h,.id,.rid,.nw,code{white-space:nowrap}\n"
+    "h1{font-size:14pt;margin:0}\n"
+    "h1 .en{display:block;font-size:10pt;font-weight:normal}\n"
+    "h2{font-size:10.5pt;margin:1em 0 .3em;border-bottom:1px solid #000}\n"
+    "p{margin:.3em 0}\n"
+    "table{border-collapse:collapse;margin:0 0 .5em}\n"
+    "th,td{border:.5pt solid #888;padding:1px 4px;text-align:left;"
     "vertical-align:top}\n"
     "thead th,table.meta th,table.counts th{background:#eee}\n"
-    "caption{text-align:left;font-weight:bold;padding:2px 0}\n"
+    "caption{text-align:left;font-weight:bold;padding:1px 0}\n"
     ".num{text-align:right}\n"
     ".none{color:#777}\n"
     ".ok{color:#060;font-weight:bold}\n"
     ".broken{color:#b00;font-weight:bold}\n"
+    "table.meta{width:100%}\n"
+    "table.meta th{width:9em;white-space:nowrap}\n"
+    "ul.files{margin:0;padding-left:1.2em;columns:2;column-gap:2em;"
+    "font-size:8pt}\n"
+    ".tallies{display:flex;flex-wrap:wrap;gap:0 1.5em;"
+    "align-items:flex-start}\n"
+    "code.cmd{white-space:normal}\n"
+    ".tallies table{font-size:8pt}\n"
+    "table.rows{width:100%;table-layout:fixed;font-size:7pt;"
+    "line-height:8.4pt}\n"
+    "table.rows th,table.rows td{white-space:nowrap;overflow:hidden;"
+    "padding:.4mm .7mm}\n"
+    "table.rows thead th{font-family:\"DejaVu Sans Condensed\",\"DejaVu "
+    "Sans\",\"WenQuanYi Zen Hei\",sans-serif;font-weight:normal}\n"
+    "col.c-mk{width:2.6ch}col.c-seq{width:9ch}col.c-t{width:12.5ch}\n"
+    "col.c-cl{width:13.5ch}col.c-op{width:13.5ch}col.c-case{width:17.5ch}\n"
+    "col.c-ck{width:21.5ch}col.c-sub{width:11.5ch}col.c-err{width:27.5ch}\n"
+    "col.c-rid{width:25.5ch}col.c-evop{width:15ch}\n"
+    "sup{font-size:5.5pt;line-height:0;vertical-align:baseline}\n"
+    "sup.pd{color:#b00;font-weight:bold}\n"
+    "tr.s td{background:#e8e8e8;font-weight:bold}\n"
     "tr.bad td{background:#fdd}\n"
-    ".tallies{display:flex;flex-wrap:wrap;gap:0 2em}\n"
-    "table.rows{width:100%}\n"
-    "table.rows td{word-break:break-all}\n"
-    "table.rows td.t{white-space:nowrap;word-break:normal}\n"
-    "code,.mono{font-family:monospace}\n"
-    "table.sign{width:100%;margin-top:1em}\n"
-    "table.sign th{width:11em;background:none}\n"
-    "table.sign td{height:2.4em}\n"
-    "table.sign td.tall{height:5em}\n"
-    "footer{margin-top:1em;font-size:8.5pt;color:#333}\n"
-    "@page{size:A4 landscape;margin:12mm}\n"
-    "@media print{body{margin:0;font-size:8pt}\n"
+    ".k{font-weight:bold}\n"
+    "table.notes{width:100%;font-size:7pt}\n"
+    "table.notes td.n{white-space:nowrap;width:1%}\n"
+    "table.notes td.wrap{white-space:normal;overflow-wrap:break-word}\n"
+    ".intro{font-size:8pt}\n"
+    ".signoff{break-inside:avoid;page-break-inside:avoid}\n"
+    "table.sign{width:100%;margin-top:.6em}\n"
+    "table.sign th{width:14em;white-space:nowrap}\n"
+    "table.sign td{height:13mm}\n"
+    "table.findings{width:100%}\n"
+    "table.findings th{width:14em}\n"
+    "table.findings td{height:22mm}\n"
+    "footer{margin-top:.6em;font-size:7.5pt;color:#333}\n"
+    "@media print{body{margin:0}\n"
     "thead{display:table-header-group}\n"
-    "tr{page-break-inside:avoid;break-inside:avoid}\n"
-    "h2{page-break-after:avoid;break-after:avoid}\n"
-    ".review{page-break-inside:avoid;break-inside:avoid}\n"
-    "tr.bad td{background:#fdd;-webkit-print-color-adjust:exact;"
-    "print-color-adjust:exact}}\n";
+    "tr{break-inside:avoid;page-break-inside:avoid}\n"
+    "h2{break-after:avoid;page-break-after:avoid}\n"
+    "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
 
 /* What the sheet is about besides the scan and the month. */
 typedef struct sheet_t {
-    FILE *o;
+    FILE *o;                    /* the HTML */
+    csv_t csv;                  /* the CSV, when asked (csv.f) */
+    const audit_args_t *a;
     const char *month;
     char last[11];              /* the month's last day */
     char now[26];               /* when the sheet was made */
-    size_t k;                   /* the sample size */
-    const char *rule;           /* how k was reached */
     const char *note;           /* the month is not over, or NULL */
-    int broken;
+    int broken;                 /* the chain: 1 broken */
+    int cp_failed;              /* a checkpoint failed its check */
+    int nkeys;                  /* --verifier keys */
+    uint64_t last_signed;       /* seq of the month's last line that a
+                                   checkpoint must cover: not itself a
+                                   checkpoint line */
+    apr_array_header_t *answered;   /* char per query: answered */
+    sheet_cp_t cp;
+    draw_t draw;
+    sheet_events_t ev;
+    sheet_notes_t notes;
+    apr_pool_t *p;
 } sheet_t;
 
-/* A member for HTML; null or absent shows a grey dash. */
-static void h_member(FILE *o, json_t *j, const char *key, apr_pool_t *p)
-{
-    size_t len = 0;
-    const char *s = member_text(j, key, &len, p);
+/* -- what the scan collects --------------------------------------------- */
 
-    html_or_dash(o, s, len, p);
+/* Every line of the scan, after month.c counted it. */
+static int sheet_seen(month_t *m, const month_seen_t *l)
+{
+    sheet_t *h = m->each_ctx;
+
+    if (l->q) {
+        draw_query(&h->draw, (size_t)(l->q - m->q), l->j);
+        APR_ARRAY_PUSH(h->answered, char) = (char)answered_line(l->j);
+    }
+    else if (events_line(&h->ev, l, h->p) != 0) {
+        return -1;
+    }
+    if (l->j) {
+        const char *op = jstr(l->j, "op");
+        json_t *seq = json_object_get(l->j, "seq");
+        if (l->in_month && json_is_integer(seq)
+            && (!op || strcmp(op, "checkpoint"))) {
+            h->last_signed = (uint64_t)json_integer_value(seq);
+        }
+        sheet_cp_line(&h->cp, l->j, l->bad, m->end.seq, h->month);
+    }
+    return 0;
 }
+
+/* -- the counts (as before: by status, client, check, service) ---------- */
 
 /* A tally key as shown: "(other values)" for the lumped rest. */
 static void h_key(FILE *o, const char *key, const char *empty,
@@ -123,8 +200,6 @@ static void tally_by_status(FILE *o, const month_t *m, apr_pool_t *p)
 #define SHOW_REFUSED 2          /* the refused */
 #define SHOW_NONE 4             /* a "none" row when it is empty */
 
-/* A table of one tally: @p head its caption, head row and <tbody>;
- * @p empty how a key "" shows. */
 static void tally_table(FILE *o, const char *head, apr_hash_t *h,
                         const char *empty, int show, apr_pool_t *p)
 {
@@ -155,32 +230,8 @@ static void tally_table(FILE *o, const char *head, apr_hash_t *h,
     fputs("</tbody>\n</table>\n", o);
 }
 
-/* The audit_recover lines of the month, each in a list item. */
-static void recovers(FILE *o, const month_t *m, apr_pool_t *p)
-{
-    int i;
-
-    if (!m->recovers->nelts) {
-        return;
-    }
-    fputs("<p>audit_recover (a writer died inside the chain step; "
-          "see the audit guide \xc2\xa7" "4):</p>\n<ul>\n", o);
-    for (i = 0; i < m->recovers->nelts; i++) {
-        json_t *j = APR_ARRAY_IDX(m->recovers, i, json_t *);
-        fputs("<li>seq ", o);
-        h_member(o, j, "seq", p);
-        fputs(", ", o);
-        h_member(o, j, "ts", p);
-        fputs(": ", o);
-        h_member(o, j, "detail", p);
-        fputs("</li>\n", o);
-    }
-    fputs("</ul>\n", o);
-}
-
 static void report_tallies(FILE *o, const month_t *m, apr_pool_t *p)
 {
-    fputs("<div class=\"tallies\">\n", o);
     tally_by_status(o, m, p);
     tally_table(o, "<table>\n<caption>依用戶端 By client system</caption>\n"
                 "<thead><tr><th>用戶端 Client</th><th>查詢 Queries</th>"
@@ -194,9 +245,9 @@ static void report_tallies(FILE *o, const month_t *m, apr_pool_t *p)
     tally_table(o, "<table>\n<caption>系統事件 Service lines (not queries)"
                 "</caption>\n<thead><tr><th>op</th><th>筆數 Lines</th></tr>"
                 "</thead>\n<tbody>\n", m->by_service, "", SHOW_NONE, p);
-    fputs("</div>\n", o);
-    recovers(o, m, p);
 }
+
+/* -- the head: files, chain, checkpoints, sample ------------------------ */
 
 /* One line of the file list: "PATH: 12 line(s), seq 1..12". */
 static void report_file(FILE *o, const verify_scan_file_t *sf,
@@ -249,7 +300,7 @@ static void report_files(FILE *o, const verify_scan_t *s, const month_t *m,
             }
         }
     }
-    fputs("<ul>", o);
+    fputs("<ul class=\"files\">", o);
     if (first < 0) {
         report_file_run(o, s, 0, nfiles - 1, "audit", p);
         fputs("</ul>None holds a line of the month.", o);
@@ -268,22 +319,25 @@ static void report_files(FILE *o, const verify_scan_t *s, const month_t *m,
 }
 
 /* The chain cell of an intact chain. */
-static void chain_intact(FILE *o, const verify_scan_t *s, const month_t *m)
+static void chain_intact(sheet_t *h, const verify_scan_t *s,
+                         const month_t *m)
 {
+    FILE *o = h->o;
     char hex[65];
 
     verify_hex(s->chain.hash, 32, hex);
     fprintf(o, "<td><span class=\"ok\">完整 Intact</span>: every line "
             "of seq %" APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT
             " checked (hash, prev link, seq)%s.<br>Head: seq %"
-            APR_UINT64_T_FMT " <span class=\"mono\">%s</span>",
-            s->first_seq, s->chain.seq, s->first_seq == 1 ? ""
-            : "; the chain starts at that seq (earlier files not "
-              "given)", s->chain.seq, hex);
+            APR_UINT64_T_FMT " ", s->first_seq, s->chain.seq,
+            s->first_seq == 1 ? "" : "; the chain starts at that seq "
+            "(earlier files not given)", s->chain.seq);
+    sheet_hash(o, &h->notes, hex);
     if (m->end.seq) {
         verify_hex(m->end.hash, 32, hex);
-        fprintf(o, "<br>End of the month: seq %" APR_UINT64_T_FMT
-                " <span class=\"mono\">%s</span>", m->end.seq, hex);
+        fprintf(o, "; end of the month: seq %" APR_UINT64_T_FMT " ",
+                m->end.seq);
+        sheet_hash(o, &h->notes, hex);
     }
     if (s->recovers) {
         fprintf(o, "<br>%" APR_UINT64_T_FMT " recovery note(s) "
@@ -323,22 +377,133 @@ static void chain_broken(FILE *o, const verify_scan_t *s, apr_pool_t *p)
           "names the first bad line.</td>", o);
 }
 
-static void report_chain(FILE *o, const verify_scan_t *s, const month_t *m,
-                         apr_pool_t *p)
+/* A checkpoint as one line of the head: which, and what its check
+ * found. */
+static void checkpoint_line(sheet_t *h, const char *what, const cpline_t *c,
+                            uint64_t end, apr_pool_t *p)
 {
-    if (s->lines == 0) {
-        fputs("<td><span class=\"none\">no audit lines</span></td>", o);
+    FILE *o = h->o;
+
+    fprintf(o, "<br>%s: line seq %" APR_UINT64_T_FMT ", size %"
+            APR_UINT64_T_FMT, what, c->seq, c->size);
+    if (c->reason) {
+        fputs(" (", o);
+        html_text(o, c->reason, p);
+        fputs(")", o);
     }
-    else if (!s->faults) {
-        chain_intact(o, s, m);
+    if (c->made || c->ts) {
+        fputs(", made ", o);
+        html_text(o, c->made ? c->made : c->ts, p);
+    }
+    fputs(", root ", o);
+    if (c->root && is_hash_text(c->root, strlen(c->root))) {
+        sheet_hash(o, &h->notes, c->root);
     }
     else {
-        chain_broken(o, s, p);
+        fputs("<span class=\"broken\">(none)</span>", o);
+    }
+    if (end && c->size >= end) {
+        fprintf(o, "; covers every line of the month (the last but "
+                "checkpoint lines: seq %" APR_UINT64_T_FMT ")", end);
+    }
+    else if (end) {
+        fprintf(o, "; <span class=\"broken\">lines %" APR_UINT64_T_FMT
+                "..%" APR_UINT64_T_FMT " of the month are not covered by a "
+                "signed checkpoint yet</span>", c->size + 1, end);
+    }
+    if (c->checked > 0) {
+        fputs(". <span class=\"ok\">\xe2\x9c\x94 驗證通過 Verified</span>: "
+              "signed by <span class=\"nw\">", o);
+        html_text(o, c->signer, p);
+        fputs("</span>", o);
+        if (c->root_note) {
+            fputs("; ", o);
+            html_text(o, c->root_note, p);
+        }
+        else {
+            fprintf(o, "; its root is the root of the log's first %"
+                    APR_UINT64_T_FMT " lines as they are now", c->size);
+        }
+    }
+    else if (c->checked < 0) {
+        fputs(". <span class=\"broken\">\xe2\x9c\x98 驗證失敗 FAILED</span>: ",
+              o);
+        html_text(o, c->fault, p);
+    }
+    else {
+        fputs(". <span class=\"broken\">checkpoints not checked</span>", o);
     }
 }
 
+/* The checkpoints cell. */
+static void report_checkpoints(sheet_t *h, const month_t *m, apr_pool_t *p)
+{
+    FILE *o = h->o;
+    const cpline_t *n = h->cp.newest, *s = h->cp.seed;
+
+    fprintf(o, "<td>%" APR_UINT64_T_FMT " checkpoint line(s) in the files "
+            "given. ", h->cp.lines);
+    if (!h->nkeys) {
+        fputs("<span class=\"broken\">Checkpoints not checked</span>: give "
+              "<code>--verifier KEY</code> (the key <code>" PROG
+              " pubkey</code> prints, from the Office's register of keys) "
+              "to check their signatures against the log.", o);
+    }
+    else {
+        fprintf(o, "Checked with %d verifier key(s).", h->nkeys);
+    }
+    if (!n) {
+        fputs("<br><span class=\"broken\">No signed checkpoint in the files "
+              "given</span> (VerifyCheckpointKey not set, or the files end "
+              "before the first): nothing outside this machine vouches for "
+              "the month's lines.", o);
+    }
+    else {
+        checkpoint_line(h, "Newest", n, h->last_signed, p);
+        if (s && s->seq != n->seq) {
+            checkpoint_line(h, "Seed of the sample (the first made after "
+                            "the month ended)", s, h->last_signed, p);
+        }
+        else if (s) {
+            fputs("<br>It is also the seed of the sample (the first made "
+                  "after the month ended).", o);
+        }
+    }
+    fputs("</td>", o);
+}
+
+/* The sample cell. */
+static void report_sample(sheet_t *h, const month_t *m, apr_pool_t *p)
+{
+    FILE *o = h->o;
+    const draw_t *d = &h->draw;
+
+    fprintf(o, "<td>R5.1: at least 3 %% of the month's queries, never "
+            "fewer than 10, all of them if fewer than 10: <strong>%zu of %zu"
+            "</strong> (%s). ", d->k, d->population, d->rule);
+    if (!d->seed_hex) {
+        fputs("<span class=\"broken\">", o);
+        html_text(o, d->why_none, p);
+        fputs("</span>.", o);
+    }
+    else {
+        fprintf(o, "Marked \xe2\x98\x85 in the tables below. Seed: the root "
+                "of the checkpoint of line seq %" APR_UINT64_T_FMT " (size %"
+                APR_UINT64_T_FMT "), ", d->from->seq, d->from->size);
+        sheet_hash(o, &h->notes, d->seed_hex);
+        fputs(d->from->checked > 0 ? " (signature verified)"
+              : d->from->checked < 0 ? " <span class=\"broken\">(its "
+                "checkpoint FAILED the check: do not rely on this "
+                "sample)</span>" : " (not checked: no --verifier)", o);
+        fputs(". The same sample: <code class=\"cmd\">", o);
+        html_text(o, draw_command(d, h->a, p), p);
+        fputs("</code>", o);
+    }
+    fputs("</td>", o);
+}
+
 /* The page head, the title and the table of what the sheet covers. */
-static void sheet_head(const sheet_t *h, const verify_scan_t *s,
+static void sheet_head(sheet_t *h, const verify_scan_t *s,
                        const month_t *m, apr_pool_t *p)
 {
     FILE *o = h->o;
@@ -347,12 +512,20 @@ static void sheet_head(const sheet_t *h, const verify_scan_t *s,
             "<meta charset=\"utf-8\">\n"
             "<meta name=\"generator\" content=\"" PROG " report\">\n"
             "<title>查詢紀錄表 Query record sheet %s</title>\n"
-            "<style>\n%s</style>\n</head>\n<body>\n", h->month, report_css);
+            "<style>\n%s"
+            "@page{size:A4 landscape;margin:10mm 10mm 12mm;\n"
+            "@bottom-left{content:\"查詢紀錄表 Query record sheet %s\";"
+            "font:7pt sans-serif}\n"
+            "@bottom-right{content:\"第 \" counter(page) \" / \" "
+            "counter(pages) \" 頁 page \" counter(page) \" of \" "
+            "counter(pages);font:7pt sans-serif}}\n"
+            "</style>\n</head>\n<body>\n", h->month, report_css, h->month);
     fprintf(o, "<header>\n<h1>驗證機制平臺 查詢紀錄表 %s "
             "<span class=\"en\">Verification platform: monthly query "
             "record sheet, %s</span></h1>\n"
-            "<p>依管理規定 R5.1 每月列印供稽核 (printed monthly for the "
-            "auditors, R5.1).</p>\n</header>\n", h->month, h->month);
+            "<p>依管理規定 R5.1 每月列印供稽核，並由稽核人員、業務承辦人及單位"
+            "主管簽核 (printed monthly for the auditors, R5.1, and signed "
+            "at the end).</p>\n</header>\n", h->month, h->month);
 
     fputs("<table class=\"meta\">\n", o);
     fprintf(o, "<tr><th>月份 Month</th><td>%s, 臺北時間 Taipei time "
@@ -368,16 +541,29 @@ static void sheet_head(const sheet_t *h, const verify_scan_t *s,
     fputs("<tr><th>稽核檔案 Audit files</th><td>", o);
     report_files(o, s, m, p);
     fputs("</td></tr>\n<tr><th>雜湊鏈 Hash chain</th>", o);
-    report_chain(o, s, m, p);
+    if (s->lines == 0) {
+        fputs("<td><span class=\"none\">no audit lines</span></td>", o);
+    }
+    else if (!s->faults) {
+        chain_intact(h, s, m);
+    }
+    else {
+        chain_broken(o, s, p);
+    }
+    fputs("</tr>\n<tr><th>簽章查核點 Signed checkpoints</th>", o);
+    report_checkpoints(h, m, p);
+    fputs("</tr>\n<tr><th>抽樣 Sample (R5.1)</th>", o);
+    report_sample(h, m, p);
     fputs("</tr>\n</table>\n", o);
 }
 
 /* The counts of the month. */
-static void sheet_summary(const sheet_t *h, const month_t *m, apr_pool_t *p)
+static void sheet_summary(sheet_t *h, const month_t *m, apr_pool_t *p)
 {
     FILE *o = h->o;
 
-    fputs("<h2>統計 Summary</h2>\n<table class=\"counts\">\n", o);
+    fputs("<h2>統計 Summary</h2>\n<div class=\"tallies\">\n"
+          "<table class=\"counts\">\n", o);
     fprintf(o, "<tr><th>查詢筆數 Queries</th><td class=\"num\">%zu</td>"
             "</tr>\n", m->n);
     fprintf(o, "<tr><th>已回覆 Answered (200)</th><td class=\"num\">%"
@@ -385,7 +571,10 @@ static void sheet_summary(const sheet_t *h, const month_t *m, apr_pool_t *p)
     fprintf(o, "<tr><th>拒絕 Refused</th><td class=\"num\">%"
             APR_UINT64_T_FMT "</td></tr>\n", (uint64_t)m->n - m->answered);
     fprintf(o, "<tr><th>應抽核 To sample (R5.1)</th><td class=\"num\">%zu"
-            "</td></tr>\n", h->k);
+            "</td></tr>\n", h->draw.k);
+    fprintf(o, "<tr><th>系統事件 Service events</th><td class=\"num\">%"
+            APR_UINT64_T_FMT "</td></tr>\n",
+            (uint64_t)h->ev.lines->nelts + h->ev.interval);
     if (m->bad) {
         fprintf(o, "<tr><th>鏈檢查失敗 Failing the chain check</th>"
                 "<td class=\"num broken\">%" APR_UINT64_T_FMT "</td></tr>\n",
@@ -395,145 +584,327 @@ static void sheet_summary(const sheet_t *h, const month_t *m, apr_pool_t *p)
     if (m->n) {
         report_tallies(o, m, p);
     }
+    fputs("</div>\n", o);
 }
 
-/* One query as a table row. */
-static void query_row(FILE *o, json_t *j, const qline_t *q, apr_pool_t *p)
-{
-    static const char *const keys[] = {
-        "client", "operator", "case", "reason"
-    };
-    const char *t, *c, *subj;
-    size_t k;
+/* -- the queries -------------------------------------------------------- */
 
-    fprintf(o, "<tr%s><td class=\"num t\">%s%" APR_UINT64_T_FMT
-            "</td><td class=\"t\">", q->bad ? " class=\"bad\"" : "",
-            q->bad ? "\xe2\x9a\xa0 " : "", q->seq);
-    t = line_ts(j, p);
-    if (t) {
-        html_text(o, t, p);
+/* The CSV row of a query. */
+static void csv_query(sheet_t *h, json_t *j, const qline_t *q, int sampled,
+                      const char *const *text, const char *flags,
+                      apr_pool_t *p)
+{
+    const char *cells[CSV_COLS];
+    json_t *st = json_object_get(j, "status");
+    size_t len;
+    int c;
+
+    cells[0] = answered_line(j) ? "answered" : "refused";
+    cells[1] = sampled ? "yes" : NULL;
+    cells[2] = apr_psprintf(p, "%" APR_UINT64_T_FMT, q->seq);
+    cells[3] = jstr(j, "ts");
+    cells[4] = text[0];         /* client */
+    cells[5] = text[1];         /* operator */
+    cells[6] = text[2];         /* case */
+    cells[7] = text[3];         /* reason */
+    cells[8] = checks_text(j, p);
+    cells[9] = safe_subject(j, p);
+    cells[10] = json_is_integer(st) ? apr_psprintf(
+        p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(st)) : NULL;
+    cells[11] = jstr(j, "error");
+    cells[12] = member_text(j, "request_id", &len, p);
+    cells[13] = flags;
+    cells[14] = jstr(j, "op");
+    cells[15] = NULL;
+    for (c = 0; c < CSV_COLS; c++) {
+        csv_cell(&h->csv, cells[c], cells[c] ? strlen(cells[c]) : 0, p);
     }
-    for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+    csv_end_row(&h->csv);
+}
+
+/* One query as a table row (and a CSV row). */
+static void query_row(sheet_t *h, json_t *j, const qline_t *q, int sampled,
+                      int refused, apr_pool_t *p)
+{
+    static const struct {
+        const char *key;
+        int cols, mask;
+    } texts[] = {
+        { "client", COLS_CLIENT, 0 },
+        { "operator", COLS_OPERATOR, 1 },
+        { "case", COLS_CASE, 1 },
+        { "reason", 0, 1 },
+    };
+    FILE *o = h->o;
+    const char *shown[4], *c, *flags = NULL, *rid;
+    size_t k, len, rid_len;
+    unsigned found;
+    cell_src_t src;
+
+    rid = member_text(j, "request_id", &rid_len, p);
+    src.seq = q->seq;
+    src.rid = rid;
+    fprintf(o, "<tr%s><td>%s</td><td class=\"num\">%" APR_UINT64_T_FMT
+            "</td><td>%s", q->bad ? " class=\"bad\"" : sampled
+            ? " class=\"s\"" : "", q->bad ? "\xe2\x9a\xa0"
+            : sampled ? "\xe2\x98\x85" : "", q->seq,
+            day_time(jstr(j, "ts"), p));
+    for (k = 0; k < 4; k++) {
+        const char *s = member_text(j, texts[k].key, &len, p);
+        int cols = texts[k].cols ? texts[k].cols : refused
+                   ? COLS_REASON_REFUSED : COLS_REASON_ANSWERED;
+        src.field = texts[k].key;
         fputs("</td><td>", o);
-        h_member(o, j, keys[k], p);
+        shown[k] = sheet_text(o, &h->notes, s, len, cols, texts[k].mask,
+                              &src, &found, p);
+        if (found) {
+            flags = apr_psprintf(p, "%s%spossible personal data: %s (%s)",
+                                 flags ? flags : "", flags ? "; " : "",
+                                 texts[k].key, verify_pii_kind_name(found));
+        }
     }
     fputs("</td><td>", o);
     c = checks_text(j, p);
+    src.field = "checks";
+    sheet_text(o, &h->notes, c, c ? strlen(c) : 0, COLS_CHECKS, 0, &src,
+               NULL, p);
+    fputs("</td><td class=\"id\">", o);
+    c = safe_subject(j, p);
     html_or_dash(o, c, c ? strlen(c) : 0, p);
-    fputs("</td><td class=\"mono t\">", o);
-    subj = safe_subject(j, p);
-    html_or_dash(o, subj, subj ? strlen(subj) : 0, p);
-    fputs("</td><td>", o);
-    html_text(o, status_text(j, p), p);
-    fputs("</td><td class=\"mono\">", o);
-    h_member(o, j, "request_id", p);
+    if (refused) {
+        fputs("</td><td>", o);
+        c = status_text(j, p);
+        src.field = "status";
+        sheet_text(o, &h->notes, c, strlen(c), COLS_ERROR, 0, &src, NULL,
+                   p);
+    }
+    fputs("</td><td class=\"rid\">", o);
+    src.field = "request_id";
+    sheet_text(o, &h->notes, rid, rid_len, COLS_RID, 0, &src, NULL, p);
     fputs("</td></tr>\n", o);
+    if (q->bad) {
+        flags = apr_pstrcat(p, flags ? flags : "", flags ? "; " : "",
+                            "chain check failed", NULL);
+    }
+    if (h->csv.f) {
+        csv_query(h, j, q, sampled, shown, flags, p);
+    }
 }
 
-/* Every query of the month, read again. @return 0, or -1 when a line
- * changed since the scan. */
-static int sheet_queries(const sheet_t *h, const month_t *m, reader_t *r,
-                         apr_pool_t *p)
+/* The answered queries (@p refused 0) or the refusals, read again.
+ * @return 0, or -1 when a line changed since the scan. */
+static int sheet_queries(sheet_t *h, const month_t *m, reader_t *r,
+                         int refused, apr_pool_t *p)
 {
     FILE *o = h->o;
+    uint64_t n = refused ? m->n - m->answered : m->answered;
     apr_pool_t *rp;
     size_t i;
 
-    fprintf(o, "<h2>查詢明細 Queries of %s (%zu)</h2>\n", h->month, m->n);
-    if (m->n == 0) {
-        fprintf(o, "<p>本月無查詢 No queries in %s.</p>\n", h->month);
+    fprintf(o, "<h2>%s (%" APR_UINT64_T_FMT ")</h2>\n", refused
+            ? "拒絕的查詢 Refused queries (no answer was given)"
+            : "已回覆的查詢 Answered queries", n);
+    if (n == 0) {
+        fprintf(o, "<p>%s</p>\n", refused ? "本月無拒絕 No refusals."
+                : m->n ? "本月無回覆 No answered queries."
+                : "本月無查詢 No queries in the month.");
         return 0;
     }
-    fputs("<table class=\"rows\">\n<thead><tr><th>序號<br>seq</th>"
-          "<th>日期時間<br>Date/time</th><th>用戶端<br>Client</th>"
-          "<th>操作人員<br>Operator</th><th>案號<br>Case</th>"
-          "<th>查詢事由<br>Reason</th><th>查詢項目<br>Checks</th>"
-          "<th>查詢對象<br>Subject (masked)</th>"
-          "<th>狀態<br>Status / error</th><th>request_id</th>"
-          "</tr></thead>\n<tbody>\n", o);
+    fprintf(o, "<table class=\"rows\">\n<colgroup><col class=\"c-mk\">"
+            "<col class=\"c-seq\"><col class=\"c-t\"><col class=\"c-cl\">"
+            "<col class=\"c-op\"><col class=\"c-case\"><col>"
+            "<col class=\"c-ck\"><col class=\"c-sub\">%s"
+            "<col class=\"c-rid\"></colgroup>\n"
+            "<thead><tr><th></th><th>序號<br>seq</th><th>日 時間<br>"
+            "Day time</th><th>用戶端<br>Client</th><th>操作人員<br>Operator"
+            "</th><th>案號<br>Case</th><th>查詢事由<br>Reason</th>"
+            "<th>查詢項目<br>Checks</th><th>查詢對象<br>Subject</th>%s"
+            "<th>請求編號<br>request_id</th></tr></thead>\n<tbody>\n",
+            refused ? "<col class=\"c-err\">" : "",
+            refused ? "<th>狀態<br>Status / error</th>" : "");
     apr_pool_create(&rp, p);
     for (i = 0; i < m->n; i++) {
-        json_t *j = reread(r, &m->q[i]);
+        json_t *j;
+        if (APR_ARRAY_IDX(h->answered, i, char) == refused) {
+            continue;
+        }
+        j = reread(r, &m->q[i]);
         if (!j) {
             return -1;
         }
         apr_pool_clear(rp);
-        query_row(o, j, &m->q[i], rp);
+        query_row(h, j, &m->q[i], h->draw.marked && h->draw.marked[i],
+                  refused, rp);
         json_decref(j);
     }
+    apr_pool_destroy(rp);
     fputs("</tbody>\n</table>\n", o);
     return 0;
 }
 
-/* The review box for the auditors, and the footer. */
-static void sheet_review(const sheet_t *h, const verify_scan_t *s,
-                         const month_t *m, const char *file_args,
-                         apr_pool_t *p)
-{
-    FILE *o = h->o;
+/* -- the end: notes and signatures -------------------------------------- */
 
-    fputs("<div class=\"review\">\n<h2>審核 Review</h2>\n"
-          "<table class=\"sign\">\n"
-          "<tr><th>抽樣種子 Sample seed</th><td colspan=\"3\"></td></tr>\n"
-          "<tr><th>審核意見 Findings</th><td colspan=\"3\" class=\"tall\">"
-          "</td></tr>\n"
-          "<tr><th>審核人 Auditor</th><td></td>"
-          "<th>日期 Date</th><td></td></tr>\n</table>\n", o);
-    fprintf(o, "<p>Sampled per R5.1 (依 R5.1 抽核): run <code>" PROG
-            " sample --month %s ", h->month);
-    html_text(o, file_args, p);
-    fprintf(o, "</code>: at least 3 %% of the month's queries, never fewer "
-            "than 10, all of them if fewer than 10; for %s: %zu of %zu "
-            "(%s). Record the seed it prints.</p>\n</div>\n", h->month,
-            h->k, m->n, h->rule);
-    fprintf(o, "<footer>%s: %zu queries, chain %s. Generated %s.</footer>\n"
-            "</body>\n</html>\n", h->month, m->n, s->lines == 0 ? "empty"
-            : h->broken ? "BROKEN" : "intact", h->now);
+static void sheet_signoff(sheet_t *h, const verify_scan_t *s,
+                          const month_t *m)
+{
+    static const char *const roles[] = {
+        "稽核人員 Auditor", "業務承辦人 Project officer", "單位主管 Unit head"
+    };
+    FILE *o = h->o;
+    size_t i;
+
+    fputs("<section class=\"signoff\">\n<h2>簽核 Sign-off</h2>\n"
+          "<table class=\"findings\"><tr><th>審核意見 Findings<br>"
+          "(sampled lines, possible personal data, service events)</th>"
+          "<td></td></tr></table>\n"
+          "<table class=\"sign\">\n<thead><tr><th>職稱 Role</th>"
+          "<th>姓名 Name</th><th>日期 Date</th><th>簽名 Signature</th>"
+          "</tr></thead>\n<tbody>\n", o);
+    for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        fprintf(o, "<tr><th>%s</th><td></td><td></td><td></td></tr>\n",
+                roles[i]);
+    }
+    fputs("</tbody>\n</table>\n", o);
+    fprintf(o, "<footer>%s: %zu queries (%" APR_UINT64_T_FMT " answered), "
+            "chain %s, checkpoints %s. Generated %s. Every page is "
+            "numbered (page N of M).</footer>\n</section>\n</body>\n"
+            "</html>\n", h->month, m->n, m->answered, s->lines == 0
+            ? "empty" : h->broken ? "BROKEN" : "intact", !h->nkeys
+            ? "not checked" : h->cp_failed ? "FAILED" : h->cp.newest
+            ? "verified" : "absent", h->now);
+}
+
+/* -- the command -------------------------------------------------------- */
+
+/* Where the HTML and the CSV go: 0, or the exit status. */
+static int sheet_open(sheet_t *h, const audit_args_t *a, apr_pool_t *p)
+{
+    static const char *const head[CSV_COLS] = { CSV_HEAD };
+    const char *csv = a->csv;
+    size_t l;
+
+    if (a->output) {
+        l = strlen(a->output);
+        if (!csv) {
+            if (l > 5 && !strcmp(a->output + l - 5, ".html")) {
+                l -= 5;
+            }
+            else if (l > 4 && !strcmp(a->output + l - 4, ".htm")) {
+                l -= 4;
+            }
+            csv = apr_pstrcat(p, apr_pstrmemdup(p, a->output, l), ".csv",
+                              NULL);
+        }
+        if (!strcmp(csv, a->output)) {
+            fprintf(stderr, PROG ": --csv and --output name the same file"
+                    "\n");
+            return 2;
+        }
+        h->o = fopen(a->output, "w");
+        if (!h->o) {
+            fprintf(stderr, PROG ": cannot write %s: %s\n",
+                    safe_str(p, a->output), strerror(errno));
+            return 1;
+        }
+    }
+    return csv ? csv_open(&h->csv, csv, head, CSV_COLS, p) : 0;
+}
+
+static int sheet_close(sheet_t *h, const audit_args_t *a, int failed,
+                       apr_pool_t *p)
+{
+    int rc = csv_close(&h->csv);
+
+    if (h->o == stdout) {
+        return write_failed() || rc || failed;
+    }
+    if (h->o && (ferror(h->o) | fclose(h->o))) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n",
+                safe_str(p, a->output), strerror(errno));
+        rc = 1;
+    }
+    return rc || failed;
 }
 
 int cmd_report(const audit_args_t *a, apr_pool_t *p)
 {
+    apr_array_header_t *keys;
     verify_scan_t s;
     sheet_t h;
     reader_t r;
     month_t m;
-    int rc = 1;
+    int rc;
 
     memset(&m, 0, sizeof(m));
     memset(&h, 0, sizeof(h));
-    reader_init(&r, a->files, p);
-    m.summary = 1;
+    rc = sheet_cp_keys(a, &keys, p);
+    if (rc) {
+        return rc;
+    }
     h.o = stdout;
+    rc = sheet_open(&h, a, p);
+    if (rc) {
+        if (h.o && h.o != stdout) {
+            fclose(h.o);
+        }
+        return rc;
+    }
+    rc = 1;
+    reader_init(&r, a->files, p);
+    h.a = a;
+    h.p = p;
     h.month = a->month;
+    h.nkeys = keys->nelts;
+    h.answered = apr_array_make(p, 1024, sizeof(char));
+    sheet_cp_init(&h.cp, p);
+    draw_init(&h.draw, p);
+    events_init(&h.ev, p);
+    notes_init(&h.notes, p);
     verify_date_format(verify_date_month_end(
         verify_date_parse_month(a->month, strlen(a->month))), h.last);
+    m.summary = 1;
+    m.each = sheet_seen;
+    m.each_ctx = &h;
     h.broken = month_scan(&s, &m, a, 1, p);
     if (h.broken < 0) {
         goto cleanup;
     }
-    h.k = verify_sample_size(m.n);
-    h.rule = verify_sample_rule(m.n);
+    h.cp_failed = sheet_cp_check(&h.cp, a, keys, p);
+    if (h.cp_failed < 0) {
+        goto cleanup;
+    }
+    draw_make(&h.draw, &m, h.cp.seed, p);
     h.note = month_note(a->month, p);
     verify_time_format_s(apr_time_now(), h.now);
 
     sheet_head(&h, &s, &m, p);
     sheet_summary(&h, &m, p);
-    if (sheet_queries(&h, &m, &r, p) != 0) {
+    if (sheet_queries(&h, &m, &r, 0, p) != 0
+        || sheet_queries(&h, &m, &r, 1, p) != 0
+        || events_print(h.o, &h.csv, &h.notes, &h.ev, &r, p) != 0) {
         goto cleanup;
     }
-    sheet_review(&h, &s, &m, a->file_args, p);
-    if (write_failed()) {
-        goto cleanup;
-    }
+    notes_print(h.o, &h.notes, p);
+    sheet_signoff(&h, &s, &m);
     rc = 0;
     if (h.broken) {
         fprintf(stderr, PROG ": the audit chain is BROKEN (the report says "
                 "so): %s\n", safe_str(p, s.fault));
         rc = 1;
     }
+    if (h.cp_failed) {
+        fprintf(stderr, PROG ": a signed checkpoint FAILED its check (the "
+                "report says why)\n");
+        rc = 1;
+    }
+    else if (h.nkeys && !h.cp.newest) {
+        fprintf(stderr, PROG ": --verifier given, but the files hold no "
+                "signed checkpoint to check (the report says so)\n");
+        rc = 1;
+    }
 
 cleanup:
     reader_close(&r);
     month_free(&m);
-    return rc;
+    return sheet_close(&h, a, rc, p);
 }

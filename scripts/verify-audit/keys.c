@@ -3,8 +3,9 @@
  * checkpoint with them.
  *
  * A key is given as its string (NAME+KEYID+KEY, what `pubkey` prints)
- * or as a file holding such strings, one a line: the old and the new key
- * of a rotation can be kept together. The checkpoint key's name is the
+ * or as a file holding such strings, one a line (blank lines and lines
+ * starting with '#' ignored): the old and the new key of a rotation can
+ * be kept together. The checkpoint key's name is the
  * log's origin, so a checkpoint whose origin is not the name of the key
  * that signed it is refused: a key of one log cannot vouch for another.
  */
@@ -18,8 +19,8 @@
 /* A file of keys is a few lines; refuse anything much larger. */
 #define KEY_FILE_MAX 65536
 
-/* The keys of one file, one a line (blank lines and trailing blanks
- * allowed). @return 0, or 2 with the fault said. */
+/* The keys of one file, one a line (blank lines, trailing blanks and
+ * '#' comment lines allowed). @return 0, or 2 with the fault said. */
 static int keys_from_file(apr_array_header_t *keys, const char *path,
                           apr_pool_t *p)
 {
@@ -50,7 +51,7 @@ static int keys_from_file(apr_array_header_t *keys, const char *path,
                      || line[l - 1] == '\r')) {
             l--;
         }
-        if (l == 0) {
+        if (l == 0 || line[0] == '#') {
             continue;
         }
         v = apr_array_push(keys);

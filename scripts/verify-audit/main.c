@@ -99,11 +99,19 @@ static const audit_cmd_t commands[] = {
       "             draws the same sample; a fresh seed is printed when\n"
       "             none is given; --json prints the sampled lines;\n"
       "             refuses a broken chain\n" },
-    { "report", ARGS_FILES, OPT('m') | OPT('s') | OPT('j'), OPT('m'),
-      "--month YYYY-MM", report_check, cmd_report,
-      "  report --month YYYY-MM > report.html\n"
-      "             the printable monthly query record sheet (R5.1):\n"
-      "             chain status, counts and every query of the month\n" },
+    { "report", ARGS_FILES,
+      OPT('m') | OPT('s') | OPT('j') | OPT('V') | OPT('C') | OPT('O'),
+      OPT('m'), "--month YYYY-MM", report_check, cmd_report,
+      "  report --month YYYY-MM [--verifier KEY]... [--output FILE.html]\n"
+      "         [--csv FILE.csv]\n"
+      "             the monthly query record sheet for A4 (R5.1), HTML on\n"
+      "             stdout or in FILE.html: chain and checkpoint status,\n"
+      "             the sample marked, answered queries and refusals, the\n"
+      "             month's service events, three signature lines; the\n"
+      "             same rows as CSV (--csv, or beside --output). With\n"
+      "             --verifier (a key as pubkey prints it, or a file of\n"
+      "             them) the newest checkpoint covering the month and\n"
+      "             the sample's seed checkpoint are verified\n" },
     { "subject", ARGS_FILES, OPT('i') | OPT('k') | OPT('j'),
       OPT('i') | OPT('k'), "--id ID and --key FILE (the VerifyKeyFile)",
       NULL, cmd_subject,
@@ -199,6 +207,8 @@ static const apr_getopt_option_t options[] = {
     { "verifier", 'V', 1, "verifier key, or a file of them" },
     { "witnessed", 'W', 1, "signed checkpoints kept elsewhere" },
     { "state", 'e', 1, "the witness's state file" },
+    { "csv", 'C', 1, "CSV file" },
+    { "output", 'O', 1, "output file" },
     { "help", 'h', 0, "help" },
     { NULL, 0, 0, NULL }
 };
@@ -324,6 +334,8 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'V': push_arg(&a->verifier_args, arg, os->cont); break;
         case 'W': push_arg(&a->witnessed, arg, os->cont); break;
         case 'e': a->state = arg; break;
+        case 'C': a->csv = arg; break;
+        case 'O': a->output = arg; break;
         case 'h': usage(stdout); return -1;
         }
         if (!(cmd->takes & OPT(optch))) {

@@ -105,21 +105,23 @@ static int month_line(verify_scan_t *s, const char *line, size_t len,
 {
     month_t *m = s->ctx;
     const char *ts = jstr(j, "ts"), *rid;
+    month_seen_t seen;
     json_t *seq;
-    qline_t *q;
+    qline_t *q = NULL;
 
     if (ts && strncmp(ts, m->month, 7) <= 0) {
         m->end = s->chain;
     }
-    if (!ts || strncmp(ts, m->month, 7) || ts[7] != '-') {
-        return 0;
+    seen.in_month = ts && !strncmp(ts, m->month, 7) && ts[7] == '-';
+    if (!seen.in_month) {
+        goto seen;
     }
     m->file_lines[fi]++;
     if (!is_query(j)) {
         if (m->summary) {
             tally_service(m, j);
         }
-        return 0;
+        goto seen;
     }
     q = new_query(m);
     if (!q) {
@@ -139,7 +141,19 @@ static int month_line(verify_scan_t *s, const char *line, size_t len,
     if (m->summary) {
         tally_query(m, j, bad);
     }
-    return 0;
+
+seen:
+    if (!m->each) {
+        return 0;
+    }
+    seen.j = j;
+    seen.line = line;
+    seen.len = len;
+    seen.bad = bad;
+    seen.file = fi;
+    seen.off = off;
+    seen.q = q;
+    return m->each(m, &seen);
 }
 
 int month_scan(verify_scan_t *s, month_t *m, const audit_args_t *a,

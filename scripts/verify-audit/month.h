@@ -30,7 +30,21 @@ typedef struct tally_t {
 /* The key of the tally that lumps the values past the first TALLY_MAX. */
 #define TALLY_OTHER "\x7f(other)"
 
-typedef struct month_t {
+typedef struct month_t month_t;
+
+/* One line as the scan saw it, for month_t.each. */
+typedef struct month_seen_t {
+    json_t *j;                  /* the line parsed; NULL if it is not JSON */
+    const char *line;           /* its bytes, without the newline */
+    size_t len;
+    int bad;                    /* refused by the chain check */
+    int file;
+    apr_off_t off;
+    int in_month;               /* its ts is in the month */
+    qline_t *q;                 /* the query it was counted as, or NULL */
+} month_seen_t;
+
+struct month_t {
     const char *month;          /* "YYYY-MM" */
     const unsigned char *seed;  /* sample: rank by it; NULL: no rank */
     size_t seed_len;
@@ -42,8 +56,12 @@ typedef struct month_t {
     verify_chain_t end;         /* the last line up to the month's end */
     apr_hash_t *by_status, *by_client, *by_check, *by_service;
     apr_array_header_t *recovers;   /* json_t * of audit_recover lines */
+    /* report: called with every line after it is counted; 0 to go on,
+     * -1 to stop (having said why) */
+    int (*each)(month_t *m, const month_seen_t *l);
+    void *each_ctx;
     apr_pool_t *p;
-} month_t;
+};
 
 /* Reads query lines a second time, by offset. */
 typedef struct reader_t {

@@ -47,6 +47,8 @@ typedef struct audit_args_t {
     int nkeys;                  /* 0: no --verifier given */
     const char *note_file;      /* witness: the CHECKPOINT argument */
     const char *proof_file;     /* witness: the PROOF argument, or NULL */
+    const char *csv;            /* --csv FILE (report) */
+    const char *output;         /* --output FILE (report) */
 } audit_args_t;
 
 /* The commands (cmd_*.c): exit status 0 done, 1 failed, 2 usage. */

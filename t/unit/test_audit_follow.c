@@ -118,6 +118,9 @@ static void make_lines(void)
 /* A line of @p total bytes (newline included) after @p c, sealed here
  * with its own SHA-256, so that it can be longer than the writer makes
  * any. */
+/* when set, the first byte of the crafted line's padding */
+static char craft_poison;
+
 static char *craft(const verify_chain_t *c, size_t total)
 {
     char *s = apr_palloc(pool, total + 1), hex[65];
@@ -131,6 +134,9 @@ static char *craft(const verify_chain_t *c, size_t total)
     /* `","prev":"` 64 hex `"` then `,"hash":"` 64 hex `"}` and \n */
     pad = total - head - (10 + 64 + 1) - (9 + 64 + 2) - 1;
     memset(s + head, 'x', pad);
+    if (craft_poison) {
+        s[head] = craft_poison;
+    }
     head += pad;
     for (i = 0; i < 32; i++) {
         sprintf(hex + 2 * i, "%02x", c->hash[i]);
@@ -640,6 +646,17 @@ static void test_faults(void)
     /* not a line at all */
     bad = "{\"seq\":4,\"oops\":1}\n";
     fault("garbage", bad, strlen(bad), "not a sealed");
+
+    /* sealed and linked, but with bytes no audit line holds: what
+     * verify-audit calls BROKEN is never signed */
+    c = aft[2];
+    craft_poison = '\x01';
+    bad = craft(&c, 300);
+    fault("raw control character", bad, 300, "raw control character");
+    craft_poison = '\xff';
+    bad = craft(&c, 300);
+    fault("invalid UTF-8", bad, 300, "invalid UTF-8");
+    craft_poison = 0;
 }
 
 static void test_first_line(void)
