@@ -10,6 +10,7 @@ module seals lines, signed from the C2SP texts with python3-cryptography);
 keys and roots are checked again with t/tlogref.py."""
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -51,7 +52,8 @@ def built(n=3, tail=2):
 
 
 def tree_line(res):
-    m = re.search(r"^tree: size (\d+) root (\S+)$", res.stdout, re.M)
+    m = re.search(r"^tree: size (\d+) root (\S+)(?: \(.*\))?$", res.stdout,
+                  re.M)
     assert m, out(res)
     return int(m.group(1)), tlogref.b64decode_strict(m.group(2))
 
@@ -219,8 +221,12 @@ def test_verifier_argument_refusals(tmp_path):
 
 def bad_checkpoint(tmp_path, b, verifier=None):
     """verify refuses the log; the BAD CHECKPOINT lines and the verdict."""
-    res = run("verify", "--verifier", verifier or b.key.verifier,
-              b.write(tmp_path / "log"))
+    return bad_checkpoint_of(b.write(tmp_path / "log"),
+                             verifier or b.key.verifier)
+
+
+def bad_checkpoint_of(log, verifier):
+    res = run("verify", "--verifier", verifier, log)
     assert res.returncode == 1, out(res)
     bad = re.findall(r"^(\S+:\d+): BAD CHECKPOINT at seq (\d+): (.*)$",
                      res.stdout, re.M)
@@ -434,3 +440,64 @@ def test_checkpoint_further_back_than_the_recent_roots(tmp_path):
         tmp_path / "good"))
     assert res.returncode == 0, out(res)
     assert "1 of 1 line(s) sound" in res.stdout
+
+
+def purged_log(tmp_path):
+    """A log whose first day (2020) was purged: the purge checkpoint keeps
+    the tree's edge at the last purged line, and verify goes on from it."""
+    b = LogBuilder(day=__import__("datetime").date(2020, 1, 1))
+    b.queries(5)
+    b.checkpoint(reason="start")
+    b.queries(2)
+    b.clock = b.clock.replace(year=2026, month=11, day=30)
+    b.queries(4)
+    b.checkpoint()
+    b.queries(3)
+    b.checkpoint()
+    b.queries(1)
+    log = b.write(tmp_path / "log")
+    res = run("purge", "--before", "2021-01-01", "--events",
+              harness.make_spool(str(tmp_path)), log)
+    assert res.returncode == 0, out(res)
+    assert sorted(os.listdir(log))[0] == "audit-2026-11-30.jsonl"
+    return b, log
+
+
+def test_purged_log_goes_on_from_the_kept_edge(tmp_path):
+    b, log = purged_log(tmp_path)
+    res = run("verify", "--verifier", b.key.verifier, log)
+    assert res.returncode == 0, out(res)
+    assert "chain resumes after the purge checkpoint" in res.stdout
+    assert "checkpoints: 2 of 2 line(s) sound" in res.stdout
+    assert "and roots equal to the log's" in res.stdout
+    size, root = tree_line(res)
+    assert size == b.size and root == tlogref.Tree(b.lines).root(size)
+    assert "from the tree's edge at size 8 kept by the purge checkpoint" in \
+        res.stdout
+    # a line after the purge rewritten and resealed: its checkpoint says so
+    name = os.path.join(log, "audit-2026-11-30.jsonl")
+    lines = open(name, "rb").read().splitlines()
+    forged = reseal(lines[:1] + [lines[1].replace(b'"status":200',
+                                                  b'"status":403')]
+                    + lines[2:], 1)
+    # the chain links to the purge checkpoint's last hash
+    forged[0] = lines[0]
+    with open(name, "wb") as f:
+        f.write(b"".join(x + b"\n" for x in forged))
+    assert run("verify", log).returncode == 0
+    bad, _ = bad_checkpoint_of(log, b.key.verifier)
+    assert [int(s) for _, s, _ in bad] == [13, 17]
+    assert "the log's root at size 12" in bad[0][2]
+
+
+def test_forged_purge_edge_is_caught(tmp_path):
+    b, log = purged_log(tmp_path)
+    pc = [x for x in os.listdir(log) if x.startswith("purged-through-")][0]
+    path = os.path.join(log, pc)
+    cp = json.load(open(path))
+    cp["edge"][0] = "00" * 32
+    with open(path, "w") as f:
+        json.dump(cp, f)
+    bad, _ = bad_checkpoint_of(log, b.key.verifier)
+    assert len(bad) == 2 and all("the log's root at size" in why
+                                 for _, _, why in bad)

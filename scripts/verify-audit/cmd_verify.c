@@ -10,7 +10,9 @@
  * roots the walk keeps; one further back is checked by a second reading
  * (memory never grows with the log). Checkpoints held elsewhere
  * (--witnessed) are known before the reading starts: their roots are
- * taken as the tree passes their sizes.
+ * taken as the tree passes their sizes. After a purge the tree goes on
+ * from the right edge the purge checkpoint kept; the first signed root
+ * after it proves that edge.
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +35,12 @@ typedef struct deferred_t {
 typedef struct vctx_t {
     const audit_args_t *a;
     audit_walk_t walk;
-    int tree;                   /* the log starts at seq 1: roots known */
+    int tree;                   /* roots known: the log starts at seq 1,
+                                   or after a purge that kept the edge */
+    int started;                /* the first line was read */
+    verify_merkle_edge_t *purge_edge;   /* the purge checkpoint's, or NULL */
+    apr_array_header_t *held;   /* audit_held_t of --witnessed, or NULL */
+    uint64_t unrooted;          /* checkpoints of sizes before the purge */
     uint64_t lines_cp;          /* checkpoint lines */
     uint64_t cp_ok;             /* ... sound */
     uint64_t cp_bad;            /* ... refused */
@@ -107,7 +114,10 @@ static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
     }
     if (!why && v->tree) {
         rv = walk_root_at(&v->walk, cp.size, root);
-        if (rv == APR_INCOMPLETE) {
+        if (rv == APR_ENOENT) {
+            v->unrooted++;      /* its lines were purged */
+        }
+        else if (rv == APR_INCOMPLETE) {
             d = apr_array_push(v->deferred);
             d->seq = seq;
             d->size = cp.size;
@@ -145,16 +155,37 @@ static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
     }
 }
 
+/* At the first line: where the tree starts (seq 1, or the edge of the
+ * purge the chain resumes after), and the roots --witnessed asks for. */
+static void start_tree(vctx_t *v, const verify_scan_t *s)
+{
+    audit_held_t *h;
+    int i;
+
+    v->started = 1;
+    if (s->first_seq != 1 && s->from_checkpoint && v->purge_edge
+        && v->purge_edge->size + 1 == s->first_seq) {
+        walk_start_at(&v->walk, v->purge_edge);
+    }
+    v->tree = v->walk.base + 1 == s->first_seq;
+    for (i = 0; v->held && i < v->held->nelts; i++) {
+        h = &APR_ARRAY_IDX(v->held, i, audit_held_t);
+        h->want = walk_want(&v->walk, h->size);
+    }
+}
+
 static int verify_line(verify_scan_t *s, const char *line, size_t len,
                        json_t *j, int bad, int file, apr_off_t off)
 {
     vctx_t *v = s->ctx;
 
+    if (!v->started) {
+        start_tree(v, s);
+    }
     if (walk_leaf(&v->walk, line, len) != APR_SUCCESS) {
         fprintf(stderr, PROG ": cannot hash (OpenSSL)\n");
         return -1;
     }
-    v->tree = s->first_seq == 1;
     line_ts_copy(v->line_ts, j);
     if (!is_checkpoint(j)) {
         return 0;
@@ -180,6 +211,9 @@ static int check_deferred(vctx_t *v, const verify_chain_t *head)
         return 0;
     }
     walk_init(&w, v->p);
+    if (v->walk.base) {
+        walk_start_at(&w, &v->walk.base_edge);
+    }
     for (i = 0; i < v->deferred->nelts; i++) {
         d = &APR_ARRAY_IDX(v->deferred, i, deferred_t);
         /* sound checkpoints' sizes never decrease */
@@ -223,7 +257,7 @@ static void check_held(vctx_t *v, const apr_array_header_t *held,
                   "end, or an older copy of the log restored)",
                   held_where(h, v->p), h->size, head, head + 1, h->size));
         }
-        else if (!v->tree) {
+        else if (!v->tree || h->size < v->walk.base) {
             continue;
         }
         else if (!x->got || memcmp(x->root, h->root, sizeof(h->root))) {
@@ -282,6 +316,31 @@ static const char *start_fault(const verify_scan_t *s, apr_pool_t *p)
                         s->first_seq - 1);
 }
 
+/* The tree's right edge the purge checkpoint kept, or NULL (none, or
+ * from a purge that kept none: said). A forged one is caught by the
+ * first signed root after it. */
+static verify_merkle_edge_t *purge_edge(const audit_args_t *a, apr_pool_t *p)
+{
+    verify_merkle_edge_t *e;
+    char *err = NULL;
+    apr_status_t rv;
+
+    if (!a->checkpoint) {
+        return NULL;
+    }
+    e = apr_palloc(p, sizeof(*e));
+    rv = verify_audit_checkpoint_edge(a->checkpoint, (uid_t)-1, e, &err, p);
+    if (rv == APR_SUCCESS) {
+        return e;
+    }
+    if (!APR_STATUS_IS_ENOENT(rv)) {
+        printf("note: the purge checkpoint's tree edge cannot be read (%s): "
+               "the roots after the purge cannot be computed\n",
+               safe_str(p, err));
+    }
+    return NULL;
+}
+
 /* "NAME+KEYID (N)" of each key that signed a sound checkpoint line. */
 static const char *signers(const vctx_t *v)
 {
@@ -316,12 +375,16 @@ static void print_checked(const vctx_t *v, const apr_array_header_t *held,
     else if (v->cp_ok) {
         printf("checkpoints: %" APR_UINT64_T_FMT " of %" APR_UINT64_T_FMT
                " line(s) sound: signature, origin, sizes (%" APR_UINT64_T_FMT
-               "..%" APR_UINT64_T_FMT ", never going back)%s; signed by %s\n",
-               v->cp_ok, v->lines_cp, v->first_size, v->last_size,
+               "..%" APR_UINT64_T_FMT ", never going back)%s%s; signed by "
+               "%s\n", v->cp_ok, v->lines_cp, v->first_size, v->last_size,
                v->tree ? " and roots equal to the log's"
                        : "; roots NOT checked (the log does not start at "
-                         "seq 1, and a root needs every line from seq 1)",
-               signers(v));
+                         "seq 1, and no purge checkpoint kept the tree's "
+                         "edge where it starts)",
+               v->unrooted ? apr_psprintf(v->p, " (%" APR_UINT64_T_FMT " of "
+                                          "sizes before the purge: roots "
+                                          "not checkable)", v->unrooted)
+                           : "", signers(v));
     }
     else {
         printf("checkpoints: none of the %" APR_UINT64_T_FMT " line(s) is "
@@ -411,12 +474,11 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
     apr_array_header_t *held = NULL;
     uint64_t agree = 0, held_bad = 0, refused = 0, missing = 0;
-    audit_held_t *h;
     verify_scan_t s;
     const char *tail = NULL, *why;
     char hex[65], b64[45];
     vctx_t v;
-    int i, rc;
+    int rc;
 
     memset(&v, 0, sizeof(v));
     v.a = a;
@@ -433,11 +495,9 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
         }
         refused = (uint64_t)rc;
         v.faults += refused;
-        for (i = 0; i < held->nelts; i++) {
-            h = &APR_ARRAY_IDX(held, i, audit_held_t);
-            h->want = walk_want(&v.walk, h->size);
-        }
+        v.held = held;
     }
+    v.purge_edge = purge_edge(a, p);
     scan_init(&s, a, verify_line, &v, p);
     s.note_fn = print_note;
     if (scan_run(&s) != 0) {
@@ -453,7 +513,7 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     if (held) {
         check_held(&v, held, s.chain.seq, &agree, &held_bad);
     }
-    if (a->nkeys && !v.tree && (why = start_fault(&s, p)) != NULL) {
+    if (a->nkeys && s.first_seq != 1 && (why = start_fault(&s, p)) != NULL) {
         fault(&v, &missing, why);
     }
     print_checked(&v, held, agree);
@@ -463,8 +523,11 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
                " (the lines before were purged or not given)\n", s.first_seq);
     }
     else if (verify_merkle_edge_root(&v.walk.edge, root) == APR_SUCCESS) {
-        printf("tree: size %" APR_UINT64_T_FMT " root %s\n", v.walk.edge.size,
-               tree_b64(root, b64));
+        printf("tree: size %" APR_UINT64_T_FMT " root %s%s\n",
+               v.walk.edge.size, tree_b64(root, b64),
+               v.walk.base ? apr_psprintf(p, " (from the tree's edge at size %"
+                                          APR_UINT64_T_FMT " kept by the purge "
+                                          "checkpoint)", v.walk.base) : "");
     }
     if (a->nkeys) {
         tail = tail_clause(&v, &s);

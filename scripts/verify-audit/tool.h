@@ -154,11 +154,17 @@ typedef struct audit_walk_t {
     verify_merkle_edge_t sub;   /* the subtree being filled */
     unsigned char (*hist_leaf)[VERIFY_MERKLE_HASH_LEN];  /* or NULL */
     verify_merkle_edge_t *hist_edge;
+    uint64_t base;              /* leaves not read: before a purge */
+    verify_merkle_edge_t base_edge; /* the edge the walk started from */
 } audit_walk_t;
 
 void walk_init(audit_walk_t *w, apr_pool_t *p);
+/* Go on from @p e, the tree's right edge at its size (what a purge
+ * checkpoint keeps) instead of the empty tree: the next leaf is leaf
+ * e->size. Before anything is asked. */
+void walk_start_at(audit_walk_t *w, const verify_merkle_edge_t *e);
 /* Ask for the root of @p size: its index in w->want, or -1 when the
- * sizes asked would decrease. */
+ * sizes asked would decrease. A size below w->base is never reached. */
 int walk_want(audit_walk_t *w, uint64_t size);
 /* Ask for the inclusion proof of leaf @p index in the tree of @p size,
  * or the consistency proof from @p size1 to @p size2 (and keep leaf
@@ -175,7 +181,8 @@ void walk_keep_history(audit_walk_t *w, apr_pool_t *p);
 apr_status_t walk_leaf(audit_walk_t *w, const char *line, size_t len);
 /* The root of the tree of @p size leaves, no larger than the tree so
  * far: APR_SUCCESS; APR_EINVAL when larger; APR_INCOMPLETE when it is
- * further back than the history kept. */
+ * further back than the history kept; APR_ENOENT when it is below the
+ * edge the walk started from. */
 apr_status_t walk_root_at(const audit_walk_t *w, uint64_t size,
                           unsigned char root[VERIFY_MERKLE_HASH_LEN]);
 /* Is the proof asked complete? */

@@ -24,6 +24,13 @@ void walk_init(audit_walk_t *w, apr_pool_t *p)
     w->want = apr_array_make(p, 4, sizeof(audit_want_t));
 }
 
+void walk_start_at(audit_walk_t *w, const verify_merkle_edge_t *e)
+{
+    w->edge = *e;
+    w->base_edge = *e;
+    w->base = e->size;
+}
+
 int walk_want(audit_walk_t *w, uint64_t size)
 {
     audit_want_t *x;
@@ -36,8 +43,12 @@ int walk_want(audit_walk_t *w, uint64_t size)
     x = apr_array_push(w->want);
     memset(x, 0, sizeof(*x));
     x->size = size;
-    if (size == 0) {
-        verify_merkle_empty_root(x->root);
+    if (size < w->edge.size) {
+        /* below where the walk starts: never reached */
+        w->next_want = w->want->nelts;
+    }
+    else if (size == w->edge.size) {
+        verify_merkle_edge_root(&w->edge, x->root);
         x->got = 1;
         w->next_want = w->want->nelts;
     }
@@ -170,16 +181,31 @@ apr_status_t walk_root_at(const audit_walk_t *w, uint64_t size,
     if (size > now) {
         return APR_EINVAL;
     }
+    if (size < w->base) {
+        return APR_ENOENT;
+    }
     if (size == now) {
         return verify_merkle_edge_root(&w->edge, root);
     }
-    /* the edge at k * STEP and the leaves after it must still be kept */
-    if (!w->hist_leaf || k + HISTORY_EDGES <= now / HISTORY_STEP
-        || k * HISTORY_STEP + HISTORY_LEAVES < now) {
+    if (!w->hist_leaf) {
         return APR_INCOMPLETE;
     }
-    e = w->hist_edge[k % HISTORY_EDGES];
-    for (i = k * HISTORY_STEP; i < size && rv == APR_SUCCESS; i++) {
+    /* from the edge at k * STEP, or the one the walk started from when
+     * that is not before it; the edge and the leaves after it must still
+     * be kept */
+    if (k * HISTORY_STEP <= w->base) {
+        e = w->base_edge;
+    }
+    else if (k + HISTORY_EDGES <= now / HISTORY_STEP) {
+        return APR_INCOMPLETE;
+    }
+    else {
+        e = w->hist_edge[k % HISTORY_EDGES];
+    }
+    if (e.size + HISTORY_LEAVES < now) {
+        return APR_INCOMPLETE;
+    }
+    for (i = e.size; i < size && rv == APR_SUCCESS; i++) {
         rv = verify_merkle_edge_append(&e, w->hist_leaf[i % HISTORY_LEAVES]);
     }
     return rv != APR_SUCCESS ? rv : verify_merkle_edge_root(&e, root);
