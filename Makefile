@@ -89,6 +89,7 @@ bench:
 	bash scripts/install-deps.sh
 	$(MAKE) all
 	bash scripts/bench.sh
+	bash scripts/bench-sample.sh
 
 install: all
 	$(APXS) -i -n verify $(BUILD)/mod_verify.so

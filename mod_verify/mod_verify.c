@@ -1,8 +1,9 @@
 /*
  * mod_verify.c -- the module record and its hooks. Each concern lives in
  * a file of its own: mod_verify_config.c (directives), _audit.c (the
- * chain), _store.c, _client.c, _request.c, _handler.c and _location.c
- * (which URLs are the handler's).
+ * chain), _store.c, _client.c, _credential.c (how long a client's
+ * certificate serves), _request.c, _handler.c and _location.c (which
+ * URLs are the handler's).
  */
 #include <fcntl.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "mod_verify_checkpoint.h"
 #include "mod_verify_client.h"
 #include "mod_verify_config.h"
+#include "mod_verify_credential.h"
 #include "mod_verify_events.h"
 #include "mod_verify_handler.h"
 #include "mod_verify_location.h"
@@ -101,6 +103,7 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     verify_store_prepare(s, ptemp);
     if (verify_client_post_config(s, pconf) != APR_SUCCESS
+        || verify_credential_post_config(s, pconf) != APR_SUCCESS
         || verify_checkpoint_post_config(s, pconf, ptemp) != APR_SUCCESS
         || verify_auditlog_start(s, ptemp) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;

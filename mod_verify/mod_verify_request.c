@@ -559,6 +559,10 @@ int verify_request_respond(verify_req_t *q)
         apr_table_setn(r->headers_out, "Retry-After",
                        q->retry_after ? q->retry_after : "1");
     }
+    if (q->warning) {
+        /* a credential limit is near: the client's admins can act */
+        apr_table_setn(r->headers_out, "Verify-Warning", q->warning);
+    }
     if (q->body_unread) {
         /* whatever the answer (another fault may outrank the 413), the
          * rest of an oversized body is not read: close the connection */

@@ -44,6 +44,7 @@ typedef struct verify_req_t {
     int body_unread;                    /* close: the rest is not read */
     const char *retry_after;            /* seconds, with a 429; NULL: 1 */
     const char *flag;                   /* for the auditor, or NULL */
+    const char *warning;                /* Verify-Warning, or NULL */
     int mismatch_taken;                 /* counted as a possible mismatch */
     int results[VERIFY_CHECK_COUNT];
     int want_match;

@@ -10,6 +10,7 @@
 #include <apr_tables.h>
 #include <jansson.h>
 #include "verify_audit_line.h"
+#include "verify_flat.h"
 
 /** json_loadb flags for an audit line: \u0000 is a valid escape. */
 #define VERIFY_SCAN_JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
@@ -47,6 +48,10 @@ struct verify_scan_t {
     const apr_array_header_t *paths;  /**< const char *, in chain order */
     const char *checkpoint;     /**< a purge checkpoint file, or NULL */
     int keep_going;             /**< after a fault, check on from there */
+    int lazy;                   /**< check each line as jansson would read
+                                     it, but hand line_fn a NULL json_t:
+                                     s->flat indexes the line (without
+                                     keep_going) */
     verify_scan_line_fn line_fn;    /**< every line read, or NULL */
     verify_scan_note_fn note_fn;    /**< notes and faults, or NULL */
     void *ctx;                  /**< for the callbacks */
@@ -63,6 +68,8 @@ struct verify_scan_t {
     int nread;                  /**< files opened */
     int from_checkpoint;        /**< the first line links to checkpoint */
     const char *error;          /**< why the scan could not finish */
+    const verify_flat_t *flat;  /**< lazy: the members of the line given
+                                     to line_fn (see verify_flat.h) */
 };
 
 /**

@@ -65,12 +65,25 @@ static int witnessed_check(const audit_args_t *a)
     return 0;
 }
 
-/* report takes --seed and --json only to say they belong to sample. */
+/* report takes --json only to say it belongs to sample. */
 static int report_check(const audit_args_t *a)
 {
-    if (a->seed || a->as_json) {
-        fprintf(stderr, PROG ": --seed and --json belong to sample, not "
-                "report\n");
+    if (a->as_json) {
+        fprintf(stderr, PROG ": --json belongs to sample, not report\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* sample: the seed is a signed checkpoint's root, checked with a key;
+ * only a preview can do without one. */
+static int sample_check(const audit_args_t *a)
+{
+    if (!a->verifier_args && !a->preview) {
+        fprintf(stderr, PROG ": sample needs --verifier KEY (the checkpoint "
+                "key's verifier key, or a file of them): the seed is the "
+                "root of a signed checkpoint; without a key only --preview "
+                "draws, and never the official sample\n");
         return 2;
     }
     return 0;
@@ -90,17 +103,27 @@ static const audit_cmd_t commands[] = {
       "             warning). --witnessed: also checkpoints kept\n"
       "             elsewhere (a note file, a copy of the checkpoint\n"
       "             directory, a syslog extract with note= tokens)\n" },
-    { "sample", ARGS_FILES, OPT('m') | OPT('s') | OPT('j'), OPT('m'),
-      "--month YYYY-MM", NULL, cmd_sample,
-      "  sample --month YYYY-MM [--seed HEX] [--json]\n"
-      "             the month's sample of queries (R5.1): at least 3 %,\n"
-      "             never fewer than 10, all if fewer than 10; ranked\n"
-      "             by HMAC-SHA256(seed, request_id), so the same seed\n"
-      "             draws the same sample; a fresh seed is printed when\n"
-      "             none is given; --json prints the sampled lines;\n"
-      "             refuses a broken chain\n" },
+    { "sample", ARGS_FILES, OPT('m') | OPT('s') | OPT('j') | OPT('V')
+      | OPT('C') | OPT('P') | OPT('F') | OPT('D'), OPT('m'),
+      "--month YYYY-MM", sample_check, cmd_sample,
+      "  sample --month YYYY-MM --verifier KEY... [--checkpoints DIR]\n"
+      "         [--preview] [--flags FILE] [--json]\n"
+      "             the month's sample of answered queries (R5.1): at\n"
+      "             least 3 %, never fewer than 10, all if fewer than 10;\n"
+      "             ranked by HMAC-SHA256(seed, request_id), the seed being\n"
+      "             the root of the first signed checkpoint made after the\n"
+      "             month that covers it (checked with --verifier: a key,\n"
+      "             or a file of them; repeat it for rotated keys), so\n"
+      "             nobody chooses it and anyone re-draws it; refusals are\n"
+      "             counted apart; lines the anomaly flags pick (R5.2,\n"
+      "             thresholds from --flags FILE) join the sample; --json\n"
+      "             prints the lines; refuses a broken chain. A month\n"
+      "             without that checkpoint yet: --preview, marked NOT an\n"
+      "             official draw on every line\n"
+      "  sample --print-flag-defaults\n"
+      "             the built-in thresholds, as a --flags file\n" },
     { "report", ARGS_FILES,
-      OPT('m') | OPT('s') | OPT('j') | OPT('V') | OPT('C') | OPT('O'),
+      OPT('m') | OPT('s') | OPT('j') | OPT('V') | OPT('x') | OPT('O'),
       OPT('m'), "--month YYYY-MM", report_check, cmd_report,
       "  report --month YYYY-MM [--verifier KEY]... [--output FILE.html]\n"
       "         [--csv FILE.csv]\n"
@@ -207,8 +230,12 @@ static const apr_getopt_option_t options[] = {
     { "verifier", 'V', 1, "verifier key, or a file of them" },
     { "witnessed", 'W', 1, "signed checkpoints kept elsewhere" },
     { "state", 'e', 1, "the witness's state file" },
-    { "csv", 'C', 1, "CSV file" },
+    { "csv", 'x', 1, "CSV file" },
     { "output", 'O', 1, "output file" },
+    { "checkpoints", 'C', 1, "checkpoint directory" },
+    { "preview", 'P', 0, "a preview of an open month" },
+    { "flags", 'F', 1, "thresholds file of the anomaly flags" },
+    { "print-flag-defaults", 'D', 0, "the built-in thresholds" },
     { "help", 'h', 0, "help" },
     { NULL, 0, 0, NULL }
 };
@@ -334,8 +361,12 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'V': push_arg(&a->verifier_args, arg, os->cont); break;
         case 'W': push_arg(&a->witnessed, arg, os->cont); break;
         case 'e': a->state = arg; break;
-        case 'C': a->csv = arg; break;
+        case 'x': a->csv = arg; break;
         case 'O': a->output = arg; break;
+        case 'C': a->checkpoints = arg; break;
+        case 'P': a->preview = 1; break;
+        case 'F': a->flags = arg; break;
+        case 'D': a->print_flag_defaults = 1; break;
         case 'h': usage(stdout); return -1;
         }
         if (!(cmd->takes & OPT(optch))) {
@@ -506,6 +537,19 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
     rc = parse_options(cmd, os, a, &months, &given);
     if (rc != 0) {
         return rc < 0 ? 0 : rc;
+    }
+    if (a->seed) {
+        /* before anything else: an auditor used to the old option must
+         * learn why it went, not what else is missing */
+        fprintf(stderr, PROG ": --seed is gone: the sample's seed is chosen "
+                "by nobody, it is the root of the first signed checkpoint "
+                "made after the month that covers it (R5.1); give "
+                "--verifier KEY to check that checkpoint, and --preview for "
+                "a month that has none yet\n");
+        return 2;
+    }
+    if (a->print_flag_defaults) {
+        return cmd_sample_flag_defaults(a, p);
     }
     if ((cmd->needs & given) != cmd->needs) {
         fprintf(stderr, PROG ": %s needs %s\n", cmd->name, cmd->needs_text);

@@ -24,7 +24,7 @@ typedef struct audit_args_t {
     const char *dir;            /* purge: the audit directory */
     const char *file_args;      /* the FILE|DIR arguments, shell-quoted */
     const char *month;          /* --month YYYY-MM (checked) */
-    const char *seed;           /* --seed HEX */
+    const char *seed;           /* --seed: given only to be refused */
     const char *id;             /* --id, read from stdin for "-" (checked) */
     const char *key;            /* --key FILE */
     const char *since;          /* --since YYYY-MM-DD (checked) */
@@ -49,11 +49,17 @@ typedef struct audit_args_t {
     const char *proof_file;     /* witness: the PROOF argument, or NULL */
     const char *csv;            /* --csv FILE (report) */
     const char *output;         /* --output FILE (report) */
+    const char *checkpoints;    /* --checkpoints DIR (sample) */
+    int preview;                /* --preview (sample) */
+    const char *flags;          /* --flags FILE (sample) */
+    int print_flag_defaults;    /* --print-flag-defaults (sample) */
 } audit_args_t;
 
 /* The commands (cmd_*.c): exit status 0 done, 1 failed, 2 usage. */
 int cmd_verify(const audit_args_t *a, apr_pool_t *p);
 int cmd_sample(const audit_args_t *a, apr_pool_t *p);
+/* sample --print-flag-defaults: the built-in thresholds as a file. */
+int cmd_sample_flag_defaults(const audit_args_t *a, apr_pool_t *p);
 int cmd_report(const audit_args_t *a, apr_pool_t *p);
 int cmd_subject(const audit_args_t *a, apr_pool_t *p);
 int cmd_roster(const audit_args_t *a, apr_pool_t *p);

@@ -36,7 +36,7 @@ from .env import (APACHE, BUILD, CLEAN_ENV, IS_ROOT, MODDIR, MODULE, REPO,
 from .people import (ASCII_NAMES, GIVEN, INDIG_ZH, LETTER_CODES, SURNAMES,
                      WEIGHTS, People, Person, bad_checksum, household_csv,
                      id_check_digit, id_valid, make_id, mask_id, roc_date)
-from .pki import cert_sha256, make_ca, make_cert
+from .pki import cert_sha256, make_ca, make_cert, sign_cert, spki_sha256
 from .server import (CRASH_RE, DEFAULT_CLIENTS, LEVEL_RE, MPM_CONF, Server,
                      chown_run_user, free_port, wait_port)
 from .tlog import LogBuilder, SigningKey, renumber, reseal
