@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "httpd.h"
+#include "ap_mpm.h"
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
@@ -151,6 +152,13 @@ static void verify_child_init(apr_pool_t *pchild, server_rec *s)
     verify_store_child_init(s, pchild);
 }
 
+static void verify_child_status(server_rec *s, pid_t pid,
+                                ap_generation_t gen, int slot,
+                                mpm_child_status state)
+{
+    verify_auditlog_child_status(pid, state == MPM_CHILD_EXITED);
+}
+
 static void verify_register_hooks(apr_pool_t *p)
 {
     /* before the configuration is read: the "verify-audit" mutex type,
@@ -172,6 +180,9 @@ static void verify_register_hooks(apr_pool_t *p)
     /* in each child, as the run-time user: LMDB and the chain writer
      * must be opened after fork */
     ap_hook_child_init(verify_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* in the parent, as it reaps a child: answers the child left in
+     * flight are to be marked in the chain */
+    ap_hook_child_status(verify_child_status, NULL, NULL, APR_HOOK_MIDDLE);
     /* after the first <Location> walk: mark requests for the handler,
      * with their extra path */
     ap_hook_translate_name(verify_location_translate, NULL, NULL,

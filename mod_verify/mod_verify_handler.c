@@ -182,6 +182,7 @@ int verify_handler(request_rec *r)
     verify_date_t today;
     verify_req_t *q;
     size_t blen;
+    int rc;
 
     if (!r->handler || strcmp(r->handler, VERIFY_HANDLER)) {
         return DECLINED;
@@ -221,5 +222,9 @@ int verify_handler(request_rec *r)
         /* no mismatch was told */
         verify_client_mismatch_give_back(q->client, q->subject_tag, today);
     }
-    return verify_request_respond(q);
+    rc = verify_request_respond(q);
+    /* respond flushed the answer to the connection: it has left, and
+     * the line need no longer be marked if this process dies */
+    verify_auditlog_answered();
+    return rc;
 }

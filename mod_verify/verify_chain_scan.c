@@ -13,6 +13,7 @@
 #include "verify_chain_scan.h"
 #include "verify_audit_dir.h"
 #include "verify_text.h"
+#include "verify_time.h"
 #include "verify_flat.h"
 
 /* Bytes read from a file at a time. */
@@ -46,6 +47,8 @@ typedef struct walk_t {
     int any;                    /* the next line may start the chain */
     const char *path;           /* the file being read */
     unsigned long lno;          /* its line number */
+    apr_time_t ts;              /* ts of the last sound line, or 0 */
+    char ts_text[VERIFY_TS_LEN + 1];    /* as written */
     verify_flat_t *flat;        /* lazy: the line's members */
 } walk_t;
 
@@ -215,6 +218,67 @@ static const char *member_str(walk_t *w, json_t *j, const char *key)
     return out;
 }
 
+/* The seqs of an "unconfirmed" line, as text ("?" when not a list of
+ * numbers). */
+static const char *seq_list(json_t *seqs, apr_pool_t *p)
+{
+    const char *out = NULL;
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(seqs, i, v) {
+        if (!json_is_integer(v)) {
+            return "?";
+        }
+        out = apr_psprintf(p, "%s%s%" APR_INT64_T_FMT, out ? out : "",
+                           out ? ", " : "",
+                           (apr_int64_t)json_integer_value(v));
+    }
+    return out ? out : "?";
+}
+
+/* A ts before the previous sound line's: the writer clamps every ts to
+ * the last one written, so this log's times went back (written by a
+ * module without that rule while the clock was stepped back, or lines
+ * rewritten). */
+static void check_ts(walk_t *w, json_t *j)
+{
+    verify_scan_t *s = w->s;
+    const verify_flat_member_t *m;
+    const char *ts = NULL;
+    apr_time_t t;
+
+    /* asked of every line: no allocation (a ts has no escapes) */
+    if (!s->lazy) {
+        ts = json_string_value(json_object_get(j, "ts"));
+        if (ts && strlen(ts) != VERIFY_TS_LEN) {
+            ts = NULL;
+        }
+    }
+    else if ((m = verify_flat_get(w->flat, "ts")) != NULL
+             && m->type == VERIFY_FLAT_STRING && !m->val.esc
+             && m->val.len == VERIFY_TS_LEN) {
+        ts = m->val.s;
+    }
+    if (!ts || verify_time_parse_us(ts, VERIFY_TS_LEN, &t) != 0) {
+        return;
+    }
+    if (w->ts && t < w->ts) {
+        s->warnings++;
+        note(s, apr_psprintf(s->p, "%s:%lu: warning: seq %" APR_UINT64_T_FMT
+                             ": ts %s goes back before the previous line's "
+                             "%s (a server that did not hold ts while its "
+                             "clock was stepped back, or lines rewritten): "
+                             "times around it cannot be trusted", w->path,
+                             w->lno, s->chain.seq,
+                             apr_pstrmemdup(s->p, ts, VERIFY_TS_LEN),
+                             w->ts_text));
+    }
+    w->ts = t;
+    memcpy(w->ts_text, ts, VERIFY_TS_LEN);
+    w->ts_text[VERIFY_TS_LEN] = '\0';
+}
+
 /* A sound line's notes, and the rule for the first line of all: seq 1
  * links to nothing. Its fault, or NULL. */
 static const char *check_sound(walk_t *w, const char *line, size_t len,
@@ -224,7 +288,33 @@ static const char *check_sound(walk_t *w, const char *line, size_t len,
     verify_scan_t *s = w->s;
     const char *detail;
     unsigned char prev[32];
+    json_t *pid, *u;
 
+    check_ts(w, j);
+    if (member_is(w, j, "op", "unconfirmed")) {
+        s->unconfirmed++;
+        /* rare: the whole line, also when the scan is lazy */
+        u = j ? json_incref(j)
+              : json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, NULL);
+        pid = json_object_get(u, "pid");
+        note(s, apr_psprintf(s->p, "%s:%lu: note: seq %" APR_UINT64_T_FMT
+                             ": process %" APR_INT64_T_FMT " ended "
+                             "before the answers of seq %s had left it "
+                             "(they may not have reached the client)",
+                             w->path, w->lno, s->chain.seq,
+                             (apr_int64_t)(json_is_integer(pid)
+                                           ? json_integer_value(pid) : 0),
+                             seq_list(json_object_get(u, "seqs"), s->p)));
+        json_decref(u);
+    }
+    if (member_is(w, j, "op", "clock")) {
+        detail = member_str(w, j, "observed");
+        note(s, apr_psprintf(s->p, "%s:%lu: note: seq %" APR_UINT64_T_FMT
+                             ": the server's clock read %s, before the last "
+                             "line's time: lines keep that time until the "
+                             "clock catches up", w->path, w->lno,
+                             s->chain.seq, detail ? detail : "?"));
+    }
     if (member_is(w, j, "op", "audit_recover")) {
         s->recovers++;
         detail = member_str(w, j, "detail");

@@ -62,6 +62,9 @@ struct verify_scan_t {
     uint64_t lines;             /**< lines read */
     uint64_t first_seq;         /**< seq of the first line */
     uint64_t recovers;          /**< audit_recover lines */
+    uint64_t unconfirmed;       /**< unconfirmed lines */
+    uint64_t warnings;          /**< sound lines warned about: a ts
+                                 * before the previous line's */
     uint64_t faults;            /**< lines that fail the check */
     const char *fault;          /**< the first fault, or NULL */
     apr_array_header_t *fault_list; /**< the first FAULTS_LISTED faults */
@@ -81,8 +84,10 @@ struct verify_scan_t {
  * character, not a JSON object) is a fault naming file, line and
  * reason, never the end of the file; memory stays bounded however long
  * a line is. Only regular files are read. Without keep_going the first
- * fault ends the scan. Messages hold file names and log text as they
- * are: escape them before showing them.
+ * fault ends the scan. A ts before the previous line's is a warning
+ * (s->warnings, and a message through note_fn): the chain still holds,
+ * but its times went back, which the writer never does. Messages hold
+ * file names and log text as they are: escape them before showing them.
  * @return 0 intact, 1 broken (s->fault says where), -1 a file could
  *         not be read (s->error says why) or the callback stopped
  */

@@ -41,6 +41,16 @@ verify_date_t verify_date_months_before(verify_date_t d, unsigned months);
 /** "2026-11-20T02:00:00.123456+08:00" into @p out (33 bytes). */
 void verify_time_format_us(apr_time_t t, char out[VERIFY_TS_LEN + 1]);
 
+/**
+ * Parse a timestamp exactly as verify_time_format_us() writes it
+ * ("2026-11-20T02:00:00.123456+08:00", a real date and time).
+ * @return 0 with *out set, or -1 when @p s is not of that form
+ */
+int verify_time_parse_us(const char *s, size_t len, apr_time_t *out);
+
+/** The first microsecond of Taipei day @p d (a valid date). */
+apr_time_t verify_date_start_taipei(verify_date_t d);
+
 /** "2026-11-20T02:00:00+08:00" (seconds) into @p out (26 bytes). */
 void verify_time_format_s(apr_time_t t, char out[26]);
 

@@ -544,6 +544,8 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
            APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact%s%s, "
            "head %s%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq,
            tail ? ", " : "", tail ? tail : "", hex,
-           s.recovers ? " (with recovery notes above)" : "");
+           s.warnings ? " (with warnings above)"
+           : s.recovers || s.unconfirmed ? " (with recovery notes above)"
+           : "");
     return 0;
 }

@@ -341,6 +341,44 @@ static void test_readable(void)
     is_str(out, "untouched", "out untouched when not a ts");
 }
 
+/* A ts parses back to the time it was formatted from, and only the
+ * exact form parses. */
+static void test_parse_us(void)
+{
+    static const char *const bad[] = {
+        "2026-11-27T14:55:06.123456+09:00", "2026-11-27T14:55:06.123456Z",
+        "2026-11-27 14:55:06.123456+08:00", "2026-02-30T14:55:06.123456+08:00",
+        "2026-11-27T24:00:00.000000+08:00", "2026-11-27T14:60:06.123456+08:00",
+        "2026-11-27T14:55:60.123456+08:00", "2026-11-27T14:55:06.12345x+08:00",
+        "2026-11-27T14:55:06+08:00", "",
+    };
+    apr_time_t ts[] = {
+        utc(2026, 11, 26, 15, 59, 59) + 999999, utc(2026, 11, 26, 16, 0, 0),
+        utc(2024, 2, 28, 16, 30, 5) + 7, utc(1999, 12, 31, 23, 59, 59),
+        utc(2026, 11, 27, 6, 55, 6) + 123456, 0,
+    };
+    char us[VERIFY_TS_LEN + 1];
+    apr_time_t t;
+    size_t i;
+
+    for (i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+        verify_time_format_us(ts[i], us);
+        t = -1;
+        is_int(verify_time_parse_us(us, strlen(us), &t), 0, "parse %s", us);
+        ok(t == ts[i], "%s parses back to its time", us);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        is_int(verify_time_parse_us(bad[i], strlen(bad[i]), &t), -1,
+               "not a ts: \"%s\"", bad[i]);
+    }
+    ok(verify_date_start_taipei(20261127) == utc(2026, 11, 26, 16, 0, 0),
+       "Taipei's 2026-11-27 starts at 16:00 UTC the day before");
+    ok(verify_date_start_taipei(20240301) == utc(2024, 2, 29, 16, 0, 0),
+       "after a leap day");
+    ok(verify_date_taipei(verify_date_start_taipei(20261231) - 1)
+       == 20261230, "the microsecond before a day is the day before");
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -352,5 +390,6 @@ int main(void)
     test_format();
     test_months();
     test_readable();
+    test_parse_us();
     return done_testing();
 }
