@@ -407,7 +407,9 @@ show "$AUDIT" report --month "$MONTH" "$D/audit" > report.html \
     || die "verify-audit report failed"
 say "report.html: $(wc -c < report.html) bytes, one self-contained HTML page"
 say "(open it in a browser and print it); as text:"
-"$PYTHON" - <<'EOF' | head -n 60 | indent
+# the first 60 lines, cut here: `| head` would leave Python writing to a
+# closed pipe (pipefail) once the page is longer than its buffer
+"$PYTHON" - <<'EOF' | indent
 import html, re
 s = open("report.html", encoding="utf-8").read()
 s = re.sub(r"(?is)<head>.*?</head>", "", s)
@@ -415,9 +417,8 @@ s = re.sub(r"(?i)<br\s*/?>(?=[^<]*</th>)", " ", s)
 s = re.sub(r"(?i)<br\s*/?>|</(p|div|h[1-6]|tr|li|table|caption)>", "\n", s)
 s = re.sub(r"(?i)</t[dh]>", "  ", s)
 s = html.unescape(re.sub(r"<[^>]+>", "", s))
-for line in s.splitlines():
-    if line.strip():
-        print(line.rstrip())
+lines = [x.rstrip() for x in s.splitlines() if x.strip()]
+print("\n".join(lines[:60]))
 EOF
 if ! "$PYTHON" - "$MONTH" "${audit_files[@]}" <<'EOF'
 import json, sys
