@@ -134,7 +134,7 @@ static int verify_monitor(apr_pool_t *pconf, server_rec *s)
                               apr_pool_cleanup_null, pconf);
     }
     /* the events first, so that the checkpoint covers them */
-    (void)verify_events_drain(s, verify_auditlog_parent_append, NULL, tick);
+    verify_events_monitor(s, tick);
     verify_auditlog_parent_done();
     verify_checkpoint_monitor();
     apr_pool_clear(tick);

@@ -112,8 +112,9 @@ static void check_client(verify_req_t *q, verify_date_t today)
     }
 }
 
-/* Every answer is a permission: each check asked, and identity_match
- * (name, birth_date) only with `identity` in the register line. The
+/* Every answer is a permission: each check asked, age_at_least:N only
+ * with `age` and identity_match (name, birth_date) only with `identity`
+ * in the register line. The
  * refusal names everything refused. */
 static void check_permission(verify_req_t *q)
 {
@@ -127,6 +128,11 @@ static void check_permission(verify_req_t *q)
             no = no ? apr_pstrcat(p, no, ", ", verify_check_name(k), NULL)
                     : verify_check_name(k);
         }
+    }
+    if (refused & VERIFY_PERMIT_AGE) {
+        no = apr_pstrcat(p, no ? no : "", no ? ", " : "",
+                         apr_psprintf(p, "age (" VERIFY_AGE_CHECK ":%d)",
+                                      q->age_n), NULL);
     }
     if (q->want_match && !(q->client->checks & VERIFY_PERMIT_IDENTITY)) {
         no = apr_pstrcat(p, no ? no : "", no ? ", " : "",

@@ -31,7 +31,9 @@ typedef struct verify_req_t {
     char request_id[VERIFY_REQUEST_ID_LEN + 1];
     verify_field_t f[VERIFY_F_COUNT];
     apr_array_header_t *check_list;     /* verify_field_t: as given */
-    unsigned checks;                    /* bit per valid verify_check_t */
+    unsigned checks;                    /* bit per valid verify_check_t,
+                                           VERIFY_PERMIT_AGE if asked */
+    int age_n;                          /* N of age_at_least:N, or -1 */
     const verify_client_t *client;
     char id[VERIFY_ID_LEN + 1];         /* normalised, valid */
     int id_valid;
@@ -47,6 +49,7 @@ typedef struct verify_req_t {
     const char *warning;                /* Verify-Warning, or NULL */
     int mismatch_taken;                 /* counted as a possible mismatch */
     int results[VERIFY_CHECK_COUNT];
+    int age_result;                     /* of age_at_least:N */
     int want_match;
     int identity_match;
     verify_lookup_t lk;

@@ -46,6 +46,30 @@ int verify_check_index(const char *s, size_t len)
     return -1;
 }
 
+int verify_check_age(const char *s, size_t len)
+{
+    size_t pre = sizeof(VERIFY_AGE_CHECK) - 1, i;
+    int n = 0;
+
+    if (len < pre || memcmp(s, VERIFY_AGE_CHECK, pre)) {
+        return -1;
+    }
+    s += pre;
+    len -= pre;
+    /* ':' then 1 to 3 digits; "07" is refused, not read as 7, so one
+     * question has one spelling in the audit log */
+    if (len < 2 || len > 4 || s[0] != ':' || (s[1] == '0' && len > 2)) {
+        return -2;
+    }
+    for (i = 1; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -2;
+        }
+        n = n * 10 + (s[i] - '0');
+    }
+    return n > VERIFY_AGE_MAX ? -2 : n;
+}
+
 static const char *parse_name(const char *name, apr_pool_t *p)
 {
     int i;
@@ -115,10 +139,13 @@ static const char *parse_checks(verify_client_t *cl, char *list,
         if (!strcmp(item, "identity")) {
             cl->checks |= VERIFY_PERMIT_IDENTITY;
         }
+        else if (!strcmp(item, "age")) {
+            cl->checks |= VERIFY_PERMIT_AGE;
+        }
         else if (k < 0) {
             return apr_psprintf(p, "unknown check \"%s\" (resident, "
                                 "indigenous, elderly_alone, disability, "
-                                "identity)", item);
+                                "age, identity)", item);
         }
         else {
             cl->checks |= 1u << k;
@@ -466,6 +493,10 @@ const char *verify_register_canonical(const verify_client_t *cl,
             s = apr_pstrcat(p, s, sep, check_names[i], NULL);
             sep = ",";
         }
+    }
+    if (cl->checks & VERIFY_PERMIT_AGE) {
+        s = apr_pstrcat(p, s, sep, "age", NULL);
+        sep = ",";
     }
     if (cl->checks & VERIFY_PERMIT_IDENTITY) {
         s = apr_pstrcat(p, s, sep, "identity", NULL);

@@ -24,6 +24,17 @@ typedef enum {
  * verify_client_t.checks above every verify_check_t. */
 #define VERIFY_PERMIT_IDENTITY (1u << VERIFY_CHECK_COUNT)
 
+/** A register permission: `age` lets the client ask `age_at_least:N`
+ * (a yes/no from the birth date, never the date). A bit of
+ * verify_client_t.checks above VERIFY_PERMIT_IDENTITY. */
+#define VERIFY_PERMIT_AGE (1u << (VERIFY_CHECK_COUNT + 1))
+
+/** The name of the age check, before its ":N". */
+#define VERIFY_AGE_CHECK "age_at_least"
+
+/** The largest N of `age_at_least:N`. */
+#define VERIFY_AGE_MAX 120
+
 /** The name of check @p k ("resident", …). */
 const char *verify_check_name(verify_check_t k);
 
@@ -32,6 +43,15 @@ verify_source_t verify_check_source(verify_check_t k);
 
 /** The check named by @p s (@p len bytes, not NUL-terminated); -1 if none. */
 int verify_check_index(const char *s, size_t len);
+
+/**
+ * The N of an age check "age_at_least:N" (@p len bytes): N a whole
+ * number 0 to VERIFY_AGE_MAX in decimal, without sign, spaces or a
+ * leading zero (except "0" itself).
+ * @return N; -1 when @p s does not start with "age_at_least" (another
+ *         check, or none); -2 when it does but is not of that form
+ */
+int verify_check_age(const char *s, size_t len);
 
 /** Certificates one client may hold at once: the current one and, while
  * they overlap, its successor (R3.5: credentials are rotated). */
@@ -149,7 +169,8 @@ const char *verify_register_unbound_remote(const verify_client_t *cl);
  * was written: "NAME ip=A,B checks=C,D approval=X valid=F..T" and, when
  * given, " cert-sha256=H,H", " spki-sha256=H,H" (lower case) and
  * " rate=N/s" or " rate=N/min"; addresses and certificates in their
- * order, checks in the order of verify_check_t with "identity" last;
+ * order, checks in the order of verify_check_t, then "age", then
+ * "identity";
  * then for each retired certificate, oldest first, a line
  * "\nNAME retired cert-sha256=H spki-sha256=H". Two registrations that
  * grant and remember the same have the same form.

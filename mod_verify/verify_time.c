@@ -142,6 +142,23 @@ verify_date_t verify_date_months_before(verify_date_t d, unsigned months)
     return (verify_date_t)(y * 10000 + m * 100 + day);
 }
 
+int verify_date_age(verify_date_t birth, verify_date_t today)
+{
+    int age;
+
+    if (!birth || !today || today < birth) {
+        return -1;
+    }
+    age = (int)(today / 10000) - (int)(birth / 10000);
+    /* Month and day compared as MMDD: a birthday of 0229 is reached on
+     * 0229 in a leap year and, since 0228 < 0229 < 0301, on 1 March in
+     * any other year, which is art. 121's last-day rule. */
+    if (today % 10000 < birth % 10000) {
+        age--;
+    }
+    return age;
+}
+
 static void taipei_tm(apr_time_t t, struct tm *tm)
 {
     time_t secs = (time_t)apr_time_sec(t) + TAIPEI_OFFSET_SEC;

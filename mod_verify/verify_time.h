@@ -35,6 +35,17 @@ verify_date_t verify_date_month_end(verify_date_t d);
  */
 verify_date_t verify_date_months_before(verify_date_t d, unsigned months);
 
+/**
+ * Age in whole years on @p today of a person born on @p birth, as
+ * Taiwan's Civil Code counts it: from the day of birth (art. 124), a
+ * year ending the day before its corresponding day, or on the last day
+ * of the month when there is none (art. 121 para. 2). So one born on
+ * 29 February is a year older on 29 February in a leap year and on
+ * 1 March otherwise.
+ * @return the age, or -1 when either date is 0 or @p today < @p birth
+ */
+int verify_date_age(verify_date_t birth, verify_date_t today);
+
 /** Length of a Taipei ISO 8601 timestamp with microseconds. */
 #define VERIFY_TS_LEN 32
 

@@ -407,9 +407,7 @@ show "$AUDIT" report --month "$MONTH" "$D/audit" > report.html \
     || die "verify-audit report failed"
 say "report.html: $(wc -c < report.html) bytes, one self-contained HTML page"
 say "(open it in a browser and print it); as text:"
-# the first 60 lines, cut here: `| head` would leave Python writing to a
-# closed pipe (pipefail) once the page is longer than its buffer
-"$PYTHON" - <<'EOF' | indent
+"$PYTHON" - <<'EOF' | sed -n 1,60p | indent
 import html, re
 s = open("report.html", encoding="utf-8").read()
 s = re.sub(r"(?is)<head>.*?</head>", "", s)
@@ -417,8 +415,9 @@ s = re.sub(r"(?i)<br\s*/?>(?=[^<]*</th>)", " ", s)
 s = re.sub(r"(?i)<br\s*/?>|</(p|div|h[1-6]|tr|li|table|caption)>", "\n", s)
 s = re.sub(r"(?i)</t[dh]>", "  ", s)
 s = html.unescape(re.sub(r"<[^>]+>", "", s))
-lines = [x.rstrip() for x in s.splitlines() if x.strip()]
-print("\n".join(lines[:60]))
+for line in s.splitlines():
+    if line.strip():
+        print(line.rstrip())
 EOF
 if ! "$PYTHON" - "$MONTH" "${audit_files[@]}" <<'EOF'
 import json, sys

@@ -191,3 +191,43 @@ def test_full_volume_logged_once_a_second(make_server, mpm):
         said, over = refusals_logged(s)
         assert sum(said) + sum(over) == refused, (said, over, refused)
         s.stop()
+
+
+def test_register_change_at_a_full_restart_waits(make_server):
+    """A graceful restart that also changes the client register while the
+    volume is full: the server stays up, and the change reaches the chain
+    from the parent's monitor once there is room (not at the next
+    restart)."""
+    with small_volume() as mnt:
+        s = make_server(audit=mnt)
+        s.expect_log(r"\[verify:error\].*VFY6: cannot write audit line",
+                     r"\[verify:error\].*VFY96: cannot write the start line",
+                     r"\[verify:error\].*VFY107: the change of the client "
+                     r"register .* cannot be written to the audit log now")
+        people = harness.People().batch(2)
+        s.import_household(people)
+        s.start()
+        align_page(s, people[0])
+        filler = fill(mnt)
+        refused_now(s, people[1], "FULL")
+        s.clients = list(s.clients) + [
+            "latecomer ip=127.0.0.9 checks=resident approval=APP-2026-099 "
+            "valid=2020-01-01..2099-12-31"]
+        s.write_conf()
+        s.graceful()
+        assert s.proc.poll() is None
+        assert "VFY107" in s.error_log_text(), s.error_log_text()[-3000:]
+        os.unlink(filler)
+
+        def register_line():
+            for ln in harness.read_audit(s.audit):
+                if ln.get("op") == "register" and \
+                        "latecomer" in ln.raw.decode():
+                    return ln
+            return None
+        end = time.time() + 40
+        while time.time() < end and not register_line():
+            time.sleep(1)
+        assert register_line(), "the register change, written once room"
+        assert not harness.chain_problems(harness.read_audit(s.audit))
+        s.stop()

@@ -20,6 +20,11 @@
 #include "print.h"
 #include "tool.h"
 
+/* The package version, from debian/changelog (the Makefile passes it). */
+#ifndef VERIFY_VERSION
+#define VERIFY_VERSION "unknown"
+#endif
+
 /* An option letter as a bit of audit_cmd_t.takes and .needs. */
 #define OPT(c) ((uint64_t)1 << ((c) - 'A'))
 
@@ -27,7 +32,7 @@
 typedef enum {
     ARGS_FILES,         /* audit files or directories */
     ARGS_DIR,           /* exactly one audit directory */
-    ARGS_NONE,          /* none: the options say everything */
+    ARGS_NONE,          /* options only, no files */
     ARGS_NOTE           /* a signed checkpoint file and, optionally, a
                            proof file (witness: no log) */
 } audit_args_kind_t;
@@ -136,13 +141,24 @@ static const audit_cmd_t commands[] = {
       "             them) the newest checkpoint covering the month and\n"
       "             the sample's seed checkpoint are verified\n" },
     { "subject", ARGS_FILES, OPT('i') | OPT('k') | OPT('j'),
-      OPT('i') | OPT('k'), "--id ID and --key FILE (the VerifyKeyFile)",
+      OPT('i') | OPT('k'),
+      "--id ID and --key FILE (the subject key, or the VerifyKeyFile)",
       NULL, cmd_subject,
       "  subject --id ID|- --key FILE [--json]\n"
       "             every line about one person (R4.2.5, R5.5): the lines\n"
-      "             whose subject_tag is the tag of ID under the key file\n"
-      "             (VerifyKeyFile); the ID is shown only masked; --id -\n"
+      "             whose subject_tag is the tag of ID under the key file:\n"
+      "             the subject key that subject-key exports, or the\n"
+      "             VerifyKeyFile; the ID is shown only masked; --id -\n"
       "             reads it from stdin (out of the process list)\n" },
+    { "subject-key", ARGS_NONE, OPT('k') | OPT('o'), OPT('k'),
+      "--key FILE (the VerifyKeyFile)", NULL, cmd_subject_key,
+      "  subject-key --key FILE [--out FILE|-]\n"
+      "             export from the VerifyKeyFile only the subject key:\n"
+      "             all that subject needs, nothing that opens the store;\n"
+      "             one line \"" VERIFY_SUBJECT_KEY_LABEL " HEX\" in a new\n"
+      "             file of mode 0400 (never over an existing one);\n"
+      "             without --out on stdout, but never on a terminal\n"
+      "             unless --out - asks for it\n" },
     { "roster", ARGS_FILES, OPT('S'), 0, NULL, NULL, cmd_roster,
       "  roster [--since YYYY-MM-DD]\n"
       "             the register of everyone who queried (R4.3): per\n"
@@ -189,7 +205,7 @@ static const audit_cmd_t commands[] = {
       "             hash? exit 0 with its inclusion proof, else 1 and\n"
       "             why; with --verifier, the proof is against the first\n"
       "             signed checkpoint that covers it, which is printed\n" },
-    { "pubkey", ARGS_NONE, OPT('k') | OPT('o'), OPT('k') | OPT('o'),
+    { "pubkey", ARGS_NONE, OPT('k') | OPT('g'), OPT('k') | OPT('g'),
       "--key FILE (the VerifyCheckpointKey) and --origin NAME (the "
       "VerifyCheckpointOrigin)", NULL, cmd_pubkey,
       "  pubkey --key FILE --origin NAME\n"
@@ -215,6 +231,7 @@ static const apr_getopt_option_t options[] = {
     { "json", 'j', 0, "JSON Lines" },
     { "id", 'i', 1, "ID number" },
     { "key", 'k', 1, "key file" },
+    { "out", 'o', 1, "file for the subject key, or -" },
     { "since", 'S', 1, "YYYY-MM-DD" },
     { "months", 'M', 1, "months" },
     { "config", 'c', 1, "file with VerifyClient lines" },
@@ -226,7 +243,7 @@ static const apr_getopt_option_t options[] = {
     { "from", 'f', 1, "tree size" },
     { "to", 't', 1, "tree size" },
     { "leaf", 'l', 1, "hex leaf hash" },
-    { "origin", 'o', 1, "the log's origin (checkpoint key name)" },
+    { "origin", 'g', 1, "the log's origin (checkpoint key name)" },
     { "verifier", 'V', 1, "verifier key, or a file of them" },
     { "witnessed", 'W', 1, "signed checkpoints kept elsewhere" },
     { "state", 'e', 1, "the witness's state file" },
@@ -256,7 +273,8 @@ static void usage(FILE *to)
           "  audit files checks the whole chain of the files given; all\n"
           "  but verify and report refuse a broken one. Exit status: 0\n"
           "  done, 1 failed or chain broken (the report is printed all the\n"
-          "  same), 2 usage error.\n",
+          "  same), 2 usage error.\n"
+          "  --help prints this text; --version the version of the tools.\n",
           to);
 }
 
@@ -346,6 +364,7 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'j': a->as_json = 1; break;
         case 'i': a->id = arg; break;
         case 'k': a->key = arg; break;
+        case 'o': a->out = arg; break;
         case 'S': a->since = arg; break;
         case 'M': *months = arg; break;
         case 'c': a->config = arg; break;
@@ -357,7 +376,7 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'f': rv = tree_size(os->cont, "--from", arg, &a->from); break;
         case 't': rv = tree_size(os->cont, "--to", arg, &a->to); break;
         case 'l': a->leaf = arg; break;
-        case 'o': a->origin = arg; break;
+        case 'g': a->origin = arg; break;
         case 'V': push_arg(&a->verifier_args, arg, os->cont); break;
         case 'W': push_arg(&a->witnessed, arg, os->cont); break;
         case 'e': a->state = arg; break;
@@ -613,6 +632,11 @@ int main(int argc, const char *const *argv)
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         rc = argc < 2 ? 2 : 0;
+        goto cleanup;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        puts(PROG " (mod_verify) " VERIFY_VERSION);
+        rc = 0;
         goto cleanup;
     }
     cmd = find_command(argv[1]);

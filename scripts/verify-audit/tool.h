@@ -27,6 +27,7 @@ typedef struct audit_args_t {
     const char *seed;           /* --seed: given only to be refused */
     const char *id;             /* --id, read from stdin for "-" (checked) */
     const char *key;            /* --key FILE */
+    const char *out;            /* --out FILE|- (subject-key) */
     const char *since;          /* --since YYYY-MM-DD (checked) */
     const char *config;         /* --config FILE */
     const char *before;         /* --before YYYY-MM-DD (purge checks it) */
@@ -62,6 +63,7 @@ int cmd_sample(const audit_args_t *a, apr_pool_t *p);
 int cmd_sample_flag_defaults(const audit_args_t *a, apr_pool_t *p);
 int cmd_report(const audit_args_t *a, apr_pool_t *p);
 int cmd_subject(const audit_args_t *a, apr_pool_t *p);
+int cmd_subject_key(const audit_args_t *a, apr_pool_t *p);
 int cmd_roster(const audit_args_t *a, apr_pool_t *p);
 int cmd_ip_review(const audit_args_t *a, apr_pool_t *p);
 int cmd_purge(const audit_args_t *a, apr_pool_t *p);

@@ -19,6 +19,11 @@
 /* parse_options: go on with the import */
 #define GO_ON (-1)
 
+/* The package version, from debian/changelog (the Makefile passes it). */
+#ifndef VERIFY_VERSION
+#define VERIFY_VERSION "unknown"
+#endif
+
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -40,7 +45,9 @@ static void usage(FILE *to)
         "                         provider certificate issued by CA (PEM)\n"
         "  --group NAME           let this group (httpd's run-time group)\n"
         "                         read the store (default: the group of\n"
-        "                         the store directory)\n");
+        "                         the store directory)\n"
+        "  --help                 this text\n"
+        "  --version              the version of mod_verify's tools\n");
 }
 
 /* Fill @p o from the command line; GO_ON, or the exit code. */
@@ -60,6 +67,7 @@ static int parse_options(import_opts_t *o, int argc,
         { "decrypt-key", 'y', 1, "import key" },
         { "signer-ca", 'A', 1, "data provider CA" },
         { "help", 'h', 0, "help" },
+        { "version", 'v', 0, "version" },
         { NULL, 0, 0, NULL }
     };
     const char *source = NULL, *approved = NULL, *encoding = "utf-8";
@@ -84,6 +92,7 @@ static int parse_options(import_opts_t *o, int argc,
         case 'y': o->decrypt_key = arg; break;
         case 'A': o->signer_ca = arg; break;
         case 'h': usage(stdout); return 0;
+        case 'v': puts(PROG " (mod_verify) " VERIFY_VERSION); return 0;
         }
     }
     if (rv != APR_EOF || os->ind != argc - 1 || !o->store_dir

@@ -83,6 +83,23 @@ static void test_good(void)
        "without it, no identity permission");
     is_int(verify_check_index("identity", 8), -1,
            "identity is no check a request asks in check=");
+    err = parse("x ip=10.0.0.1 checks=age,resident approval=A "
+                "valid=2026-01-01..2026-12-31", &cl);
+    is_str(err, NULL, "age is a permission of the register");
+    ok(cl && cl->checks == ((1u << VERIFY_CHECK_RESIDENT)
+                            | VERIFY_PERMIT_AGE),
+       "age: its own bit, not identity's");
+    is_str(verify_register_canonical(cl, pool),
+           "x ip=10.0.0.1 checks=resident,age approval=A "
+           "valid=2026-01-01..2026-12-31", "canonical: age after checks");
+    err = parse("x ip=10.0.0.1 checks=identity,age approval=A "
+                "valid=2026-01-01..2026-12-31", &cl);
+    is_str(verify_register_canonical(cl, pool),
+           "x ip=10.0.0.1 checks=age,identity approval=A "
+           "valid=2026-01-01..2026-12-31", "canonical: identity last");
+    err = parse("x ip=10.0.0.1 checks=resident approval=A "
+                "valid=2026-01-01..2026-12-31", &cl);
+    ok(cl && !(cl->checks & VERIFY_PERMIT_AGE), "without it, no age");
 }
 
 static void test_faults(void)
@@ -107,9 +124,9 @@ static void test_faults(void)
         { "c ip=example.org checks=resident approval=A "
           "valid=2026-01-01..2026-12-31",
           "ip \"example.org\" is not an exact IPv4 or IPv6 address" },
-        { "c ip=192.0.2.1 checks=resident,age approval=A "
-          "valid=2026-01-01..2026-12-31", "unknown check \"age\" "
-          "(resident, indigenous, elderly_alone, disability, identity)" },
+        { "c ip=192.0.2.1 checks=resident,aged approval=A "
+          "valid=2026-01-01..2026-12-31", "unknown check \"aged\" "
+          "(resident, indigenous, elderly_alone, disability, age, identity)" },
         { "c ip=192.0.2.1 checks=resident approval=A valid=2026-12-31",
           "valid=\"2026-12-31\" is not YYYY-MM-DD..YYYY-MM-DD with a start "
           "not after its end" },
@@ -284,6 +301,32 @@ static void test_checks(void)
     }
     is_int(verify_check_index("resident", 7), -1, "a prefix is no check");
     is_int(verify_check_index("age", 3), -1, "unknown check");
+    {
+        static const struct { const char *s; int want; } ages[] = {
+            { "age_at_least:0", 0 }, { "age_at_least:1", 1 },
+            { "age_at_least:18", 18 }, { "age_at_least:65", 65 },
+            { "age_at_least:100", 100 }, { "age_at_least:120", 120 },
+            { "age_at_least:121", -2 }, { "age_at_least:999", -2 },
+            { "age_at_least:1000", -2 }, { "age_at_least:00", -2 },
+            { "age_at_least:018", -2 }, { "age_at_least:065", -2 },
+            { "age_at_least:", -2 }, { "age_at_least", -2 },
+            { "age_at_least:-1", -2 }, { "age_at_least:+5", -2 },
+            { "age_at_least: 5", -2 }, { "age_at_least:5 ", -2 },
+            { "age_at_least:1e2", -2 }, { "age_at_least:６５", -2 },
+            { "age_at_least=65", -2 }, { "age_at_leastx:5", -2 },
+            { "age_at_least:65:1", -2 }, { "age", -1 },
+            { "resident", -1 }, { "AGE_AT_LEAST:65", -1 },
+            { "age_at_leas:65", -1 }, { "", -1 },
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(ages) / sizeof(ages[0]); i++) {
+            is_int(verify_check_age(ages[i].s, strlen(ages[i].s)),
+                   ages[i].want, "age check \"%s\"", ages[i].s);
+        }
+        is_int(verify_check_age("age_at_least:65x", 15), 65,
+               "only len bytes are read");
+    }
     is_int(verify_check_source(VERIFY_CHECK_INDIGENOUS),
            VERIFY_SRC_HOUSEHOLD, "indigenous comes from household");
     is_int(verify_check_source(VERIFY_CHECK_DISABILITY),
@@ -322,13 +365,13 @@ static void test_file(void)
 
     path = write_file(
         REGISTER_HEAD
-        "VerifyClient three ip=192.0.2.3 checks=age approval=C "
+        "VerifyClient three ip=192.0.2.3 checks=aged approval=C "
         "valid=2026-01-01..2026-12-31");
     rv = verify_register_read_file(&all, path, &err, pool);
     ok(rv != APR_SUCCESS, "a bad line refuses the file");
     is_str(err, apr_psprintf(pool, "VerifyClient (%s:6): unknown check "
-                             "\"age\" (resident, indigenous, elderly_alone, "
-                             "disability, identity)", path),
+                             "\"aged\" (resident, indigenous, elderly_alone, "
+                             "disability, age, identity)", path),
            "names file and line");
     unlink(path);
 
