@@ -44,6 +44,18 @@ typedef struct {
     unsigned char hash[VERIFY_MERKLE_PROOF_MAX][VERIFY_MERKLE_HASH_LEN];
 } verify_merkle_proof_t;
 
+/** The leaves [begin, end): a subtree whose root is one hash of a proof. */
+typedef struct {
+    uint64_t begin;
+    uint64_t end;
+} verify_merkle_range_t;
+
+/** The subtrees of a proof: @c count of them, in the order of its hashes. */
+typedef struct {
+    size_t count;
+    verify_merkle_range_t range[VERIFY_MERKLE_PROOF_MAX];
+} verify_merkle_ranges_t;
+
 /**
  * Yields the leaf hash of leaf @p index into @p hash; a tool reading a
  * log hashes line seq index+1. Any status other than APR_SUCCESS stops
@@ -113,6 +125,26 @@ apr_status_t verify_merkle_inclusion_proof(uint64_t index, uint64_t size,
 apr_status_t verify_merkle_consistency_proof(uint64_t size1, uint64_t size2,
                     verify_merkle_leaf_fn fn, void *ctx,
                     verify_merkle_proof_t *proof);
+
+/**
+ * The subtrees whose roots make up the inclusion proof of leaf @p index
+ * in the tree of @p size leaves, in the proof's order, without hashing
+ * anything: a reader that sees each leaf once, in order (a log too large
+ * to keep), computes each root as its leaves go by. The ranges are
+ * disjoint and none holds leaf @p index.
+ * @return APR_SUCCESS, or APR_EINVAL unless index < size
+ */
+apr_status_t verify_merkle_inclusion_ranges(uint64_t index, uint64_t size,
+                    verify_merkle_ranges_t *ranges);
+
+/**
+ * The subtrees whose roots make up the consistency proof from the tree
+ * of @p size1 leaves to that of @p size2, as above (none when size1 is
+ * 0 or equals size2). The ranges are disjoint.
+ * @return APR_SUCCESS, or APR_EINVAL if size1 > size2
+ */
+apr_status_t verify_merkle_consistency_ranges(uint64_t size1, uint64_t size2,
+                    verify_merkle_ranges_t *ranges);
 
 /**
  * Check that the leaf with hash @p leaf is leaf @p index of the tree of

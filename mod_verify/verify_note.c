@@ -125,6 +125,17 @@ static unsigned char *b64_decode(const char *s, size_t len, size_t *outlen,
     return out;
 }
 
+unsigned char *verify_note_b64_decode(const char *s, size_t len,
+                                      size_t *outlen, apr_pool_t *p)
+{
+    unsigned char *out = b64_decode(s, len, outlen, p);
+
+    if (out != NULL) {
+        out[*outlen] = '\0';
+    }
+    return out;
+}
+
 /* --- checkpoint bodies ----------------------------------------------- */
 
 /* True if @p s is whole lines, each non-empty, clean and ending in \n. */

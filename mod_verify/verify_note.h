@@ -68,6 +68,16 @@ apr_status_t verify_checkpoint_parse(verify_checkpoint_t *cp,
  */
 int verify_note_name_valid(const char *name, size_t len);
 
+/**
+ * Decode base64 of @p len bytes into a buffer from @p p (NUL-terminated
+ * for convenience): only the canonical standard encoding (RFC 4648
+ * section 4, padded, no spaces, zero spare bits), so that one value has
+ * one spelling.
+ * @return the bytes, *outlen of them, or NULL for anything else
+ */
+unsigned char *verify_note_b64_decode(const char *s, size_t len,
+                                      size_t *outlen, apr_pool_t *p);
+
 /** A key that checks signatures: what a verifier key string says. */
 typedef struct {
     const char *name;           /**< the key name */

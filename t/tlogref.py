@@ -345,3 +345,47 @@ def parse_checkpoint(text):
     if any(x == "" for x in lines[3:]):
         raise Invalid("empty extension line")
     return origin, int(size), root, lines[3:]
+
+
+def open_checkpoint(note, verifier):
+    """Open the signed checkpoint @note with the verifier key string
+    @verifier (name+id+key) as the log's checkpoints are opened: the
+    signature by that key must verify, the body must be a checkpoint, and
+    its origin must be the key's name (the contract of issue 7). Returns
+    (origin, size, root bytes, [extension lines])."""
+    name, _kid, public = parse_vkey(verifier)
+    origin, size, root, ext = parse_checkpoint(open_note(note, name, public))
+    if origin != name:
+        raise Invalid("origin %r is not the key's name %r" % (origin, name))
+    return origin, size, root, ext
+
+
+# -- the proof text of docs/data-formats.md section 4 ---------------------
+
+PROOF_FIELDS = {"inclusion": ["size", "root", "seq", "index", "leaf"],
+                "consistency": ["size1", "root1", "size2", "root2"]}
+
+
+def parse_proof_text(text, kind):
+    """The text a proof is printed in: the kind line, its "key value"
+    lines in their order, "hashes K", then K lines of base64. Returns
+    ({key: value}, [hash bytes], the rest of the text)."""
+    lines = text.split("\n")
+    if lines[0] != kind:
+        raise Invalid("not a %s proof: %r" % (kind, lines[0]))
+    fields = {}
+    for i, key in enumerate(PROOF_FIELDS[kind], 1):
+        k, sp, v = lines[i].partition(" ")
+        if k != key or not sp:
+            raise Invalid("line %d is not %r VALUE: %r" % (i + 1, key,
+                                                            lines[i]))
+        fields[k] = v
+    at = len(PROOF_FIELDS[kind]) + 1
+    m = re.fullmatch(r"hashes (0|[1-9][0-9]*)", lines[at])
+    if not m:
+        raise Invalid("not \"hashes K\": %r" % lines[at])
+    n = int(m.group(1))
+    hashes = [b64decode_strict(x) for x in lines[at + 1:at + 1 + n]]
+    if len(hashes) != n or any(len(h) != 32 for h in hashes):
+        raise Invalid("fewer than %d hashes of 32 bytes" % n)
+    return fields, hashes, "\n".join(lines[at + 1 + n:])

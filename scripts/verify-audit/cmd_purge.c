@@ -17,9 +17,6 @@
 #include "print.h"
 #include "tool.h"
 
-/* Audit files are kept at least this long (R4.1.5, R4.2.5). */
-#define KEEP_MONTHS (5 * 12)
-
 /* What a purge deletes. */
 typedef struct purge_t {
     const char *before;         /* as given */

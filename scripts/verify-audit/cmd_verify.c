@@ -1,42 +1,504 @@
 /*
- * cmd_verify.c -- is the hash chain of the audit log intact, and if not,
- * where does it break?
+ * cmd_verify.c -- is the audit log intact, and, with --verifier, is it
+ * the log its signed checkpoints committed to?
+ *
+ * One reading checks the chain line by line (verify_chain_scan), adds
+ * every line to the tree, and checks each checkpoint line as it comes:
+ * the line by itself (cpline.c), its size never below the one before,
+ * and its root against the log's at its size. A checkpoint is written a
+ * few lines after the size it signs, so that root comes from the recent
+ * roots the walk keeps; one further back is checked by a second reading
+ * (memory never grows with the log). Checkpoints held elsewhere
+ * (--witnessed) are known before the reading starts: their roots are
+ * taken as the tree passes their sizes. After a purge the tree goes on
+ * from the right edge the purge checkpoint kept; the first signed root
+ * after it proves that edge.
  */
 #include <stdio.h>
+#include <string.h>
+#include <apr_strings.h>
 #include "print.h"
 #include "tool.h"
 
-/* Notes and faults as the scan finds them: they hold file names and
- * log text (an audit_recover line's detail). */
+/* Faults printed of each kind; the rest are counted. */
+#define SHOWN 20
+
+/* A checkpoint whose root is too far back for the recent roots. */
+typedef struct deferred_t {
+    uint64_t seq;               /* its line */
+    uint64_t size;
+    unsigned char root[VERIFY_MERKLE_HASH_LEN];
+    const char *where;          /* "FILE:LINE", safe to show */
+    int want;                   /* its slot in the second walk */
+} deferred_t;
+
+typedef struct vctx_t {
+    const audit_args_t *a;
+    audit_walk_t walk;
+    int tree;                   /* roots known: the log starts at seq 1,
+                                   or after a purge that kept the edge */
+    int started;                /* the first line was read */
+    verify_merkle_edge_t *purge_edge;   /* the purge checkpoint's, or NULL */
+    apr_array_header_t *held;   /* audit_held_t of --witnessed, or NULL */
+    uint64_t unrooted;          /* checkpoints of sizes before the purge */
+    uint64_t lines_cp;          /* checkpoint lines */
+    uint64_t cp_ok;             /* ... sound */
+    uint64_t cp_bad;            /* ... refused */
+    uint64_t *by_key;           /* sound ones per key */
+    uint64_t first_size;        /* size of the first sound one */
+    uint64_t last_size;         /* ... and of the last */
+    uint64_t last_seq;          /* its seq (0: none yet) */
+    char last_ts[40];           /* its ts */
+    char line_ts[40];           /* ts of the last line read */
+    uint64_t signed_through;    /* largest size of a root found equal */
+    apr_array_header_t *deferred;   /* deferred_t */
+    const char *first_fault;    /* safe to show */
+    uint64_t faults;            /* everything the checkpoints refuse */
+    apr_pool_t *p;
+    apr_pool_t *scratch;        /* cleared after each checkpoint line */
+} vctx_t;
+
+/* Notes and faults of the chain as the scan finds them: they hold file
+ * names and log text (an audit_recover line's detail). */
 static void print_note(verify_scan_t *s, const char *msg)
 {
     printf("%s\n", safe_str(s->p, msg));
 }
 
-/* Every line a leaf of the tree's edge (RFC 6962): the root of what
- * was checked, to compare with a checkpoint or a witness. */
-static int add_leaf(verify_scan_t *s, const char *line, size_t len,
-                    json_t *j, int bad, int file, apr_off_t off)
+/* Say a fault of the checkpoints (@p msg safe to show); keep the first. */
+static void fault(vctx_t *v, uint64_t *count, const char *msg)
 {
-    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
+    (*count)++;
+    v->faults++;
+    if (!v->first_fault) {
+        v->first_fault = apr_pstrdup(v->p, msg);
+    }
+    if (*count <= SHOWN) {
+        printf("%s\n", msg);
+    }
+    else if (*count == SHOWN + 1) {
+        printf("(more of these are counted, not shown)\n");
+    }
+}
 
-    if (verify_merkle_leaf_hash(line, len, leaf) != APR_SUCCESS
-        || verify_merkle_edge_append(s->ctx, leaf) != APR_SUCCESS) {
+static void line_ts_copy(char out[40], json_t *j)
+{
+    const char *ts = jstr(j, "ts");
+
+    apr_cpystrn(out, ts ? ts : "", 40);
+}
+
+/* One checkpoint line, after the chain accepted it. */
+static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
+{
+    unsigned char root[VERIFY_MERKLE_HASH_LEN];
+    uint64_t seq = s->chain.seq;
+    verify_checkpoint_t cp;
+    deferred_t *d;
+    const char *why, *where;
+    char b1[45], b2[45];
+    apr_status_t rv;
+    int by;
+
+    where = apr_psprintf(v->scratch, "%s:%" APR_UINT64_T_FMT,
+                         safe_str(v->scratch, s->files[file].path),
+                         s->files[file].lines);
+    why = cpline_check(v->a, j, seq, &cp, &by, v->scratch);
+    if (!why && v->last_seq && cp.size < v->last_size) {
+        why = apr_psprintf(v->scratch, "its size %" APR_UINT64_T_FMT " is "
+                           "below the size %" APR_UINT64_T_FMT " of the "
+                           "checkpoint at seq %" APR_UINT64_T_FMT " (sizes "
+                           "never go back: lines were cut and written "
+                           "again, or the line was copied from elsewhere)",
+                           cp.size, v->last_size, v->last_seq);
+    }
+    if (!why && v->tree) {
+        rv = walk_root_at(&v->walk, cp.size, root);
+        if (rv == APR_ENOENT) {
+            v->unrooted++;      /* its lines were purged */
+        }
+        else if (rv == APR_INCOMPLETE) {
+            d = apr_array_push(v->deferred);
+            d->seq = seq;
+            d->size = cp.size;
+            memcpy(d->root, cp.root, sizeof(d->root));
+            d->where = apr_pstrdup(v->p, where);
+        }
+        else if (rv != APR_SUCCESS) {
+            why = "cannot compute the tree's root";
+        }
+        else if (memcmp(root, cp.root, sizeof(root))) {
+            why = apr_psprintf(v->scratch, "the log's root at size %"
+                               APR_UINT64_T_FMT " is %s, the note signed %s: "
+                               "lines 1..%" APR_UINT64_T_FMT " are not the "
+                               "lines that were signed", cp.size,
+                               tree_b64(root, b1), tree_b64(cp.root, b2),
+                               cp.size);
+        }
+    }
+    if (why) {
+        fault(v, &v->cp_bad, apr_psprintf(v->scratch, "%s: BAD CHECKPOINT at "
+                                          "seq %" APR_UINT64_T_FMT ": %s",
+                                          where, seq,
+                                          safe_str(v->scratch, why)));
+        return;
+    }
+    if (v->cp_ok++ == 0) {
+        v->first_size = cp.size;
+    }
+    v->by_key[by]++;
+    v->last_size = cp.size;
+    v->last_seq = seq;
+    line_ts_copy(v->last_ts, j);
+    if (cp.size > v->signed_through) {
+        v->signed_through = cp.size;
+    }
+}
+
+/* At the first line: where the tree starts (seq 1, or the edge of the
+ * purge the chain resumes after), and the roots --witnessed asks for. */
+static void start_tree(vctx_t *v, const verify_scan_t *s)
+{
+    audit_held_t *h;
+    int i;
+
+    v->started = 1;
+    if (s->first_seq != 1 && s->from_checkpoint && v->purge_edge
+        && v->purge_edge->size + 1 == s->first_seq) {
+        walk_start_at(&v->walk, v->purge_edge);
+    }
+    v->tree = v->walk.base + 1 == s->first_seq;
+    for (i = 0; v->held && i < v->held->nelts; i++) {
+        h = &APR_ARRAY_IDX(v->held, i, audit_held_t);
+        h->want = walk_want(&v->walk, h->size);
+    }
+}
+
+static int verify_line(verify_scan_t *s, const char *line, size_t len,
+                       json_t *j, int bad, int file, apr_off_t off)
+{
+    vctx_t *v = s->ctx;
+
+    if (!v->started) {
+        start_tree(v, s);
+    }
+    if (walk_leaf(&v->walk, line, len) != APR_SUCCESS) {
         fprintf(stderr, PROG ": cannot hash (OpenSSL)\n");
         return -1;
     }
+    line_ts_copy(v->line_ts, j);
+    if (!is_checkpoint(j)) {
+        return 0;
+    }
+    v->lines_cp++;
+    if (v->a->nkeys) {
+        check_line(v, s, j, file);
+        apr_pool_clear(v->scratch);
+    }
     return 0;
+}
+
+/* The checkpoints whose roots were too far back: a second reading. */
+static int check_deferred(vctx_t *v, const verify_chain_t *head)
+{
+    audit_walk_t w;
+    audit_want_t *x;
+    deferred_t *d;
+    char b1[45], b2[45];
+    int i;
+
+    if (v->deferred->nelts == 0) {
+        return 0;
+    }
+    walk_init(&w, v->p);
+    if (v->walk.base) {
+        walk_start_at(&w, &v->walk.base_edge);
+    }
+    for (i = 0; i < v->deferred->nelts; i++) {
+        d = &APR_ARRAY_IDX(v->deferred, i, deferred_t);
+        /* sound checkpoints' sizes never decrease */
+        d->want = walk_want(&w, d->size);
+    }
+    if (tree_reread(v->a, "verify", &w, head, v->p) != 0) {
+        return 1;
+    }
+    for (i = 0; i < v->deferred->nelts; i++) {
+        d = &APR_ARRAY_IDX(v->deferred, i, deferred_t);
+        x = &APR_ARRAY_IDX(w.want, d->want, audit_want_t);
+        if (memcmp(x->root, d->root, sizeof(d->root))) {
+            fault(v, &v->cp_bad, apr_psprintf(v->p, "%s: BAD CHECKPOINT at "
+                  "seq %" APR_UINT64_T_FMT ": the log's root at size %"
+                  APR_UINT64_T_FMT " is %s, the note signed %s: lines 1..%"
+                  APR_UINT64_T_FMT " are not the lines that were signed",
+                  d->where, d->seq, d->size, tree_b64(x->root, b1),
+                  tree_b64(d->root, b2), d->size));
+        }
+    }
+    return 0;
+}
+
+/* The --witnessed checkpoints against the log's roots at their sizes. */
+static void check_held(vctx_t *v, const apr_array_header_t *held,
+                       uint64_t head, uint64_t *agree, uint64_t *bad)
+{
+    const audit_held_t *h;
+    const audit_want_t *x;
+    char b1[45], b2[45];
+    int i;
+
+    for (i = 0; i < held->nelts; i++) {
+        h = &APR_ARRAY_IDX(held, i, audit_held_t);
+        x = &APR_ARRAY_IDX(v->walk.want, h->want, audit_want_t);
+        if (h->size > head) {
+            fault(v, bad, apr_psprintf(v->p, "%s: WITNESSED CHECKPOINT "
+                  "BEYOND THE LOG: size %" APR_UINT64_T_FMT ", but the log "
+                  "ends at seq %" APR_UINT64_T_FMT ": seq %" APR_UINT64_T_FMT
+                  "..%" APR_UINT64_T_FMT " are missing (lines cut from the "
+                  "end, or an older copy of the log restored)",
+                  held_where(h, v->p), h->size, head, head + 1, h->size));
+        }
+        else if (!v->tree || h->size < v->walk.base) {
+            continue;
+        }
+        else if (!x->got || memcmp(x->root, h->root, sizeof(h->root))) {
+            fault(v, bad, apr_psprintf(v->p, "%s: WITNESSED CHECKPOINT "
+                  "CONTRADICTS THE LOG: size %" APR_UINT64_T_FMT ": it signed "
+                  "root %s, the log's root at size %" APR_UINT64_T_FMT " is "
+                  "%s: lines 1..%" APR_UINT64_T_FMT " are not the lines that "
+                  "were signed", held_where(h, v->p), h->size,
+                  tree_b64(h->root, b1), h->size, tree_b64(x->root, b2),
+                  h->size));
+        }
+        else {
+            (*agree)++;
+            if (h->size > v->signed_through) {
+                v->signed_through = h->size;
+            }
+        }
+    }
+}
+
+/*
+ * A log that does not start at seq 1 gives no roots to check the
+ * checkpoints with. That is lawful only after a purge, and purge deletes
+ * nothing younger than 5 years; a first day file removed by whoever can
+ * write the directory (with or without a purge checkpoint forged beside
+ * it) is not. The fault, or NULL.
+ */
+static const char *start_fault(const verify_scan_t *s, apr_pool_t *p)
+{
+    verify_date_t limit = verify_date_months_before(
+        verify_date_taipei(apr_time_now()), KEEP_MONTHS);
+    verify_date_t through;
+    char d1[11], d2[11];
+
+    if (!s->from_checkpoint) {
+        return apr_psprintf(p, "LOG START MISSING: the log starts at seq %"
+                            APR_UINT64_T_FMT " and no purge checkpoint says "
+                            "the lines before it were purged: seq 1..%"
+                            APR_UINT64_T_FMT " are missing (a day file "
+                            "removed, or not given: give the whole audit "
+                            "directory)", s->first_seq, s->first_seq - 1);
+    }
+    through = verify_audit_checkpoint_name_date(s->checkpoint);
+    if (through && through < limit) {
+        return NULL;
+    }
+    verify_date_format(through, d1);
+    verify_date_format(limit, d2);
+    return apr_psprintf(p, "LOG START MISSING: the log starts at seq %"
+                        APR_UINT64_T_FMT " after the purge checkpoint %s, "
+                        "which says the days through %s were purged: less "
+                        "than 5 years ago (only days before %s may be), and "
+                        "purge refuses that, so seq 1..%" APR_UINT64_T_FMT
+                        " were removed another way", s->first_seq,
+                        safe_str(p, s->checkpoint), d1, d2,
+                        s->first_seq - 1);
+}
+
+/* The tree's right edge the purge checkpoint kept, or NULL (none, or
+ * from a purge that kept none: said). A forged one is caught by the
+ * first signed root after it. */
+static verify_merkle_edge_t *purge_edge(const audit_args_t *a, apr_pool_t *p)
+{
+    verify_merkle_edge_t *e;
+    char *err = NULL;
+    apr_status_t rv;
+
+    if (!a->checkpoint) {
+        return NULL;
+    }
+    e = apr_palloc(p, sizeof(*e));
+    rv = verify_audit_checkpoint_edge(a->checkpoint, (uid_t)-1, e, &err, p);
+    if (rv == APR_SUCCESS) {
+        return e;
+    }
+    if (!APR_STATUS_IS_ENOENT(rv)) {
+        printf("note: the purge checkpoint's tree edge cannot be read (%s): "
+               "the roots after the purge cannot be computed\n",
+               safe_str(p, err));
+    }
+    return NULL;
+}
+
+/* "NAME+KEYID (N)" of each key that signed a sound checkpoint line. */
+static const char *signers(const vctx_t *v)
+{
+    const char *out = NULL;
+    int i;
+
+    for (i = 0; i < v->a->nkeys; i++) {
+        if (v->by_key[i]) {
+            out = apr_psprintf(v->p, "%s%s%s (%" APR_UINT64_T_FMT ")",
+                               out ? out : "", out ? ", " : "",
+                               safe_str(v->p, key_label(&v->a->keys[i],
+                                                        v->p)),
+                               v->by_key[i]);
+        }
+    }
+    return out ? out : "none";
+}
+
+/* The "checkpoints:" and "witnessed:" lines. */
+static void print_checked(const vctx_t *v, const apr_array_header_t *held,
+                          uint64_t agree)
+{
+    if (!v->a->nkeys) {
+        printf("checkpoints: NOT checked (no --verifier given): %"
+               APR_UINT64_T_FMT " checkpoint line(s) in the log; give the "
+               "log's verifier key to check them\n", v->lines_cp);
+        return;
+    }
+    if (v->lines_cp == 0) {
+        printf("checkpoints: none in the log\n");
+    }
+    else if (v->cp_ok) {
+        printf("checkpoints: %" APR_UINT64_T_FMT " of %" APR_UINT64_T_FMT
+               " line(s) sound: signature, origin, sizes (%" APR_UINT64_T_FMT
+               "..%" APR_UINT64_T_FMT ", never going back)%s%s; signed by "
+               "%s\n", v->cp_ok, v->lines_cp, v->first_size, v->last_size,
+               v->tree ? " and roots equal to the log's"
+                       : "; roots NOT checked (the log does not start at "
+                         "seq 1, and no purge checkpoint kept the tree's "
+                         "edge where it starts)",
+               v->unrooted ? apr_psprintf(v->p, " (%" APR_UINT64_T_FMT " of "
+                                          "sizes before the purge: roots "
+                                          "not checkable)", v->unrooted)
+                           : "", signers(v));
+    }
+    else {
+        printf("checkpoints: none of the %" APR_UINT64_T_FMT " line(s) is "
+               "sound\n", v->lines_cp);
+    }
+    if (held->nelts) {
+        printf("witnessed:   %" APR_UINT64_T_FMT " of %d checkpoint(s) "
+               "agree with the log%s\n", agree, held->nelts,
+               v->tree ? "" : " (roots NOT checked: as above)");
+    }
+}
+
+/* The lines no signed checkpoint covers: a warning, and the clause of
+ * the verdict. */
+static const char *tail_clause(const vctx_t *v, const verify_scan_t *s)
+{
+    uint64_t from = v->signed_through + 1, head = s->chain.seq;
+
+    if (from < s->first_seq) {
+        from = s->first_seq;
+    }
+    if (from > head) {
+        return apr_psprintf(v->p, "every line signed");
+    }
+    if (v->signed_through == 0) {
+        printf("WARNING: unsigned log: no line is covered by a signed "
+               "checkpoint (seq %" APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT
+               ", %" APR_UINT64_T_FMT " lines)\n", from, head,
+               head - from + 1);
+        return apr_psprintf(v->p, "but NO line is covered by a signed "
+                            "checkpoint");
+    }
+    printf("WARNING: unsigned tail: seq %" APR_UINT64_T_FMT "..%"
+           APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT " line(s), the last at %s)"
+           " come after the newest signed checkpoint (size %" APR_UINT64_T_FMT
+           "%s): no signature covers them yet, so whoever can write the "
+           "audit directory could still rewrite them\n", from, head,
+           head - from + 1, safe_str(v->p, ts_readable(v->line_ts, v->p)),
+           v->signed_through,
+           v->last_seq ? apr_psprintf(v->p, "; the newest checkpoint line is "
+                                      "seq %" APR_UINT64_T_FMT ", at %s",
+                                      v->last_seq,
+                                      safe_str(v->p, ts_readable(v->last_ts,
+                                                                 v->p)))
+                       : "");
+    return apr_psprintf(v->p, "signed through seq %" APR_UINT64_T_FMT ", seq %"
+                        APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT " (%"
+                        APR_UINT64_T_FMT " line(s)) NOT yet signed",
+                        v->signed_through, from, head, head - from + 1);
+}
+
+/* What the verdict FAILED says after "chain intact, but". */
+static const char *failures(const vctx_t *v, uint64_t held_bad,
+                            uint64_t refused, uint64_t missing)
+{
+    const char *out = "";
+
+    if (missing) {
+        out = "its start is missing";
+    }
+    if (v->cp_bad) {
+        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " bad checkpoint "
+                           "line(s)", out, *out ? ", " : "", v->cp_bad);
+    }
+    if (held_bad) {
+        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " witnessed "
+                           "checkpoint(s) contradict it or lie beyond its "
+                           "end", out, *out ? ", " : "", held_bad);
+    }
+    if (refused) {
+        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " witnessed "
+                           "note(s) do not verify", out, *out ? ", " : "",
+                           refused);
+    }
+    if (v->signed_through == 0) {
+        out = apr_psprintf(v->p, "%s%sno line is covered by a signed "
+                           "checkpoint", out, *out ? ", and " : "");
+    }
+    if (v->first_fault) {
+        out = apr_psprintf(v->p, "%s; the first: %s", out, v->first_fault);
+    }
+    return out;
 }
 
 int cmd_verify(const audit_args_t *a, apr_pool_t *p)
 {
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
-    verify_merkle_edge_t *edge = apr_palloc(p, sizeof(*edge));
+    apr_array_header_t *held = NULL;
+    uint64_t agree = 0, held_bad = 0, refused = 0, missing = 0;
     verify_scan_t s;
+    const char *tail = NULL, *why;
     char hex[65], b64[45];
+    vctx_t v;
+    int rc;
 
-    verify_merkle_edge_init(edge);
-    scan_init(&s, a, add_leaf, edge, p);
+    memset(&v, 0, sizeof(v));
+    v.a = a;
+    v.p = p;
+    apr_pool_create(&v.scratch, p);
+    v.deferred = apr_array_make(p, 4, sizeof(deferred_t));
+    v.by_key = apr_pcalloc(p, (apr_size_t)(a->nkeys + 1) * sizeof(uint64_t));
+    walk_init(&v.walk, p);
+    if (a->nkeys) {
+        walk_keep_history(&v.walk, p);
+        rc = held_read(a, 0, &held, p);
+        if (rc < 0) {
+            return 1;
+        }
+        refused = (uint64_t)rc;
+        v.faults += refused;
+        v.held = held;
+    }
+    v.purge_edge = purge_edge(a, p);
+    scan_init(&s, a, verify_line, &v, p);
     s.note_fn = print_note;
     if (scan_run(&s) != 0) {
         return 1;
@@ -45,19 +507,43 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
         printf("no audit lines found\n");
         return 1;
     }
-    /* the tree first: the verdict stays the last line */
-    if (s.first_seq != 1) {
+    if (v.tree && check_deferred(&v, &s.chain) != 0) {
+        return 1;
+    }
+    if (held) {
+        check_held(&v, held, s.chain.seq, &agree, &held_bad);
+    }
+    if (a->nkeys && s.first_seq != 1 && (why = start_fault(&s, p)) != NULL) {
+        fault(&v, &missing, why);
+    }
+    print_checked(&v, held, agree);
+    /* the tree next: the verdict stays the last line */
+    if (!v.tree) {
         printf("tree: not computed: the log starts at seq %" APR_UINT64_T_FMT
                " (the lines before were purged or not given)\n", s.first_seq);
     }
-    else if (verify_merkle_edge_root(edge, root) == APR_SUCCESS) {
-        printf("tree: size %" APR_UINT64_T_FMT " root %s\n", edge->size,
-               tree_b64(root, b64));
+    else if (verify_merkle_edge_root(&v.walk.edge, root) == APR_SUCCESS) {
+        printf("tree: size %" APR_UINT64_T_FMT " root %s%s\n",
+               v.walk.edge.size, tree_b64(root, b64),
+               v.walk.base ? apr_psprintf(p, " (from the tree's edge at size %"
+                                          APR_UINT64_T_FMT " kept by the purge "
+                                          "checkpoint)", v.walk.base) : "");
+    }
+    if (a->nkeys) {
+        tail = tail_clause(&v, &s);
     }
     verify_hex(s.chain.hash, 32, hex);
+    if (v.faults || (a->nkeys && v.signed_through == 0)) {
+        printf("FAILED: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
+               APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, but "
+               "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq,
+               failures(&v, held_bad, refused, missing));
+        return 1;
+    }
     printf("OK: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
-           APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, head %s"
-           "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq, hex,
+           APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact%s%s, "
+           "head %s%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq,
+           tail ? ", " : "", tail ? tail : "", hex,
            s.warnings ? " (with warnings above)"
            : s.recovers || s.unconfirmed ? " (with recovery notes above)"
            : "");

@@ -1,12 +1,12 @@
 /*
  * verify-audit -- the auditor's tool: main() and the command table.
  *
- * Every command reads the audit files in chain order and checks the
- * chain as it goes (verify_chain_scan). The table says what each
- * command takes: its options, which of them it needs, and whether its
- * arguments are audit files or the audit directory; main() parses and
- * checks the command line by it, so a command starts from arguments
- * that are known to be sound.
+ * Every command that reads audit files reads them in chain order and
+ * checks the chain as it goes (verify_chain_scan). The table says what
+ * each command takes: its options, which of them it needs, and what its
+ * arguments are (audit files, the audit directory, none, or a signed
+ * checkpoint and a proof); main() parses and checks the command line by
+ * it, so a command starts from arguments that are known to be sound.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -30,10 +30,11 @@
 
 /* What a command's arguments are. */
 typedef enum {
-    ARGS_FILES,         /* audit files or directories, after options */
+    ARGS_FILES,         /* audit files or directories */
     ARGS_DIR,           /* exactly one audit directory */
     ARGS_NONE,          /* options only, no files */
-    ARGS_FILES_ONLY     /* audit files or directories, no options */
+    ARGS_NOTE           /* a signed checkpoint file and, optionally, a
+                           proof file (witness: no log) */
 } audit_args_kind_t;
 
 typedef struct audit_cmd_t {
@@ -53,6 +54,17 @@ static int consistency_check(const audit_args_t *a)
 {
     if (a->from > a->to) {
         fprintf(stderr, PROG ": --from must not be larger than --to\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* Checkpoints held elsewhere are checked with the log's keys. */
+static int witnessed_check(const audit_args_t *a)
+{
+    if (a->witnessed && !a->verifier_args) {
+        fprintf(stderr, PROG ": --witnessed needs --verifier (the keys the "
+                "checkpoints are checked with)\n");
         return 2;
     }
     return 0;
@@ -83,10 +95,19 @@ static int sample_check(const audit_args_t *a)
 }
 
 static const audit_cmd_t commands[] = {
-    { "verify", ARGS_FILES_ONLY, 0, 0, NULL, NULL, cmd_verify,
-      "  verify     check the hash chain; exit 0 if intact, else name\n"
+    { "verify", ARGS_FILES, OPT('V') | OPT('W'), 0, NULL, witnessed_check,
+      cmd_verify,
+      "  verify [--verifier KEY]... [--witnessed FILE|DIR]...\n"
+      "             check the hash chain; exit 0 if intact, else name\n"
       "             the first bad line; prints the size and root of the\n"
-      "             RFC 6962 tree over the lines checked\n" },
+      "             RFC 6962 tree over the lines checked. --verifier (a\n"
+      "             key as pubkey prints it, or a file of them; repeat\n"
+      "             it for rotated keys): also every checkpoint line\n"
+      "             (signature, origin, size, root against the tree),\n"
+      "             and the unsigned tail after the newest one (a\n"
+      "             warning). --witnessed: also checkpoints kept\n"
+      "             elsewhere (a note file, a copy of the checkpoint\n"
+      "             directory, a syslog extract with note= tokens)\n" },
     { "sample", ARGS_FILES, OPT('m') | OPT('s') | OPT('j') | OPT('V')
       | OPT('C') | OPT('P') | OPT('F') | OPT('D'), OPT('m'),
       "--month YYYY-MM", sample_check, cmd_sample,
@@ -161,24 +182,45 @@ static const audit_cmd_t commands[] = {
       "             purge (or its refusal) goes into the chain through\n"
       "             the event spool SPOOL, <VerifyStore>/events (default\n"
       "             " VERIFY_SPOOL_DEFAULT ")\n" },
-    { "prove", ARGS_FILES, OPT('q') | OPT('z'), OPT('q'), "--seq N",
-      NULL, cmd_prove,
-      "  prove --seq N [--size M]\n"
+    { "prove", ARGS_FILES, OPT('q') | OPT('z') | OPT('V') | OPT('W'),
+      OPT('q'), "--seq N", witnessed_check, cmd_prove,
+      "  prove --seq N [--size M] [--verifier KEY]... [--witnessed F]...\n"
       "             the inclusion proof (RFC 6962) of line N in the tree\n"
       "             of the first M lines (default: every line), in the\n"
-      "             text of docs/data-formats.md; refuses a broken chain\n" },
+      "             text of docs/data-formats.md; refuses a broken chain.\n"
+      "             With --verifier, M must be the size of a signed\n"
+      "             checkpoint (default: the newest), which is printed\n" },
     { "consistency", ARGS_FILES, OPT('f') | OPT('t'), OPT('f') | OPT('t'),
       "--from M1 and --to M2", consistency_check, cmd_consistency,
       "  consistency --from M1 --to M2\n"
       "             the consistency proof (RFC 6962) from the tree of the\n"
       "             first M1 lines to that of the first M2\n" },
-    { "check-receipt", ARGS_FILES, OPT('q') | OPT('l'), OPT('q') | OPT('l'),
-      "--seq N and --leaf HEX (the answer's receipt)", NULL,
+    { "check-receipt", ARGS_FILES,
+      OPT('q') | OPT('l') | OPT('V') | OPT('W'), OPT('q') | OPT('l'),
+      "--seq N and --leaf HEX (the answer's receipt)", witnessed_check,
       cmd_check_receipt,
-      "  check-receipt --seq N --leaf HEX\n"
+      "  check-receipt --seq N --leaf HEX [--verifier KEY]...\n"
+      "                [--witnessed F]...\n"
       "             is the line of a receipt in the log with that leaf\n"
-      "             hash? exit 0 with its inclusion proof, else 1 and why\n"
-      "             (that a signed checkpoint covers it: not yet checked)\n" },
+      "             hash? exit 0 with its inclusion proof, else 1 and\n"
+      "             why; with --verifier, the proof is against the first\n"
+      "             signed checkpoint that covers it, which is printed\n" },
+    { "pubkey", ARGS_NONE, OPT('k') | OPT('g'), OPT('k') | OPT('g'),
+      "--key FILE (the VerifyCheckpointKey) and --origin NAME (the "
+      "VerifyCheckpointOrigin)", NULL, cmd_pubkey,
+      "  pubkey --key FILE --origin NAME\n"
+      "             the verifier key (NAME+KEYID+KEY) of the checkpoint\n"
+      "             key FILE for the log named NAME: its\n"
+      "             VerifyCheckpointOrigin, by default SERVERNAME/verify-\n"
+      "             audit (the ServerName of the main server). No files\n" },
+    { "witness", ARGS_NOTE, OPT('V') | OPT('e'), OPT('V') | OPT('e'),
+      "--verifier KEY and --state FILE", NULL, cmd_witness,
+      "  witness --verifier KEY... --state FILE CHECKPOINT [PROOF]\n"
+      "             for a witness, without the log: accept the signed\n"
+      "             CHECKPOINT if it extends the one accepted before\n"
+      "             (kept in FILE), by PROOF, the text `consistency\n"
+      "             --from OLD --to NEW` printed; refuse a fork or a\n"
+      "             rewind (exit 1, naming both sizes and roots)\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -201,7 +243,10 @@ static const apr_getopt_option_t options[] = {
     { "from", 'f', 1, "tree size" },
     { "to", 't', 1, "tree size" },
     { "leaf", 'l', 1, "hex leaf hash" },
+    { "origin", 'g', 1, "the log's origin (checkpoint key name)" },
     { "verifier", 'V', 1, "verifier key, or a file of them" },
+    { "witnessed", 'W', 1, "signed checkpoints kept elsewhere" },
+    { "state", 'e', 1, "the witness's state file" },
     { "csv", 'x', 1, "CSV file" },
     { "output", 'O', 1, "output file" },
     { "checkpoints", 'C', 1, "checkpoint directory" },
@@ -224,10 +269,11 @@ static void usage(FILE *to)
         fputs(commands[i].synopsis, to);
     }
     fputs("\n"
-          "  A month is a Taipei calendar month. Every command checks the\n"
-          "  whole chain of the files given; all but verify and report\n"
-          "  refuse a broken one. Exit status: 0 done, 1 failed or chain\n"
-          "  broken (the report is printed all the same), 2 usage error.\n"
+          "  A month is a Taipei calendar month. Every command that reads\n"
+          "  audit files checks the whole chain of the files given; all\n"
+          "  but verify and report refuse a broken one. Exit status: 0\n"
+          "  done, 1 failed or chain broken (the report is printed all the\n"
+          "  same), 2 usage error.\n"
           "  --help prints this text; --version the version of the tools.\n",
           to);
 }
@@ -330,7 +376,10 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'f': rv = tree_size(os->cont, "--from", arg, &a->from); break;
         case 't': rv = tree_size(os->cont, "--to", arg, &a->to); break;
         case 'l': a->leaf = arg; break;
+        case 'g': a->origin = arg; break;
         case 'V': push_arg(&a->verifier_args, arg, os->cont); break;
+        case 'W': push_arg(&a->witnessed, arg, os->cont); break;
+        case 'e': a->state = arg; break;
         case 'x': a->csv = arg; break;
         case 'O': a->output = arg; break;
         case 'C': a->checkpoints = arg; break;
@@ -532,6 +581,25 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
     if (rc != 0) {
         return rc;
     }
+    if (cmd->args == ARGS_NONE) {
+        if (os->ind < os->argc) {
+            fprintf(stderr, PROG ": %s takes no files or directories, only "
+                    "options\n", cmd->name);
+            return 2;
+        }
+        return cmd->run(a, p);
+    }
+    if (cmd->args == ARGS_NOTE) {
+        if (os->argc - os->ind < 1 || os->argc - os->ind > 2) {
+            fprintf(stderr, PROG ": %s takes a signed checkpoint file and, "
+                    "optionally, a proof file\n", cmd->name);
+            return 2;
+        }
+        a->note_file = os->argv[os->ind];
+        a->proof_file = os->argc - os->ind == 2 ? os->argv[os->ind + 1]
+                                                : NULL;
+        return cmd->run(a, p);
+    }
     if (cmd->args == ARGS_DIR) {
         if (os->argc - os->ind != 1) {
             fprintf(stderr, PROG ": %s takes exactly one audit "
@@ -539,13 +607,6 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
             return 2;
         }
         a->dir = os->argv[os->ind];
-        return cmd->run(a, p);
-    }
-    if (cmd->args == ARGS_NONE) {
-        if (os->ind < os->argc) {
-            fprintf(stderr, PROG ": %s reads no audit files\n", cmd->name);
-            return 2;
-        }
         return cmd->run(a, p);
     }
     if (os->ind >= os->argc) {
@@ -587,15 +648,7 @@ int main(int argc, const char *const *argv)
     }
     memset(&a, 0, sizeof(a));
     a.months = 6;
-    if (cmd->args != ARGS_FILES_ONLY) {
-        rc = run_with_options(cmd, &a, argc, argv, p);
-    }
-    else if (argc < 3) {
-        usage(stderr);
-    }
-    else {
-        rc = collect_files(&a, argc - 2, argv + 2, p) ? 1 : cmd->run(&a, p);
-    }
+    rc = run_with_options(cmd, &a, argc, argv, p);
 
 cleanup:
     apr_pool_destroy(p);

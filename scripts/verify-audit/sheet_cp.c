@@ -16,9 +16,6 @@
 #include "print.h"
 #include "sheet.h"
 
-/* The longest file of verifier keys read. */
-#define KEYS_FILE_MAX (64 * 1024)
-
 void sheet_cp_init(sheet_cp_t *c, apr_pool_t *p)
 {
     memset(c, 0, sizeof(*c));
@@ -90,60 +87,6 @@ void sheet_cp_line(sheet_cp_t *c, json_t *j, int bad, uint64_t month_end,
     if (made && strncmp(made, month, 7) > 0) {
         c->seed = cp_copy(j, bad, c->keep);
     }
-}
-
-/* -- the keys of --verifier ------------------------------------------- */
-
-/* One key string, or a file of them (one a line; # comments). */
-static int keys_add(apr_array_header_t *keys, const char *arg, apr_pool_t *p)
-{
-    verify_note_verifier_t *v = apr_array_push(keys);
-    char *err = NULL, *buf, *line, *last;
-    struct stat st;
-    ssize_t n;
-    int fd, got = 0;
-
-    if (verify_note_verifier_parse(v, arg, &err, p) == APR_SUCCESS) {
-        return 0;
-    }
-    apr_array_pop(keys);
-    fd = open(arg, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        fprintf(stderr, PROG ": --verifier %s: not a verifier key (%s), "
-                "nor a file of them (%s)\n", safe_str(p, arg),
-                safe_str(p, err), strerror(errno));
-        return 2;
-    }
-    buf = apr_palloc(p, KEYS_FILE_MAX + 1);
-    n = (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-        ? read(fd, buf, KEYS_FILE_MAX + 1) : -1;
-    close(fd);
-    if (n < 0 || n > KEYS_FILE_MAX) {
-        fprintf(stderr, PROG ": --verifier %s: not a regular file of at "
-                "most %d bytes\n", safe_str(p, arg), KEYS_FILE_MAX);
-        return 2;
-    }
-    buf[n] = '\0';
-    for (line = apr_strtok(buf, "\r\n", &last); line;
-         line = apr_strtok(NULL, "\r\n", &last)) {
-        apr_collapse_spaces(line, line);    /* returns the end */
-        if (!*line || *line == '#') {
-            continue;
-        }
-        v = apr_array_push(keys);
-        if (verify_note_verifier_parse(v, line, &err, p) != APR_SUCCESS) {
-            fprintf(stderr, PROG ": --verifier %s: %s\n", safe_str(p, arg),
-                    safe_str(p, err));
-            return 2;
-        }
-        got++;
-    }
-    if (!got) {
-        fprintf(stderr, PROG ": --verifier %s: no verifier key in it\n",
-                safe_str(p, arg));
-        return 2;
-    }
-    return 0;
 }
 
 /* -- the tree's roots, from a second reading -------------------------- */
@@ -231,15 +174,12 @@ static void check_one(cpline_t *c, const verify_note_verifier_t *keys,
 int sheet_cp_keys(const audit_args_t *a, apr_array_header_t **keys,
                   apr_pool_t *p)
 {
-    int i, rc;
+    int i;
 
+    /* parsed by main() (keys.c), as for every command */
     *keys = apr_array_make(p, 2, sizeof(verify_note_verifier_t));
-    for (i = 0; a->verifier_args && i < a->verifier_args->nelts; i++) {
-        rc = keys_add(*keys, APR_ARRAY_IDX(a->verifier_args, i,
-                                           const char *), p);
-        if (rc) {
-            return rc;
-        }
+    for (i = 0; i < a->nkeys; i++) {
+        APR_ARRAY_PUSH(*keys, verify_note_verifier_t) = a->keys[i];
     }
     return 0;
 }

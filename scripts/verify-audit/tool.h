@@ -14,6 +14,9 @@
 
 #define PROG "verify-audit"
 
+/* Audit files are kept at least this long (R4.1.5, R4.2.5). */
+#define KEEP_MONTHS (5 * 12)
+
 /* What the command line gave a command (NULL/0: not given). */
 typedef struct audit_args_t {
     apr_array_header_t *files;  /* const char *: audit files, chain order */
@@ -37,11 +40,16 @@ typedef struct audit_args_t {
     uint64_t from;              /* --from M1 (checked: at least 1) */
     uint64_t to;                /* --to M2 (checked: at least --from) */
     const char *leaf;           /* --leaf HEX (checked: 64 hex digits) */
+    const char *origin;         /* --origin NAME (pubkey) */
+    const char *state;          /* --state FILE (witness) */
     apr_array_header_t *verifier_args;  /* const char *: each --verifier */
-    const char *csv;            /* --csv FILE (report) */
-    const char *output;         /* --output FILE (report) */
+    apr_array_header_t *witnessed;      /* const char *: each --witnessed */
     verify_note_verifier_t *keys;       /* the keys of --verifier, parsed */
     int nkeys;                  /* 0: no --verifier given */
+    const char *note_file;      /* witness: the CHECKPOINT argument */
+    const char *proof_file;     /* witness: the PROOF argument, or NULL */
+    const char *csv;            /* --csv FILE (report) */
+    const char *output;         /* --output FILE (report) */
     const char *checkpoints;    /* --checkpoints DIR (sample) */
     int preview;                /* --preview (sample) */
     const char *flags;          /* --flags FILE (sample) */
@@ -62,6 +70,8 @@ int cmd_purge(const audit_args_t *a, apr_pool_t *p);
 int cmd_prove(const audit_args_t *a, apr_pool_t *p);
 int cmd_consistency(const audit_args_t *a, apr_pool_t *p);
 int cmd_check_receipt(const audit_args_t *a, apr_pool_t *p);
+int cmd_pubkey(const audit_args_t *a, apr_pool_t *p);
+int cmd_witness(const audit_args_t *a, apr_pool_t *p);
 
 /* -- small files (readfile.c) ---------------------------------------- */
 
@@ -83,6 +93,29 @@ const char *key_label(const verify_note_verifier_t *v, apr_pool_t *p);
 const char *keys_open(const audit_args_t *a, const char *note, size_t len,
                       verify_checkpoint_t *cp, int *by, apr_pool_t *p);
 
+/* -- checkpoints held outside the log: --witnessed (held.c) ----------- */
+
+/* One signed checkpoint of a --witnessed source, opened. */
+typedef struct audit_held_t {
+    uint64_t size;
+    unsigned char root[VERIFY_MERKLE_HASH_LEN];
+    const char *file;           /* the file it was read from */
+    unsigned long line;         /* its line in a syslog extract, or 0 */
+    const char *note;           /* the signed note, when kept */
+    size_t order;               /* as read */
+    int want;                   /* its root's slot in a walk (walk_want) */
+} audit_held_t;
+
+/* Every note of every --witnessed source, each opened with a->keys,
+ * into *held (audit_held_t, sorted by size, then as read); the notes
+ * themselves are kept when @p keep_notes. A note that does not open is
+ * said on stdout and counted. @return the notes refused, or -1 when a
+ * source cannot be read at all (said on stderr). */
+int held_read(const audit_args_t *a, int keep_notes,
+              apr_array_header_t **held, apr_pool_t *p);
+/* "FILE" or "FILE:LINE" of a held note, safe to show. */
+const char *held_where(const audit_held_t *h, apr_pool_t *p);
+
 /* -- a checkpoint line of the log (cpline.c) ------------------------- */
 
 /* Is @p j a checkpoint line ("op":"checkpoint")? */
@@ -95,34 +128,150 @@ int is_checkpoint(json_t *j);
 const char *cpline_check(const audit_args_t *a, json_t *j, uint64_t seq,
                          verify_checkpoint_t *cp, int *by, apr_pool_t *p);
 
-/* -- the RFC 6962 tree over the lines (tree.c) ----------------------- */
+/* -- the RFC 6962 tree over the lines, read once (tree.c) ---------- */
 
-/* The leaf hashes of a log, leaf i being the line of seq i+1. */
-typedef struct audit_tree_t {
-    apr_array_header_t *leaves; /* VERIFY_MERKLE_HASH_LEN bytes each */
+/* The root of the tree of one size, asked of a walk before it starts. */
+typedef struct audit_want_t {
     uint64_t size;
-} audit_tree_t;
+    unsigned char root[VERIFY_MERKLE_HASH_LEN];
+    int got;                    /* the walk reached the size */
+} audit_want_t;
 
-/* Every line's leaf hash, from an intact chain that starts at seq 1:
- * 0, or 1 with the reason printed (@p cmd names the command). */
-int tree_read(const audit_args_t *a, const char *cmd, audit_tree_t *t,
-              apr_pool_t *p);
-/* verify_merkle_leaf_fn over an audit_tree_t. */
-apr_status_t tree_leaf(void *ctx, uint64_t index,
-                       unsigned char hash[VERIFY_MERKLE_HASH_LEN]);
-/* The root of the first @p size leaves: 0, or 1 with the reason said. */
-int tree_root(const audit_tree_t *t, uint64_t size,
-              unsigned char root[VERIFY_MERKLE_HASH_LEN]);
+/* Recent roots (walk_keep_history): leaf hashes of the last
+ * HISTORY_LEAVES lines and the right edge at every HISTORY_STEP-th
+ * size among them. */
+#define HISTORY_LEAVES 65536
+#define HISTORY_STEP 64
+
+/*
+ * One reading of the log as a tree, leaf by leaf, in order: the right
+ * edge, one leaf hash, the roots of chosen sizes, a proof whose
+ * subtrees fill in as their leaves pass, and, when asked, the roots of
+ * the recent sizes. Memory does not grow with the log.
+ */
+typedef struct audit_walk_t {
+    verify_merkle_edge_t edge;  /* the tree of the leaves so far */
+    uint64_t index;             /* the leaf kept (UINT64_MAX: none) */
+    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
+    apr_array_header_t *want;   /* audit_want_t, sizes not decreasing */
+    int next_want;              /* the first not reached yet */
+    verify_merkle_ranges_t ranges;  /* the proof's subtrees */
+    verify_merkle_proof_t proof;    /* complete when next_range = count */
+    size_t order[VERIFY_MERKLE_PROOF_MAX];  /* ranges by first leaf */
+    size_t next_range;
+    verify_merkle_edge_t sub;   /* the subtree being filled */
+    unsigned char (*hist_leaf)[VERIFY_MERKLE_HASH_LEN];  /* or NULL */
+    verify_merkle_edge_t *hist_edge;
+    uint64_t base;              /* leaves not read: before a purge */
+    verify_merkle_edge_t base_edge; /* the edge the walk started from */
+} audit_walk_t;
+
+void walk_init(audit_walk_t *w, apr_pool_t *p);
+/* Go on from @p e, the tree's right edge at its size (what a purge
+ * checkpoint keeps) instead of the empty tree: the next leaf is leaf
+ * e->size. Before anything is asked. */
+void walk_start_at(audit_walk_t *w, const verify_merkle_edge_t *e);
+/* Ask for the root of @p size: its index in w->want, or -1 when the
+ * sizes asked would decrease. A size below w->base is never reached. */
+int walk_want(audit_walk_t *w, uint64_t size);
+/* Ask for the inclusion proof of leaf @p index in the tree of @p size,
+ * or the consistency proof from @p size1 to @p size2 (and keep leaf
+ * @p index / ask for the roots of both sizes). */
+apr_status_t walk_want_inclusion(audit_walk_t *w, uint64_t index,
+                                 uint64_t size);
+apr_status_t walk_want_consistency(audit_walk_t *w, uint64_t size1,
+                                   uint64_t size2);
+/* Keep the hash of leaf @p index (w->leaf). */
+void walk_want_leaf(audit_walk_t *w, uint64_t index);
+/* Keep what walk_root_at() needs (4 MB). */
+void walk_keep_history(audit_walk_t *w, apr_pool_t *p);
+/* Add the line (without its newline) as the next leaf. */
+apr_status_t walk_leaf(audit_walk_t *w, const char *line, size_t len);
+/* The root of the tree of @p size leaves, no larger than the tree so
+ * far: APR_SUCCESS; APR_EINVAL when larger; APR_INCOMPLETE when it is
+ * further back than the history kept; APR_ENOENT when it is below the
+ * edge the walk started from. */
+apr_status_t walk_root_at(const audit_walk_t *w, uint64_t size,
+                          unsigned char root[VERIFY_MERKLE_HASH_LEN]);
+/* Is the proof asked complete? */
+int walk_proof_done(const audit_walk_t *w);
+
+/* verify_scan_line_fn that adds every line to the walk in s->ctx. */
+int walk_line(verify_scan_t *s, const char *line, size_t len, json_t *j,
+              int bad, int file, apr_off_t off);
+/* Read the log as a tree: scan_intact(), refusing a log without lines
+ * or that does not start at seq 1. 0, or 1 with the reason printed. */
+int tree_scan(verify_scan_t *s, const char *cmd);
+/*
+ * Read the log again for what @p w asks, up to the line of seq
+ * @p at->seq, which must still carry the hash @p at->hash that the
+ * first reading saw (else the log changed in between, and is said so).
+ * 0, or 1 with the reason printed.
+ */
+int tree_reread(const audit_args_t *a, const char *cmd, audit_walk_t *w,
+                const verify_chain_t *at, apr_pool_t *p);
 /* Standard base64 of a hash into @p out. */
 const char *tree_b64(const unsigned char h[VERIFY_MERKLE_HASH_LEN],
                      char out[45]);
 /* One base64 line per hash of @p proof, in RFC 6962's order. */
 void tree_print_proof(const verify_merkle_proof_t *proof);
-/* The inclusion proof of line @p seq in the tree of @p size leaves, in
- * the text of docs/data-formats.md section 4. */
-void tree_print_inclusion(const audit_tree_t *t, uint64_t seq, uint64_t size,
+/* The inclusion proof of line @p seq (its leaf hash @p leaf) in the tree
+ * of @p size leaves, in the text of docs/data-formats.md section 4. */
+void tree_print_inclusion(uint64_t seq, uint64_t size,
+                          const unsigned char leaf[VERIFY_MERKLE_HASH_LEN],
                           const unsigned char root[VERIFY_MERKLE_HASH_LEN],
                           const verify_merkle_proof_t *proof);
+
+/* -- the text of a consistency proof, read (proof.c) ----------------- */
+
+/* What `consistency` prints. */
+typedef struct audit_cproof_t {
+    uint64_t size1;
+    unsigned char root1[VERIFY_MERKLE_HASH_LEN];
+    uint64_t size2;
+    unsigned char root2[VERIFY_MERKLE_HASH_LEN];
+    verify_merkle_proof_t proof;
+} audit_cproof_t;
+
+/* Read the text of a consistency proof (docs/data-formats.md section
+ * 4), strictly: NULL, or what is wrong (which line; log text in it). */
+const char *proof_parse(const char *text, size_t len, audit_cproof_t *out,
+                        apr_pool_t *p);
+
+/* -- the signed checkpoint a proof is made against (pick.c) ---------- */
+
+typedef enum {
+    PICK_SIZE,                  /* the first of size n */
+    PICK_NEWEST,                /* the largest size in the log */
+    PICK_COVER                  /* the smallest size from n on */
+} audit_pick_rule_t;
+
+/* A signed checkpoint chosen from the log's lines and --witnessed. */
+typedef struct audit_pick_t {
+    /* asked */
+    audit_pick_rule_t rule;
+    uint64_t n;
+    /* found */
+    int found;
+    uint64_t size;
+    unsigned char root[VERIFY_MERKLE_HASH_LEN];
+    const char *where;          /* where it was found, safe to show */
+    char *note;                 /* the signed note (VERIFY_NOTE_MAX) */
+    size_t note_len;
+    const char *key;            /* the key that signed it, safe */
+    uint64_t newest;            /* the largest sound size seen */
+    uint64_t refused;           /* checkpoint lines refused */
+    const char *bad;            /* the first refused before the pick */
+} audit_pick_t;
+
+/* Read the log as a tree (tree_scan, walking @p w; @p s receives the
+ * scan) and pick a checkpoint by pk->rule among the sound checkpoint
+ * lines and the --witnessed notes of no larger size than the log. 0, or
+ * 1 with the reason printed. */
+int pick_scan(const audit_args_t *a, const char *cmd, audit_walk_t *w,
+              audit_pick_t *pk, verify_scan_t *s, apr_pool_t *p);
+/* The picked checkpoint after a proof: where it is, its key, the note. */
+void pick_print(const audit_pick_t *pk, apr_pool_t *p);
 
 /* -- the chain, as the commands read it (chain.c) ------------------- */
 

@@ -11,6 +11,8 @@ names this package re-exports; the code lives in one module per concern:
   audit   reading the audit files, checking their chain and line format
   pki     a test CA and its certificates (openssl)
   server  Server: a private httpd with mod_verify loaded
+  tlog    audit logs with signed checkpoints built without a server
+          (LogBuilder, SigningKey), and an insider's rewrites of them
 """
 
 # Standard modules that tests reach through the harness (harness.time,
@@ -37,6 +39,7 @@ from .people import (ASCII_NAMES, GIVEN, INDIG_ZH, LETTER_CODES, SURNAMES,
 from .pki import cert_sha256, make_ca, make_cert, sign_cert, spki_sha256
 from .server import (CRASH_RE, DEFAULT_CLIENTS, LEVEL_RE, MPM_CONF, Server,
                      chown_run_user, free_port, wait_port)
+from .tlog import LogBuilder, SigningKey, renumber, reseal
 from .tools import (SPOOL, import_people, make_key_file, make_spool,
                     no_snapshot, publish_env, read_secret, run_audit_tool,
                     run_import, spool_dir, spooled, spooled_events,
