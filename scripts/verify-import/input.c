@@ -68,9 +68,11 @@ static int open_cms(input_t *in, const import_opts_t *o, apr_pool_t *p)
         return import_fail(o->file, err);
     }
     if (o->signer_ca) {
+        verify_cms_signer_t who;
         apr_status_t rv = verify_cms_verify(plain, plen, o->signer_ca,
-                                            &content, &clen, &in->signer,
-                                            &err, p);
+                                            &content, &clen, &who, &err, p);
+
+        in->signer = who.subject;
         if (plain != in->buf) {
             memset(plain, 0, plen);
         }
