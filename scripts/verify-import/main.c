@@ -6,6 +6,11 @@
  * published in place of the current one. The input is destroyed
  * after a successful import (R4.4) unless --keep-input.
  *
+ * Intake is strict by default (R4.1.1-R4.1.3): a batch must be
+ * CMS-signed by the data provider, encrypted to the county and carry
+ * --approved-until, unless --allow-plain; it must not be the current
+ * batch again or older than it, unless --force. Both are recorded.
+ *
  * main.c parses the options; import.c imports, input.c reads the batch.
  */
 #include <stdio.h>
@@ -24,6 +29,7 @@ static void usage(FILE *to)
     fprintf(to,
         "usage: " PROG " --store DIR --key FILE --source SOURCE [options] "
         "FILE\n"
+        "       " PROG " --store DIR --require-signed on|off\n"
         "  sources: household (id,name,birth_date,indigenous),\n"
         "           elderly_alone (id,valid_until), disability "
         "(id,level,valid_until)\n"
@@ -38,6 +44,14 @@ static void usage(FILE *to)
         "                         opened in memory only\n"
         "  --signer-ca CA         require a valid CMS signature by a data\n"
         "                         provider certificate issued by CA (PEM)\n"
+        "  --allow-plain          take a batch that is not encrypted, not\n"
+        "                         signed or without --approved-until\n"
+        "                         (recorded; refused by a store that\n"
+        "                         requires signed batches)\n"
+        "  --force                take a batch that is the current one\n"
+        "                         again, or signed before it (recorded)\n"
+        "  --require-signed on|off  the store refuses --allow-plain from\n"
+        "                         now on (on), or no longer (off)\n"
         "  --group NAME           let this group (httpd's run-time group)\n"
         "                         read the store (default: the group of\n"
         "                         the store directory)\n");
@@ -59,10 +73,14 @@ static int parse_options(import_opts_t *o, int argc,
         { "decrypt-cert", 'c', 1, "import certificate" },
         { "decrypt-key", 'y', 1, "import key" },
         { "signer-ca", 'A', 1, "data provider CA" },
+        { "allow-plain", 'P', 0, "allow a plain batch" },
+        { "force", 'f', 0, "override the replay checks" },
+        { "require-signed", 'R', 1, "on|off" },
         { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL }
     };
     const char *source = NULL, *approved = NULL, *encoding = "utf-8";
+    const char *policy = NULL;
     const char *arg;
     apr_getopt_t *os;
     apr_status_t rv;
@@ -83,11 +101,24 @@ static int parse_options(import_opts_t *o, int argc,
         case 'c': o->decrypt_cert = arg; break;
         case 'y': o->decrypt_key = arg; break;
         case 'A': o->signer_ca = arg; break;
+        case 'P': o->allow_plain = 1; break;
+        case 'f': o->force = 1; break;
+        case 'R': policy = arg; break;
         case 'h': usage(stdout); return 0;
         }
     }
+    o->require_signed = -1;
+    if (policy && rv == APR_EOF && os->ind == argc && o->store_dir) {
+        /* the store's intake policy alone: no batch, no key */
+        if (strcasecmp(policy, "on") && strcasecmp(policy, "off")) {
+            fprintf(stderr, PROG ": --require-signed must be on or off\n");
+            return 2;
+        }
+        o->require_signed = !strcasecmp(policy, "on");
+        return GO_ON;
+    }
     if (rv != APR_EOF || os->ind != argc - 1 || !o->store_dir
-        || !o->key_file || !source) {
+        || !o->key_file || !source || policy) {
         usage(stderr);
         return 2;
     }
