@@ -612,26 +612,31 @@ apr_status_t verify_snapshot_batches(verify_snap_lock_t *l,
 int verify_snapshot_flag(verify_snap_lock_t *l, const char *name,
                          char **err, apr_pool_t *p)
 {
+    struct stat sb;
     import_t im;
-    int fd;
 
     im_locked(&im, l, err, p);
-    fd = openat(l->dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK
-                              | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
-        return 0;
-    }
-    if (fd < 0) {
-        /* a symbolic link (ELOOP) or worse: never taken as "not set" */
-        fault(&im, errno, apr_psprintf(p, "cannot open %s", name));
+    /* looked at, never opened: a FIFO or device there has no effect */
+    if (fstatat(l->dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        fault(&im, errno, apr_psprintf(p, "cannot stat %s", name));
         return -1;
     }
-    close(fd);
-    fd = open_checked(&im, l->dfd, name, O_RDONLY | O_NONBLOCK, S_IFREG);
-    if (fd < 0) {
+    /* anything but our own regular file is never taken as "not set" */
+    if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid()
+        || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+        fault(&im, 0, apr_psprintf(p, "%s is %s; refusing to use it", name,
+                                   S_ISLNK(sb.st_mode)
+                                   ? "a symbolic link"
+                                   : !S_ISREG(sb.st_mode)
+                                   ? "not a regular file"
+                                   : sb.st_uid != geteuid()
+                                   ? "not owned by the importing user"
+                                   : "writable by group or others"));
         return -1;
     }
-    close(fd);
     return 1;
 }
 
