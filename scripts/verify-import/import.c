@@ -80,6 +80,8 @@ static int spool_open(const import_opts_t *o, gid_t gid, apr_pool_t *p)
                 "%s\n", what, o->file ? "rejected, store unchanged"
                                       : "store unchanged",
                 o->file ? "import" : "change", err);
+        import_fault(apr_psprintf(p, "the import could not be recorded: "
+                                  "%s", err));
         return -1;
     }
     return fd;
@@ -336,7 +338,25 @@ cleanup:
     return rc ? rc : recovered;
 }
 
+const char *import_last_fault(void)
+{
+    return fault_noted;
+}
+
 int import_run(const import_opts_t *o, apr_pool_t *p)
+{
+    int accepted;
+
+    if (o->require_signed >= 0) {
+        return policy_run(o, p);
+    }
+    if (o->watch) {
+        return watch_run(o, p);
+    }
+    return import_one(o, &accepted, p);
+}
+
+int import_one(const import_opts_t *o, int *accepted, apr_pool_t *p)
 {
     const char *forced[4] = { NULL, NULL, NULL, NULL };
     verify_event_import_t ev;
@@ -350,9 +370,7 @@ int import_run(const import_opts_t *o, apr_pool_t *p)
     size_t n;
     int rc, spool = -1, pending = 0, kept = 0, recovered = 0;
 
-    if (o->require_signed >= 0) {
-        return policy_run(o, p);
-    }
+    *accepted = 0;
     memset(&in, 0, sizeof(in));
     in.fd = -1;
     memset(&ev, 0, sizeof(ev));
@@ -396,6 +414,14 @@ int import_run(const import_opts_t *o, apr_pool_t *p)
     ev.signed_at = in.signed_at;
     ev.encrypted = in.encrypted;
     if (rc != 0) {
+        goto cleanup;
+    }
+    if (o->approved_until
+        && o->approved_until < verify_date_taipei(apr_time_now())) {
+        /* a watcher runs for days: its period can end meanwhile */
+        rc = import_fail(o->file, "--approved-until is already past: the "
+                         "approved usage period has ended (R4.1.2); give "
+                         "the date of the renewed approval");
         goto cleanup;
     }
     if (!o->approved_until && !o->allow_plain) {
@@ -476,6 +502,7 @@ int import_run(const import_opts_t *o, apr_pool_t *p)
     }
 
 cleanup:
+    *accepted = ev.accepted;
     if (spool >= 0) {
         if (!ev.accepted) {
             ev.fault = verify_event_fault(fault_noted ? fault_noted

@@ -32,6 +32,8 @@ typedef struct import_opts_t {
                                      overridden, and recorded */
     int require_signed;           /* --require-signed on (1) / off (0);
                                      -1: not given (an import) */
+    const char *watch;            /* --watch INBOX, or NULL */
+    const char *quarantine;       /* --quarantine DIR (with --watch) */
     const char *file;             /* the batch file; NULL with
                                      --require-signed */
 } import_opts_t;
@@ -58,8 +60,24 @@ typedef struct input_t {
                                      not to be destroyed */
 } input_t;
 
-/** Import the batch @p o names; returns the exit code. */
+/** What the command line asks for: import the batch @p o names, watch
+ * an inbox, or set the store's intake policy; returns the exit code. */
 int import_run(const import_opts_t *o, apr_pool_t *p);
+
+/** Import the one batch o->file; *accepted: the store took it (the
+ * exit code may still be 1: not destroyed). Returns the exit code. */
+int import_one(const import_opts_t *o, int *accepted, apr_pool_t *p);
+
+/** The fault of the last refused attempt, as noted (or NULL). */
+const char *import_last_fault(void);
+
+/**
+ * --watch INBOX (watch.c): import every file renamed into INBOX (and
+ * those there at start), one at a time, as import_one() does; move a
+ * refused one to --quarantine with a .reason file beside it; carry on
+ * until SIGTERM or SIGINT. Returns the exit code.
+ */
+int watch_run(const import_opts_t *o, apr_pool_t *p);
 
 /**
  * Read the batch file into @p in (and its SHA-256), as received.

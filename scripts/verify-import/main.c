@@ -29,6 +29,8 @@ static void usage(FILE *to)
     fprintf(to,
         "usage: " PROG " --store DIR --key FILE --source SOURCE [options] "
         "FILE\n"
+        "       " PROG " --store DIR --key FILE --source SOURCE [options] "
+        "--watch INBOX --quarantine DIR\n"
         "       " PROG " --store DIR --require-signed on|off\n"
         "  sources: household (id,name,birth_date,indigenous),\n"
         "           elderly_alone (id,valid_until), disability "
@@ -52,6 +54,10 @@ static void usage(FILE *to)
         "                         again, or signed before it (recorded)\n"
         "  --require-signed on|off  the store refuses --allow-plain from\n"
         "                         now on (on), or no longer (off)\n"
+        "  --watch INBOX          import each file renamed into INBOX (and\n"
+        "                         those there at start); until SIGTERM\n"
+        "  --quarantine DIR       where --watch moves a refused file, with\n"
+        "                         FILE.reason beside it\n"
         "  --group NAME           let this group (httpd's run-time group)\n"
         "                         read the store (default: the group of\n"
         "                         the store directory)\n");
@@ -76,6 +82,8 @@ static int parse_options(import_opts_t *o, int argc,
         { "allow-plain", 'P', 0, "allow a plain batch" },
         { "force", 'f', 0, "override the replay checks" },
         { "require-signed", 'R', 1, "on|off" },
+        { "watch", 'W', 1, "inbox" },
+        { "quarantine", 'Q', 1, "quarantine directory" },
         { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL }
     };
@@ -104,6 +112,8 @@ static int parse_options(import_opts_t *o, int argc,
         case 'P': o->allow_plain = 1; break;
         case 'f': o->force = 1; break;
         case 'R': policy = arg; break;
+        case 'W': o->watch = arg; break;
+        case 'Q': o->quarantine = arg; break;
         case 'h': usage(stdout); return 0;
         }
     }
@@ -117,12 +127,18 @@ static int parse_options(import_opts_t *o, int argc,
         o->require_signed = !strcasecmp(policy, "on");
         return GO_ON;
     }
-    if (rv != APR_EOF || os->ind != argc - 1 || !o->store_dir
-        || !o->key_file || !source || policy) {
+    if (rv != APR_EOF || os->ind != argc - (o->watch ? 0 : 1)
+        || !o->store_dir || !o->key_file || !source || policy
+        || !o->watch != !o->quarantine) {
         usage(stderr);
         return 2;
     }
-    o->file = argv[os->ind];
+    if (o->watch && (o->keep_input || o->dry_run)) {
+        fprintf(stderr, PROG ": --watch imports and destroys each file: "
+                "not with --keep-input or --dry-run\n");
+        return 2;
+    }
+    o->file = o->watch ? NULL : argv[os->ind];
     src = verify_source_from_name(source);
     if (src < 0) {
         fprintf(stderr, PROG ": unknown source \"%s\" (household, "
