@@ -64,7 +64,8 @@ static void test_import(void)
              "123456789012,\"sha256\":\"%s\",\"imported_at\":\"%s\","
              "\"approved_until\":\"2027-06-30\",\"signer\":\"%s\","
              "\"signed_at\":\"2026-11-27T14:00:00+08:00\",\"encrypted\":true,"
-             "\"plain\":false,\"forced\":[\"same_sha256\",\"older_signing_time\"],"
+             "\"plain\":false,\"forced\":[\"same_sha256\","
+             "\"older_signing_time\"],"
              "\"input\":\"destroyed\",\"user\":\"clerk\"", e.batch_id, hex,
              e.imported_at, e.signer);
     is_str(text(&b), want, "an accepted import, byte for byte");
@@ -91,8 +92,8 @@ static void test_import(void)
            "\"disability\",\"batch_id\":null,\"records\":null,\"sha256\":"
            "null,\"imported_at\":null,\"approved_until\":null,\"signer\":"
            "null,\"signed_at\":null,\"encrypted\":null,\"plain\":false,"
-           "\"forced\":null,\"input\":\"kept\",\"fault\":\"line 7: invalid id: check "
-           "digit mismatch\",\"user\":null",
+           "\"forced\":null,\"input\":\"kept\",\"fault\":\"line 7: invalid "
+           "id: check digit mismatch\",\"user\":null",
            "a refused import before its input was read: nulls, the fault");
     j = parsed(out);
     ok(j && json_is_null(json_object_get(j, "batch_id"))
