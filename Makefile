@@ -1,10 +1,28 @@
-# mod_verify -- build, test, demo, bench, install.
+# mod_verify -- build, test, demo, bench, install, the Debian package.
 # `make test` and `make demo` install what they need first (Debian).
 
 APXS      ?= apxs
 CC        ?= gcc
 BUILD     := build
 PYTHON    ?= /usr/bin/python3
+
+# The version has one home, debian/changelog's first line: the package
+# takes it from there, and so do the tools' --version.
+VERSION   := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+
+# make install: PREFIX for the tools and manual pages, DESTDIR for staging.
+# The module goes where apxs says httpd looks for modules.
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+MODDIR    ?= $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+# verify.load and verify.conf for `a2enmod verify`; empty: not installed
+# (the package has dh_apache2 install them)
+APACHE_MODS_AVAILABLE ?= /etc/apache2/mods-available
+# yes: make the directories of conf/directories (the package's postinst
+# makes them instead, so that no build user owns them in the .deb)
+DATA_DIRS ?= yes
+MANPAGES  := docs/man/verify-import.8 docs/man/verify-audit.8
 
 APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
                $(shell $(APXS) -q EXTRA_CPPFLAGS 2>/dev/null)
@@ -16,7 +34,11 @@ APR_LIBS    := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
 
 WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -D_GNU_SOURCE -Imod_verify $(APR_INC)
+# CPPFLAGS and LDFLAGS carry the distribution's hardening flags
+# (dpkg-buildflags, when the package is built).
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -D_GNU_SOURCE -Imod_verify \
+             $(APR_INC)
+TOOL_CFLAGS = $(ALL_CFLAGS) -Iscripts -DVERIFY_VERSION='"$(VERSION)"'
 LIBS      := -llmdb -lcrypto -ljansson
 
 # The core library: every mod_verify/verify_*.c (no httpd headers).
@@ -34,7 +56,7 @@ TOOL_HDRS  := $(wildcard scripts/*/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
-.PHONY: all test check demo bench install deps clean unit fuzz
+.PHONY: all test check demo bench install deps clean unit fuzz deb
 all: $(BUILD)/mod_verify.so $(BUILD)/verify-import $(BUILD)/verify-audit
 
 $(BUILD)/obj/%.o: mod_verify/%.c $(HDRS)
@@ -47,14 +69,15 @@ $(LIB_A): $(LIB_OBJ)
 # The module: compiled with apxs's flags and httpd's headers; the core
 # library is linked in statically (position-independent objects).
 $(BUILD)/mod_verify.so: $(MOD_SRC) $(HDRS) $(LIB_A)
-	$(CC) $(ALL_CFLAGS) $(APXS_CFLAGS) $(HTTPD_INC) -shared \
+	$(CC) $(ALL_CFLAGS) $(APXS_CFLAGS) $(HTTPD_INC) -shared $(LDFLAGS) \
 	    -o $@ $(MOD_SRC) $(LIB_A) $(LIBS)
 
-$(BUILD)/verify-import: $(IMPORT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -Iscripts -o $@ $(IMPORT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
+# (debian/changelog: the version they print)
+$(BUILD)/verify-import: $(IMPORT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A) debian/changelog
+	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $(IMPORT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
 
-$(BUILD)/verify-audit: $(AUDIT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -Iscripts -o $@ $(AUDIT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
+$(BUILD)/verify-audit: $(AUDIT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A) debian/changelog
+	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $(AUDIT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
 
 $(BUILD)/t/%: t/unit/%.c $(wildcard t/unit/*.h) $(HDRS) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -67,8 +90,10 @@ unit: $(BUILD)/t/tlog-driver
 deps:
 	bash scripts/install-deps.sh
 
-# Every test, without touching apt: the developer's loop.
-check: all unit
+# Every test, without installing dependencies: the developer's loop.
+# (The package is built first: t/test_960 installs it with apt, then
+# purges it.)
+check: all unit deb
 	$(PYTHON) -m pytest -q t
 
 # The libFuzzer targets (t/fuzz/), built with clang and sanitizers.
@@ -89,18 +114,46 @@ bench:
 	bash scripts/install-deps.sh
 	$(MAKE) all
 	bash scripts/bench.sh
+	bash scripts/bench-sample.sh
 
+# The module (by apxs, then 0644 as httpd's own modules are), the tools,
+# their manual pages, the a2enmod files (an admin's edited copy is kept),
+# and the directories the admin guide uses, with its owners and modes.
 install: all
-	$(APXS) -i -n verify $(BUILD)/mod_verify.so
-	install -d /usr/local/sbin
-	install -m 0755 $(BUILD)/verify-import $(BUILD)/verify-audit /usr/local/sbin/
-	@# Debian layout: `a2enmod verify`; an admin's edited copy is kept
-	if [ -d /etc/apache2/mods-available ]; then \
+	install -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(MODDIR) -n verify $(BUILD)/mod_verify.so
+	chmod 0644 $(DESTDIR)$(MODDIR)/mod_verify.so
+	install -m 0755 $(BUILD)/verify-import $(BUILD)/verify-audit $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
+	@# Debian layout: `a2enmod verify`; staged (DESTDIR) or where it exists
+	d='$(DESTDIR)$(APACHE_MODS_AVAILABLE)'; \
+	if [ -n '$(APACHE_MODS_AVAILABLE)' ] && \
+	   { [ -n '$(DESTDIR)' ] || [ -d "$$d" ]; }; then \
+	    install -d "$$d"; \
 	    for f in verify.load verify.conf; do \
-	        [ -e /etc/apache2/mods-available/$$f ] || \
-	            install -m 0644 conf/$$f /etc/apache2/mods-available/$$f; \
+	        [ -e "$$d/$$f" ] || install -m 0644 conf/$$f "$$d/$$f"; \
 	    done; \
 	fi
+	if [ '$(DATA_DIRS)' = yes ]; then \
+	    sh scripts/install-dirs.sh '$(DESTDIR)' conf/directories; \
+	fi
+
+# The Debian package libapache2-mod-verify, built with debhelper and
+# dh_apache2 in a copy of the sources under build/deb/ (the build/ of
+# this tree, which the tests load, is left alone).
+DEB_ARCH   := $(shell dpkg --print-architecture 2>/dev/null)
+DEB        := $(BUILD)/deb/libapache2-mod-verify_$(VERSION)_$(DEB_ARCH).deb
+DEB_SRC    := $(BUILD)/deb/mod-verify-$(VERSION)
+DEB_INPUTS := $(shell find Makefile README.md mod_verify scripts conf debian \
+                      docs -type f 2>/dev/null)
+deb: $(DEB)
+$(DEB): $(DEB_INPUTS)
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./$(BUILD) --exclude=./.git --exclude=__pycache__ \
+	    --exclude=.pytest_cache . | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -J >../build.log 2>&1 \
+	    || { tail -40 ../build.log; exit 1; }
+	@echo "built $@"
 
 clean:
 	rm -rf $(BUILD)

@@ -1,14 +1,16 @@
 /*
  * mod_verify.c -- the module record and its hooks. Each concern lives in
  * a file of its own: mod_verify_config.c (directives), _audit.c (the
- * chain), _store.c, _client.c, _request.c, _handler.c and _location.c
- * (which URLs are the handler's).
+ * chain), _store.c, _client.c, _credential.c (how long a client's
+ * certificate serves), _request.c, _handler.c and _location.c (which
+ * URLs are the handler's).
  */
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "httpd.h"
+#include "ap_mpm.h"
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
@@ -22,6 +24,7 @@
 #include "mod_verify_checkpoint.h"
 #include "mod_verify_client.h"
 #include "mod_verify_config.h"
+#include "mod_verify_credential.h"
 #include "mod_verify_events.h"
 #include "mod_verify_handler.h"
 #include "mod_verify_location.h"
@@ -101,6 +104,7 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     verify_store_prepare(s, ptemp);
     if (verify_client_post_config(s, pconf) != APR_SUCCESS
+        || verify_credential_post_config(s, pconf) != APR_SUCCESS
         || verify_checkpoint_post_config(s, pconf, ptemp) != APR_SUCCESS
         || verify_auditlog_start(s, ptemp) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -130,7 +134,7 @@ static int verify_monitor(apr_pool_t *pconf, server_rec *s)
                               apr_pool_cleanup_null, pconf);
     }
     /* the events first, so that the checkpoint covers them */
-    (void)verify_events_drain(s, verify_auditlog_parent_append, NULL, tick);
+    verify_events_monitor(s, tick);
     verify_auditlog_parent_done();
     verify_checkpoint_monitor();
     apr_pool_clear(tick);
@@ -146,6 +150,13 @@ static void verify_child_init(apr_pool_t *pchild, server_rec *s)
     verify_client_child_init();
     verify_auditlog_child_init(s, pchild);
     verify_store_child_init(s, pchild);
+}
+
+static void verify_child_status(server_rec *s, pid_t pid,
+                                ap_generation_t gen, int slot,
+                                mpm_child_status state)
+{
+    verify_auditlog_child_status(pid, state == MPM_CHILD_EXITED);
 }
 
 static void verify_register_hooks(apr_pool_t *p)
@@ -169,6 +180,9 @@ static void verify_register_hooks(apr_pool_t *p)
     /* in each child, as the run-time user: LMDB and the chain writer
      * must be opened after fork */
     ap_hook_child_init(verify_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* in the parent, as it reaps a child: answers the child left in
+     * flight are to be marked in the chain */
+    ap_hook_child_status(verify_child_status, NULL, NULL, APR_HOOK_MIDDLE);
     /* after the first <Location> walk: mark requests for the handler,
      * with their extra path */
     ap_hook_translate_name(verify_location_translate, NULL, NULL,

@@ -15,7 +15,9 @@
 #include <pwd.h>
 
 #include "httpd.h"
+#include "ap_mpm.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "util_mutex.h"
 #include "unixd.h"
@@ -32,12 +34,20 @@
 #define USERDATA_KEY "verify_module_chain"
 #define WRITER_LOCK ".writer.lock"
 #define WRITER_WAIT_TRIES 100           /* x 100 ms */
+/* Slots of answers in flight: at most this many (16 bytes each). */
+#define FLIGHTS_MAX 262144
 
 /* The head and its mutex live in the process pool, so that a graceful
  * restart keeps one chain while old children finish their requests;
  * the writer is this process's. */
 static apr_global_mutex_t *mutex;
 static verify_writer_t writer;
+/* The table of answers in flight follows the head in its segment; its
+ * size is the parent's own copy (the children can write the segment). */
+static verify_writer_flight_t *flights;
+static uint32_t nflights;
+/* This generation wrote the first start line of a new head. */
+static int first_start;
 /* The server whose error log this thread's messages go to: the request's
  * (the writer is shared by the threads of a child). */
 static __thread server_rec *log_server;
@@ -89,6 +99,8 @@ static void writer_setup_on(verify_writer_t *w, verify_writer_head_t *head,
     w->gid = ap_unixd_config.group_id;
     w->log = log_to_error_log;
     w->log_baton = s;
+    w->flights = flights;
+    w->nflights = nflights;
 }
 
 /* Set up this process's writer on @p head, logging for @p s. */
@@ -106,6 +118,27 @@ void verify_auditlog_writer_init(verify_writer_t *w, server_rec *s)
 const verify_writer_head_t *verify_auditlog_head(void)
 {
     return writer.head;
+}
+
+/* One slot per thread that may answer, twice over: the processes of the
+ * generation before a restart still finish their requests beside the
+ * new ones, and the threaded MPMs let an exiting child outlive its
+ * scoreboard slot. */
+static uint32_t flight_slots(void)
+{
+    int daemons = 0, threads = 0;
+    apr_uint64_t n;
+
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &daemons) != APR_SUCCESS
+        || daemons < 1) {
+        daemons = 1;
+    }
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &threads) != APR_SUCCESS
+        || threads < 1) {
+        threads = 1;
+    }
+    n = 2 * (apr_uint64_t)daemons * (apr_uint64_t)threads + 64;
+    return n > FLIGHTS_MAX ? FLIGHTS_MAX : (uint32_t)n;
 }
 
 /* Who must own the audit directory and its files. */
@@ -304,6 +337,10 @@ static apr_status_t chain_take_over(server_rec *s, verify_writer_head_t *h)
     }
     apr_pool_userdata_get(&data, USERDATA_KEY "_mutex", s->process->pool);
     mutex = data;
+    data = NULL;
+    apr_pool_userdata_get(&data, USERDATA_KEY "_flights", s->process->pool);
+    nflights = data ? *(const uint32_t *)data : 0;
+    flights = nflights ? (verify_writer_flight_t *)(h + 1) : NULL;
     writer_setup(h, dir, s);
     return APR_SUCCESS;
 }
@@ -315,18 +352,24 @@ static apr_status_t chain_create(server_rec *s, apr_pool_t *ptemp)
     const char *dir = verify_config_audit_dir();
     apr_shm_t *shm = NULL;
     apr_status_t rv;
+    uint32_t *nf;
     int *kind;
 
     rv = writer_lock(s, dir, ptemp);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = apr_shm_create(&shm, sizeof(verify_writer_head_t), NULL, pproc);
+    nflights = flight_slots();
+    rv = apr_shm_create(&shm, sizeof(verify_writer_head_t)
+                        + nflights * sizeof(verify_writer_flight_t), NULL,
+                        pproc);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(17)
                      "cannot create shared memory for the audit chain");
         return rv;
     }
+    flights = (verify_writer_flight_t *)((verify_writer_head_t *)
+                                         apr_shm_baseaddr_get(shm) + 1);
     writer_setup(apr_shm_baseaddr_get(shm), dir, s);
     rv = verify_writer_start(&writer, verify_config_audit_lock(), ptemp);
     if (rv != APR_SUCCESS) {
@@ -348,33 +391,72 @@ static apr_status_t chain_create(server_rec *s, apr_pool_t *ptemp)
                           apr_pool_cleanup_null, pproc);
     apr_pool_userdata_set(kind, USERDATA_KEY "_lock", apr_pool_cleanup_null,
                           pproc);
+    nf = apr_palloc(pproc, sizeof(*nf));
+    *nf = nflights;
+    apr_pool_userdata_set(nf, USERDATA_KEY "_flights", apr_pool_cleanup_null,
+                          pproc);
+    first_start = 1;
     apr_pool_userdata_set(writer.head, USERDATA_KEY, apr_pool_cleanup_null,
                           pproc);
     return APR_SUCCESS;
 }
 
-/* The "start" line of a generation. The description is the admin's
- * (loaded modules' tokens): escaped and bounded like any other text. */
-static apr_status_t write_start(server_rec *s, apr_pool_t *ptemp)
+/* The "start" line of a generation into @p body (256 bytes), written.
+ * The description is the admin's (loaded modules' tokens): escaped and
+ * bounded like any other text. */
+static apr_status_t write_start(server_rec *s, char *body, size_t *blen,
+                                apr_pool_t *ptemp)
 {
     const char *desc = ap_get_server_description();
     verify_jbuf_t jb;
-    char body[256];
 
     writer.head->generation++;
-    verify_jbuf_init(&jb, body, sizeof(body));
-    jb.len = (size_t)apr_snprintf(body, sizeof(body), ",\"op\":\"start\","
+    verify_jbuf_init(&jb, body, 256);
+    jb.len = (size_t)apr_snprintf(body, 256, ",\"op\":\"start\","
                                   "\"pid\":%ld,\"generation\":%u,"
                                   "\"server\":", (long)getpid(),
                                   writer.head->generation);
     verify_jbuf_str(&jb, desc, strlen(desc), 160);
+    *blen = jb.len;
     return verify_writer_append(&writer, body, jb.len, NULL, NULL, ptemp);
+}
+
+/*
+ * A server stopping (the generation's pool is destroyed on the way
+ * out, after the MPM has reaped the children): answers left in flight
+ * by children that ended since the last line (a stop kills children in
+ * the middle of requests) are recorded now, while the head still holds
+ * them. At a restart the next generation's chain steps do it.
+ */
+static void record_stop(void)
+{
+    apr_pool_t *p = NULL;
+    verify_writer_t w;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_EXITING || !flights
+        || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return;
+    }
+    w = writer;
+    w.pid = getpid();
+    w.log_baton = NULL;         /* the servers' pool is going */
+    w.dirfd = w.fd = w.old_fd = -1;
+    if (verify_writer_flush_exited(&w, p) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, NULL, VERIFY_LOGNO(94)
+                     "stopping: the answers children left in flight could "
+                     "not be recorded in the audit log %s", w.dir);
+    }
+    verify_writer_close(&w);
+    apr_pool_destroy(p);
 }
 
 /* The chain is this generation's to write once post_config has set it
  * up; a restart that does not configure it must not find it. */
 static apr_status_t generation_cleanup(void *data)
 {
+    if (writer.head) {
+        record_stop();
+    }
     writer.head = NULL;
     return APR_SUCCESS;
 }
@@ -393,20 +475,55 @@ apr_status_t verify_auditlog_post_config(server_rec *s, apr_pool_t *pconf,
         return rv;
     }
     apr_pool_userdata_get(&head, USERDATA_KEY, s->process->pool);
+    first_start = 0;
     return head ? chain_take_over(s, head) : chain_create(s, ptemp);
 }
 
 apr_status_t verify_auditlog_start(server_rec *s, apr_pool_t *ptemp)
 {
-    apr_status_t rv = write_start(s, ptemp);
+    char body[256];
+    size_t blen = 0;
+    apr_status_t rv = write_start(s, body, &blen, ptemp);
 
-    if (rv != APR_SUCCESS) {
+    if (rv == APR_SUCCESS) {
+        return rv;
+    }
+    if (first_start) {
         verify_writer_close(&writer);
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(21)
                      "cannot write to the audit log %s; refusing to start",
                      writer.dir);
+        return rv;
     }
-    return rv;
+    /* A restart must not take a running server down (a full volume is
+     * the usual cause): static content goes on, /verify answers 503
+     * until lines can be written, and the start line goes first. */
+    if (verify_writer_defer(&writer, body, blen) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, VERIFY_LOGNO(95)
+                     "cannot write the start line to the audit log %s, nor "
+                     "keep it for later: the chain will not show this "
+                     "restart", writer.dir);
+        return APR_SUCCESS;
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, VERIFY_LOGNO(96)
+                 "cannot write the start line to the audit log %s: the "
+                 "server goes on, /verify answers 503 audit_unavailable "
+                 "until lines can be written again, and then this start "
+                 "line is written first", writer.dir);
+    return APR_SUCCESS;
+}
+
+void verify_auditlog_child_status(pid_t pid, int exited)
+{
+    if (exited && flights) {
+        verify_writer_exited((verify_writer_head_t *)flights - 1, flights,
+                             nflights, pid);
+    }
+}
+
+void verify_auditlog_answered(void)
+{
+    verify_writer_answered(&writer);
 }
 
 apr_status_t verify_auditlog_parent_append(void *baton, const char *body,

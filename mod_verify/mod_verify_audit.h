@@ -68,4 +68,17 @@ void verify_auditlog_writer_init(verify_writer_t *w, server_rec *s);
  * child: read it for what a child may know, never for what to sign. */
 const verify_writer_head_t *verify_auditlog_head(void);
 
+/**
+ * This thread's answer has left (the handler flushed it) or never will:
+ * its line is no longer in flight. No system call, no lock.
+ */
+void verify_auditlog_answered(void);
+
+/**
+ * child_status, in the parent: child @p pid has @p exited (been
+ * reaped); its answers still in flight are recorded by the next line
+ * written ("unconfirmed"). Takes no lock.
+ */
+void verify_auditlog_child_status(pid_t pid, int exited);
+
 #endif /* MOD_VERIFY_AUDIT_H */

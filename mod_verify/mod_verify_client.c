@@ -11,8 +11,6 @@
 #include <apr_shm.h>
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "verify.h"
 #include "verify_private.h"
@@ -385,65 +383,74 @@ int verify_client_rate_take(const verify_client_t *cl, apr_time_t now)
     return ok;
 }
 
-/* The client certificate of a connection, as far as the register and
- * its validity need it; computed once per connection. */
-typedef struct {
-    unsigned char fpr[32];          /* SHA-256 of the DER certificate */
-    apr_time_t not_before;
-    apr_time_t not_after;
-} cert_info_t;
+/* The client certificate of a connection, read once: mod_ssl's data is
+ * per connection (SSLVerifyClient require in the vhost fixes it at the
+ * handshake), so each further request on a keep-alive connection costs
+ * a pointer lookup. Its validity is compared with each request's time,
+ * since a keep-alive connection may outlive it. */
+typedef struct conn_cert_t {
+    verify_cert_t cert;
+    int have;                       /* a certificate was sent and read */
+    int said;                       /* its fault is in the error log */
+} conn_cert_t;
 
-static apr_time_t asn1_time(const ASN1_TIME *t)
+static conn_cert_t *client_cert(request_rec *r)
 {
-    struct tm tm;
+    conn_rec *c = r->connection;
+    conn_cert_t *cc = ap_get_module_config(c->conn_config, &verify_module);
+    const char *pem;
 
-    if (!t || ASN1_TIME_to_tm(t, &tm) != 1) {
-        return 0;
+    if (cc) {
+        return cc;
     }
-    return apr_time_from_sec(timegm(&tm));
+    cc = apr_pcalloc(c->pool, sizeof(*cc));
+    pem = ap_ssl_var_lookup(r->pool, r->server, c, r, "SSL_CLIENT_CERT");
+    cc->have = pem && *pem && verify_cert_read_pem(&cc->cert, pem) == 0;
+    ap_set_module_config(c->conn_config, &verify_module, cc);
+    return cc;
 }
 
-static const cert_info_t *client_cert(request_rec *r)
+static const char *hex(const unsigned char *h, apr_pool_t *p)
 {
-    const char *pem;
-    cert_info_t *ci = NULL;
-    BIO *bio;
-    X509 *x;
-    unsigned char *der = NULL;
-    int dlen;
-    unsigned int flen;
+    char *s = apr_palloc(p, 65);
 
-    apr_pool_userdata_get((void **)&ci, "verify_cert", r->connection->pool);
-    if (ci) {
-        return ci;
+    verify_hex(h, 32, s);
+    return s;
+}
+
+/* The register line says another key than the certificate holds: a
+ * wrong spki-sha256=, which a rotation would copy into the history. */
+static void say_wrong_key(request_rec *r, conn_cert_t *cc,
+                          const verify_client_t *cl, int k)
+{
+    if (cc->said) {
+        return;
     }
-    pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
-                            "SSL_CLIENT_CERT");
-    if (!pem || !*pem) {
-        return NULL;
+    cc->said = 1;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, VERIFY_LOGNO(142)
+                  "VerifyClient %s (%s): the certificate sent (cert-sha256 "
+                  "%s) has spki-sha256 %s, not %s as the line says; "
+                  "refused (unknown_client) until the line is corrected",
+                  cl->name, cl->where, hex(cc->cert.fpr, r->pool),
+                  hex(cc->cert.spki, r->pool),
+                  hex((const unsigned char *)cl->spkis->elts + 32 * k,
+                      r->pool));
+}
+
+static void say_reused(request_rec *r, conn_cert_t *cc,
+                       const verify_client_t *cl, const verify_retired_t *rt)
+{
+    if (cc->said) {
+        return;
     }
-    bio = BIO_new_mem_buf(pem, -1);
-    x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
-    if (!x) {
-        return NULL;
-    }
-    ci = apr_pcalloc(r->connection->pool, sizeof(*ci));
-    ci->not_before = asn1_time(X509_get0_notBefore(x));
-    ci->not_after = asn1_time(X509_get0_notAfter(x));
-    dlen = i2d_X509(x, &der);
-    X509_free(x);
-    if (dlen <= 0) {
-        return NULL;
-    }
-    EVP_Digest(der, (size_t)dlen, ci->fpr, &flen, EVP_sha256(), NULL);
-    OPENSSL_free(der);
-    /* the certificate cannot change within a connection; its validity
-     * is compared with each request's time, since a keep-alive
-     * connection may outlive it */
-    apr_pool_userdata_setn(ci, "verify_cert", apr_pool_cleanup_null,
-                           r->connection->pool);
-    return ci;
+    cc->said = 1;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, VERIFY_LOGNO(143)
+                  "client %s (%s): the certificate sent (cert-sha256 %s) "
+                  "has the key of the certificate retired at %s "
+                  "(spki-sha256 %s); refused (credential_reused): the "
+                  "client needs a certificate for a new key",
+                  cl->name, cl->where, hex(cc->cert.fpr, r->pool),
+                  rt->where, hex(rt->spki, r->pool));
 }
 
 /* The TCP peer, never r->useragent_addr: mod_remoteip (or any module)
@@ -465,8 +472,8 @@ static int address_matches(const verify_client_t *cl, request_rec *r)
 void verify_client_identify(request_rec *r, verify_client_id_t *id)
 {
     const apr_array_header_t *clients = verify_config_clients(r->server);
-    const cert_info_t *ci = NULL;
-    int i, k, fpr_done = 0;
+    conn_cert_t *cc = NULL;
+    int i, k;
 
     memset(id, 0, sizeof(*id));
     for (i = 0; clients && i < clients->nelts; i++) {
@@ -479,17 +486,30 @@ void verify_client_identify(request_rec *r, verify_client_id_t *id)
             id->client = cl;
             return;
         }
-        if (!fpr_done) {
-            ci = client_cert(r);
-            fpr_done = 1;
+        if (!cc) {
+            cc = client_cert(r);
         }
-        for (k = 0; ci && k < cl->certs->nelts; k++) {
-            if (!memcmp(cl->certs->elts + 32 * k, ci->fpr, 32)) {
-                id->cert_expired = r->request_time > ci->not_after
-                                   || r->request_time < ci->not_before;
-                id->client = cl;
-                return;
+        for (k = 0; cc->have && k < cl->certs->nelts; k++) {
+            if (memcmp(cl->certs->elts + 32 * k, cc->cert.fpr, 32)) {
+                continue;
             }
+            if (cl->spkis->nelts
+                && memcmp(cl->spkis->elts + 32 * k, cc->cert.spki, 32)) {
+                say_wrong_key(r, cc, cl, k);
+                break;          /* this line does not describe it */
+            }
+            id->client = cl;
+            id->cert = &cc->cert;
+            id->cert_expired = r->request_time > cc->cert.not_after
+                               || r->request_time < cc->cert.not_before;
+            /* configtest compares the keys the register names; this
+             * compares the key itself, also for lines without
+             * spki-sha256= */
+            id->reused = verify_register_retired_key(cl, cc->cert.spki);
+            if (id->reused) {
+                say_reused(r, cc, cl, id->reused);
+            }
+            return;
         }
         id->cert_mismatch = 1;
     }

@@ -11,8 +11,11 @@
 /** The outcome of identifying a request's client. */
 typedef struct verify_client_id_t {
     const verify_client_t *client;  /* the register entry, or NULL */
+    const verify_cert_t *cert;      /* its certificate, when it has one */
     int cert_mismatch;              /* an address matched, the cert not */
     int cert_expired;               /* the matching cert is out of date */
+    const verify_retired_t *reused; /* the retired certificate whose key
+                                       the matching one has, or NULL */
 } verify_client_id_t;
 
 /** post_config: shared memory for the rate buckets of this generation. */

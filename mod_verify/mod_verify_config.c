@@ -20,6 +20,9 @@
 
 #define DEFAULT_MAX_BODY 8192
 #define DEFAULT_MISMATCH_LIMIT 5
+/* R3.5: passwords change at least every three months */
+#define DEFAULT_MAX_CRED_AGE apr_time_from_sec(90 * 86400)
+#define DEFAULT_CRED_WARN apr_time_from_sec(14 * 86400)
 
 /* The module-wide settings live as long as the configuration pool that
  * holds them: each reading of the configuration starts anew. */
@@ -50,6 +53,8 @@ void *verify_config_create_srv(apr_pool_t *p, server_rec *s)
 
     c->mc = mod_conf_get(p);
     c->max_body = -1;
+    c->max_cred_age = -1;
+    c->cred_warn = -1;
     return c;
 }
 
@@ -61,6 +66,9 @@ void *verify_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     c->mc = add->mc;
     c->max_body = add->max_body != -1 ? add->max_body : base->max_body;
     c->clients = add->clients ? add->clients : base->clients;
+    c->max_cred_age = add->max_cred_age != -1 ? add->max_cred_age
+                                              : base->max_cred_age;
+    c->cred_warn = add->cred_warn != -1 ? add->cred_warn : base->cred_warn;
     return c;
 }
 
@@ -98,6 +106,25 @@ int verify_config_audit_lock(void)
 int verify_config_bucket_count(void)
 {
     return mod_conf ? mod_conf->bucket_count : 0;
+}
+
+int verify_config_client_count(void)
+{
+    return mod_conf ? mod_conf->client_count : 0;
+}
+
+apr_interval_time_t verify_config_max_credential_age(server_rec *s)
+{
+    apr_interval_time_t v = srv_conf(s)->max_cred_age;
+
+    return v != -1 ? v : DEFAULT_MAX_CRED_AGE;
+}
+
+apr_interval_time_t verify_config_credential_warn(server_rec *s)
+{
+    apr_interval_time_t v = srv_conf(s)->cred_warn;
+
+    return v != -1 ? v : DEFAULT_CRED_WARN;
 }
 
 int verify_config_mismatch_limit(void)
@@ -212,6 +239,30 @@ static const char *set_mismatch_limit(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
+static const char *set_max_cred_age(cmd_parms *cmd, void *dc,
+                                    const char *arg)
+{
+    const char *err = verify_duration_parse(
+        arg, &srv_conf(cmd->server)->max_cred_age);
+
+    return err ? apr_psprintf(cmd->pool, "VerifyMaxCredentialAge %s: %s",
+                              arg, err) : NULL;
+}
+
+static const char *set_cred_warn(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = NULL;
+
+    if (!strcasecmp(arg, "off")) {
+        srv_conf(cmd->server)->cred_warn = 0;
+    }
+    else {
+        err = verify_duration_parse(arg, &srv_conf(cmd->server)->cred_warn);
+    }
+    return err ? apr_psprintf(cmd->pool, "VerifyCredentialWarn %s: %s "
+                              "(or off)", arg, err) : NULL;
+}
+
 /* VerifyClient: the grammar is the library's (verify-audit reads the
  * same lines); here only where the line stands and the server's
  * register it joins. */
@@ -242,8 +293,68 @@ static const char *add_client(cmd_parms *cmd, void *dc, int argc,
     if (cl->rate > 0) {
         cl->bucket = conf->mc->bucket_count++;
     }
+    cl->slot = conf->mc->client_count++;
     APR_ARRAY_PUSH(conf->clients, verify_client_t *) = cl;
     return NULL;
+}
+
+/* VerifyClientRetired: below its client's line, in the same server, so
+ * that the history is read in the order it was written and a typo in
+ * the name cannot leave a history that guards nothing. */
+static const char *add_retired(cmd_parms *cmd, void *dc, int argc,
+                               char *const argv[])
+{
+    verify_srv_conf_t *conf = srv_conf(cmd->server);
+    const char *where = apr_psprintf(cmd->pool, "%s:%d",
+                                     cmd->directive->filename,
+                                     cmd->directive->line_num);
+    verify_retired_t rt;
+    verify_client_t *cl = NULL;
+    const char *name = NULL, *err;
+
+    err = verify_register_parse_retired(&name, &rt, argc, argv, cmd->pool);
+    if (!err && !(cl = verify_register_find(conf->clients, name))) {
+        err = apr_psprintf(cmd->pool, "no VerifyClient %s above this line "
+                           "in this %s: a retired certificate is listed "
+                           "below its client", name,
+                           cmd->server->is_virtual ? "<VirtualHost>"
+                                                   : "server config");
+    }
+    if (!err) {
+        rt.where = where;
+        err = verify_register_retire(cl, &rt, cmd->pool);
+    }
+    return err ? apr_psprintf(cmd->pool, "VerifyClientRetired (%s): %s",
+                              where, err) : NULL;
+}
+
+/* Once every line is read: no current certificate of any client may
+ * have the key of one of its last retired ones (R3.5). */
+static apr_status_t register_reuse(server_rec *s, apr_pool_t *ptemp)
+{
+    const apr_array_header_t *seen = NULL, *clients;
+    const char *fault;
+    server_rec *sv;
+    int i;
+
+    for (sv = s; sv; sv = sv->next) {
+        clients = srv_conf(sv)->clients;
+        if (!clients || clients == seen) {
+            continue;       /* a vhost without its own register */
+        }
+        seen = clients;
+        for (i = 0; i < clients->nelts; i++) {
+            fault = verify_register_reused(APR_ARRAY_IDX(clients, i,
+                                                         verify_client_t *),
+                                           ptemp);
+            if (fault) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, VERIFY_LOGNO(140)
+                             "VerifyClientRetired: %s", fault);
+                return APR_EGENERAL;
+            }
+        }
+    }
+    return APR_SUCCESS;
 }
 
 /* --- check_config: what start would refuse, refused by configtest --- */
@@ -339,6 +450,10 @@ apr_status_t verify_config_check(server_rec *s, apr_pool_t *ptemp)
     apr_pool_t *kp = NULL;
     apr_status_t rv;
 
+    rv = register_reuse(s, ptemp);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     if (!mod_conf || (!mod_conf->store_dir && !mod_conf->key_file
                       && !mod_conf->audit_dir)) {
         if (use) {
@@ -410,7 +525,17 @@ const command_rec verify_cmds[] = {
                   "messages, or off (default daemon)"),
     AP_INIT_TAKE_ARGV("VerifyClient", add_client, NULL, RSRC_CONF,
                       "NAME ip=ADDR[,ADDR] checks=CHECK[,CHECK] "
-                      "approval=ID valid=FROM..TO [cert-sha256=HEX[,HEX]] "
-                      "[rate=N/s|N/min]"),
+                      "approval=ID valid=FROM..TO [cert-sha256=HEX[,HEX] "
+                      "[spki-sha256=HEX[,HEX]]] [rate=N/s|N/min]"),
+    AP_INIT_TAKE_ARGV("VerifyClientRetired", add_retired, NULL, RSRC_CONF,
+                      "NAME cert-sha256=HEX spki-sha256=HEX: a certificate "
+                      "the client no longer holds, below its VerifyClient "
+                      "line, oldest first"),
+    AP_INIT_TAKE1("VerifyMaxCredentialAge", set_max_cred_age, NULL,
+                  RSRC_CONF, "how long after its notBefore a client "
+                  "certificate is accepted: 90d (default), 36h, ..."),
+    AP_INIT_TAKE1("VerifyCredentialWarn", set_cred_warn, NULL, RSRC_CONF,
+                  "how long before a credential limit answers carry "
+                  "Verify-Warning: 14d (default), ..., or off"),
     { NULL }
 };

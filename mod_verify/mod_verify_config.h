@@ -18,6 +18,7 @@ typedef struct verify_mod_conf_t {
     int audit_sync;                 /* VerifyAuditSync; -1 unset */
     int audit_lock;                 /* VerifyAuditLock; -1 unset */
     int bucket_count;               /* rate buckets handed out */
+    int client_count;               /* VerifyClient lines (their slots) */
     int mismatch_limit;             /* VerifyIdentityMismatchLimit; -1 unset */
 } verify_mod_conf_t;
 
@@ -26,6 +27,9 @@ typedef struct verify_srv_conf_t {
     verify_mod_conf_t *mc;          /* the module's, shared */
     apr_off_t max_body;             /* VerifyMaxBody; -1 unset */
     apr_array_header_t *clients;    /* verify_client_t *; NULL unset */
+    apr_interval_time_t max_cred_age;   /* VerifyMaxCredentialAge; -1 unset */
+    apr_interval_time_t cred_warn;  /* VerifyCredentialWarn; 0 off,
+                                       -1 unset */
 } verify_srv_conf_t;
 
 extern const command_rec verify_cmds[];
@@ -55,6 +59,17 @@ int verify_config_audit_lock(void);
 
 /** How many VerifyClient lines have rate=: one bucket each. */
 int verify_config_bucket_count(void);
+
+/** How many VerifyClient lines there are: verify_client_t.slot is below. */
+int verify_config_client_count(void);
+
+/** VerifyMaxCredentialAge of @p s: how long after its notBefore a client
+ * certificate is accepted; default 90 days (R3.5). */
+apr_interval_time_t verify_config_max_credential_age(server_rec *s);
+
+/** VerifyCredentialWarn of @p s: how long before a limit answers carry
+ * Verify-Warning; default 14 days, 0 when off. */
+apr_interval_time_t verify_config_credential_warn(server_rec *s);
 
 /** VerifyIdentityMismatchLimit: identity mismatches one client may get
  * about one person in a Taipei day; default 5. */

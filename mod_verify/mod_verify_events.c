@@ -253,10 +253,11 @@ static apr_status_t record_register(server_rec *s, apr_pool_t *p)
                                                   p)
                   : APR_EGENERAL;
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(107)
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, VERIFY_LOGNO(107)
                          "the change of the client register (digest %s) "
-                         "cannot be written to the audit log; refusing to "
-                         "start", cur->digest);
+                         "cannot be written to the audit log now; it is "
+                         "written as soon as the log takes lines again",
+                         cur->digest);
             goto cleanup;
         }
     }
@@ -281,10 +282,26 @@ cleanup:
     return rv;
 }
 
+/* A register change not yet in the chain (the audit volume was full at
+ * the restart): the monitor tries again. Per generation. */
+static int register_pending;
+
 apr_status_t verify_events_post_config(server_rec *s, apr_pool_t *ptemp)
 {
     /* what happened before this start comes first; a failure leaves
      * the events in the spool for the next drain */
     (void)verify_events_drain(s, verify_auditlog_parent_append, NULL, ptemp);
-    return record_register(s, ptemp);
+    /* a graceful restart on a full volume must not take the server down
+     * (its start line waits in the chain head too): the change is
+     * written by the first monitor tick that can */
+    register_pending = record_register(s, ptemp) != APR_SUCCESS;
+    return APR_SUCCESS;
+}
+
+void verify_events_monitor(server_rec *s, apr_pool_t *p)
+{
+    (void)verify_events_drain(s, verify_auditlog_parent_append, NULL, p);
+    if (register_pending) {
+        register_pending = record_register(s, p) != APR_SUCCESS;
+    }
 }

@@ -40,8 +40,15 @@ apr_status_t verify_events_check(server_rec *s, apr_pool_t *ptemp);
  * then record a change of the client register since the state kept in
  * the spool (the first start, a graceful restart, a change made while
  * the server was down) and keep the new state.
- * @return APR_SUCCESS, or a failure to record the register (logged)
+ * @return APR_SUCCESS; a change that cannot be written yet (logged) is
+ *         written by verify_events_monitor()
  */
 apr_status_t verify_events_post_config(server_rec *s, apr_pool_t *ptemp);
+
+/**
+ * The parent's monitor tick: drain the spool, and write a register change
+ * a restart could not (the audit volume was full then).
+ */
+void verify_events_monitor(server_rec *s, apr_pool_t *p);
 
 #endif /* MOD_VERIFY_EVENTS_H */

@@ -17,6 +17,7 @@
 #include "mod_verify_audit.h"
 #include "mod_verify_client.h"
 #include "mod_verify_config.h"
+#include "mod_verify_credential.h"
 #include "mod_verify_handler.h"
 #include "mod_verify_request.h"
 
@@ -63,6 +64,8 @@ static void read_request(verify_req_t *q)
 static void check_client(verify_req_t *q, verify_date_t today)
 {
     verify_client_id_t id;
+    verify_limits_t lim;
+    const char *old;
 
     verify_client_identify(q->r, &id);
     q->client = id.client;
@@ -70,6 +73,16 @@ static void check_client(verify_req_t *q, verify_date_t today)
         overrule(q, HTTP_FORBIDDEN, "unknown_client", id.cert_mismatch
                  ? "client certificate not registered for this address"
                  : "this address is not a registered client");
+        return;
+    }
+    verify_credential_limits(q->r, q->client, id.cert, &lim);
+    old = id.cert ? verify_credential_too_old(q->r, &lim) : NULL;
+    if (id.reused) {
+        /* R3.5: a certificate for a retired key is that key again */
+        overrule(q, HTTP_FORBIDDEN, "credential_reused",
+                 "the client certificate has the key of one of the "
+                 "client's last retired certificates: a new certificate "
+                 "needs a new key");
     }
     else if (id.cert_expired) {
         /* mod_ssl refuses an expired certificate at the handshake, but
@@ -78,20 +91,30 @@ static void check_client(verify_req_t *q, verify_date_t today)
          * certificate's validity */
         overrule(q, HTTP_FORBIDDEN, "credential_expired",
                  "the client certificate is outside its validity period");
+        q->flag = "certificate_validity";
+    }
+    else if (old) {
+        /* R3.5 applied to machine credentials: VerifyMaxCredentialAge */
+        overrule(q, HTTP_FORBIDDEN, "credential_expired", old);
+        q->flag = "credential_age";
     }
     else if (today < q->client->valid_from || today > q->client->valid_to) {
         overrule(q, HTTP_FORBIDDEN, "approval_expired",
                  "the client's approved period does not cover today");
     }
-    else if (!verify_client_rate_take(q->client, q->r->request_time)) {
-        overrule(q, HTTP_TOO_MANY_REQUESTS, "rate_limited",
-                 "more requests than the client's approved rate; retry "
-                 "later");
+    else {
+        q->warning = verify_credential_warning(q->r, q->client, &lim);
+        if (!verify_client_rate_take(q->client, q->r->request_time)) {
+            overrule(q, HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                     "more requests than the client's approved rate; "
+                     "retry later");
+        }
     }
 }
 
-/* Every answer is a permission: each check asked, and identity_match
- * (name, birth_date) only with `identity` in the register line. The
+/* Every answer is a permission: each check asked, age_at_least:N only
+ * with `age` and identity_match (name, birth_date) only with `identity`
+ * in the register line. The
  * refusal names everything refused. */
 static void check_permission(verify_req_t *q)
 {
@@ -105,6 +128,11 @@ static void check_permission(verify_req_t *q)
             no = no ? apr_pstrcat(p, no, ", ", verify_check_name(k), NULL)
                     : verify_check_name(k);
         }
+    }
+    if (refused & VERIFY_PERMIT_AGE) {
+        no = apr_pstrcat(p, no ? no : "", no ? ", " : "",
+                         apr_psprintf(p, "age (" VERIFY_AGE_CHECK ":%d)",
+                                      q->age_n), NULL);
     }
     if (q->want_match && !(q->client->checks & VERIFY_PERMIT_IDENTITY)) {
         no = apr_pstrcat(p, no ? no : "", no ? ", " : "",
@@ -160,6 +188,7 @@ int verify_handler(request_rec *r)
     verify_date_t today;
     verify_req_t *q;
     size_t blen;
+    int rc;
 
     if (!r->handler || strcmp(r->handler, VERIFY_HANDLER)) {
         return DECLINED;
@@ -199,5 +228,9 @@ int verify_handler(request_rec *r)
         /* no mismatch was told */
         verify_client_mismatch_give_back(q->client, q->subject_tag, today);
     }
-    return verify_request_respond(q);
+    rc = verify_request_respond(q);
+    /* respond flushed the answer to the connection: it has left, and
+     * the line need no longer be marked if this process dies */
+    verify_auditlog_answered();
+    return rc;
 }

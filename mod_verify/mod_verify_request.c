@@ -81,6 +81,7 @@ verify_req_t *verify_request_create(request_rec *r)
 
     q->r = r;
     q->status = HTTP_OK;
+    q->age_n = -1;
     q->check_list = apr_array_make(r->pool, 4, sizeof(verify_field_t));
     apr_snprintf(q->request_id, sizeof(q->request_id), "%s%08x",
                  id_prefix, apr_atomic_inc32(&id_counter));
@@ -119,20 +120,35 @@ static int text_ok(const verify_field_t *f, size_t max_chars)
 /* The checks asked, each known and asked once. */
 static void validate_checks(verify_req_t *q)
 {
-    int i, k;
+    int i, k, n;
 
     for (i = 0; i < q->check_list->nelts; i++) {
         const verify_field_t *c = &APR_ARRAY_IDX(q->check_list, i,
                                                  verify_field_t);
         k = verify_check_index(c->v, c->len);
-        if (c->len == 0) {
+        n = verify_check_age(c->v, c->len);
+        if (n == -2) {
+            refuse(q, HTTP_BAD_REQUEST, "invalid_check",
+                   "age_at_least:N needs N a whole number from 0 to 120, "
+                   "without leading zeros");
+        }
+        else if (n >= 0 && q->age_n >= 0) {
+            /* one N per request: each age asked is its own audit line */
+            refuse(q, HTTP_BAD_REQUEST, "invalid_check",
+                   "only one age_at_least check per request");
+        }
+        else if (n >= 0) {
+            q->age_n = n;
+            q->checks |= VERIFY_PERMIT_AGE;
+        }
+        else if (c->len == 0) {
             refuse(q, HTTP_BAD_REQUEST, "invalid_field",
                    "check has an empty item");
         }
         else if (k < 0) {
             refuse(q, HTTP_BAD_REQUEST, "invalid_field",
                    "unknown check (resident, indigenous, elderly_alone, "
-                   "disability)");
+                   "disability, age_at_least:N)");
         }
         else if (q->checks & (1u << k)) {
             refuse(q, HTTP_BAD_REQUEST, "invalid_field",
@@ -253,7 +269,7 @@ static unsigned sources_needed(const verify_req_t *q)
             sources |= 1u << verify_check_source(k);
         }
     }
-    if (q->want_match) {
+    if (q->want_match || q->age_n >= 0) {
         sources |= 1u << VERIFY_SRC_HOUSEHOLD;
     }
     return sources;
@@ -349,6 +365,12 @@ static void answer(verify_req_t *q, verify_date_t today)
     if (q->want_match) {
         q->identity_match = identity_matches(q);
     }
+    if (q->age_n >= 0) {
+        /* not found, or no birth date: "no", as for every check */
+        q->age_result = in_hh
+            && verify_date_age(lk->rec[VERIFY_SRC_HOUSEHOLD].birth, today)
+               >= q->age_n;
+    }
     q->status = HTTP_OK;
     q->answered = 1;
 }
@@ -421,6 +443,16 @@ static void results_json(verify_jbuf_t *b, verify_req_t *q)
             verify_jbuf_key(b, verify_check_name(k));
             json_bool(b, q->results[k]);
         }
+    }
+    if (q->age_n >= 0) {
+        char name[sizeof(VERIFY_AGE_CHECK) + 8];
+
+        apr_snprintf(name, sizeof(name), VERIFY_AGE_CHECK ":%d", q->age_n);
+        if (!first) {
+            VERIFY_JRAW(b, ",");
+        }
+        verify_jbuf_key(b, name);
+        json_bool(b, q->age_result);
     }
     VERIFY_JRAW(b, "}");
     if (q->want_match) {
@@ -502,7 +534,12 @@ size_t verify_request_audit_body(verify_req_t *q, char *buf, size_t cap)
         const verify_field_t *c = &APR_ARRAY_IDX(q->check_list, i,
                                                  verify_field_t);
         int k = verify_check_index(c->v, c->len);
-        const char *known = k < 0 ? "?" : verify_check_name(k);
+        int age = verify_check_age(c->v, c->len);
+        const char *known = k >= 0 ? verify_check_name(k)
+                            : age >= 0 ? apr_psprintf(q->r->pool,
+                                                      VERIFY_AGE_CHECK ":%d",
+                                                      age)
+                            : "?";
         if (i) {
             VERIFY_JRAW(&b, ",");
         }
@@ -558,6 +595,10 @@ int verify_request_respond(verify_req_t *q)
     if (q->status == HTTP_TOO_MANY_REQUESTS) {
         apr_table_setn(r->headers_out, "Retry-After",
                        q->retry_after ? q->retry_after : "1");
+    }
+    if (q->warning) {
+        /* a credential limit is near: the client's admins can act */
+        apr_table_setn(r->headers_out, "Verify-Warning", q->warning);
     }
     if (q->body_unread) {
         /* whatever the answer (another fault may outrank the 413), the

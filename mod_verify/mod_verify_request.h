@@ -31,7 +31,9 @@ typedef struct verify_req_t {
     char request_id[VERIFY_REQUEST_ID_LEN + 1];
     verify_field_t f[VERIFY_F_COUNT];
     apr_array_header_t *check_list;     /* verify_field_t: as given */
-    unsigned checks;                    /* bit per valid verify_check_t */
+    unsigned checks;                    /* bit per valid verify_check_t,
+                                           VERIFY_PERMIT_AGE if asked */
+    int age_n;                          /* N of age_at_least:N, or -1 */
     const verify_client_t *client;
     char id[VERIFY_ID_LEN + 1];         /* normalised, valid */
     int id_valid;
@@ -44,8 +46,10 @@ typedef struct verify_req_t {
     int body_unread;                    /* close: the rest is not read */
     const char *retry_after;            /* seconds, with a 429; NULL: 1 */
     const char *flag;                   /* for the auditor, or NULL */
+    const char *warning;                /* Verify-Warning, or NULL */
     int mismatch_taken;                 /* counted as a possible mismatch */
     int results[VERIFY_CHECK_COUNT];
+    int age_result;                     /* of age_at_least:N */
     int want_match;
     int identity_match;
     verify_lookup_t lk;

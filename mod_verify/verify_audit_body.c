@@ -33,3 +33,30 @@ void verify_audit_body_withdrawn(verify_jbuf_t *b, const char *request_id,
     VERIFY_JRAW(b, ",\"status\":503,\"detail\":\"the line could not be "
                 "synced; its answer was not sent\"");
 }
+
+void verify_audit_body_clock(verify_jbuf_t *b, const char *observed,
+                             const char *last)
+{
+    VERIFY_JRAW(b, ",\"op\":\"clock\"");
+    str_member(b, "observed", observed, 64);
+    str_member(b, "last", last, 64);
+}
+
+void verify_audit_body_unconfirmed(verify_jbuf_t *b, pid_t pid,
+                                   const uint64_t *seqs, size_t n)
+{
+    size_t i;
+
+    VERIFY_JRAW(b, ",\"op\":\"unconfirmed\",\"pid\":");
+    verify_jbuf_u64(b, (uint64_t)pid);
+    VERIFY_JRAW(b, ",\"seqs\":[");
+    for (i = 0; i < n; i++) {
+        if (i) {
+            VERIFY_JRAW(b, ",");
+        }
+        verify_jbuf_u64(b, seqs[i]);
+    }
+    VERIFY_JRAW(b, "],\"detail\":\"the process ended before these "
+                "lines' answers had left it; they may not have reached "
+                "the client\"");
+}

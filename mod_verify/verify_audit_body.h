@@ -34,4 +34,21 @@ void verify_audit_body_recover(verify_jbuf_t *b, pid_t pid,
 void verify_audit_body_withdrawn(verify_jbuf_t *b, const char *request_id,
                                  uint64_t seq);
 
+/**
+ * A "clock" line: the clock read @p observed, before @p last, the ts of
+ * the last line; this line and the next keep @p last until the clock
+ * catches up, ,"op":"clock","observed":…,"last":….
+ */
+void verify_audit_body_clock(verify_jbuf_t *b, const char *observed,
+                             const char *last);
+
+/**
+ * An "unconfirmed" line: process @p pid ended while the answers of the
+ * @p n lines @p seqs (ascending) had not left it: they may never have
+ * reached the client, ,"op":"unconfirmed","pid":N,"seqs":[…],
+ * "detail":….
+ */
+void verify_audit_body_unconfirmed(verify_jbuf_t *b, pid_t pid,
+                                   const uint64_t *seqs, size_t n);
+
 #endif /* VERIFY_AUDIT_BODY_H */

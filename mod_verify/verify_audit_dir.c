@@ -363,12 +363,28 @@ char *verify_audit_edge_json(const verify_merkle_edge_t *e, apr_pool_t *p)
     return out;
 }
 
+/* The ts of sealed line @p line: {"seq":N,"ts":"…" at its start; 0
+ * when it has none of the writer's form. */
+static apr_time_t line_ts(const char *line, size_t len)
+{
+    const char *q = memchr(line, ',', len < 40 ? len : 40);
+    apr_time_t t;
+
+    if (!q || (size_t)(line + len - q) < 7 + VERIFY_TS_LEN
+        || memcmp(q, ",\"ts\":\"", 7)
+        || verify_time_parse_us(q + 7, VERIFY_TS_LEN, &t) != 0) {
+        return 0;
+    }
+    return t;
+}
+
 /* Read the chain head at the end of file @p name of @p dirfd (@p path
  * for messages); *found 0 when it has no complete line. */
 static apr_status_t file_head(int dirfd, const char *name, const char *path,
                               uid_t owner, verify_chain_t *chain,
-                              apr_off_t *size, apr_off_t *partial_at,
-                              int *found, char **err, apr_pool_t *p)
+                              apr_time_t *ts, apr_off_t *size,
+                              apr_off_t *partial_at, int *found, char **err,
+                              apr_pool_t *p)
 {
     const char *why = NULL;
     struct stat st;
@@ -431,6 +447,7 @@ static apr_status_t file_head(int dirfd, const char *name, const char *path,
         memset(chain, 0, sizeof(*chain));
         goto cleanup;
     }
+    *ts = line_ts(buf + i, end - 1 - i);
     *found = 1;
 
 cleanup:
@@ -445,6 +462,18 @@ apr_status_t verify_audit_find_head(const char *dir, uid_t owner,
                                     apr_off_t *size, apr_off_t *partial_at,
                                     char **err, apr_pool_t *p)
 {
+    apr_time_t ts;
+
+    return verify_audit_find_head_ts(dir, owner, chain, &ts, file, size,
+                                     partial_at, err, p);
+}
+
+apr_status_t verify_audit_find_head_ts(const char *dir, uid_t owner,
+                                       verify_chain_t *chain, apr_time_t *ts,
+                                       const char **file, apr_off_t *size,
+                                       apr_off_t *partial_at, char **err,
+                                       apr_pool_t *p)
+{
     apr_array_header_t *names = apr_array_make(p, 64, sizeof(char *));
     const char *checkpoint = NULL;  /* not needed here */
     verify_date_t cp_date = 0;
@@ -452,6 +481,7 @@ apr_status_t verify_audit_find_head(const char *dir, uid_t owner,
     int i, found, dirfd;
 
     memset(chain, 0, sizeof(*chain));
+    *ts = 0;
     *file = NULL;
     *size = 0;
     *partial_at = -1;
@@ -473,8 +503,8 @@ apr_status_t verify_audit_find_head(const char *dir, uid_t owner,
         const char *name = APR_ARRAY_IDX(names, i, char *);
         const char *path = apr_pstrcat(p, dir, "/", name, NULL);
         apr_off_t psz = -1, fsize = 0;
-        rv = file_head(dirfd, name, path, owner, chain, &fsize, &psz, &found,
-                       err, p);
+        rv = file_head(dirfd, name, path, owner, chain, ts, &fsize, &psz,
+                       &found, err, p);
         if (i == names->nelts - 1) {
             *file = path;
             *size = fsize;

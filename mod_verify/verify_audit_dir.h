@@ -105,4 +105,14 @@ apr_status_t verify_audit_find_head(const char *dir, uid_t owner,
                                     apr_off_t *size, apr_off_t *partial_at,
                                     char **err, apr_pool_t *p);
 
+/**
+ * verify_audit_find_head(), and *ts the head line's ts (0 when there is
+ * no line, or its ts is not of the writer's form).
+ */
+apr_status_t verify_audit_find_head_ts(const char *dir, uid_t owner,
+                                       verify_chain_t *chain, apr_time_t *ts,
+                                       const char **file, apr_off_t *size,
+                                       apr_off_t *partial_at, char **err,
+                                       apr_pool_t *p);
+
 #endif /* VERIFY_AUDIT_DIR_H */

@@ -13,6 +13,8 @@
 #include "verify_chain_scan.h"
 #include "verify_audit_dir.h"
 #include "verify_text.h"
+#include "verify_time.h"
+#include "verify_flat.h"
 
 /* Bytes read from a file at a time. */
 #define READ_CHUNK 65536
@@ -45,6 +47,9 @@ typedef struct walk_t {
     int any;                    /* the next line may start the chain */
     const char *path;           /* the file being read */
     unsigned long lno;          /* its line number */
+    apr_time_t ts;              /* ts of the last sound line, or 0 */
+    char ts_text[VERIFY_TS_LEN + 1];    /* as written */
+    verify_flat_t *flat;        /* lazy: the line's members */
 } walk_t;
 
 static const char *line_fault(verify_line_status_t st)
@@ -95,8 +100,26 @@ static int resume_from_checkpoint(walk_t *w, const char *line, size_t len)
     return 1;
 }
 
+/* Lazy: the line checked as jansson would read it, and indexed in
+ * s->flat instead of parsed. Its fault, or NULL. */
+static const char *check_flat(walk_t *w, const char *line, size_t len)
+{
+    verify_scan_t *s = w->s;
+    verify_chain_t h;
+    const char *why;
+    size_t at;
+
+    if (verify_flat_parse(w->flat, line, len, &why, &at) == 0) {
+        return NULL;
+    }
+    verify_audit_line_head(line, len, &h);
+    return apr_psprintf(s->p, "%s:%lu: BROKEN at seq %" APR_UINT64_T_FMT
+                        ": not a JSON object (%s at byte %" APR_SIZE_T_FMT
+                        ")", w->path, w->lno, h.seq, why, at);
+}
+
 /* The chain check of one complete line (without its newline): its
- * fault, or NULL with *j the parsed line. */
+ * fault, or NULL with *j the parsed line (lazy: s->flat indexes it). */
 static const char *check_sealed(walk_t *w, const char *line, size_t len,
                                 json_t **j)
 {
@@ -123,6 +146,9 @@ static const char *check_sealed(walk_t *w, const char *line, size_t len,
                            ": prev is not the hash of the last purged line "
                            "in %s", w->path, w->lno, h.seq, s->checkpoint);
     }
+    if (st == VERIFY_LINE_OK && !msg && s->lazy) {
+        return check_flat(w, line, len);
+    }
     if (st == VERIFY_LINE_OK && !msg) {
         *j = json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, &jerr);
         if (!json_is_object(*j)) {
@@ -146,6 +172,113 @@ static const char *check_sealed(walk_t *w, const char *line, size_t len,
                         line_fault(st));
 }
 
+/* Is the string member @p key of a sound line (parsed, or indexed when
+ * lazy) @p value? Without an allocation: it is asked of every line. */
+static int member_is(walk_t *w, json_t *j, const char *key,
+                     const char *value)
+{
+    const verify_flat_member_t *m;
+    char buf[32];
+    size_t n, len = strlen(value);
+
+    if (!w->s->lazy) {
+        return json_is_string(json_object_get(j, key))
+               && !strcmp(json_string_value(json_object_get(j, key)),
+                          value);
+    }
+    m = verify_flat_get(w->flat, key);
+    if (!m || m->type != VERIFY_FLAT_STRING) {
+        return 0;
+    }
+    if (!m->val.esc) {
+        return m->val.len == len && !memcmp(m->val.s, value, len);
+    }
+    n = verify_flat_unescape(m->val.s, m->val.len, buf, sizeof(buf));
+    return n == len && !memcmp(buf, value, len);
+}
+
+/* A string member of a sound line as a C string from the pool (text
+ * after a NUL byte dropped), or NULL. */
+static const char *member_str(walk_t *w, json_t *j, const char *key)
+{
+    const verify_flat_member_t *m;
+    char *out;
+    size_t n;
+
+    if (!w->s->lazy) {
+        return json_string_value(json_object_get(j, key));
+    }
+    m = verify_flat_get(w->flat, key);
+    if (!m || m->type != VERIFY_FLAT_STRING) {
+        return NULL;
+    }
+    out = apr_palloc(w->s->p, m->val.len + 1);
+    n = verify_flat_unescape(m->val.s, m->val.len, out, m->val.len);
+    out[n < m->val.len ? n : m->val.len] = '\0';
+    return out;
+}
+
+/* The seqs of an "unconfirmed" line, as text ("?" when not a list of
+ * numbers). */
+static const char *seq_list(json_t *seqs, apr_pool_t *p)
+{
+    const char *out = NULL;
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(seqs, i, v) {
+        if (!json_is_integer(v)) {
+            return "?";
+        }
+        out = apr_psprintf(p, "%s%s%" APR_INT64_T_FMT, out ? out : "",
+                           out ? ", " : "",
+                           (apr_int64_t)json_integer_value(v));
+    }
+    return out ? out : "?";
+}
+
+/* A ts before the previous sound line's: the writer clamps every ts to
+ * the last one written, so this log's times went back (written by a
+ * module without that rule while the clock was stepped back, or lines
+ * rewritten). */
+static void check_ts(walk_t *w, json_t *j)
+{
+    verify_scan_t *s = w->s;
+    const verify_flat_member_t *m;
+    const char *ts = NULL;
+    apr_time_t t;
+
+    /* asked of every line: no allocation (a ts has no escapes) */
+    if (!s->lazy) {
+        ts = json_string_value(json_object_get(j, "ts"));
+        if (ts && strlen(ts) != VERIFY_TS_LEN) {
+            ts = NULL;
+        }
+    }
+    else if ((m = verify_flat_get(w->flat, "ts")) != NULL
+             && m->type == VERIFY_FLAT_STRING && !m->val.esc
+             && m->val.len == VERIFY_TS_LEN) {
+        ts = m->val.s;
+    }
+    if (!ts || verify_time_parse_us(ts, VERIFY_TS_LEN, &t) != 0) {
+        return;
+    }
+    if (w->ts && t < w->ts) {
+        s->warnings++;
+        note(s, apr_psprintf(s->p, "%s:%lu: warning: seq %" APR_UINT64_T_FMT
+                             ": ts %s goes back before the previous line's "
+                             "%s (a server that did not hold ts while its "
+                             "clock was stepped back, or lines rewritten): "
+                             "times around it cannot be trusted", w->path,
+                             w->lno, s->chain.seq,
+                             apr_pstrmemdup(s->p, ts, VERIFY_TS_LEN),
+                             w->ts_text));
+    }
+    w->ts = t;
+    memcpy(w->ts_text, ts, VERIFY_TS_LEN);
+    w->ts_text[VERIFY_TS_LEN] = '\0';
+}
+
 /* A sound line's notes, and the rule for the first line of all: seq 1
  * links to nothing. Its fault, or NULL. */
 static const char *check_sound(walk_t *w, const char *line, size_t len,
@@ -153,13 +286,38 @@ static const char *check_sound(walk_t *w, const char *line, size_t len,
 {
     static const unsigned char zero[32];
     verify_scan_t *s = w->s;
-    const char *op = json_string_value(json_object_get(j, "op"));
     const char *detail;
     unsigned char prev[32];
+    json_t *pid, *u;
 
-    if (op && !strcmp(op, "audit_recover")) {
+    check_ts(w, j);
+    if (member_is(w, j, "op", "unconfirmed")) {
+        s->unconfirmed++;
+        /* rare: the whole line, also when the scan is lazy */
+        u = j ? json_incref(j)
+              : json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, NULL);
+        pid = json_object_get(u, "pid");
+        note(s, apr_psprintf(s->p, "%s:%lu: note: seq %" APR_UINT64_T_FMT
+                             ": process %" APR_INT64_T_FMT " ended "
+                             "before the answers of seq %s had left it "
+                             "(they may not have reached the client)",
+                             w->path, w->lno, s->chain.seq,
+                             (apr_int64_t)(json_is_integer(pid)
+                                           ? json_integer_value(pid) : 0),
+                             seq_list(json_object_get(u, "seqs"), s->p)));
+        json_decref(u);
+    }
+    if (member_is(w, j, "op", "clock")) {
+        detail = member_str(w, j, "observed");
+        note(s, apr_psprintf(s->p, "%s:%lu: note: seq %" APR_UINT64_T_FMT
+                             ": the server's clock read %s, before the last "
+                             "line's time: lines keep that time until the "
+                             "clock catches up", w->path, w->lno,
+                             s->chain.seq, detail ? detail : "?"));
+    }
+    if (member_is(w, j, "op", "audit_recover")) {
         s->recovers++;
-        detail = json_string_value(json_object_get(j, "detail"));
+        detail = member_str(w, j, "detail");
         note(s, apr_psprintf(s->p, "%s:%lu: note: seq %" APR_UINT64_T_FMT
                              ": a writer died inside the chain step (%s)",
                              w->path, w->lno, s->chain.seq,
@@ -406,6 +564,10 @@ int verify_chain_scan(verify_scan_t *s)
     memset(&in, 0, sizeof(in));
     memset(&rl, 0, sizeof(rl));
     in.buf = apr_palloc(s->p, READ_CHUNK);
+    if (s->lazy) {
+        w.flat = apr_palloc(s->p, sizeof(*w.flat));
+        s->flat = w.flat;
+    }
     rl.text = apr_palloc(s->p, LINE_KEEP);
     for (i = 0; rc == 0 && i < s->paths->nelts; i++) {
         rc = walk_file(&w, i, &in, &rl);

@@ -10,6 +10,7 @@
 #include <apr_tables.h>
 #include <jansson.h>
 #include "verify_audit_line.h"
+#include "verify_flat.h"
 
 /** json_loadb flags for an audit line: \u0000 is a valid escape. */
 #define VERIFY_SCAN_JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
@@ -47,6 +48,10 @@ struct verify_scan_t {
     const apr_array_header_t *paths;  /**< const char *, in chain order */
     const char *checkpoint;     /**< a purge checkpoint file, or NULL */
     int keep_going;             /**< after a fault, check on from there */
+    int lazy;                   /**< check each line as jansson would read
+                                     it, but hand line_fn a NULL json_t:
+                                     s->flat indexes the line (without
+                                     keep_going) */
     verify_scan_line_fn line_fn;    /**< every line read, or NULL */
     verify_scan_note_fn note_fn;    /**< notes and faults, or NULL */
     void *ctx;                  /**< for the callbacks */
@@ -57,12 +62,17 @@ struct verify_scan_t {
     uint64_t lines;             /**< lines read */
     uint64_t first_seq;         /**< seq of the first line */
     uint64_t recovers;          /**< audit_recover lines */
+    uint64_t unconfirmed;       /**< unconfirmed lines */
+    uint64_t warnings;          /**< sound lines warned about: a ts
+                                 * before the previous line's */
     uint64_t faults;            /**< lines that fail the check */
     const char *fault;          /**< the first fault, or NULL */
     apr_array_header_t *fault_list; /**< the first FAULTS_LISTED faults */
     int nread;                  /**< files opened */
     int from_checkpoint;        /**< the first line links to checkpoint */
     const char *error;          /**< why the scan could not finish */
+    const verify_flat_t *flat;  /**< lazy: the members of the line given
+                                     to line_fn (see verify_flat.h) */
 };
 
 /**
@@ -74,8 +84,10 @@ struct verify_scan_t {
  * character, not a JSON object) is a fault naming file, line and
  * reason, never the end of the file; memory stays bounded however long
  * a line is. Only regular files are read. Without keep_going the first
- * fault ends the scan. Messages hold file names and log text as they
- * are: escape them before showing them.
+ * fault ends the scan. A ts before the previous line's is a warning
+ * (s->warnings, and a message through note_fn): the chain still holds,
+ * but its times went back, which the writer never does. Messages hold
+ * file names and log text as they are: escape them before showing them.
  * @return 0 intact, 1 broken (s->fault says where), -1 a file could
  *         not be read (s->error says why) or the callback stopped
  */

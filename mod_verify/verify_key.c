@@ -130,8 +130,65 @@ static const char *unprotected(const struct stat *st, const char *path,
     return NULL;
 }
 
-apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
-                              char **err, apr_pool_t *p)
+/* An exported subject key (verify-audit subject-key): the label, one
+ * space, the key in hex and a newline. NULL if @p buf holds one and
+ * *key receives it, else why not. */
+static const char *subject_key_file(const unsigned char *buf, size_t len,
+                                    const char *path,
+                                    unsigned char key[VERIFY_TAG_LEN],
+                                    apr_pool_t *p)
+{
+    static const char label[] = VERIFY_SUBJECT_KEY_LABEL " ";
+    size_t l = sizeof(label) - 1, i, end;
+
+    if (len >= l && !memcmp(buf, label, l - 1) && buf[l - 1] != ' ') {
+        return apr_psprintf(p, "key file %s: after the label "
+                            VERIFY_SUBJECT_KEY_LABEL " come one space and "
+                            "%d hex digits", path, 2 * VERIFY_TAG_LEN);
+    }
+    if (len < l || memcmp(buf, label, l) != 0) {
+        for (end = 0; end < len && end < 64 && buf[end] > ' '
+                      && buf[end] < 0x7f; end++)
+            ;
+        return apr_psprintf(p, "key file %s is labelled \"%.*s\", not "
+                            VERIFY_SUBJECT_KEY_LABEL " (the subject key "
+                            "verify-audit subject-key exports)", path,
+                            (int)end, (const char *)buf);
+    }
+    end = len;
+    if (end > l && buf[end - 1] == '\n') {
+        end--;
+    }
+    if (end - l != 2 * VERIFY_TAG_LEN) {
+        return apr_psprintf(p, "key file %s: an exported subject key is "
+                            VERIFY_SUBJECT_KEY_LABEL " and %d hex digits "
+                            "on one line; this one has %lu characters "
+                            "after the label", path, 2 * VERIFY_TAG_LEN,
+                            (unsigned long)(end - l));
+    }
+    for (i = 0; i < VERIFY_TAG_LEN; i++) {
+        int hi = hexval(buf[l + 2 * i]), lo = hexval(buf[l + 2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return apr_psprintf(p, "key file %s: the subject key after "
+                                "the label must be %d hex digits", path,
+                                2 * VERIFY_TAG_LEN);
+        }
+        key[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return NULL;
+}
+
+/*
+ * The secret at @p path and the keys derived from it. With
+ * @p subject_ok an exported subject key is also taken (then only the
+ * subject key is set, and *subject_only is 1); otherwise a file that
+ * begins with a mod_verify label is refused, so that a subject key
+ * given as VerifyKeyFile is not read as a (raw) secret. With @p export
+ * the derived subject key is copied there as well.
+ */
+static apr_status_t load(verify_keys_t **keys, const char *path,
+                         int subject_ok, int *subject_only,
+                         unsigned char *export, char **err, apr_pool_t *p)
 {
     unsigned char *buf = NULL, *secret = NULL;
     unsigned char derived[VERIFY_TAG_LEN];
@@ -146,6 +203,9 @@ apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
     int i, fd;
 
     *keys = NULL;
+    if (subject_only) {
+        *subject_only = 0;
+    }
     buf = apr_palloc(p, SECRET_MAX + 1);
     /* O_NONBLOCK: a FIFO is refused below, not waited on */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -175,6 +235,34 @@ apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
                             SECRET_MAX);
         goto cleanup;
     }
+    if (len >= sizeof(VERIFY_KEY_FILE_LABEL_PREFIX) - 1
+        && !memcmp(buf, VERIFY_KEY_FILE_LABEL_PREFIX,
+                   sizeof(VERIFY_KEY_FILE_LABEL_PREFIX) - 1)) {
+        if (!subject_ok) {
+            *err = apr_psprintf(p, "key file %s is a labelled mod_verify "
+                                "file, not the secret: an exported subject "
+                                "key (" VERIFY_SUBJECT_KEY_LABEL ", from "
+                                "verify-audit subject-key) only computes "
+                                "audit subject tags; VerifyKeyFile and "
+                                "verify-import --key need the master key "
+                                "file", path);
+            goto cleanup;
+        }
+        why = subject_key_file(buf, len, path, derived, p);
+        k = apr_pcalloc(p, sizeof(*k));
+        apr_pool_cleanup_register(p, k, keys_cleanup, apr_pool_cleanup_null);
+        if (why || !make_states(k, VERIFY_KEY_SUBJECT, derived)) {
+            *err = apr_pstrdup(p, why ? why : "cannot set the subject key "
+                               "(OpenSSL failure)");
+            goto cleanup;
+        }
+        if (subject_only) {
+            *subject_only = 1;
+        }
+        *keys = k;
+        rv = APR_SUCCESS;
+        goto cleanup;
+    }
     secret = apr_palloc(p, SECRET_MAX / 2 + 1);
     n = unhex(buf, len, secret);
     if (n == 0) {
@@ -197,12 +285,15 @@ apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
             *err = apr_pstrdup(p, "cannot derive keys (OpenSSL failure)");
             goto cleanup;
         }
+        if (export && i == VERIFY_KEY_SUBJECT) {
+            memcpy(export, derived, VERIFY_TAG_LEN);
+        }
     }
-    OPENSSL_cleanse(derived, sizeof(derived));
     *keys = k;
     rv = APR_SUCCESS;
 
 cleanup:
+    OPENSSL_cleanse(derived, sizeof(derived));
     if (buf) {
         OPENSSL_cleanse(buf, SECRET_MAX + 1);
     }
@@ -212,6 +303,38 @@ cleanup:
     if (fd >= 0) {
         close(fd);
     }
+    return rv;
+}
+
+apr_status_t verify_keys_load(verify_keys_t **keys, const char *path,
+                              char **err, apr_pool_t *p)
+{
+    return load(keys, path, 0, NULL, NULL, err, p);
+}
+
+apr_status_t verify_keys_load_subject(verify_keys_t **keys, const char *path,
+                                      int *subject_only, char **err,
+                                      apr_pool_t *p)
+{
+    return load(keys, path, 1, subject_only, NULL, err, p);
+}
+
+apr_status_t verify_keys_export_subject(const char *path,
+                                        unsigned char key[VERIFY_TAG_LEN],
+                                        char **err, apr_pool_t *p)
+{
+    verify_keys_t *keys;
+    apr_pool_t *kp;
+    apr_status_t rv;
+
+    /* the keys derived on the way are wiped with their pool at once */
+    apr_pool_create(&kp, p);
+    rv = load(&keys, path, 0, NULL, key, err, kp);
+    if (rv != APR_SUCCESS) {
+        *err = apr_pstrdup(p, *err);
+        OPENSSL_cleanse(key, VERIFY_TAG_LEN);
+    }
+    apr_pool_destroy(kp);
     return rv;
 }
 
@@ -227,6 +350,9 @@ void verify_keys_tag(const verify_keys_t *keys, verify_key_use_t use,
     /* Failure here means OpenSSL cannot allocate; the output is then
      * all zero, which matches no stored key. */
     memset(out, 0, VERIFY_TAG_LEN);
+    if (keys->inner[use] == NULL) {
+        return;     /* an exported subject key sets no other use */
+    }
     if (c == NULL && (c = EVP_MD_CTX_new()) == NULL) {
         return;
     }

@@ -46,15 +46,38 @@ int verify_check_index(const char *s, size_t len)
     return -1;
 }
 
-static const char *parse_name(verify_client_t *cl, apr_pool_t *p)
+int verify_check_age(const char *s, size_t len)
+{
+    size_t pre = sizeof(VERIFY_AGE_CHECK) - 1, i;
+    int n = 0;
+
+    if (len < pre || memcmp(s, VERIFY_AGE_CHECK, pre)) {
+        return -1;
+    }
+    s += pre;
+    len -= pre;
+    /* ':' then 1 to 3 digits; "07" is refused, not read as 7, so one
+     * question has one spelling in the audit log */
+    if (len < 2 || len > 4 || s[0] != ':' || (s[1] == '0' && len > 2)) {
+        return -2;
+    }
+    for (i = 1; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -2;
+        }
+        n = n * 10 + (s[i] - '0');
+    }
+    return n > VERIFY_AGE_MAX ? -2 : n;
+}
+
+static const char *parse_name(const char *name, apr_pool_t *p)
 {
     int i;
 
-    for (i = 0; cl->name[i]; i++) {
-        if (!apr_isalnum(cl->name[i]) && !strchr("-_.", cl->name[i])) {
+    for (i = 0; name[i]; i++) {
+        if (!apr_isalnum(name[i]) && !strchr("-_.", name[i])) {
             return apr_psprintf(p, "client name \"%s\" may hold only "
-                                "letters, digits, '-', '_' and '.'",
-                                cl->name);
+                                "letters, digits, '-', '_' and '.'", name);
         }
     }
     if (i == 0 || i > 64) {
@@ -116,10 +139,13 @@ static const char *parse_checks(verify_client_t *cl, char *list,
         if (!strcmp(item, "identity")) {
             cl->checks |= VERIFY_PERMIT_IDENTITY;
         }
+        else if (!strcmp(item, "age")) {
+            cl->checks |= VERIFY_PERMIT_AGE;
+        }
         else if (k < 0) {
             return apr_psprintf(p, "unknown check \"%s\" (resident, "
                                 "indigenous, elderly_alone, disability, "
-                                "identity)", item);
+                                "age, identity)", item);
         }
         else {
             cl->checks |= 1u << k;
@@ -145,19 +171,50 @@ static const char *parse_valid(verify_client_t *cl, const char *v,
     return NULL;
 }
 
-static const char *parse_certs(verify_client_t *cl, char *list,
-                               apr_pool_t *p)
+/* One SHA-256 value, 64 hex digits in either case. */
+static const char *parse_hash(unsigned char out[32], const char *key,
+                              const char *item, apr_pool_t *p)
+{
+    memset(out, 0, 32);
+    if (strlen(item) != 64 || verify_unhex(item, 32, out, 1) != 0) {
+        return apr_psprintf(p, "%s \"%s\" is not 64 hex digits", key,
+                            item);
+    }
+    return NULL;
+}
+
+/* cert-sha256= or spki-sha256=: at most VERIFY_CERTS_MAX values, none
+ * twice. Two are for the overlap of a rotation; a third would keep a
+ * credential alive that should have been retired (R3.5). */
+static const char *parse_hashes(apr_array_header_t *arr, const char *key,
+                                char *list, apr_pool_t *p)
 {
     char *item, *last;
     unsigned char *f;
+    const char *err;
+    int k;
 
     for (item = apr_strtok(list, ",", &last); item;
          item = apr_strtok(NULL, ",", &last)) {
-        f = apr_array_push(cl->certs);
-        memset(f, 0, 32);
-        if (strlen(item) != 64 || verify_unhex(item, 32, f, 1) != 0) {
-            return apr_psprintf(p, "cert-sha256 \"%s\" is not 64 hex "
-                                "digits", item);
+        if (arr->nelts == VERIFY_CERTS_MAX) {
+            return apr_psprintf(p, "%s lists more than %d values: a client "
+                                "holds one certificate, and a second while "
+                                "they overlap; retire the old one with "
+                                "VerifyClientRetired", key,
+                                VERIFY_CERTS_MAX);
+        }
+        f = apr_array_push(arr);
+        if ((err = parse_hash(f, key, item, p)) != NULL) {
+            return err;
+        }
+        for (k = 0; k < arr->nelts - 1; k++) {
+            if (!memcmp(arr->elts + 32 * k, f, 32)) {
+                return apr_psprintf(p, "%s lists %s twice%s", key, item,
+                                    strcmp(key, "spki-sha256") ? ""
+                                    : ": the two certificates have one "
+                                      "key, and a new certificate needs a "
+                                      "new key (R3.5)");
+            }
         }
     }
     return NULL;
@@ -184,7 +241,7 @@ static const char *parse_rate(verify_client_t *cl, const char *v,
 
 /* The items of a line, in the order of the usage message. */
 static const char *const item_names[] = {
-    "ip", "checks", "approval", "valid", "cert-sha256", "rate"
+    "ip", "checks", "approval", "valid", "cert-sha256", "spki-sha256", "rate"
 };
 #define ITEM_COUNT (sizeof(item_names) / sizeof(item_names[0]))
 
@@ -204,7 +261,7 @@ static const char *parse_item(verify_client_t *cl, unsigned *seen,
     }
     if (i == ITEM_COUNT) {
         return apr_psprintf(p, "unknown item \"%s\" (ip, checks, approval, "
-                            "valid, cert-sha256, rate)", key);
+                            "valid, cert-sha256, spki-sha256, rate)", key);
     }
     if (*seen & (1u << i)) {
         return apr_psprintf(p, "item %s given twice", key);
@@ -221,7 +278,9 @@ static const char *parse_item(verify_client_t *cl, unsigned *seen,
     case 3:
         return parse_valid(cl, val, p);
     case 4:
-        return parse_certs(cl, apr_pstrdup(p, val), p);
+        return parse_hashes(cl->certs, key, apr_pstrdup(p, val), p);
+    case 5:
+        return parse_hashes(cl->spkis, key, apr_pstrdup(p, val), p);
     default:
         return parse_rate(cl, val, p);
     }
@@ -243,8 +302,10 @@ const char *verify_register_parse(verify_client_t **out, int argc,
     cl->ips = apr_array_make(p, 2, sizeof(const char *));
     cl->subnets = apr_array_make(p, 2, sizeof(apr_ipsubnet_t *));
     cl->addrs = apr_array_make(p, 2, 16);
-    cl->certs = apr_array_make(p, 2, 32);
-    err = parse_name(cl, p);
+    cl->certs = apr_array_make(p, VERIFY_CERTS_MAX, 32);
+    cl->spkis = apr_array_make(p, VERIFY_CERTS_MAX, 32);
+    cl->retired = apr_array_make(p, 4, sizeof(verify_retired_t));
+    err = parse_name(cl->name, p);
     for (i = 1; !err && i < argc; i++) {
         err = parse_item(cl, &seen, argv[i], p);
     }
@@ -263,7 +324,154 @@ const char *verify_register_parse(verify_client_t **out, int argc,
     if (!cl->valid_from) {
         return "valid= is required (R4.1.2)";
     }
+    if (cl->spkis->nelts && cl->spkis->nelts != cl->certs->nelts) {
+        return apr_psprintf(p, "spki-sha256= lists %d public key%s for %d "
+                            "certificate%s (cert-sha256=): give one for "
+                            "each, in the same order", cl->spkis->nelts,
+                            cl->spkis->nelts == 1 ? "" : "s",
+                            cl->certs->nelts,
+                            cl->certs->nelts == 1 ? "" : "s");
+    }
     *out = cl;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The history of retired certificates (R3.4, R3.5)                    */
+/* ------------------------------------------------------------------ */
+
+const char *verify_register_parse_retired(const char **name,
+                                          verify_retired_t *out, int argc,
+                                          char *const argv[], apr_pool_t *p)
+{
+    static const char *const keys[2] = { "cert-sha256", "spki-sha256" };
+    unsigned char *slot[2];
+    unsigned seen = 0;
+    const char *err, *eq;
+    int i, k;
+
+    memset(out, 0, sizeof(*out));
+    slot[0] = out->cert;
+    slot[1] = out->spki;
+    if (argc < 1) {
+        return "missing client name";
+    }
+    if ((err = parse_name(argv[0], p)) != NULL) {
+        return err;
+    }
+    for (i = 1; i < argc; i++) {
+        eq = strchr(argv[i], '=');
+        if (!eq || eq == argv[i] || !eq[1]) {
+            return apr_psprintf(p, "\"%s\" is not key=value", argv[i]);
+        }
+        for (k = 0; k < 2; k++) {
+            if (strlen(keys[k]) == (size_t)(eq - argv[i])
+                && !memcmp(keys[k], argv[i], (size_t)(eq - argv[i]))) {
+                break;
+            }
+        }
+        if (k == 2) {
+            return apr_psprintf(p, "unknown item \"%.*s\" (cert-sha256, "
+                                "spki-sha256)", (int)(eq - argv[i]),
+                                argv[i]);
+        }
+        if (seen & (1u << k)) {
+            return apr_psprintf(p, "item %s given twice: one retired "
+                                "certificate per line", keys[k]);
+        }
+        seen |= 1u << k;
+        if ((err = parse_hash(slot[k], keys[k], eq + 1, p)) != NULL) {
+            return err;
+        }
+    }
+    if (seen != 3) {
+        return apr_psprintf(p, "%s= is required: a retired certificate is "
+                            "remembered by its fingerprint and its public "
+                            "key", keys[(seen & 1) ? 1 : 0]);
+    }
+    *name = argv[0];
+    return NULL;
+}
+
+static const char *hex32(const unsigned char *h, apr_pool_t *p)
+{
+    char *s = apr_palloc(p, 65);
+
+    verify_hex(h, 32, s);
+    return s;
+}
+
+const char *verify_register_retire(verify_client_t *cl,
+                                   const verify_retired_t *rt,
+                                   apr_pool_t *p)
+{
+    const verify_retired_t *old;
+    int k;
+
+    for (k = 0; k < cl->certs->nelts; k++) {
+        if (!memcmp(cl->certs->elts + 32 * k, rt->cert, 32)) {
+            return apr_psprintf(p, "certificate %s is still current for "
+                                "client %s (%s): take it out of its "
+                                "cert-sha256= first",
+                                hex32(rt->cert, p), cl->name, cl->where);
+        }
+    }
+    for (k = 0; k < cl->retired->nelts; k++) {
+        old = &APR_ARRAY_IDX(cl->retired, k, verify_retired_t);
+        if (!memcmp(old->cert, rt->cert, 32)) {
+            return apr_psprintf(p, "certificate %s of client %s is retired "
+                                "already (%s)", hex32(rt->cert, p),
+                                cl->name, old->where);
+        }
+    }
+    APR_ARRAY_PUSH(cl->retired, verify_retired_t) = *rt;
+    return NULL;
+}
+
+const verify_retired_t *verify_register_retired_key(
+    const verify_client_t *cl, const unsigned char spki[32])
+{
+    const verify_retired_t *rt;
+    int k, from = cl->retired->nelts - VERIFY_RETIRED_CHECKED;
+
+    for (k = cl->retired->nelts - 1; k >= 0 && k >= from; k--) {
+        rt = &APR_ARRAY_IDX(cl->retired, k, verify_retired_t);
+        if (!memcmp(rt->spki, spki, 32)) {
+            return rt;
+        }
+    }
+    return NULL;
+}
+
+const char *verify_register_reused(const verify_client_t *cl,
+                                   apr_pool_t *p)
+{
+    static const char *const nth[VERIFY_RETIRED_CHECKED] = {
+        "the latest", "the one before the latest", "the third latest"
+    };
+    const verify_retired_t *rt;
+    const unsigned char *spki;
+    int i, k;
+
+    for (i = 0; i < cl->spkis->nelts; i++) {
+        spki = (const unsigned char *)cl->spkis->elts + 32 * i;
+        rt = verify_register_retired_key(cl, spki);
+        if (!rt) {
+            continue;
+        }
+        k = (int)(cl->retired->nelts - 1
+                  - (rt - (const verify_retired_t *)cl->retired->elts));
+        return apr_psprintf(p, "client %s (%s): certificate %s has the "
+                            "public key (spki-sha256 %s) of the "
+                            "certificate %s retired at %s, %s of its last "
+                            "%d: a certificate re-issued for the same key "
+                            "is the same password (R3.5); make a new key",
+                            cl->name, cl->where,
+                            hex32((const unsigned char *)cl->certs->elts
+                                  + 32 * i, p),
+                            hex32(spki, p), hex32(rt->cert, p), rt->where,
+                            nth[k], VERIFY_RETIRED_CHECKED);
+    }
     return NULL;
 }
 
@@ -286,6 +494,10 @@ const char *verify_register_canonical(const verify_client_t *cl,
             sep = ",";
         }
     }
+    if (cl->checks & VERIFY_PERMIT_AGE) {
+        s = apr_pstrcat(p, s, sep, "age", NULL);
+        sep = ",";
+    }
     if (cl->checks & VERIFY_PERMIT_IDENTITY) {
         s = apr_pstrcat(p, s, sep, "identity", NULL);
     }
@@ -297,10 +509,24 @@ const char *verify_register_canonical(const verify_client_t *cl,
         verify_hex((const unsigned char *)cl->certs->elts + 32 * i, 32, hex);
         s = apr_pstrcat(p, s, i ? "," : " cert-sha256=", hex, NULL);
     }
+    for (i = 0; i < cl->spkis->nelts; i++) {
+        verify_hex((const unsigned char *)cl->spkis->elts + 32 * i, 32, hex);
+        s = apr_pstrcat(p, s, i ? "," : " spki-sha256=", hex, NULL);
+    }
     if (cl->rate > 0) {
         /* rate = N / period, burst = N (parse_rate) */
         s = apr_psprintf(p, "%s rate=%.0f/%s", s, cl->burst,
                          cl->rate * 2 > cl->burst ? "s" : "min");
+    }
+    /* the history is part of the record: removing a retired line, to
+     * let an old key back in, changes the register as much as adding a
+     * certificate does */
+    for (i = 0; i < cl->retired->nelts; i++) {
+        const verify_retired_t *rt = &APR_ARRAY_IDX(cl->retired, i,
+                                                    verify_retired_t);
+        s = apr_pstrcat(p, s, "\n", cl->name, " retired cert-sha256=",
+                        hex32(rt->cert, p), " spki-sha256=",
+                        hex32(rt->spki, p), NULL);
     }
     return s;
 }
@@ -450,25 +676,71 @@ static apr_status_t read_line(apr_file_t *f, char *buf, apr_size_t cap,
     return APR_SUCCESS;
 }
 
-/* One logical line: a client, or NULL for a blank line or a comment. */
-static const char *register_line(verify_client_t **cl, const char *line,
-                                 apr_pool_t *p)
+verify_client_t *verify_register_find(const apr_array_header_t *clients,
+                                      const char *name)
+{
+    int k;
+
+    for (k = 0; clients && k < clients->nelts; k++) {
+        if (!strcmp(APR_ARRAY_IDX(clients, k, verify_client_t *)->name,
+                    name)) {
+            return APR_ARRAY_IDX(clients, k, verify_client_t *);
+        }
+    }
+    return NULL;
+}
+
+/* A retired certificate, below its client's line in @p all. */
+static const char *retired_line(apr_array_header_t *all, int argc,
+                                char *const argv[], const char *where,
+                                apr_pool_t *p)
+{
+    verify_retired_t rt;
+    verify_client_t *cl;
+    const char *name, *err;
+
+    err = verify_register_parse_retired(&name, &rt, argc, argv, p);
+    if (err) {
+        return err;
+    }
+    cl = verify_register_find(all, name);
+    if (!cl) {
+        return apr_psprintf(p, "no VerifyClient %s above this line: a "
+                            "retired certificate is listed below its "
+                            "client", name);
+    }
+    rt.where = where;
+    return verify_register_retire(cl, &rt, p);
+}
+
+/* One logical line: a client (*cl), a retired certificate added to its
+ * client in @p all, or nothing for a blank line or a comment. */
+static const char *register_line(verify_client_t **cl, const char **dir,
+                                 apr_array_header_t *all, const char *line,
+                                 const char *where, apr_pool_t *p)
 {
     apr_array_header_t *words;
     const char *directive;
 
     *cl = NULL;
+    *dir = "VerifyClient";
     if (*line == '\0' || *line == '#') {
         return NULL;
     }
     directive = getword_conf(&line, p);
-    if (strcasecmp(directive, "VerifyClient")) {
-        return apr_psprintf(p, "%s: only VerifyClient lines belong in a "
-                            "register file", directive);
-    }
     words = apr_array_make(p, 8, sizeof(char *));
     while (*line) {
         APR_ARRAY_PUSH(words, char *) = getword_conf(&line, p);
+    }
+    if (!strcasecmp(directive, "VerifyClientRetired")) {
+        *dir = "VerifyClientRetired";
+        return retired_line(all, words->nelts, (char *const *)words->elts,
+                            where, p);
+    }
+    if (strcasecmp(directive, "VerifyClient")) {
+        return apr_psprintf(p, "%s: only VerifyClient and "
+                            "VerifyClientRetired lines belong in a register "
+                            "file", directive);
     }
     return verify_register_parse(cl, words->nelts, (char *const *)words->elts,
                                  p);
@@ -482,7 +754,7 @@ apr_status_t verify_register_read_file(apr_array_header_t **clients,
     apr_array_header_t *all = apr_array_make(p, 16, sizeof(verify_client_t *));
     verify_client_t *cl, *other;
     apr_file_t *f = NULL;
-    const char *fault;
+    const char *fault, *dir, *where;
     char *line;
     apr_status_t rv;
     int lineno = 0, k;
@@ -495,7 +767,8 @@ apr_status_t verify_register_read_file(apr_array_header_t **clients,
     }
     while ((rv = read_line(f, buf, REGISTER_LINE_MAX, &lineno, &line))
            == APR_SUCCESS) {
-        fault = register_line(&cl, line, p);
+        where = apr_psprintf(p, "%s:%d", path, lineno);
+        fault = register_line(&cl, &dir, all, line, where, p);
         /* shared addresses are the reader's to judge (ip-review
          * flags them); a name is one client */
         for (k = 0; !fault && cl && k < all->nelts; k++) {
@@ -503,13 +776,12 @@ apr_status_t verify_register_read_file(apr_array_header_t **clients,
             fault = verify_register_conflict(cl, other, 0, p);
         }
         if (fault) {
-            *err = apr_psprintf(p, "VerifyClient (%s:%d): %s", path, lineno,
-                                fault);
+            *err = apr_psprintf(p, "%s (%s): %s", dir, where, fault);
             rv = APR_EINVAL;
             goto cleanup;
         }
         if (cl) {
-            cl->where = apr_psprintf(p, "%s:%d", path, lineno);
+            cl->where = where;
             APR_ARRAY_PUSH(all, verify_client_t *) = cl;
         }
     }
@@ -519,6 +791,16 @@ apr_status_t verify_register_read_file(apr_array_header_t **clients,
                : apr_psprintf(p, "%s:%d: cannot read: %pm", path,
                               lineno + 1, &rv);
         goto cleanup;
+    }
+    /* the reuse rule looks at the last retired lines: the whole file */
+    for (k = 0; k < all->nelts; k++) {
+        fault = verify_register_reused(APR_ARRAY_IDX(all, k,
+                                                     verify_client_t *), p);
+        if (fault) {
+            *err = apr_pstrdup(p, fault);
+            rv = APR_EINVAL;
+            goto cleanup;
+        }
     }
     rv = APR_SUCCESS;
     *clients = all;

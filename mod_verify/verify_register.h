@@ -24,6 +24,17 @@ typedef enum {
  * verify_client_t.checks above every verify_check_t. */
 #define VERIFY_PERMIT_IDENTITY (1u << VERIFY_CHECK_COUNT)
 
+/** A register permission: `age` lets the client ask `age_at_least:N`
+ * (a yes/no from the birth date, never the date). A bit of
+ * verify_client_t.checks above VERIFY_PERMIT_IDENTITY. */
+#define VERIFY_PERMIT_AGE (1u << (VERIFY_CHECK_COUNT + 1))
+
+/** The name of the age check, before its ":N". */
+#define VERIFY_AGE_CHECK "age_at_least"
+
+/** The largest N of `age_at_least:N`. */
+#define VERIFY_AGE_MAX 120
+
 /** The name of check @p k ("resident", …). */
 const char *verify_check_name(verify_check_t k);
 
@@ -32,6 +43,30 @@ verify_source_t verify_check_source(verify_check_t k);
 
 /** The check named by @p s (@p len bytes, not NUL-terminated); -1 if none. */
 int verify_check_index(const char *s, size_t len);
+
+/**
+ * The N of an age check "age_at_least:N" (@p len bytes): N a whole
+ * number 0 to VERIFY_AGE_MAX in decimal, without sign, spaces or a
+ * leading zero (except "0" itself).
+ * @return N; -1 when @p s does not start with "age_at_least" (another
+ *         check, or none); -2 when it does but is not of that form
+ */
+int verify_check_age(const char *s, size_t len);
+
+/** Certificates one client may hold at once: the current one and, while
+ * they overlap, its successor (R3.5: credentials are rotated). */
+#define VERIFY_CERTS_MAX 2
+
+/** How many of a client's latest retired certificates the reuse rule
+ * covers: no new key may be one of the last 3 (R3.5). */
+#define VERIFY_RETIRED_CHECKED 3
+
+/** A certificate a client no longer holds (VerifyClientRetired). */
+typedef struct verify_retired_t {
+    unsigned char cert[32];         /**< SHA-256 of the DER certificate */
+    unsigned char spki[32];         /**< SHA-256 of its DER public key */
+    const char *where;              /**< "file:line"; set by the caller */
+} verify_retired_t;
 
 /** One approved client system of the register (R3.3, R3.7, R4.1.2). */
 typedef struct verify_client_t {
@@ -45,22 +80,73 @@ typedef struct verify_client_t {
     const char *approval;           /**< approval record id (R3.3) */
     verify_date_t valid_from;       /**< approved usage period */
     verify_date_t valid_to;
-    apr_array_header_t *certs;      /**< unsigned char[32]: SHA-256 of DER */
+    apr_array_header_t *certs;      /**< unsigned char[32]: SHA-256 of DER,
+                                         at most VERIFY_CERTS_MAX */
+    apr_array_header_t *spkis;      /**< unsigned char[32]: SHA-256 of the
+                                         DER SubjectPublicKeyInfo of each
+                                         of certs, in its order; empty when
+                                         spki-sha256= is not given */
+    apr_array_header_t *retired;    /**< verify_retired_t: the history,
+                                         oldest first */
     double rate;                    /**< requests per second; 0: no limit */
     double burst;                   /**< bucket size (one period's worth) */
     const char *where;              /**< "file:line"; set by the caller */
     int bucket;                     /**< the caller's rate bucket index */
+    int slot;                       /**< the caller's index of the client */
 } verify_client_t;
 
 /**
  * Parse the arguments of one VerifyClient line (the words after the
- * directive: NAME ip=… checks=… approval=… valid=A..B [cert-sha256=…]
- * [rate=N/s|N/min]). The whole line is checked: the request path only
- * reads the result.
+ * directive: NAME ip=… checks=… approval=… valid=A..B [cert-sha256=…
+ * [spki-sha256=…]] [rate=N/s|N/min]). The whole line is checked: the
+ * request path only reads the result.
  * @return NULL and *out, or the fault (without file or line).
  */
 const char *verify_register_parse(verify_client_t **out, int argc,
                                   char *const argv[], apr_pool_t *p);
+
+/**
+ * Parse the arguments of one VerifyClientRetired line (NAME
+ * cert-sha256=HEX spki-sha256=HEX, both required, one certificate).
+ * @param name out: the client it belongs to
+ * @return NULL and *out, or the fault (without file or line).
+ */
+const char *verify_register_parse_retired(const char **name,
+                                          verify_retired_t *out, int argc,
+                                          char *const argv[],
+                                          apr_pool_t *p);
+
+/**
+ * Add @p rt (its `where` set) to the history of @p cl, after the entries
+ * it holds. Refused when it is one of @p cl's current certificates (by
+ * certificate or, when given, by public key) or is retired already.
+ * @return NULL, or the fault (naming the other line).
+ */
+const char *verify_register_retire(verify_client_t *cl,
+                                   const verify_retired_t *rt,
+                                   apr_pool_t *p);
+
+/**
+ * The retired entry among the last VERIFY_RETIRED_CHECKED of @p cl whose
+ * public key is @p spki (a certificate's SPKI SHA-256), or NULL.
+ */
+const verify_retired_t *verify_register_retired_key(
+    const verify_client_t *cl, const unsigned char spki[32]);
+
+/**
+ * Does a current certificate of @p cl reuse a retired one (R3.4, R3.5)?
+ * Its public key (spki-sha256=, when given) or the certificate itself is
+ * one of the last VERIFY_RETIRED_CHECKED retired: a certificate
+ * re-issued for the same key is the same password. Run it once the
+ * whole register is read: later retired lines push older ones out.
+ * @return NULL, or the fault naming the client and the retired line.
+ */
+const char *verify_register_reused(const verify_client_t *cl,
+                                   apr_pool_t *p);
+
+/** The client named @p name in @p clients (verify_client_t *), or NULL. */
+verify_client_t *verify_register_find(const apr_array_header_t *clients,
+                                      const char *name);
 
 /**
  * Can @p cl join a register that holds @p other? Not under the same
@@ -81,19 +167,23 @@ const char *verify_register_unbound_remote(const verify_client_t *cl);
 /**
  * The canonical form of @p cl, what it grants and nothing of where it
  * was written: "NAME ip=A,B checks=C,D approval=X valid=F..T" and, when
- * given, " cert-sha256=H,H" (lower case) and " rate=N/s" or " rate=N/min";
- * addresses and certificates in their order, checks in the order of
- * verify_check_t with "identity" last. Two lines that grant the same
- * have the same form.
+ * given, " cert-sha256=H,H", " spki-sha256=H,H" (lower case) and
+ * " rate=N/s" or " rate=N/min"; addresses and certificates in their
+ * order, checks in the order of verify_check_t, then "age", then
+ * "identity";
+ * then for each retired certificate, oldest first, a line
+ * "\nNAME retired cert-sha256=H spki-sha256=H". Two registrations that
+ * grant and remember the same have the same form.
  */
 const char *verify_register_canonical(const verify_client_t *cl,
                                       apr_pool_t *p);
 
 /**
- * Read a register file: lines `VerifyClient …`, tokenised as Apache
- * tokenises configuration lines (quotes, a backslash at the end of a
- * line continues it), blank lines and `#` comments skipped. Anything
- * else, or a client named twice, is refused.
+ * Read a register file: lines `VerifyClient …` and `VerifyClientRetired
+ * …` (below its client), tokenised as Apache tokenises configuration
+ * lines (quotes, a backslash at the end of a line continues it), blank
+ * lines and `#` comments skipped. Anything else, a client named twice,
+ * or a reused key (verify_register_reused()) is refused.
  * @param clients out: verify_client_t *, in file order, `where` set
  * @return APR_SUCCESS, or an error with *err naming file, line and fault
  */

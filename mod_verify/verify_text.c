@@ -17,42 +17,35 @@ void verify_hex(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-/* Value of a hex digit: 0-15 lower case, 16-31 upper case (value + 16),
- * 0xff for anything else; one table lookup per character, since the
- * chain check reads 128 hex digits per line. */
+/* Hex digit values plus one (0: not a digit; upper case 0x11-0x16,
+ * taken only when asked): a table, as the chain check unhexes two
+ * hashes of every line. */
 static const unsigned char hexval[256] = {
-    ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5,
-    ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
-    ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
-    ['A'] = 26, ['B'] = 27, ['C'] = 28, ['D'] = 29, ['E'] = 30, ['F'] = 31,
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+    ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 0x20 | 11, ['B'] = 0x20 | 12, ['C'] = 0x20 | 13,
+    ['D'] = 0x20 | 14, ['E'] = 0x20 | 15, ['F'] = 0x20 | 16
 };
-
-static unsigned char hex_digit(unsigned char c, int any_case)
-{
-    unsigned char v = hexval[c];
-
-    if (v == 0 && c != '0') {
-        return 0xff;
-    }
-    if (v >= 16) {
-        return any_case ? (unsigned char)(v - 16) : 0xff;
-    }
-    return v;
-}
 
 int verify_unhex(const char *s, size_t len, unsigned char *out,
                  int any_case)
 {
-    unsigned char hi, lo;
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned refuse = any_case ? 0 : 0x20, hi, lo;
     size_t i;
 
+    /* stops at the first byte that is not a digit (a NUL among them) */
     for (i = 0; i < len; i++) {
-        hi = hex_digit((unsigned char)s[2 * i], any_case);
-        lo = hex_digit((unsigned char)s[2 * i + 1], any_case);
-        if ((hi | lo) & 0xf0) {
+        hi = hexval[u[2 * i]];
+        if (!hi || (hi & refuse)) {
             return -1;
         }
-        out[i] = (unsigned char)(hi << 4 | lo);
+        lo = hexval[u[2 * i + 1]];
+        if (!lo || (lo & refuse)) {
+            return -1;
+        }
+        out[i] = (unsigned char)(((hi & 0x1f) - 1) << 4 | ((lo & 0x1f) - 1));
     }
     return 0;
 }

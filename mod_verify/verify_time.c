@@ -142,6 +142,23 @@ verify_date_t verify_date_months_before(verify_date_t d, unsigned months)
     return (verify_date_t)(y * 10000 + m * 100 + day);
 }
 
+int verify_date_age(verify_date_t birth, verify_date_t today)
+{
+    int age;
+
+    if (!birth || !today || today < birth) {
+        return -1;
+    }
+    age = (int)(today / 10000) - (int)(birth / 10000);
+    /* Month and day compared as MMDD: a birthday of 0229 is reached on
+     * 0229 in a leap year and, since 0228 < 0229 < 0301, on 1 March in
+     * any other year, which is art. 121's last-day rule. */
+    if (today % 10000 < birth % 10000) {
+        age--;
+    }
+    return age;
+}
+
 static void taipei_tm(apr_time_t t, struct tm *tm)
 {
     time_t secs = (time_t)apr_time_sec(t) + TAIPEI_OFFSET_SEC;
@@ -210,6 +227,51 @@ void verify_time_format_s(apr_time_t t, char out[26])
     taipei_tm(t, &tm);
     format_tm(&tm, out);
     memcpy(out + 19, "+08:00", 7);
+}
+
+/* Days from 1970-01-01 to @p y-@p m-@p d (proleptic Gregorian:
+ * H. Hinnant's days_from_civil), without the process's TZ. */
+static long days_from_civil(long y, unsigned m, unsigned d)
+{
+    long era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long)doe - 719468;
+}
+
+apr_time_t verify_date_start_taipei(verify_date_t d)
+{
+    long days = days_from_civil((long)(d / 10000), (d / 100) % 100, d % 100);
+
+    return apr_time_from_sec((apr_time_t)days * 86400 - TAIPEI_OFFSET_SEC);
+}
+
+int verify_time_parse_us(const char *s, size_t len, apr_time_t *out)
+{
+    verify_date_t d;
+    long hh, mi, ss, us;
+
+    if (len != VERIFY_TS_LEN || s[10] != 'T' || s[13] != ':'
+        || s[16] != ':' || s[19] != '.' || memcmp(s + 26, "+08:00", 6)) {
+        return -1;
+    }
+    d = verify_date_parse_iso(s, 10);
+    hh = digits(s + 11, 2);
+    mi = digits(s + 14, 2);
+    ss = digits(s + 17, 2);
+    us = digits(s + 20, 6);
+    if (!d || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 59
+        || us < 0) {
+        return -1;
+    }
+    *out = verify_date_start_taipei(d)
+           + apr_time_from_sec((apr_time_t)(hh * 3600 + mi * 60 + ss)) + us;
+    return 0;
 }
 
 int verify_time_readable(const char *ts, char out[20])

@@ -35,11 +35,32 @@ verify_date_t verify_date_month_end(verify_date_t d);
  */
 verify_date_t verify_date_months_before(verify_date_t d, unsigned months);
 
+/**
+ * Age in whole years on @p today of a person born on @p birth, as
+ * Taiwan's Civil Code counts it: from the day of birth (art. 124), a
+ * year ending the day before its corresponding day, or on the last day
+ * of the month when there is none (art. 121 para. 2). So one born on
+ * 29 February is a year older on 29 February in a leap year and on
+ * 1 March otherwise.
+ * @return the age, or -1 when either date is 0 or @p today < @p birth
+ */
+int verify_date_age(verify_date_t birth, verify_date_t today);
+
 /** Length of a Taipei ISO 8601 timestamp with microseconds. */
 #define VERIFY_TS_LEN 32
 
 /** "2026-11-20T02:00:00.123456+08:00" into @p out (33 bytes). */
 void verify_time_format_us(apr_time_t t, char out[VERIFY_TS_LEN + 1]);
+
+/**
+ * Parse a timestamp exactly as verify_time_format_us() writes it
+ * ("2026-11-20T02:00:00.123456+08:00", a real date and time).
+ * @return 0 with *out set, or -1 when @p s is not of that form
+ */
+int verify_time_parse_us(const char *s, size_t len, apr_time_t *out);
+
+/** The first microsecond of Taipei day @p d (a valid date). */
+apr_time_t verify_date_start_taipei(verify_date_t d);
 
 /** "2026-11-20T02:00:00+08:00" (seconds) into @p out (26 bytes). */
 void verify_time_format_s(apr_time_t t, char out[26]);

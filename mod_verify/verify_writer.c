@@ -13,6 +13,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -27,6 +29,15 @@
 #define WLOG(w, level, rv, n, ...) \
     (w)->log((w)->log_baton, (level), (rv), (n), __VA_ARGS__)
 
+/* Seqs named by one "unconfirmed" line (each at most 20 digits). */
+#define UNCONFIRMED_PER_LINE 64
+
+/* This thread's slot in the table of answers in flight, claimed at its
+ * first answer, and the process it was claimed for (a forked child
+ * inherits the variables, not the slot). */
+static __thread verify_writer_flight_t *my_flight;
+static __thread pid_t my_flight_pid;
+
 void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
                         const char *dir)
 {
@@ -37,6 +48,7 @@ void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
     w->fd = -1;
     w->fd_day = 0;
     w->old_fd = -1;
+    w->flights_full_said = 0;
 }
 
 void verify_writer_close(verify_writer_t *w)
@@ -175,14 +187,14 @@ static apr_status_t cut_partial(verify_writer_t *w, const char *file,
  * whether there was one and *file names the file.
  */
 static apr_status_t find_head(verify_writer_t *w, verify_chain_t *head,
-                              const char **file, int *partial, char **err,
-                              apr_pool_t *p)
+                              apr_time_t *ts, const char **file, int *partial,
+                              char **err, apr_pool_t *p)
 {
     apr_off_t size, at;
     apr_status_t rv;
 
-    rv = verify_audit_find_head(w->dir, file_owner(w), head, file, &size,
-                                &at, err, p);
+    rv = verify_audit_find_head_ts(w->dir, file_owner(w), head, ts, file,
+                                   &size, &at, err, p);
     if (rv == VERIFY_AUDIT_REFUSED) {
         say_refused(w, *err);
     }
@@ -226,12 +238,14 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
 {
     verify_writer_head_t *h = w->head;
     verify_chain_t head;
+    verify_date_t newest;
+    apr_time_t ts = 0;
     const char *file = NULL;
     char *err = NULL;
     int partial = 0;
     apr_status_t rv;
 
-    rv = find_head(w, &head, &file, &partial, &err, ptemp);
+    rv = find_head(w, &head, &ts, &file, &partial, &err, ptemp);
     if (rv != APR_SUCCESS && !partial) {
         WLOG(w, VERIFY_LOG_EMERG, rv, VERIFY_MSGNO(14),
              "cannot find the audit chain head: %s", err);
@@ -249,7 +263,19 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
              head.seq);
     }
     memset(h, 0, sizeof(*h));
+    if (w->flights) {
+        memset(w->flights, 0, w->nflights * sizeof(*w->flights));
+    }
     h->chain = head;
+    /* The next line follows the head, into the newest file, even when
+     * the clock says otherwise (stepped back, a wrong RTC): it is the
+     * chain's order that says which file and seq come next, never the
+     * clock. An earlier day's file is never written again. */
+    h->last_ts = ts;
+    newest = file ? verify_audit_name_date(file) : 0;
+    if (newest && verify_date_start_taipei(newest) > h->last_ts) {
+        h->last_ts = verify_date_start_taipei(newest);
+    }
     h->offset = -1;
     h->synced_seq = head.seq;
     h->lock_kind = lock_kind;
@@ -276,12 +302,14 @@ static apr_status_t recover(verify_writer_t *w, apr_pool_t *p)
     const char *why = h->busy ? "writer died inside the chain step:"
                               : "a failed write left a partial line:";
     verify_chain_t head;
+    apr_time_t ts = 0;
     const char *file = NULL;
     char *err = NULL;
     int partial = 0;
+    uint32_t i;
     apr_status_t rv;
 
-    rv = find_head(w, &head, &file, &partial, &err, p);
+    rv = find_head(w, &head, &ts, &file, &partial, &err, p);
     if (rv != APR_SUCCESS && !partial) {
         WLOG(w, VERIFY_LOG_CRIT, rv, VERIFY_MSGNO(1),
              "audit recovery after pid %ld died failed: %s", (long)dead, err);
@@ -302,6 +330,18 @@ static apr_status_t recover(verify_writer_t *w, apr_pool_t *p)
     h->chain = head;
     h->day = 0;                 /* offset unknown: re-read at next open */
     h->offset = -1;
+    /* its line may be written with a ts the head has not seen */
+    if (ts > h->last_ts) {
+        h->last_ts = ts;
+    }
+    /* A writer that died inside the chain step noted its answer's seq
+     * before writing: if the line is not in the file, that seq is the
+     * next writer's, and no answer of the dead one's. */
+    for (i = 0; h->busy && w->flights && i < w->nflights; i++) {
+        if (w->flights[i].pid == h->busy && w->flights[i].seq > head.seq) {
+            w->flights[i].seq = 0;
+        }
+    }
     apr_snprintf(h->note, sizeof(h->note), "%s pid %ld%s", why, (long)dead,
                  partial ? "; partial line removed" : "");
     h->busy = 0;
@@ -334,29 +374,59 @@ static apr_status_t sync_previous_day(verify_writer_t *w, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
-/* Seal and write one line and add it to the tree; the chain lock is
- * held. @p leaf receives the line's leaf hash. */
+/*
+ * A line that cannot be written (a full volume) fails every request
+ * after it: say so at most once a second, with the count of lines
+ * refused since the last message (the lock is held). 1 when this one is
+ * to be said, *n the count.
+ */
+static int fail_to_say(verify_writer_t *w, uint64_t *n)
+{
+    verify_writer_head_t *h = w->head;
+    apr_time_t t = apr_time_now();
+
+    h->fail_count++;
+    if (h->fail_said && t >= h->fail_said
+        && t - h->fail_said < apr_time_from_sec(1)) {
+        return 0;
+    }
+    *n = h->fail_count;
+    h->fail_count = 0;
+    h->fail_said = t ? t : 1;
+    return 1;
+}
+
+/* A line written after failures: the volume has room again. */
+static void failures_over(verify_writer_t *w)
+{
+    verify_writer_head_t *h = w->head;
+
+    WLOG(w, VERIFY_LOG_NOTICE, 0, VERIFY_MSGNO(91),
+         "audit lines are written again; %" APR_UINT64_T_FMT " more "
+         "line(s) were refused since the last message", h->fail_count);
+    h->fail_said = 0;
+    h->fail_count = 0;
+}
+
+/* Seal and write one line with ts @p now (chain_time's) and add it to
+ * the tree; the chain lock is held. @p leaf receives the line's leaf
+ * hash. */
 static apr_status_t append_locked(verify_writer_t *w, const char *body,
-                                  size_t blen, unsigned char *leaf,
-                                  apr_pool_t *p)
+                                  size_t blen, apr_time_t now,
+                                  unsigned char *leaf, apr_pool_t *p)
 {
     verify_writer_head_t *h = w->head;
     unsigned char lh[VERIFY_MERKLE_HASH_LEN];
     char line[VERIFY_AUDIT_LINE_MAX];
     verify_chain_t next = h->chain;
-    apr_time_t now = apr_time_now();
     verify_date_t day;
     apr_off_t offset;
     struct stat st;
+    uint64_t nfail;
     size_t len;
     ssize_t n;
     int e;
 
-    /* A clock stepped back must neither reorder the chain's times nor
-     * send lines to an earlier day's file than lines already written. */
-    if (now < h->last_ts) {
-        now = h->last_ts;
-    }
     day = verify_date_taipei(now);
     if (w->sync && h->day && day != h->day) {
         apr_status_t rv = sync_previous_day(w, p);
@@ -366,8 +436,12 @@ static apr_status_t append_locked(verify_writer_t *w, const char *body,
     }
     e = day_open(w, day, p);
     if (e != 0) {
-        WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(4),
-             "cannot open audit file %s", day_path(w, day, p));
+        if (fail_to_say(w, &nfail)) {
+            WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(4),
+                 "cannot open audit file %s; %" APR_UINT64_T_FMT " line(s) "
+                 "refused since the last message", day_path(w, day, p),
+                 nfail);
+        }
         return APR_FROM_OS_ERROR(e);
     }
     if (h->day == day && h->offset >= 0) {
@@ -396,8 +470,12 @@ static apr_status_t append_locked(verify_writer_t *w, const char *body,
             /* the fragment stays: the next writer recovers first */
             h->broken = w->pid;
         }
-        WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(6),
-             "cannot write audit line to %s", day_path(w, day, p));
+        if (fail_to_say(w, &nfail)) {
+            WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(6),
+                 "cannot write audit line to %s; %" APR_UINT64_T_FMT
+                 " line(s) refused since the last message",
+                 day_path(w, day, p), nfail);
+        }
         return APR_FROM_OS_ERROR(e);
     }
     /* The edge first, the chain head after: a writer killed between
@@ -412,6 +490,9 @@ static apr_status_t append_locked(verify_writer_t *w, const char *body,
     h->day = day;
     h->offset = offset + (apr_off_t)len;
     h->last_ts = now;
+    if (h->fail_said) {
+        failures_over(w);
+    }
     if (leaf) {
         memcpy(leaf, lh, sizeof(lh));
     }
@@ -518,6 +599,187 @@ static apr_status_t group_sync(verify_writer_t *w, uint64_t seq, int fd,
 }
 
 /*
+ * The ts of the lines of this chain step (the lock is held): the clock,
+ * or the last line's ts while the clock is behind it, so that ts never
+ * goes back and no line goes to an earlier day's file than the head's.
+ * When the clock is first found behind, and at each further step back,
+ * a "clock" line records what it read and the ts the lines keep. If
+ * that line cannot be written, the next step tries again.
+ */
+static apr_time_t chain_time(verify_writer_t *w, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    apr_time_t now = apr_time_now();
+    char seen[VERIFY_TS_LEN + 1], last[VERIFY_TS_LEN + 1];
+    verify_jbuf_t jb;
+    char b[160];
+
+    if (now >= h->last_ts) {
+        if (h->clock_seen) {
+            h->clock_seen = 0;
+        }
+        return now;
+    }
+    if (!h->clock_seen || now < h->clock_seen) {
+        verify_time_format_us(now, seen);
+        verify_time_format_us(h->last_ts, last);
+        verify_jbuf_init(&jb, b, sizeof(b));
+        verify_audit_body_clock(&jb, seen, last);
+        if (append_locked(w, b, jb.len, h->last_ts, NULL, p)
+            != APR_SUCCESS) {
+            return h->last_ts;
+        }
+        WLOG(w, VERIFY_LOG_WARNING, 0, VERIFY_MSGNO(90),
+             "the clock (%s) is behind the audit log's last line (%s): "
+             "lines keep that time until the clock catches up; a \"clock\" "
+             "line records it", seen, last);
+    }
+    h->clock_seen = now;
+    return h->last_ts;
+}
+
+/* Is process @p pid gone? (0 is nobody's.) */
+static int gone(pid_t pid)
+{
+    return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Is flight @p f of a process that exited: flagged by its parent, or,
+ * with @p look, no longer there? */
+static int exited(const verify_writer_flight_t *f, int look)
+{
+    return f->pid && (f->dead || (look && gone(f->pid)));
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The answers in flight of processes that exited (the lock is held):
+ * one "unconfirmed" line per process (more when it had very many)
+ * naming the lines whose answers may not have left, then their slots
+ * are free. A process that exited with nothing in flight (the usual
+ * end of a child) leaves no line. With @p look, a process that is no
+ * longer there counts as exited even if no parent flagged it.
+ */
+static apr_status_t record_exited(verify_writer_t *w, int look,
+                                  apr_time_t now, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    verify_writer_flight_t *f = w->flights;
+    uint64_t *seqs = NULL;
+    uint32_t i, j, n, k;
+    verify_jbuf_t jb;
+    char b[UNCONFIRMED_PER_LINE * 21 + 256];
+    apr_status_t rv;
+    pid_t pid;
+
+    __atomic_store_n(&h->dead_pending, 0, __ATOMIC_SEQ_CST);
+    for (i = 0; f && i < w->nflights; i++) {
+        if (!exited(&f[i], look)) {
+            continue;
+        }
+        pid = f[i].pid;
+        if (!seqs) {
+            seqs = apr_palloc(p, w->nflights * sizeof(*seqs));
+        }
+        for (j = i, n = 0; j < w->nflights; j++) {
+            if (f[j].pid == pid && exited(&f[j], look) && f[j].seq
+                && f[j].seq <= h->chain.seq) {
+                seqs[n++] = f[j].seq;
+            }
+        }
+        qsort(seqs, n, sizeof(*seqs), seq_cmp);
+        for (k = 0; k < n; k += UNCONFIRMED_PER_LINE) {
+            verify_jbuf_init(&jb, b, sizeof(b));
+            verify_audit_body_unconfirmed(&jb, pid, seqs + k,
+                                          n - k < UNCONFIRMED_PER_LINE
+                                          ? n - k : UNCONFIRMED_PER_LINE);
+            rv = append_locked(w, b, jb.len, now, NULL, p);
+            if (rv != APR_SUCCESS) {
+                /* the slots stay: the next chain step tries again (a
+                 * retry may repeat the lines written before) */
+                __atomic_store_n(&h->dead_pending, 1, __ATOMIC_SEQ_CST);
+                return rv;
+            }
+        }
+        if (n) {
+            WLOG(w, VERIFY_LOG_WARNING, 0, VERIFY_MSGNO(92),
+                 "process %ld ended with %u answer(s) in flight (seq %"
+                 APR_UINT64_T_FMT " to %" APR_UINT64_T_FMT "): an "
+                 "\"unconfirmed\" line records that they may not have "
+                 "been sent", (long)pid, n, seqs[0], seqs[n - 1]);
+        }
+        for (j = i; j < w->nflights; j++) {
+            if (f[j].pid == pid && exited(&f[j], look)) {
+                f[j].seq = 0;
+                f[j].dead = 0;
+                __atomic_store_n(&f[j].pid, 0, __ATOMIC_RELEASE);
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* This thread's flight slot (the lock is held), claimed at its first
+ * answer; NULL when the table has no free slot (said once a process). */
+static verify_writer_flight_t *flight_slot(verify_writer_t *w)
+{
+    uint32_t i;
+
+    if (my_flight && my_flight_pid == w->pid) {
+        return my_flight;
+    }
+    for (i = 0; i < w->nflights; i++) {
+        if (w->flights[i].pid == 0) {
+            w->flights[i].seq = 0;
+            w->flights[i].dead = 0;
+            w->flights[i].pid = w->pid;
+            my_flight = &w->flights[i];
+            my_flight_pid = w->pid;
+            return my_flight;
+        }
+    }
+    if (!w->flights_full_said) {
+        w->flights_full_said = 1;
+        WLOG(w, VERIFY_LOG_WARNING, 0, VERIFY_MSGNO(93),
+             "no free slot among %u for answers in flight: if process %ld "
+             "dies, its unsent answers are not marked in the audit log",
+             w->nflights, (long)w->pid);
+    }
+    return NULL;
+}
+
+void verify_writer_answered(verify_writer_t *w)
+{
+    if (my_flight && my_flight_pid == w->pid) {
+        __atomic_store_n(&my_flight->seq, 0, __ATOMIC_RELEASE);
+    }
+}
+
+void verify_writer_exited(verify_writer_head_t *head,
+                          verify_writer_flight_t *flights, uint32_t n,
+                          pid_t pid)
+{
+    uint32_t i;
+    int any = 0;
+
+    for (i = 0; flights && pid > 0 && i < n; i++) {
+        if (flights[i].pid == pid && !flights[i].dead) {
+            flights[i].dead = 1;
+            any = 1;
+        }
+    }
+    if (any) {
+        __atomic_store_n(&head->dead_pending, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+/*
  * The line of seq @p seq is in the chain, but its sync failed and its
  * answer is not sent. Say so in the chain, best effort, and refuse every
  * append until the caller resets sync_failed: after a failed fdatasync
@@ -538,7 +800,7 @@ static void withdraw(verify_writer_t *w, uint64_t seq,
     verify_audit_body_withdrawn(&jb, request_id, seq);
     if (h->busy == 0 && !h->broken && !jb.overflow) {
         h->busy = w->pid;
-        (void)append_locked(w, b, jb.len, NULL, p);
+        (void)append_locked(w, b, jb.len, chain_time(w, p), NULL, p);
         h->busy = 0;
     }
     chain_unlock(w);
@@ -595,23 +857,45 @@ static void tree_catch_up(verify_writer_t *w, apr_pool_t *p)
          APR_UINT64_T_FMT " lines)", e.size);
 }
 
-/* What must precede the line under the same lock: a pending recovery
- * note. */
-static apr_status_t append_pending(verify_writer_t *w, apr_pool_t *p)
+/* What must precede the line under the same lock: lines deferred, a
+ * pending recovery note, and the answers in flight of exited processes.
+ * (Imports are recorded when they happen, through the event spool.) */
+static apr_status_t append_pending(verify_writer_t *w, apr_time_t now,
+                                   apr_pool_t *p)
 {
     verify_writer_head_t *h = w->head;
     verify_jbuf_t jb;
     char b[512];
     apr_status_t rv;
+    int k;
 
+    for (k = 0; k < VERIFY_WRITER_DEFERRED && h->deferred[0][0]; k++) {
+        h->deferred[0][sizeof(h->deferred[0]) - 1] = '\0';
+        rv = append_locked(w, h->deferred[0], strlen(h->deferred[0]), now,
+                           NULL, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        memmove(h->deferred[0], h->deferred[1],
+                sizeof(h->deferred) - sizeof(h->deferred[0]));
+        memset(h->deferred[VERIFY_WRITER_DEFERRED - 1], 0,
+               sizeof(h->deferred[0]));
+    }
     if (h->note[0]) {
         verify_jbuf_init(&jb, b, sizeof(b));
         verify_audit_body_recover(&jb, w->pid, h->note);
-        rv = append_locked(w, b, jb.len, NULL, p);
+        rv = append_locked(w, b, jb.len, now, NULL, p);
         if (rv != APR_SUCCESS) {
             return rv;
         }
         h->note[0] = '\0';
+    }
+    if (w->flights
+        && __atomic_load_n(&h->dead_pending, __ATOMIC_ACQUIRE)) {
+        rv = record_exited(w, 0, now, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
     }
     return APR_SUCCESS;
 }
@@ -623,7 +907,9 @@ apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
 {
     verify_writer_head_t *h = w->head;
     unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
+    verify_writer_flight_t *fl = NULL;
     apr_status_t rv, lrv;
+    apr_time_t now;
     uint64_t seq = 0;
     verify_date_t fd_day;
     int fd;
@@ -647,10 +933,22 @@ apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
     }
     tree_catch_up(w, p);
     h->busy = w->pid;
-    rv = append_pending(w, p);
+    now = chain_time(w, p);
+    rv = append_pending(w, now, p);
     if (rv == APR_SUCCESS) {
-        rv = append_locked(w, body, blen, leaf, p);
+        /* An answer is in flight from before its line is written until
+         * it has left (verify_writer_answered): a process that dies in
+         * between gets an "unconfirmed" line. Noted before the write, so
+         * that no instant of the write is uncovered; recover() drops it
+         * if the line never reached the file. */
+        if (receipt && w->flights && (fl = flight_slot(w)) != NULL) {
+            fl->seq = h->chain.seq + 1;
+        }
+        rv = append_locked(w, body, blen, now, leaf, p);
         seq = h->chain.seq;
+        if (rv != APR_SUCCESS && fl) {
+            fl->seq = 0;
+        }
     }
     h->busy = 0;
 unlock:
@@ -671,5 +969,57 @@ unlock:
         receipt->seq = seq;
         memcpy(receipt->leaf, leaf, sizeof(leaf));
     }
+    return rv;
+}
+
+apr_status_t verify_writer_defer(verify_writer_t *w, const char *body,
+                                 size_t blen)
+{
+    verify_writer_head_t *h = w->head;
+    apr_status_t rv;
+    int k;
+
+    if (blen >= sizeof(h->deferred[0])) {
+        return APR_EINVAL;
+    }
+    rv = chain_lock(w);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (k = 0; k < VERIFY_WRITER_DEFERRED - 1 && h->deferred[k][0]; k++) {
+    }
+    memcpy(h->deferred[k], body, blen);
+    h->deferred[k][blen] = '\0';
+    return chain_unlock(w);
+}
+
+apr_status_t verify_writer_flush_exited(verify_writer_t *w, apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    apr_status_t rv;
+    uint32_t i;
+
+    for (i = 0; w->flights && i < w->nflights; i++) {
+        if (w->flights[i].pid && w->flights[i].seq) {
+            break;
+        }
+    }
+    if (!w->flights || i == w->nflights) {
+        return APR_SUCCESS;     /* nothing was in flight */
+    }
+    rv = chain_lock(w);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (h->busy != 0 || h->broken) {
+        rv = recover(w, p);
+    }
+    if (rv == APR_SUCCESS) {
+        tree_catch_up(w, p);
+        h->busy = w->pid;
+        rv = record_exited(w, 1, chain_time(w, p), p);
+        h->busy = 0;
+    }
+    chain_unlock(w);
     return rv;
 }

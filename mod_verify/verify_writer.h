@@ -37,6 +37,9 @@ typedef void verify_log_fn(void *baton, int level, apr_status_t rv,
 /** A message number of docs/log-messages.md, as the library spells it. */
 #define VERIFY_MSGNO(n) (n)
 
+/** Lines the writer keeps to write ahead of the next one. */
+#define VERIFY_WRITER_DEFERRED 4
+
 /** The chain lock kinds (VerifyAuditLock). */
 #define VERIFY_WRITER_LOCK_FUTEX 0      /**< verify_lock in the head */
 #define VERIFY_WRITER_LOCK_MUTEX 1      /**< the caller's callbacks */
@@ -69,7 +72,30 @@ typedef struct verify_writer_head_t {
                                      * after a writer died between its
                                      * line and the edge */
     verify_merkle_edge_t edge;      /**< RFC 6962 right edge of the lines */
+    apr_time_t clock_seen;          /**< the clock at the last chain step
+                                     * that found it behind last_ts, or 0
+                                     * while it is not behind */
+    apr_time_t fail_said;           /**< when a failed line was last
+                                     * logged, or 0 after a line written */
+    uint64_t fail_count;            /**< failed lines since then */
+    uint32_t dead_pending;          /**< flights of exited processes to
+                                     * record (verify_writer_exited) */
+    char deferred[VERIFY_WRITER_DEFERRED][256]; /**< bodies to write
+                                     * ahead of the next line
+                                     * (verify_writer_defer) */
 } verify_writer_head_t;
+
+/**
+ * One thread's answer in flight: the seq of the line of the request it
+ * answers, from the chain step until the answer has left the process.
+ * A table of them lives in memory shared like the head; a process that
+ * exits with a line in flight gets an "unconfirmed" line naming it.
+ */
+typedef struct verify_writer_flight_t {
+    pid_t pid;                      /**< the thread's process; 0: free */
+    uint32_t dead;                  /**< that process has exited */
+    uint64_t seq;                   /**< the line in flight, or 0 */
+} verify_writer_flight_t;
 
 /** Changes whenever the head's layout does: a process built with
  * another layout must not use a head it finds. */
@@ -104,8 +130,14 @@ typedef struct verify_writer_t {
                                      * (APR_TIMEUP); 0 waits for ever */
     verify_log_fn *log;             /**< messages; never NULL */
     void *log_baton;
+    verify_writer_flight_t *flights;/**< answers in flight, shared like
+                                     * the head (zeroed at its start);
+                                     * NULL: not tracked */
+    uint32_t nflights;              /**< slots in it: at least one per
+                                     * thread that may answer */
     /* private: this process's descriptors */
     pid_t pid;
+    int flights_full_said;          /**< no free slot was logged */
     int dirfd;                      /**< the audit directory */
     int fd;
     verify_date_t fd_day;
@@ -129,6 +161,9 @@ void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
  * it, to be recorded in the chain by the first append), and rebuild the
  * Merkle tree's right edge from every line of the files (when it cannot
  * be, e.g. after a purge, head->tree_ok stays 0 and that is logged).
+ * The next line follows that head into the newest file, whatever the
+ * clock says: its ts is never before the head line's, nor before the
+ * newest file's day. w->flights, when set, is cleared.
  */
 apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
                                  apr_pool_t *ptemp);
@@ -137,18 +172,58 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
  * Append one line to the chain; the only entry point for writers.
  * @p body holds the line's members after ts, starting with ','. First,
  * under the same lock: recovery after a dead writer or a failed write,
- * and a pending recovery note. (Imports are recorded when they happen,
+ * a "clock" line when the clock is found behind the last line's ts
+ * (lines keep that ts until it catches up: ts never goes back), lines
+ * deferred by verify_writer_defer(), a pending recovery note, and
+ * "unconfirmed" lines for answers of exited processes
+ * (verify_writer_exited). (Imports are recorded when they happen,
  * through the event spool: verify_event_spool.h.) With w->sync, returns
  * once the line is on disk; a failed sync withdraws the line and makes
  * every later append fail until head->sync_failed is reset. Each line
  * written is added to the tree's edge under the lock.
  * @param request_id named in a "withdrawn" line; may be NULL
- * @param receipt receives seq and leaf hash of the line; may be NULL
+ * @param receipt receives seq and leaf hash of the line; may be NULL.
+ *        When given, the line answers a request: with w->flights it is
+ *        in flight until this thread calls verify_writer_answered().
  */
 apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
                                   size_t blen, const char *request_id,
                                   verify_writer_receipt_t *receipt,
                                   apr_pool_t *p);
+
+/**
+ * The answer of this thread's last line has left the process (or never
+ * will, and the caller knows it): the line is no longer in flight. No
+ * system call, no lock.
+ */
+void verify_writer_answered(verify_writer_t *w);
+
+/**
+ * Process @p pid has exited (its parent reaped it): flag its flights,
+ * so that the next chain step writes an "unconfirmed" line naming the
+ * lines whose answers may not have left. No lock: safe in a parent
+ * that must never wait for its children.
+ */
+void verify_writer_exited(verify_writer_head_t *head,
+                          verify_writer_flight_t *flights, uint32_t n,
+                          pid_t pid);
+
+/**
+ * Every process that answered through this head is gone (a server
+ * stopping, after its children): write the "unconfirmed" lines of
+ * their flights now, as the next chain step would, but for every
+ * process that no longer exists.
+ */
+apr_status_t verify_writer_flush_exited(verify_writer_t *w, apr_pool_t *p);
+
+/**
+ * Keep @p body (a line's members after ts, as for append; at most 255
+ * bytes) to be written ahead of the next line: for a line that could
+ * not be written now (a full volume) and must not be lost. When
+ * VERIFY_WRITER_DEFERRED are kept already, it replaces the newest.
+ */
+apr_status_t verify_writer_defer(verify_writer_t *w, const char *body,
+                                 size_t blen);
 
 /** Close this process's descriptors (e.g. before forking writers). */
 void verify_writer_close(verify_writer_t *w);

@@ -13,11 +13,16 @@ set -euo pipefail
 # chromium and poppler-utils print the monthly sheet to PDF and read it
 # back (t/test_187); the sheet names DejaVu and WenQuanYi Zen Hei first,
 # so the test's pages do not depend on whatever fonts a machine has.
+# debhelper and lintian build and check the Debian package (`make deb`,
+# t/test_960); dh-apache2 is a virtual package that apache2-dev provides
+# in Debian 12, so apache2-dev stands for it here (dpkg-query knows no
+# virtual package, and would call it missing at every run).
 PKGS="faketime apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-utils
       libjansson-dev libssl-dev openssl curl wrk python3 python3-pytest
       python3-cryptography
       build-essential clang-14 libclang-rt-14-dev llvm-14 strace
-      chromium poppler-utils fonts-dejavu-core fonts-wqy-zenhei"
+      chromium poppler-utils fonts-dejavu-core fonts-wqy-zenhei
+      debhelper lintian"
 # Installed together with anything missing, so they move in step.
 OPENSSL_PKGS="libssl3 libssl-dev openssl"
 MOD_SSL=/usr/lib/apache2/modules/mod_ssl.so

@@ -281,11 +281,14 @@ def test_children_killed_during_load(make_server, mpm):
     s.add_people(s.outsiders)
     s.import_household(s.people)
     s.start()
-    # a child killed while it held the chain step is recovered, loudly
+    # a child killed while it held the chain step is recovered, loudly;
+    # one killed with answers in flight has them marked
     s.expect_log(r"\[verify:error\].*audit writer pid \d+ died inside the "
                  r"chain step",
                  r"\[mpm_event:warn\].*AH10392: children are killed "
-                 r"successively")
+                 r"successively",
+                 r"\[verify:warn\].*VFY92: process \d+ ended with \d+ "
+                 r"answer\(s\) in flight")
     stop = threading.Event()
     counter = iter(range(10 ** 6))
     lock = threading.Lock()
@@ -321,9 +324,21 @@ def test_children_killed_during_load(make_server, mpm):
                  "|".join(map(str, killed)))
     assert len(load.answered) > 100
     check_load(s, load, "K")
+    # once the parent has reaped them, the next line marks what the
+    # killed children had in flight
+    deadline = time.time() + 15
+    while any(os.path.exists("/proc/%d" % p) for p in killed):
+        assert time.time() < deadline, "killed children not reaped"
+        time.sleep(0.05)
     r = s.post(fields_for(s.people[0], case="after-kills"))
     assert r.status == 200, r
     lines = check_chain(s)
+    # every lost request whose line was written is marked as unconfirmed
+    named = {q for ln in lines if ln.get("op") == "unconfirmed"
+             for q in ln["seqs"]}
+    lost = {ln["seq"] for ln in lines if ln.get("op") == "verify"
+            and ln.get("case") in set(load.lost)}
+    assert lost <= named, sorted(lost - named)
     # a recovery is never silent: the chain itself records it
     for pid in re.findall(r"audit writer pid (\d+) died inside",
                           s.error_log_text()):

@@ -1,6 +1,9 @@
 """credential_expired (SPEC section 3): mod_ssl refuses an expired
 client certificate at the handshake, but a keep-alive connection can
-outlive its certificate; the register's binding then refuses it."""
+outlive its certificate; the register's binding then refuses it. And
+the age of a credential (R3.5, issue 9 item 1): VerifyMaxCredentialAge
+from the certificate's notBefore, the Verify-Warning header near any
+limit, and the error log's notice once per client and day."""
 
 import datetime
 import http.client
@@ -14,6 +17,7 @@ import tempfile
 import pytest
 
 import harness
+from conftest import MPMS
 from harness import fields_for
 
 CA_CNF = """[ca]
@@ -133,3 +137,209 @@ def test_certificate_expiring_on_a_keepalive_connection(make_server, pki):
     assert line["client"] == "shortlived" and line["status"] == 403
     assert line["error"] == "credential_expired"
     assert line["case"] == "LIVE-2" and "results" not in line.obj
+
+
+# -- credential age and warnings (issue 9 item 1; R3.5) -----------------
+
+NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+DAY = datetime.timedelta(days=1)
+TODAY = harness.today_taipei()
+APPROVAL_END = TODAY + datetime.timedelta(days=3)
+# certificates made at NOW; the limits are judged a little later
+AGING = {
+    # name: (notBefore, notAfter, last approved day)
+    "calm": (NOW - DAY, NOW + 200 * DAY, None),
+    "agewarn": (NOW - 80 * DAY, NOW + 200 * DAY, None),
+    "expwarn": (NOW - DAY, NOW + 5 * DAY, None),
+    "apprwarn": (NOW - DAY, NOW + 200 * DAY, APPROVAL_END),
+    "allwarn": (NOW - 80 * DAY, NOW + 5 * DAY, APPROVAL_END),
+    "aged": (NOW - 91 * DAY, NOW + 200 * DAY, None),
+}
+
+
+def taipei(t):
+    """A limit as Verify-Warning writes it: Taipei time, seconds."""
+    return t.astimezone(harness.TAIPEI).strftime("%Y-%m-%dT%H:%M:%S+08:00")
+
+
+def expected_warning(name):
+    nb, na, last = AGING[name]
+    parts = []
+    if NOW + 14 * DAY >= nb + 90 * DAY:
+        parts.append("credential-age " + taipei(nb + 90 * DAY))
+    if NOW + 14 * DAY >= na:
+        parts.append("certificate-expiry " + taipei(na))
+    if last:
+        parts.append("approval-end %sT00:00:00+08:00"
+                     % (last + datetime.timedelta(days=1)).isoformat())
+    return ", ".join(parts) or None
+
+
+@pytest.fixture(scope="module")
+def aging_pki():
+    d = tempfile.mkdtemp(prefix="mod_verify-pki-")
+    os.chmod(d, 0o755)
+    try:
+        harness.make_ca(d, "ca", "aging test CA")
+        out = {"dir": d, "ca": os.path.join(d, "ca.crt"),
+               "server": harness.make_cert(d, "server", "127.0.0.1",
+                                           server=True)}
+        for name, (nb, na, _) in AGING.items():
+            out[name] = harness.sign_cert(d, name, name + " client", nb, na)
+        for name, nb, na in (("young", NOW - datetime.timedelta(minutes=30),
+                              NOW + DAY),
+                             ("hours", NOW - datetime.timedelta(hours=2),
+                              NOW + DAY)):
+            out[name] = harness.sign_cert(d, name, name + " client", nb, na)
+        yield out
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def aging_line(pki, name, last=None):
+    valid = "2020-01-01..%s" % (last.isoformat() if last else "2099-12-31")
+    return ("%s ip=127.0.0.1 checks=resident approval=APP-%s valid=%s "
+            "cert-sha256=%s" % (name, name.upper(), valid,
+                                harness.cert_sha256(pki[name][0])))
+
+
+@pytest.fixture(scope="module", params=MPMS)
+def aging(request, aging_pki):
+    """Defaults: VerifyMaxCredentialAge 90d, VerifyCredentialWarn 14d."""
+    pki = aging_pki
+    clients = [aging_line(pki, n, AGING[n][2]) for n in AGING]
+    s = harness.Server(mpm=request.param, clients=clients, tls={
+        "cert": pki["server"][0], "key": pki["server"][1], "ca": pki["ca"],
+        "probe_cert": pki["calm"][0], "probe_key": pki["calm"][1]})
+    s.people = harness.People().batch(3)
+    s.import_household(s.people)
+    try:
+        s.start()
+    except BaseException:
+        s.cleanup()
+        raise
+    yield s
+    try:
+        s.stop()
+    finally:
+        s.cleanup()
+
+
+def aging_post(s, pki, name, case):
+    return s.post(fields_for(s.people[0], case=case),
+                  context=context(pki, name))
+
+
+@pytest.mark.parametrize("name", ["agewarn", "expwarn", "apprwarn",
+                                  "allwarn"])
+def test_warning_near_each_limit(aging, aging_pki, name):
+    """Within 14 days of the age limit (notBefore + 90 days), of notAfter
+    or of the end of the approval, answers say which and when."""
+    r = aging_post(aging, aging_pki, name, "WARN-" + name)
+    assert r.status == 200, r
+    assert r.headers.get("verify-warning") == expected_warning(name), r
+    assert r.headers["verify-warning"].isascii()
+    line = aging.audit_for(r.json["request_id"])[0]
+    assert line["client"] == name and line["status"] == 200
+
+
+def test_no_warning_far_from_limits(aging, aging_pki):
+    r = aging_post(aging, aging_pki, "calm", "CALM")
+    assert r.status == 200, r
+    assert "verify-warning" not in r.headers
+
+
+def test_refusals_carry_the_warning_too(aging, aging_pki):
+    """An answer refused for a fault of the request still tells a client
+    with a limit near: its admins may only read the errors."""
+    r = aging.post({"id": aging.people[0].id, "check": "resident"},
+                   context=context(aging_pki, "expwarn"))
+    assert r.status == 400 and r.json["error"] == "missing_field", r
+    assert r.headers.get("verify-warning") == expected_warning("expwarn")
+
+
+def test_credential_older_than_the_limit(aging, aging_pki):
+    """notBefore more than 90 days ago: 403 credential_expired, audited,
+    however long the certificate itself is valid."""
+    r = aging_post(aging, aging_pki, "aged", "AGED-1")
+    assert r.status == 403, r
+    assert r.json["error"] == "credential_expired"
+    assert "90d from its notBefore" in r.json["message"]
+    assert "results" not in r.json and "verify-warning" not in r.headers
+    line = aging.audit_for(r.json["request_id"])[0]
+    assert line["client"] == "aged" and line["status"] == 403
+    assert line["error"] == "credential_expired"
+    assert line["flag"] == "credential_age"
+    assert line["case"] == "AGED-1" and "results" not in line.obj
+
+
+def notices(s):
+    return [ln for ln in s.error_log_text().splitlines() if "VFY141" in ln]
+
+
+def test_notice_once_per_client_per_day(aging, aging_pki):
+    """Every answer carries the warning; the error log says it once per
+    client and Taipei day, across all children (new connections, so
+    prefork spreads them over its processes)."""
+    for i in range(6):
+        for name in ("expwarn", "apprwarn"):
+            r = aging_post(aging, aging_pki, name, "NOTICE-%d" % i)
+            assert r.status == 200, r
+            assert r.headers.get("verify-warning") == expected_warning(name)
+    lines = notices(aging)
+    for name in ("agewarn", "expwarn", "apprwarn", "allwarn"):
+        said = [ln for ln in lines if "client %s (" % name in ln]
+        assert len(said) <= 1, said
+    said = [ln for ln in lines if "client expwarn (" in ln]
+    assert len(said) == 1, lines
+    assert ":notice]" in said[0]
+    assert expected_warning("expwarn") in said[0]
+    assert not [ln for ln in lines if "client calm (" in ln]
+
+
+def test_age_limit_and_warning_set_by_directives(make_server, aging_pki):
+    """VerifyMaxCredentialAge 1h and VerifyCredentialWarn 45min, set in
+    the vhost: a certificate from two hours ago is refused, one from half
+    an hour ago is answered with a warning for its age limit only."""
+    pki = aging_pki
+    s = make_server(clients=[aging_line(pki, "young"),
+                             aging_line(pki, "hours")], tls={
+        "cert": pki["server"][0], "key": pki["server"][1], "ca": pki["ca"],
+        "probe_cert": pki["young"][0], "probe_key": pki["young"][1]},
+        vhost_conf="    VerifyMaxCredentialAge 1h\n"
+                   "    VerifyCredentialWarn 45min")
+    people = harness.People().batch(1)
+    s.import_household(people)
+    s.start()
+    r = s.post(fields_for(people[0]), context=context(pki, "hours"))
+    assert r.status == 403 and r.json["error"] == "credential_expired", r
+    assert "1h from its notBefore" in r.json["message"]
+    r = s.post(fields_for(people[0]), context=context(pki, "young"))
+    assert r.status == 200, r
+    assert r.headers.get("verify-warning") == "credential-age " + taipei(
+        NOW - datetime.timedelta(minutes=30) + datetime.timedelta(hours=1))
+
+
+@pytest.mark.parametrize("line,words", [
+    ("VerifyMaxCredentialAge 90", ("unit", "90d")),
+    ("VerifyMaxCredentialAge 0d", ("1s to 3650d",)),
+    ("VerifyMaxCredentialAge 3651d", ("1s to 3650d",)),
+    ("VerifyCredentialWarn 2w", ("unit", "or off")),
+    ("VerifyCredentialWarn", ("takes one argument",)),
+])
+def test_credential_directive_faults(make_server, line, words):
+    s = make_server(extra_conf=line)
+    res = s.configtest()
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, "accepted: " + line
+    lineno = open(s.conf).read().splitlines().index(line) + 1
+    assert "Syntax error on line %d of %s" % (lineno, s.conf) in out, out
+    for w in words:
+        assert w in out, out
+
+
+def test_credential_directives_accepted(make_server):
+    s = make_server(extra_conf="VerifyMaxCredentialAge 2160h\n"
+                               "VerifyCredentialWarn off")
+    res = s.configtest()
+    assert res.returncode == 0, res.stdout + res.stderr

@@ -1,8 +1,11 @@
 """The auditor's monthly commands (R5.1, SPEC section 5): `verify-audit
-sample` draws at least 3 %, never fewer than 10, all if fewer than 10,
-reproducibly from a seed; `verify-audit report` prints the month's query
-record sheet as one self-contained HTML page."""
+sample` draws at least 3 % of the month's answered queries, never fewer
+than 10, all if fewer than 10, from a seed nobody chooses (the root of
+the first signed checkpoint after the month: test_186 with a real
+server across a month's end); `verify-audit report` prints the month's
+query record sheet as one self-contained HTML page."""
 
+import base64
 import hashlib
 import hmac
 import html.parser
@@ -16,6 +19,7 @@ import pytest
 
 import harness
 from harness import fields_for
+from harness.signed import VERIFIER, checkpoint_body
 
 TRICKY_REASON = 'check <script>&"\' ok'
 TRICKY_ESCAPED = "check &lt;script&gt;&amp;&quot;&#39; ok"
@@ -31,27 +35,67 @@ def query_lines(audit_dir, month=None):
             and (month is None or ln["ts"][:7] == month)]
 
 
-def sample_json(*args):
-    """Run `sample --json`; returns (header, [parsed lines], [raw])."""
-    res = harness.run_audit_tool("sample", "--json", *args)
+PREVIEW_MARK = "PREVIEW, NOT an official draw | "
+NO_FLAGS = ("off_hours = off\nburst_queries = 0\nday_subjects = 0\n"
+            "subject_clients = 0\nnot_found_run = 0\n"
+            "identity_mismatch = off\nreason_share = 0\n"
+            "new_operator = off\n")
+
+
+@pytest.fixture(scope="module")
+def noflags(tmp_path_factory):
+    """A thresholds file that turns every anomaly flag off: the draw
+    alone (the flags are test_186's)."""
+    path = tmp_path_factory.mktemp("flags") / "noflags.conf"
+    path.write_text(NO_FLAGS)
+    return str(path)
+
+
+def noflags_file(d):
+    path = os.path.join(str(d), "noflags.conf")
+    with open(path, "w") as f:
+        f.write(NO_FLAGS)
+    return path
+
+
+def sample_args(*args, verifier=VERIFIER, flags=None):
+    out = ["sample", "--verifier", verifier] + list(args)
+    return out + (["--flags", flags] if flags else [])
+
+
+def sample_json(*args, **kw):
+    """Run `sample --json`; returns (header, [parsed lines], [raw]): each
+    output line after the header wraps one audit line as a string."""
+    res = harness.run_audit_tool(*sample_args("--json", *args, **kw))
     assert res.returncode == 0, res.stdout + res.stderr
     out = res.stdout.splitlines()
     header = json.loads(out[0])
-    return header, [json.loads(x) for x in out[1:]], out[1:]
+    wrapped = [json.loads(x) for x in out[1:]]
+    for w in wrapped:
+        assert w["official"] == header["official"]
+        assert (w["preview"] is None) == header["official"]
+    raw = [w["line"] for w in wrapped]
+    return header, [json.loads(x) for x in raw], raw
 
 
 def python_sample(lines, seed_hex, k):
     """The documented selection: the k smallest HMAC-SHA256(seed,
-    request_id), listed in seq order."""
+    request_id) of the answered queries, listed in seq order."""
     seed = bytes.fromhex(seed_hex)
-    ranked = sorted(lines, key=lambda ln: (
+    ranked = sorted((ln for ln in lines if ln["status"] == 200),
+                    key=lambda ln: (
         hmac.new(seed, ln["request_id"].encode(), hashlib.sha256).digest(),
         ln["seq"]))
     return sorted(ln["seq"] for ln in ranked[:k])
 
 
+def answered(lines):
+    return [ln for ln in lines if ln["status"] == 200]
+
+
 def header_value(text, name):
-    m = re.search(r"^%s:\s+(.*)$" % re.escape(name), text, re.M)
+    m = re.search(r"^(?:%s)?%s:\s+(.*)$" % (re.escape(PREVIEW_MARK),
+                                           re.escape(name)), text, re.M)
     assert m, "no %r line in:\n%s" % (name, text)
     return m.group(1)
 
@@ -62,7 +106,7 @@ def header_value(text, name):
 def logs(tmp_path_factory):
     """A server's audit log after 5 queries (`five`) and after 45 or
     more (`full`), as copies; the server itself stays up as `s`."""
-    s = harness.Server(mpm="event")
+    s = harness.Server(mpm="event", checkpoints=True)
     gen = harness.People("test_180")
     s.people = gen.batch(12)
     s.import_household(s.people)
@@ -121,81 +165,85 @@ def logs(tmp_path_factory):
         s.cleanup()
 
 
-def test_sample_all_when_fewer_than_10(logs):
+def test_sample_all_when_fewer_than_10(logs, noflags):
+    """The month is not over: a preview, marked as such on every line."""
     s = logs
     mine = query_lines(s.five, s.month)
     assert len(mine) == 5
-    res = harness.run_audit_tool("sample", "--month", s.month, s.five)
+    args = ("--month", s.month, "--preview", s.five)
+    res = harness.run_audit_tool(*sample_args(*args, verifier=s.verifier,
+                                              flags=noflags))
     out = res.stdout
     assert res.returncode == 0, out + res.stderr
+    assert all(ln.startswith(PREVIEW_MARK) for ln in out.splitlines()), out
     assert header_value(out, "population").startswith("5 ")
     size = header_value(out, "sample size")
     assert size.startswith("5,") and "all (fewer than 10)" in size, out
     for ln in mine:
         assert ln["request_id"] in out, out
-    header, lines, _ = sample_json("--month", s.month, s.five)
+    header, lines, _ = sample_json(*args, verifier=s.verifier, flags=noflags)
+    assert header["official"] is False and "NOT an official draw" in \
+        header["preview"]
     assert header["population"] == 5 and header["sample_size"] == 5
     assert header["rule"] == "all (fewer than 10)"
     assert [ln["request_id"] for ln in lines] == \
         [ln["request_id"] for ln in mine]
 
 
-def test_sample_size_3_percent_min_10(logs):
+def test_sample_size_3_percent_min_10(logs, noflags):
     s = logs
     mine = query_lines(s.full, s.month)
-    n = len(mine)
-    assert n >= 45
-    header, lines, _ = sample_json("--month", s.month, s.full)
+    n = len(answered(mine))
+    assert n >= 30 and len(mine) > n
+    header, lines, _ = sample_json("--month", s.month, "--preview", s.full,
+                                   verifier=s.verifier, flags=noflags)
     assert header["population"] == n
+    assert header["refusals"]["count"] == len(mine) - n
     assert header["sample_size"] == expected_k(n) == len(lines) == 10
     assert header["rule"] == "3 % (min 10)"
-    res = harness.run_audit_tool("sample", "--month", s.month, s.full)
+    assert all(ln["status"] == 200 for ln in lines), "refusals never drawn"
+    res = harness.run_audit_tool(*sample_args(
+        "--month", s.month, "--preview", s.full, verifier=s.verifier,
+        flags=noflags))
     assert res.returncode == 0, res.stdout + res.stderr
     assert header_value(res.stdout, "population").startswith("%d " % n)
     assert header_value(res.stdout, "sample size").startswith("10, ")
 
 
-def test_sample_is_reproducible_from_the_seed(logs):
+def test_sample_is_reproducible(logs, noflags):
+    """The same files and key draw the same sample: the documented
+    selection from the seed printed, in seq order, text and JSON alike."""
     s = logs
     mine = query_lines(s.full, s.month)
-    seed = "00112233445566778899aabbccddeeff"
-    h1, a, raw_a = sample_json("--month", s.month, "--seed", seed, s.full)
-    h2, b, _ = sample_json("--month", s.month, "--seed", seed.upper(),
-                           s.full)
-    assert h1["seed"] == h2["seed"] == seed
+    args = ("--month", s.month, "--preview", s.full)
+    h1, a, raw_a = sample_json(*args, verifier=s.verifier, flags=noflags)
+    h2, b, _ = sample_json(*args, verifier=s.verifier, flags=noflags)
+    assert h1["seed"] == h2["seed"] and re.fullmatch(r"[0-9a-f]{64}",
+                                                     h1["seed"])
+    assert base64.b64decode(h1["checkpoint"]["root"]).hex() == h1["seed"]
     assert [x["seq"] for x in a] == [x["seq"] for x in b]
-    # exactly the documented selection, in seq order
-    assert [x["seq"] for x in a] == python_sample(mine, seed, len(a))
-    # another seed draws another sample (10 of 45 or more: almost surely)
-    _, c, _ = sample_json("--month", s.month, "--seed", "ff" * 16, s.full)
-    assert [x["seq"] for x in c] != [x["seq"] for x in a]
-    assert [x["seq"] for x in c] == python_sample(mine, "ff" * 16, len(c))
-    # the text form lists the same queries, in the same order
-    res = harness.run_audit_tool("sample", "--month", s.month, "--seed",
-                                 seed, s.full)
+    assert [x["seq"] for x in a] == python_sample(mine, h1["seed"], len(a))
+    res = harness.run_audit_tool(*sample_args(*args, verifier=s.verifier,
+                                              flags=noflags))
     assert res.returncode == 0, res.stdout + res.stderr
     found = re.findall(r"\b[0-9a-f]{24}\b", res.stdout)
     assert found == [x["request_id"] for x in a], res.stdout
 
 
-def test_fresh_seed_is_printed_and_replays(logs):
-    s = logs
-    h1, a, _ = sample_json("--month", s.month, s.full)
-    h2, _, _ = sample_json("--month", s.month, s.full)
-    assert re.fullmatch(r"[0-9a-f]{32}", h1["seed"]), h1
-    assert h1["seed"] != h2["seed"]
-    _, again, _ = sample_json("--month", s.month, "--seed", h1["seed"],
-                              s.full)
-    assert again == a
-    res = harness.run_audit_tool("sample", "--month", s.month, s.full)
-    seed = header_value(res.stdout, "seed")
-    assert re.fullmatch(r"[0-9a-f]{32}", seed), res.stdout
+def test_seed_option_is_gone(logs):
+    for cmd in ("sample", "report"):
+        res = harness.run_audit_tool(cmd, "--month", logs.month, "--seed",
+                                     "00", logs.full)
+        assert res.returncode == 2 and res.stdout == ""
+        assert "--seed is gone" in res.stderr and "chosen by nobody" in \
+            res.stderr, res.stderr
 
 
-def test_sampled_lines_are_the_logged_query_lines(logs):
+def test_sampled_lines_are_the_logged_query_lines(logs, noflags):
     s = logs
     by_rid = {ln["request_id"]: ln for ln in query_lines(s.full)}
-    header, lines, raw = sample_json("--month", s.month, s.full)
+    header, lines, raw = sample_json("--month", s.month, "--preview", s.full,
+                                     verifier=s.verifier, flags=noflags)
     seqs = [ln["seq"] for ln in lines]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     for parsed, text in zip(lines, raw):
@@ -209,11 +257,12 @@ def test_sampled_lines_are_the_logged_query_lines(logs):
     assert header["chain"]["head"] == everything[-1]["hash"]
 
 
-def test_sample_text_shows_no_subject_tag(logs):
+def test_sample_text_shows_no_subject_tag(logs, noflags):
     s = logs
     mine = query_lines(s.full, s.month)
-    res = harness.run_audit_tool("sample", "--month", s.month, "--seed",
-                                 "ab" * 16, s.full)
+    res = harness.run_audit_tool(*sample_args(
+        "--month", s.month, "--preview", s.full, verifier=s.verifier,
+        flags=noflags))
     out = res.stdout
     assert res.returncode == 0, out + res.stderr
     assert header_value(out, "month").startswith(s.month)
@@ -224,13 +273,14 @@ def test_sample_text_shows_no_subject_tag(logs):
             assert ln["subject_tag"] not in out
     for secret in s.secrets:
         assert secret not in out
-    rows = [l for l in out.splitlines()
+    rows = [l[len(PREVIEW_MARK):] for l in out.splitlines()
             if re.search(r"\b[0-9a-f]{24}\b", l)]
     assert len(rows) == 10
     for row in rows:
         rid = re.search(r"\b[0-9a-f]{24}\b", row).group(0)
         ln = next(x for x in mine if x["request_id"] == rid)
         assert row.split()[0] == str(ln["seq"])
+        assert row.split()[-1] == "drawn"
         if ln["subject"] not in (None, "*"):
             assert ln["subject"] in row
 
@@ -245,11 +295,15 @@ def test_tampered_log_is_not_sampled(logs, tmp_path):
     assert b'"case":"A180-020"' in data
     open(path, "wb").write(data.replace(b'"case":"A180-020"',
                                         b'"case":"A180-02O"', 1))
-    res = harness.run_audit_tool("sample", "--month", s.month, d)
+    res = harness.run_audit_tool(*sample_args("--month", s.month,
+                                              "--preview", d,
+                                              verifier=s.verifier))
     assert res.returncode != 0, res.stdout
     assert "BROKEN" in res.stderr and name in res.stderr, res.stderr
     assert not re.search(r"[0-9a-f]{24}", res.stdout), res.stdout
-    res = harness.run_audit_tool("sample", "--json", "--month", s.month, d)
+    res = harness.run_audit_tool(*sample_args("--json", "--month", s.month,
+                                              "--preview", d,
+                                              verifier=s.verifier))
     assert res.returncode != 0 and res.stdout == "", res.stdout
     # the report still prints, says so and marks the line
     res = harness.run_audit_tool("report", "--month", s.month, d)
@@ -433,11 +487,13 @@ def test_report_escapes_client_text(logs):
 def test_month_without_queries(logs, tmp_path):
     s = logs
     for month in ("2001-01", "2099-12"):
-        res = harness.run_audit_tool("sample", "--month", month, s.full)
+        res = harness.run_audit_tool(*sample_args(
+            "--month", month, "--preview", s.full, verifier=s.verifier))
         assert res.returncode == 0, res.stdout + res.stderr
         assert header_value(res.stdout, "population").startswith("0 ")
         assert "nothing to sample" in res.stdout
-        header, lines, _ = sample_json("--month", month, s.full)
+        header, lines, _ = sample_json("--month", month, "--preview", s.full,
+                                       verifier=s.verifier)
         assert header["population"] == 0 and header["sample_size"] == 0
         assert lines == []
         page = report(month, s.full)
@@ -464,12 +520,14 @@ def test_usage_faults(logs, cmd, tmp_path):
         ([cmd, "--month", s.month, str(tmp_path / "nope")], "cannot read"),
         ([cmd, "--month", s.month, str(tmp_path)], "no audit files"),
     ]
+    cases.append(([cmd, "--month", s.month, "--seed", "00", s.full],
+                  "--seed is gone"))
     if cmd == "sample":
-        cases.append(([cmd, "--month", s.month, "--seed", "xyz", s.full],
-                      "--seed"))
-    else:
-        cases.append(([cmd, "--month", s.month, "--seed", "00", s.full],
-                      "--seed"))
+        cases = [(a[:1] + ["--verifier", s.verifier] + a[1:], why)
+                 for a, why in cases[1:]]
+        cases += [([cmd, "--month", s.month, s.full], "needs --verifier"),
+                  ([cmd, "--month", s.month, "--verifier", "nonsense",
+                    s.full], "neither a verifier key")]
     for args, why in cases:
         res = harness.run_audit_tool(*args)
         assert res.returncode != 0, args
@@ -488,6 +546,8 @@ def test_unreadable_file(logs, tmp_path):
         os.chmod(f, 0)
     for cmd in ("sample", "report", "verify"):
         args = [cmd] + (["--month", logs.month] if cmd != "verify" else [])
+        if cmd == "sample":
+            args += ["--preview", "--verifier", logs.verifier]
         res = harness.run_audit_tool(*(args + [f]))
         assert res.returncode != 0 and f in res.stderr, (cmd, res.stderr)
 
@@ -511,12 +571,20 @@ def _query_body(rid, case="C-1", reason="eligibility", status=200,
                             separators=(",", ":"))[1:-1]
 
 
+CHECKPOINT = object()
+
+
 def write_log(d, entries):
-    """entries: (ts, body) in order; one file per Taipei day."""
+    """entries: (ts, body) in order; one file per Taipei day. A body
+    CHECKPOINT is a signed checkpoint of every line before it, made at
+    ts (to the second), as the httpd parent writes it."""
     os.makedirs(d, exist_ok=True)
-    prev, files = harness.ZERO_HASH, {}
+    prev, files, raws = harness.ZERO_HASH, {}, []
     for seq, (ts, body) in enumerate(entries, 1):
+        if body is CHECKPOINT:
+            body = checkpoint_body(raws, ts[:19] + "+08:00")
         line, prev = harness.seal_line(seq, ts, body, prev)
+        raws.append(line)
         files.setdefault(ts[:10], []).append(line)
     for day, lines in files.items():
         with open(os.path.join(d, "audit-%s.jsonl" % day), "wb") as f:
@@ -538,28 +606,35 @@ def test_month_boundaries(tmp_path):
                ("2026-11-01T00:00:00.000000+08:00",
                 _query_body("%024x" % 4)),
                ("2026-11-01T00:00:01.000000+08:00",
-                ',"op":"start","pid":1,"generation":1,"server":"x"')]
+                ',"op":"start","pid":1,"generation":1,"server":"x"'),
+               ("2026-11-01T00:00:02.000000+08:00", CHECKPOINT)]
     d = write_log(str(tmp_path / "a"), entries)
     everything = harness.read_audit(d)
     header, lines, _ = sample_json("--month", "2026-10", d)
+    assert header["official"] is True
+    assert header["checkpoint"]["line_seq"] == 6
+    assert header["checkpoint"]["size"] == 5
     assert [ln["seq"] for ln in lines] == [2, 3]
     # every file is read: the chain is checked to its end
     assert len(header["files"]) == 4
-    assert header["chain"]["last_seq"] == 5
+    assert header["chain"]["last_seq"] == 6
     assert header["chain"]["head"] == everything[-1]["hash"]
     # and the month's end is named: it stays the same as the log grows
     assert header["month_end"] == {"seq": 3, "hash": everything[2]["hash"]}
-    header, lines, _ = sample_json("--month", "2026-11", d)
+    res = harness.run_audit_tool(*sample_args("--month", "2026-11", d))
+    assert res.returncode == 1 and "2026-11 has no seed yet" in res.stderr
+    header, lines, _ = sample_json("--month", "2026-11", "--preview", d)
+    assert header["official"] is False
     assert [ln["seq"] for ln in lines] == [4]
-    assert header["month_end"]["seq"] == 5
+    assert header["month_end"]["seq"] == 6
     more = entries + [("2026-11-02T08:00:00.000000+08:00",
-                       _query_body("%024x" % 6))]
+                       _query_body("%024x" % 7))]
     d2 = write_log(str(tmp_path / "b"), more)
-    header2, lines2, _ = sample_json("--month", "2026-10", "--seed",
-                                     "abcd", d2)
-    _, lines1, _ = sample_json("--month", "2026-10", "--seed", "abcd", d)
+    header2, lines2, _ = sample_json("--month", "2026-10", d2)
+    header1, lines1, _ = sample_json("--month", "2026-10", d)
     assert header2["month_end"]["hash"] == everything[2]["hash"]
-    assert header2["chain"]["last_seq"] == 6
+    assert header2["chain"]["last_seq"] == 7
+    assert header2["seed"] == header1["seed"]
     assert lines2 == lines1
     page = report("2026-10", d2)
     assert page.row_of("查詢筆數")[1] == "2"
@@ -567,7 +642,7 @@ def test_month_boundaries(tmp_path):
     # a line cut off the end of October shows at the seam to November
     path = os.path.join(d2, "audit-2026-10-31.jsonl")
     open(path, "wb").close()
-    res = harness.run_audit_tool("sample", "--month", "2026-10", d2)
+    res = harness.run_audit_tool(*sample_args("--month", "2026-10", d2))
     assert res.returncode != 0 and "BROKEN" in res.stderr, res.stderr
     assert "audit-2026-11-01.jsonl:1:" in res.stderr, res.stderr
 
@@ -578,15 +653,18 @@ def test_sample_size_rule(tmp_path, n):
                 _query_body("%024x" % (i + 1)))
                for i in range(n)]
     entries.sort(key=lambda e: e[0])
+    entries.append(("2026-11-01T00:00:03.000000+08:00", CHECKPOINT))
     d = write_log(str(tmp_path / "a"), entries)
-    header, lines, _ = sample_json("--month", "2026-10", "--seed", "01", d)
+    header, lines, _ = sample_json("--month", "2026-10", d,
+                                   flags=noflags_file(tmp_path))
     assert header["population"] == n
     assert header["sample_size"] == len(lines) == expected_k(n)
     assert header["rule"] == ("all (fewer than 10)" if n < 10
                               else "3 % (min 10)")
-    parsed = [json.loads(ln.raw) for ln in harness.read_audit(d)]
+    parsed = [json.loads(ln.raw) for ln in harness.read_audit(d)
+              if b'"op":"verify"' in ln.raw]
     assert [ln["seq"] for ln in lines] == \
-        python_sample(parsed, "01", expected_k(n))
+        python_sample(parsed, header["seed"], expected_k(n))
 
 
 def test_odd_text_is_shown_safely(tmp_path):
@@ -595,9 +673,10 @@ def test_odd_text_is_shown_safely(tmp_path):
     entries = [(ts_of("2026-10-05", i), _query_body(
         "%024x" % (i + 1), case=text[:64], reason=text))
         for i, text in enumerate(odd)]
+    entries.append(("2026-11-01T00:00:03.000000+08:00", CHECKPOINT))
     d = write_log(str(tmp_path / "a"), entries)
     assert harness.run_audit_tool("verify", d).returncode == 0
-    res = harness.run_audit_tool("sample", "--month", "2026-10", d)
+    res = harness.run_audit_tool(*sample_args("--month", "2026-10", d))
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "\x1b" not in out and "\u202e" not in out and "\x00" not in out

@@ -27,6 +27,7 @@ import subprocess
 import pytest
 
 import harness
+from harness.signed import VERIFIER
 
 ID = "A123456789"
 
@@ -134,8 +135,9 @@ def commands(key):
     """Every command that reads audit files, with its options."""
     return [
         ("verify",),
-        ("sample", "--month", MONTH),
-        ("sample", "--json", "--month", MONTH),
+        ("sample", "--month", MONTH, "--preview", "--verifier", VERIFIER),
+        ("sample", "--json", "--month", MONTH, "--preview", "--verifier",
+         VERIFIER),
         ("report", "--month", MONTH),
         ("subject", "--id", ID, "--key", key),
         ("subject", "--json", "--id", ID, "--key", key),
@@ -290,15 +292,21 @@ def test_json_output_stays_the_same_json(tmp_path, key):
     by_seq = {json.loads(ln)["seq"]: ln
               for ln in open(os.path.join(d, FILE), "rb").read().split(
                   b"\n") if ln}
-    for cmd in (("sample", "--json", "--month", MONTH),
+    for cmd in (("sample", "--json", "--month", MONTH, "--preview",
+                 "--verifier", VERIFIER),
                 ("subject", "--json", "--id", ID, "--key", key)):
         res = run(*(cmd + (d,)))
         assert res.returncode == 0, text(res)
         out = assert_safe(res, cmd).splitlines()
-        for ln in out[1:]:
+        # sample wraps each line: {"seq":…,…,"line":"<the line>"}
+        lines = [json.loads(ln)["line"] if cmd[0] == "sample" else ln
+                 for ln in out[1:]]
+        for ln in lines:
             obj = json.loads(ln)
             assert obj == json.loads(by_seq[obj["seq"]]), ln
-        plain = [ln for ln in out[1:] if json.loads(ln)["seq"] == 6]
+            if cmd[0] == "sample":
+                assert ln.encode() == by_seq[obj["seq"]], "byte for byte"
+        plain = [ln for ln in lines if json.loads(ln)["seq"] == 6]
         assert plain == [by_seq[6].decode()], cmd
 
 

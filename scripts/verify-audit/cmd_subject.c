@@ -35,7 +35,8 @@ static int subject_line(verify_scan_t *s, const char *line, size_t len,
     return 0;
 }
 
-/* The tag and mask of the ID (already checked) under the key file.
+/* The tag and mask of the ID (already checked) under the key file: the
+ * subject key subject-key exports, or the master key file itself.
  * @return 0, or 1 when the keys cannot be read. */
 static int subject_of(subj_t *x, const char *id, const char *key_file,
                       apr_pool_t *p)
@@ -45,8 +46,9 @@ static int subject_of(subj_t *x, const char *id, const char *key_file,
     verify_keys_t *keys;
     apr_status_t rv;
     char *err = NULL;
+    int subject_only;
 
-    rv = verify_keys_load(&keys, key_file, &err, p);
+    rv = verify_keys_load_subject(&keys, key_file, &subject_only, &err, p);
     if (rv != APR_SUCCESS) {
         fprintf(stderr, PROG ": --key: %s\n",
                 safe_str(p, err ? err : key_file));

@@ -58,6 +58,8 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     printf("OK: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
            APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, head %s"
            "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq, hex,
-           s.recovers ? " (with recovery notes above)" : "");
+           s.warnings ? " (with warnings above)"
+           : s.recovers || s.unconfirmed ? " (with recovery notes above)"
+           : "");
     return 0;
 }

@@ -3,14 +3,14 @@
  *
  * The one place in the report that knows how the month's sample is
  * drawn, so that the sheet follows `verify-audit sample` when that
- * changes (issue 8 item 1 changes how the seed is chosen and which
- * queries are drawn from). What it does now is what `sample` does with
- * a given seed: the population is every query of the month, the size
- * verify_sample_size(), the sample the queries with the smallest
- * HMAC-SHA256(seed, request_id), ties by seq. The seed is the root of
- * the first signed checkpoint made after the month ended that covers
- * the month's last line (as issue 8 item 1 asks), so nobody picks it:
- * `sample --month M --seed ROOT` prints the same sample.
+ * changes. It is what `sample` draws at random: the population is the
+ * month's answered queries (status 200; refusals are never drawn), the
+ * size verify_sample_size() of it, the sample the answered queries with
+ * the smallest HMAC-SHA256(seed, request_id), ties by seq. The seed is
+ * the root of the first signed checkpoint made after the month ended
+ * that covers the month's last line, so nobody picks it and
+ * `sample --month M --verifier KEY` draws the same. The lines the
+ * anomaly flags add to `sample`'s output are not marked here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +26,22 @@ void draw_init(draw_t *d, apr_pool_t *p)
 
 void draw_query(draw_t *d, size_t i, json_t *j)
 {
-    const char *rid = jstr(j, "request_id");
+    json_t *st = json_object_get(j, "status");
+    const char *rid = json_is_integer(st) && json_integer_value(st) == 200
+                      ? jstr(j, "request_id") : NULL;
 
     while ((size_t)d->rids->nelts <= i) {
-        APR_ARRAY_PUSH(d->rids, const char *) = "";
+        APR_ARRAY_PUSH(d->rids, const char *) = NULL;
     }
     APR_ARRAY_IDX(d->rids, i, const char *) =
-        rid ? apr_pstrdup(d->rids->pool, rid) : "";
+        rid ? apr_pstrdup(d->rids->pool, rid) : NULL;
+}
+
+/* An answered query: drawn from (draw_query() keeps its request_id). */
+static int answered(const draw_t *d, size_t i)
+{
+    return i < (size_t)d->rids->nelts
+           && APR_ARRAY_IDX(d->rids, i, const char *) != NULL;
 }
 
 /* By rank, then seq: as `sample` orders the draw. */
@@ -54,11 +63,16 @@ void draw_make(draw_t *d, month_t *m, const cpline_t *seed, apr_pool_t *p)
     char hex[65];
     size_t i, *order;
 
-    d->population = m->n;
-    d->k = verify_sample_size(m->n);
-    d->rule = verify_sample_rule(m->n);
-    if (m->n == 0) {
-        d->why_none = "the month has no queries";
+    size_t n = 0, j;
+
+    for (i = 0; i < m->n; i++) {
+        n += answered(d, i);
+    }
+    d->population = n;
+    d->k = verify_sample_size(n);
+    d->rule = verify_sample_rule(n);
+    if (n == 0) {
+        d->why_none = "the month has no answered queries";
         return;
     }
     if (!seed) {
@@ -83,13 +97,15 @@ void draw_make(draw_t *d, month_t *m, const cpline_t *seed, apr_pool_t *p)
         d->seed_hex = NULL;
         return;
     }
-    for (i = 0; i < m->n; i++) {
+    for (i = 0, j = 0; i < m->n; i++) {
         const char *rid = i < (size_t)d->rids->nelts
-                          ? APR_ARRAY_IDX(d->rids, i, const char *) : "";
-        verify_sample_rank(bytes, 32, rid, strlen(rid), m->q[i].rank);
-        order[i] = i;
+                          ? APR_ARRAY_IDX(d->rids, i, const char *) : NULL;
+        if (answered(d, i)) {
+            verify_sample_rank(bytes, 32, rid, strlen(rid), m->q[i].rank);
+            order[j++] = i;
+        }
     }
-    qsort_r(order, m->n, sizeof(*order), cmp_rank, m->q);
+    qsort_r(order, n, sizeof(*order), cmp_rank, m->q);
     for (i = 0; i < d->k; i++) {
         d->marked[order[i]] = 1;
     }
@@ -99,6 +115,6 @@ void draw_make(draw_t *d, month_t *m, const cpline_t *seed, apr_pool_t *p)
 const char *draw_command(const draw_t *d, const audit_args_t *a,
                          apr_pool_t *p)
 {
-    return apr_psprintf(p, PROG " sample --month %s --seed %s %s", a->month,
-                        d->seed_hex ? d->seed_hex : "ROOT", a->file_args);
+    return apr_psprintf(p, PROG " sample --month %s --verifier KEY %s",
+                        a->month, a->file_args);
 }

@@ -20,6 +20,11 @@
 #include "print.h"
 #include "tool.h"
 
+/* The package version, from debian/changelog (the Makefile passes it). */
+#ifndef VERIFY_VERSION
+#define VERIFY_VERSION "unknown"
+#endif
+
 /* An option letter as a bit of audit_cmd_t.takes and .needs. */
 #define OPT(c) ((uint64_t)1 << ((c) - 'A'))
 
@@ -27,6 +32,7 @@
 typedef enum {
     ARGS_FILES,         /* audit files or directories, after options */
     ARGS_DIR,           /* exactly one audit directory */
+    ARGS_NONE,          /* options only, no files */
     ARGS_FILES_ONLY     /* audit files or directories, no options */
 } audit_args_kind_t;
 
@@ -52,12 +58,25 @@ static int consistency_check(const audit_args_t *a)
     return 0;
 }
 
-/* report takes --seed and --json only to say they belong to sample. */
+/* report takes --json only to say it belongs to sample. */
 static int report_check(const audit_args_t *a)
 {
-    if (a->seed || a->as_json) {
-        fprintf(stderr, PROG ": --seed and --json belong to sample, not "
-                "report\n");
+    if (a->as_json) {
+        fprintf(stderr, PROG ": --json belongs to sample, not report\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* sample: the seed is a signed checkpoint's root, checked with a key;
+ * only a preview can do without one. */
+static int sample_check(const audit_args_t *a)
+{
+    if (!a->verifier_args && !a->preview) {
+        fprintf(stderr, PROG ": sample needs --verifier KEY (the checkpoint "
+                "key's verifier key, or a file of them): the seed is the "
+                "root of a signed checkpoint; without a key only --preview "
+                "draws, and never the official sample\n");
         return 2;
     }
     return 0;
@@ -68,17 +87,27 @@ static const audit_cmd_t commands[] = {
       "  verify     check the hash chain; exit 0 if intact, else name\n"
       "             the first bad line; prints the size and root of the\n"
       "             RFC 6962 tree over the lines checked\n" },
-    { "sample", ARGS_FILES, OPT('m') | OPT('s') | OPT('j'), OPT('m'),
-      "--month YYYY-MM", NULL, cmd_sample,
-      "  sample --month YYYY-MM [--seed HEX] [--json]\n"
-      "             the month's sample of queries (R5.1): at least 3 %,\n"
-      "             never fewer than 10, all if fewer than 10; ranked\n"
-      "             by HMAC-SHA256(seed, request_id), so the same seed\n"
-      "             draws the same sample; a fresh seed is printed when\n"
-      "             none is given; --json prints the sampled lines;\n"
-      "             refuses a broken chain\n" },
+    { "sample", ARGS_FILES, OPT('m') | OPT('s') | OPT('j') | OPT('V')
+      | OPT('C') | OPT('P') | OPT('F') | OPT('D'), OPT('m'),
+      "--month YYYY-MM", sample_check, cmd_sample,
+      "  sample --month YYYY-MM --verifier KEY... [--checkpoints DIR]\n"
+      "         [--preview] [--flags FILE] [--json]\n"
+      "             the month's sample of answered queries (R5.1): at\n"
+      "             least 3 %, never fewer than 10, all if fewer than 10;\n"
+      "             ranked by HMAC-SHA256(seed, request_id), the seed being\n"
+      "             the root of the first signed checkpoint made after the\n"
+      "             month that covers it (checked with --verifier: a key,\n"
+      "             or a file of them; repeat it for rotated keys), so\n"
+      "             nobody chooses it and anyone re-draws it; refusals are\n"
+      "             counted apart; lines the anomaly flags pick (R5.2,\n"
+      "             thresholds from --flags FILE) join the sample; --json\n"
+      "             prints the lines; refuses a broken chain. A month\n"
+      "             without that checkpoint yet: --preview, marked NOT an\n"
+      "             official draw on every line\n"
+      "  sample --print-flag-defaults\n"
+      "             the built-in thresholds, as a --flags file\n" },
     { "report", ARGS_FILES,
-      OPT('m') | OPT('s') | OPT('j') | OPT('V') | OPT('C') | OPT('O'),
+      OPT('m') | OPT('s') | OPT('j') | OPT('V') | OPT('x') | OPT('O'),
       OPT('m'), "--month YYYY-MM", report_check, cmd_report,
       "  report --month YYYY-MM [--verifier KEY]... [--output FILE.html]\n"
       "         [--csv FILE.csv]\n"
@@ -91,13 +120,24 @@ static const audit_cmd_t commands[] = {
       "             them) the newest checkpoint covering the month and\n"
       "             the sample's seed checkpoint are verified\n" },
     { "subject", ARGS_FILES, OPT('i') | OPT('k') | OPT('j'),
-      OPT('i') | OPT('k'), "--id ID and --key FILE (the VerifyKeyFile)",
+      OPT('i') | OPT('k'),
+      "--id ID and --key FILE (the subject key, or the VerifyKeyFile)",
       NULL, cmd_subject,
       "  subject --id ID|- --key FILE [--json]\n"
       "             every line about one person (R4.2.5, R5.5): the lines\n"
-      "             whose subject_tag is the tag of ID under the key file\n"
-      "             (VerifyKeyFile); the ID is shown only masked; --id -\n"
+      "             whose subject_tag is the tag of ID under the key file:\n"
+      "             the subject key that subject-key exports, or the\n"
+      "             VerifyKeyFile; the ID is shown only masked; --id -\n"
       "             reads it from stdin (out of the process list)\n" },
+    { "subject-key", ARGS_NONE, OPT('k') | OPT('o'), OPT('k'),
+      "--key FILE (the VerifyKeyFile)", NULL, cmd_subject_key,
+      "  subject-key --key FILE [--out FILE|-]\n"
+      "             export from the VerifyKeyFile only the subject key:\n"
+      "             all that subject needs, nothing that opens the store;\n"
+      "             one line \"" VERIFY_SUBJECT_KEY_LABEL " HEX\" in a new\n"
+      "             file of mode 0400 (never over an existing one);\n"
+      "             without --out on stdout, but never on a terminal\n"
+      "             unless --out - asks for it\n" },
     { "roster", ARGS_FILES, OPT('S'), 0, NULL, NULL, cmd_roster,
       "  roster [--since YYYY-MM-DD]\n"
       "             the register of everyone who queried (R4.3): per\n"
@@ -149,6 +189,7 @@ static const apr_getopt_option_t options[] = {
     { "json", 'j', 0, "JSON Lines" },
     { "id", 'i', 1, "ID number" },
     { "key", 'k', 1, "key file" },
+    { "out", 'o', 1, "file for the subject key, or -" },
     { "since", 'S', 1, "YYYY-MM-DD" },
     { "months", 'M', 1, "months" },
     { "config", 'c', 1, "file with VerifyClient lines" },
@@ -161,8 +202,12 @@ static const apr_getopt_option_t options[] = {
     { "to", 't', 1, "tree size" },
     { "leaf", 'l', 1, "hex leaf hash" },
     { "verifier", 'V', 1, "verifier key, or a file of them" },
-    { "csv", 'C', 1, "CSV file" },
+    { "csv", 'x', 1, "CSV file" },
     { "output", 'O', 1, "output file" },
+    { "checkpoints", 'C', 1, "checkpoint directory" },
+    { "preview", 'P', 0, "a preview of an open month" },
+    { "flags", 'F', 1, "thresholds file of the anomaly flags" },
+    { "print-flag-defaults", 'D', 0, "the built-in thresholds" },
     { "help", 'h', 0, "help" },
     { NULL, 0, 0, NULL }
 };
@@ -182,7 +227,8 @@ static void usage(FILE *to)
           "  A month is a Taipei calendar month. Every command checks the\n"
           "  whole chain of the files given; all but verify and report\n"
           "  refuse a broken one. Exit status: 0 done, 1 failed or chain\n"
-          "  broken (the report is printed all the same), 2 usage error.\n",
+          "  broken (the report is printed all the same), 2 usage error.\n"
+          "  --help prints this text; --version the version of the tools.\n",
           to);
 }
 
@@ -272,6 +318,7 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'j': a->as_json = 1; break;
         case 'i': a->id = arg; break;
         case 'k': a->key = arg; break;
+        case 'o': a->out = arg; break;
         case 'S': a->since = arg; break;
         case 'M': *months = arg; break;
         case 'c': a->config = arg; break;
@@ -284,8 +331,12 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 't': rv = tree_size(os->cont, "--to", arg, &a->to); break;
         case 'l': a->leaf = arg; break;
         case 'V': push_arg(&a->verifier_args, arg, os->cont); break;
-        case 'C': a->csv = arg; break;
+        case 'x': a->csv = arg; break;
         case 'O': a->output = arg; break;
+        case 'C': a->checkpoints = arg; break;
+        case 'P': a->preview = 1; break;
+        case 'F': a->flags = arg; break;
+        case 'D': a->print_flag_defaults = 1; break;
         case 'h': usage(stdout); return -1;
         }
         if (!(cmd->takes & OPT(optch))) {
@@ -374,7 +425,7 @@ static int check_values(audit_args_t *a, const char *months, apr_pool_t *p)
                 "2026-11), not \"%s\"\n", safe_str(p, a->month));
         return 2;
     }
-    return 0;
+    return keys_parse(a, p);
 }
 
 /*
@@ -457,6 +508,19 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
     if (rc != 0) {
         return rc < 0 ? 0 : rc;
     }
+    if (a->seed) {
+        /* before anything else: an auditor used to the old option must
+         * learn why it went, not what else is missing */
+        fprintf(stderr, PROG ": --seed is gone: the sample's seed is chosen "
+                "by nobody, it is the root of the first signed checkpoint "
+                "made after the month that covers it (R5.1); give "
+                "--verifier KEY to check that checkpoint, and --preview for "
+                "a month that has none yet\n");
+        return 2;
+    }
+    if (a->print_flag_defaults) {
+        return cmd_sample_flag_defaults(a, p);
+    }
     if ((cmd->needs & given) != cmd->needs) {
         fprintf(stderr, PROG ": %s needs %s\n", cmd->name, cmd->needs_text);
         return 2;
@@ -475,6 +539,13 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
             return 2;
         }
         a->dir = os->argv[os->ind];
+        return cmd->run(a, p);
+    }
+    if (cmd->args == ARGS_NONE) {
+        if (os->ind < os->argc) {
+            fprintf(stderr, PROG ": %s reads no audit files\n", cmd->name);
+            return 2;
+        }
         return cmd->run(a, p);
     }
     if (os->ind >= os->argc) {
@@ -500,6 +571,11 @@ int main(int argc, const char *const *argv)
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         rc = argc < 2 ? 2 : 0;
+        goto cleanup;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        puts(PROG " (mod_verify) " VERIFY_VERSION);
+        rc = 0;
         goto cleanup;
     }
     cmd = find_command(argv[1]);

@@ -94,14 +94,15 @@ int sheet_cp_seed(const cpline_t *c, unsigned char seed[32]);
 
 /* The month's sample as the sheet marks it. */
 typedef struct draw_t {
-    size_t population;          /* the queries it is drawn from */
+    size_t population;          /* the answered queries it is drawn from */
     size_t k;                   /* its size (R5.1) */
     const char *rule;           /* how k was reached */
     const char *seed_hex;       /* NULL: no draw yet */
     const cpline_t *from;       /* the checkpoint the seed is the root of */
     const char *why_none;       /* no draw: why, in words */
     unsigned char *marked;      /* per query of the month: sampled */
-    apr_array_header_t *rids;   /* const char *: each query's request_id */
+    apr_array_header_t *rids;   /* const char *: each query's request_id
+                                   ("" for a refusal: not drawn from) */
 } draw_t;
 
 void draw_init(draw_t *d, apr_pool_t *p);

@@ -21,9 +21,10 @@ typedef struct audit_args_t {
     const char *dir;            /* purge: the audit directory */
     const char *file_args;      /* the FILE|DIR arguments, shell-quoted */
     const char *month;          /* --month YYYY-MM (checked) */
-    const char *seed;           /* --seed HEX */
+    const char *seed;           /* --seed: given only to be refused */
     const char *id;             /* --id, read from stdin for "-" (checked) */
     const char *key;            /* --key FILE */
+    const char *out;            /* --out FILE|- (subject-key) */
     const char *since;          /* --since YYYY-MM-DD (checked) */
     const char *config;         /* --config FILE */
     const char *before;         /* --before YYYY-MM-DD (purge checks it) */
@@ -39,19 +40,60 @@ typedef struct audit_args_t {
     apr_array_header_t *verifier_args;  /* const char *: each --verifier */
     const char *csv;            /* --csv FILE (report) */
     const char *output;         /* --output FILE (report) */
+    verify_note_verifier_t *keys;       /* the keys of --verifier, parsed */
+    int nkeys;                  /* 0: no --verifier given */
+    const char *checkpoints;    /* --checkpoints DIR (sample) */
+    int preview;                /* --preview (sample) */
+    const char *flags;          /* --flags FILE (sample) */
+    int print_flag_defaults;    /* --print-flag-defaults (sample) */
 } audit_args_t;
 
 /* The commands (cmd_*.c): exit status 0 done, 1 failed, 2 usage. */
 int cmd_verify(const audit_args_t *a, apr_pool_t *p);
 int cmd_sample(const audit_args_t *a, apr_pool_t *p);
+/* sample --print-flag-defaults: the built-in thresholds as a file. */
+int cmd_sample_flag_defaults(const audit_args_t *a, apr_pool_t *p);
 int cmd_report(const audit_args_t *a, apr_pool_t *p);
 int cmd_subject(const audit_args_t *a, apr_pool_t *p);
+int cmd_subject_key(const audit_args_t *a, apr_pool_t *p);
 int cmd_roster(const audit_args_t *a, apr_pool_t *p);
 int cmd_ip_review(const audit_args_t *a, apr_pool_t *p);
 int cmd_purge(const audit_args_t *a, apr_pool_t *p);
 int cmd_prove(const audit_args_t *a, apr_pool_t *p);
 int cmd_consistency(const audit_args_t *a, apr_pool_t *p);
 int cmd_check_receipt(const audit_args_t *a, apr_pool_t *p);
+
+/* -- small files (readfile.c) ---------------------------------------- */
+
+/* The whole of @p path, a regular file of at most @p max bytes, into
+ * *buf (from @p p, NUL-terminated; *len bytes): NULL, or why not. */
+const char *read_small(const char *path, size_t max, char **buf,
+                       size_t *len, apr_pool_t *p);
+
+/* -- verifier keys and signed checkpoints (keys.c) -------------------- */
+
+/* Every --verifier (a key string, or a file of them) into a->keys:
+ * 0, or 2 with the fault said. */
+int keys_parse(audit_args_t *a, apr_pool_t *p);
+/* "NAME+KEYID" of a key, for messages. */
+const char *key_label(const verify_note_verifier_t *v, apr_pool_t *p);
+/* The signed checkpoint @p note (@p len bytes) opened with a->keys: its
+ * origin must be the name of the key that signed it (*by, its index).
+ * NULL, or what is wrong (log text in it: show it with safe_str). */
+const char *keys_open(const audit_args_t *a, const char *note, size_t len,
+                      verify_checkpoint_t *cp, int *by, apr_pool_t *p);
+
+/* -- a checkpoint line of the log (cpline.c) ------------------------- */
+
+/* Is @p j a checkpoint line ("op":"checkpoint")? */
+int is_checkpoint(json_t *j);
+/* A checkpoint line of seq @p seq by itself: its note opens with the
+ * keys, and its origin, size and root members are the note's, whose
+ * size is below @p seq. NULL with *cp the checkpoint and *by the key's
+ * index, or what is wrong (show it with safe_str). Allocates from
+ * @p p: clear it after each line. */
+const char *cpline_check(const audit_args_t *a, json_t *j, uint64_t seq,
+                         verify_checkpoint_t *cp, int *by, apr_pool_t *p);
 
 /* -- the RFC 6962 tree over the lines (tree.c) ----------------------- */
 

@@ -24,6 +24,11 @@
 /* parse_options: go on with the import */
 #define GO_ON (-1)
 
+/* The package version, from debian/changelog (the Makefile passes it). */
+#ifndef VERIFY_VERSION
+#define VERIFY_VERSION "unknown"
+#endif
+
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -60,7 +65,9 @@ static void usage(FILE *to)
         "                         FILE.reason beside it\n"
         "  --group NAME           let this group (httpd's run-time group)\n"
         "                         read the store (default: the group of\n"
-        "                         the store directory)\n");
+        "                         the store directory)\n"
+        "  --help                 this text\n"
+        "  --version              the version of mod_verify's tools\n");
 }
 
 /* Fill @p o from the command line; GO_ON, or the exit code. */
@@ -85,6 +92,7 @@ static int parse_options(import_opts_t *o, int argc,
         { "watch", 'W', 1, "inbox" },
         { "quarantine", 'Q', 1, "quarantine directory" },
         { "help", 'h', 0, "help" },
+        { "version", 'v', 0, "version" },
         { NULL, 0, 0, NULL }
     };
     const char *source = NULL, *approved = NULL, *encoding = "utf-8";
@@ -115,6 +123,7 @@ static int parse_options(import_opts_t *o, int argc,
         case 'W': o->watch = arg; break;
         case 'Q': o->quarantine = arg; break;
         case 'h': usage(stdout); return 0;
+        case 'v': puts(PROG " (mod_verify) " VERIFY_VERSION); return 0;
         }
     }
     o->require_signed = -1;

@@ -1,10 +1,13 @@
 """TLS material for the tests: a throw-away CA and the server and client
-certificates it signs (through the openssl command), and the SHA-256
-fingerprint a VerifyClient line names a certificate by; and the CMS
+certificates it signs (through the openssl command), certificates with
+chosen dates or for a key certified before (`openssl ca`), and the
+SHA-256 fingerprint and public-key hash a VerifyClient line names a
+certificate by (the openssl pipelines admin-guide.md shows); and the CMS
 batches a data provider sends (signed, then encrypted to the county),
 with the PKI they need."""
 
 import atexit
+import datetime
 import hashlib
 import os
 import shutil
@@ -29,7 +32,7 @@ def make_ca(d, name="ca", cn="mod_verify test CA"):
     return os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
 
 
-def make_cert(d, name, cn, ca="ca", server=False):
+def _write_ext(d, name, server):
     ext = os.path.join(d, name + ".ext")
     with open(ext, "w") as f:
         f.write("basicConstraints=CA:FALSE\n")
@@ -40,6 +43,11 @@ def make_cert(d, name, cn, ca="ca", server=False):
         else:
             f.write("extendedKeyUsage=clientAuth\n"
                     "keyUsage=digitalSignature\n")
+    return ext
+
+
+def make_cert(d, name, cn, ca="ca", server=False):
+    ext = _write_ext(d, name, server)
     _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
              "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
              "-subj", "/CN=" + cn, cwd=d)
@@ -54,6 +62,70 @@ def make_cert(d, name, cn, ca="ca", server=False):
 def cert_sha256(path):
     der = ssl.PEM_cert_to_DER_cert(open(path).read())
     return hashlib.sha256(der).hexdigest()
+
+
+# `openssl ca` takes explicit dates (OpenSSL 3.0's `x509 -req` takes only
+# -days from now); each CA keeps its database beside its files in d
+_CA_CNF = """[ca]
+default_ca = c
+[c]
+dir = .
+database = {ca}.index
+new_certs_dir = {ca}.issued
+serial = {ca}.serial
+default_md = sha256
+policy = p
+unique_subject = no
+copy_extensions = none
+[p]
+commonName = supplied
+"""
+
+
+def _stamp(t):
+    return t.astimezone(datetime.timezone.utc).strftime("%Y%m%d%H%M%SZ")
+
+
+def sign_cert(d, name, cn, start, end, ca="ca", key=None, server=False):
+    """A certificate NAME.crt valid from @start to @end (aware datetimes)
+    for a new P-256 key NAME.key, or for the existing key file @key (a
+    certificate re-issued for the same key); returns (crt, key)."""
+    cnf = os.path.join(d, ca + ".cnf")
+    if not os.path.exists(cnf):
+        os.mkdir(os.path.join(d, ca + ".issued"))
+        open(os.path.join(d, ca + ".index"), "w").close()
+        with open(os.path.join(d, ca + ".serial"), "w") as f:
+            f.write("1000\n")
+        with open(cnf, "w") as f:
+            f.write(_CA_CNF.format(ca=ca))
+    ext = _write_ext(d, name, server)
+    if key is None:
+        key = os.path.join(d, name + ".key")
+        _openssl("req", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                 "-out", name + ".csr", "-subj", "/CN=" + cn, cwd=d)
+        os.chmod(key, 0o600)
+    else:
+        _openssl("req", "-new", "-key", key, "-out", name + ".csr",
+                 "-subj", "/CN=" + cn, cwd=d)
+    _openssl("ca", "-batch", "-notext", "-config", cnf, "-cert",
+             ca + ".crt", "-keyfile", ca + ".key", "-in", name + ".csr",
+             "-out", name + ".crt", "-extfile", ext,
+             "-startdate", _stamp(start), "-enddate", _stamp(end), cwd=d)
+    crt = os.path.join(d, name + ".crt")
+    os.chmod(crt, 0o644)
+    return crt, key
+
+
+def spki_sha256(path):
+    """SHA-256 of the certificate's public key (DER SubjectPublicKeyInfo),
+    by the commands admin-guide.md gives the admin."""
+    res = subprocess.run(
+        ["sh", "-c", "openssl x509 -in \"$1\" -noout -pubkey "
+         "| openssl pkey -pubin -outform DER | sha256sum", "sh", path],
+        check=True, capture_output=True, text=True, env=CLEAN_ENV,
+        timeout=60)
+    return res.stdout.split()[0]
 
 
 # -- batches as the data provider sends them (CMS) ----------------------

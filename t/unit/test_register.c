@@ -83,6 +83,23 @@ static void test_good(void)
        "without it, no identity permission");
     is_int(verify_check_index("identity", 8), -1,
            "identity is no check a request asks in check=");
+    err = parse("x ip=10.0.0.1 checks=age,resident approval=A "
+                "valid=2026-01-01..2026-12-31", &cl);
+    is_str(err, NULL, "age is a permission of the register");
+    ok(cl && cl->checks == ((1u << VERIFY_CHECK_RESIDENT)
+                            | VERIFY_PERMIT_AGE),
+       "age: its own bit, not identity's");
+    is_str(verify_register_canonical(cl, pool),
+           "x ip=10.0.0.1 checks=resident,age approval=A "
+           "valid=2026-01-01..2026-12-31", "canonical: age after checks");
+    err = parse("x ip=10.0.0.1 checks=identity,age approval=A "
+                "valid=2026-01-01..2026-12-31", &cl);
+    is_str(verify_register_canonical(cl, pool),
+           "x ip=10.0.0.1 checks=age,identity approval=A "
+           "valid=2026-01-01..2026-12-31", "canonical: identity last");
+    err = parse("x ip=10.0.0.1 checks=resident approval=A "
+                "valid=2026-01-01..2026-12-31", &cl);
+    ok(cl && !(cl->checks & VERIFY_PERMIT_AGE), "without it, no age");
 }
 
 static void test_faults(void)
@@ -99,7 +116,7 @@ static void test_faults(void)
         { "c " BASE " =x", "\"=x\" is not key=value" },
         { "c " BASE " rate=", "\"rate=\" is not key=value" },
         { "c " BASE " colour=red", "unknown item \"colour\" (ip, checks, "
-          "approval, valid, cert-sha256, rate)" },
+          "approval, valid, cert-sha256, spki-sha256, rate)" },
         { "c " BASE " ip=192.0.2.2", "item ip given twice" },
         { "c ip=192.0.2.0/24 checks=resident approval=A "
           "valid=2026-01-01..2026-12-31",
@@ -107,9 +124,9 @@ static void test_faults(void)
         { "c ip=example.org checks=resident approval=A "
           "valid=2026-01-01..2026-12-31",
           "ip \"example.org\" is not an exact IPv4 or IPv6 address" },
-        { "c ip=192.0.2.1 checks=resident,age approval=A "
-          "valid=2026-01-01..2026-12-31", "unknown check \"age\" "
-          "(resident, indigenous, elderly_alone, disability, identity)" },
+        { "c ip=192.0.2.1 checks=resident,aged approval=A "
+          "valid=2026-01-01..2026-12-31", "unknown check \"aged\" "
+          "(resident, indigenous, elderly_alone, disability, age, identity)" },
         { "c ip=192.0.2.1 checks=resident approval=A valid=2026-12-31",
           "valid=\"2026-12-31\" is not YYYY-MM-DD..YYYY-MM-DD with a start "
           "not after its end" },
@@ -284,6 +301,32 @@ static void test_checks(void)
     }
     is_int(verify_check_index("resident", 7), -1, "a prefix is no check");
     is_int(verify_check_index("age", 3), -1, "unknown check");
+    {
+        static const struct { const char *s; int want; } ages[] = {
+            { "age_at_least:0", 0 }, { "age_at_least:1", 1 },
+            { "age_at_least:18", 18 }, { "age_at_least:65", 65 },
+            { "age_at_least:100", 100 }, { "age_at_least:120", 120 },
+            { "age_at_least:121", -2 }, { "age_at_least:999", -2 },
+            { "age_at_least:1000", -2 }, { "age_at_least:00", -2 },
+            { "age_at_least:018", -2 }, { "age_at_least:065", -2 },
+            { "age_at_least:", -2 }, { "age_at_least", -2 },
+            { "age_at_least:-1", -2 }, { "age_at_least:+5", -2 },
+            { "age_at_least: 5", -2 }, { "age_at_least:5 ", -2 },
+            { "age_at_least:1e2", -2 }, { "age_at_least:６５", -2 },
+            { "age_at_least=65", -2 }, { "age_at_leastx:5", -2 },
+            { "age_at_least:65:1", -2 }, { "age", -1 },
+            { "resident", -1 }, { "AGE_AT_LEAST:65", -1 },
+            { "age_at_leas:65", -1 }, { "", -1 },
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(ages) / sizeof(ages[0]); i++) {
+            is_int(verify_check_age(ages[i].s, strlen(ages[i].s)),
+                   ages[i].want, "age check \"%s\"", ages[i].s);
+        }
+        is_int(verify_check_age("age_at_least:65x", 15), 65,
+               "only len bytes are read");
+    }
     is_int(verify_check_source(VERIFY_CHECK_INDIGENOUS),
            VERIFY_SRC_HOUSEHOLD, "indigenous comes from household");
     is_int(verify_check_source(VERIFY_CHECK_DISABILITY),
@@ -322,13 +365,13 @@ static void test_file(void)
 
     path = write_file(
         REGISTER_HEAD
-        "VerifyClient three ip=192.0.2.3 checks=age approval=C "
+        "VerifyClient three ip=192.0.2.3 checks=aged approval=C "
         "valid=2026-01-01..2026-12-31");
     rv = verify_register_read_file(&all, path, &err, pool);
     ok(rv != APR_SUCCESS, "a bad line refuses the file");
     is_str(err, apr_psprintf(pool, "VerifyClient (%s:6): unknown check "
-                             "\"age\" (resident, indigenous, elderly_alone, "
-                             "disability, identity)", path),
+                             "\"aged\" (resident, indigenous, elderly_alone, "
+                             "disability, age, identity)", path),
            "names file and line");
     unlink(path);
 
@@ -372,14 +415,285 @@ static void test_file(void)
     rv = verify_register_read_file(&all, path, &err, pool);
     is_str(rv == APR_SUCCESS ? NULL : err,
            apr_psprintf(pool, "VerifyClient (%s:1): Require: only "
-                        "VerifyClient lines belong in a register file",
-                        path), "another directive");
+                        "VerifyClient and VerifyClientRetired lines belong "
+                        "in a register file", path), "another directive");
     unlink(path);
 
     rv = verify_register_read_file(&all, "/nonexistent/register", &err,
                                    pool);
     ok(rv != APR_SUCCESS && strstr(err, "/nonexistent/register: cannot "
                                    "open"), "a missing file");
+}
+
+#define H64(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
+    c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+#define HA H64("a")
+#define HB H64("b")
+#define HC H64("c")
+#define HD H64("d")
+#define H1 H64("1")
+#define H2 H64("2")
+#define H3 H64("3")
+#define H4 H64("4")
+#define H5 H64("5")
+
+/* Two certificates at most, each once, and their keys in step. */
+static void test_rotation_items(void)
+{
+    static const struct { const char *tail; const char *err; } bad[] = {
+        { " cert-sha256=" HA "," HB "," HC, "cert-sha256 lists more than 2 "
+          "values: a client holds one certificate, and a second while they "
+          "overlap; retire the old one with VerifyClientRetired" },
+        { " cert-sha256=" HA "," HA, "cert-sha256 lists " HA " twice" },
+        { " cert-sha256=" HA "," HB " spki-sha256=" H1 "," H1,
+          "spki-sha256 lists " H1 " twice: the two certificates have one "
+          "key, and a new certificate needs a new key (R3.5)" },
+        { " cert-sha256=" HA "," HB " spki-sha256=" H1,
+          "spki-sha256= lists 1 public key for 2 certificates "
+          "(cert-sha256=): give one for each, in the same order" },
+        { " spki-sha256=" H1, "spki-sha256= lists 1 public key for 0 "
+          "certificates (cert-sha256=): give one for each, in the same "
+          "order" },
+        { " cert-sha256=" HA " spki-sha256=xyz", "spki-sha256 \"xyz\" is "
+          "not 64 hex digits" },
+        { " cert-sha256=" HA " spki-sha256=" H1 " spki-sha256=" H2,
+          "item spki-sha256 given twice" },
+    };
+    verify_client_t *cl;
+    const char *err;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err = parse(apr_pstrcat(pool, "c " BASE, bad[i].tail, NULL), &cl);
+        is_str(err, bad[i].err, "rotation fault %d", (int)i);
+        ok(cl == NULL, "rotation fault %d: no client", (int)i);
+    }
+    err = parse("c " BASE " cert-sha256=" HA "," HB " spki-sha256=" H1
+                "," H2, &cl);
+    is_str(err, NULL, "two certificates with their keys");
+    ok(cl && cl->spkis->nelts == 2
+       && ((unsigned char *)cl->spkis->elts)[32] == 0x22,
+       "keys in the order of the certificates");
+    if (cl) {
+        cl->where = "f:1";
+        is_str(verify_register_canonical(cl, pool), "c ip=192.0.2.1 "
+               "checks=resident approval=A-1 valid=2026-01-01..2026-12-31 "
+               "cert-sha256=" HA "," HB " spki-sha256=" H1 "," H2,
+               "canonical form with the keys");
+    }
+}
+
+static const char *retired(const char *line, const char **name,
+                           verify_retired_t *rt)
+{
+    char *copy = apr_pstrdup(pool, line), *w, *last;
+    char *argv[16];
+    int argc = 0;
+
+    for (w = apr_strtok(copy, " ", &last); w && argc < 16;
+         w = apr_strtok(NULL, " ", &last)) {
+        argv[argc++] = w;
+    }
+    *name = NULL;
+    return verify_register_parse_retired(name, rt, argc, argv, pool);
+}
+
+static void test_retired_grammar(void)
+{
+    static const struct { const char *line; const char *err; } bad[] = {
+        { "", "missing client name" },
+        { "a/b cert-sha256=" HA " spki-sha256=" H1, "client name \"a/b\" "
+          "may hold only letters, digits, '-', '_' and '.'" },
+        { "c cert-sha256=" HA, "spki-sha256= is required: a retired "
+          "certificate is remembered by its fingerprint and its public "
+          "key" },
+        { "c spki-sha256=" H1, "cert-sha256= is required: a retired "
+          "certificate is remembered by its fingerprint and its public "
+          "key" },
+        { "c", "cert-sha256= is required: a retired certificate is "
+          "remembered by its fingerprint and its public key" },
+        { "c cert-sha256=" HA "," HB " spki-sha256=" H1, "cert-sha256 \""
+          HA "," HB "\" is not 64 hex digits" },
+        { "c cert-sha256=" HA " spki-sha256=" H1 " cert-sha256=" HB,
+          "item cert-sha256 given twice: one retired certificate per "
+          "line" },
+        { "c cert-sha256=" HA " spki-sha256=" H1 " ip=192.0.2.1",
+          "unknown item \"ip\" (cert-sha256, spki-sha256)" },
+        { "c cert-sha256=" HA " spki-sha256=" H1 " junk",
+          "\"junk\" is not key=value" },
+        { "c cert-sha256= spki-sha256=" H1, "\"cert-sha256=\" is not "
+          "key=value" },
+    };
+    verify_retired_t rt;
+    const char *name, *err;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err = retired(bad[i].line, &name, &rt);
+        is_str(err, bad[i].err, "retired fault %d: %.40s", (int)i,
+               bad[i].line);
+        ok(name == NULL, "retired fault %d: nothing taken", (int)i);
+    }
+    err = retired("c spki-sha256=" H1 " cert-sha256=" HA, &name, &rt);
+    is_str(err, NULL, "a retired line, items in any order");
+    is_str(name, "c", "its client");
+    ok(rt.cert[0] == 0xaa && rt.spki[31] == 0x11, "both hashes decoded");
+}
+
+/* A client with a history: @p current its cert-sha256/spki-sha256 tail,
+ * @p hist "CERT:SPKI" pairs (single letters of HA.., digits of H1..). */
+static verify_client_t *with_history(const char *current,
+                                     const char *const *hist, int n,
+                                     const char **fault)
+{
+    verify_client_t *cl = client(apr_pstrcat(pool, "c " BASE, current,
+                                              NULL), "f:1");
+    verify_retired_t rt;
+    const char *name;
+    int i;
+
+    *fault = NULL;
+    for (i = 0; cl && !*fault && i < n; i++) {
+        *fault = retired(hist[i], &name, &rt);
+        if (!*fault) {
+            rt.where = apr_psprintf(pool, "f:%d", i + 2);
+            *fault = verify_register_retire(cl, &rt, pool);
+        }
+    }
+    return cl;
+}
+
+static void test_retire_and_reuse(void)
+{
+    static const char *const hist[] = {
+        "c cert-sha256=" HC " spki-sha256=" H3,
+        "c cert-sha256=" HD " spki-sha256=" H4,
+        "c cert-sha256=" H64("e") " spki-sha256=" H5,
+        "c cert-sha256=" H64("f") " spki-sha256=" H64("6"),
+    };
+    static const unsigned char k3[32] = {
+        0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33,
+        0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33,
+        0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33
+    };
+    static const unsigned char k4[32] = {
+        0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+        0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+        0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44
+    };
+    const verify_retired_t *rt;
+    verify_client_t *cl;
+    const char *fault;
+
+    cl = with_history(" cert-sha256=" HA " spki-sha256=" H1, hist, 3,
+                      &fault);
+    is_str(fault, NULL, "three retired certificates");
+    ok(cl && cl->retired->nelts == 3, "kept in order");
+    is_str(cl ? verify_register_reused(cl, pool) : "", NULL,
+           "a new key reuses nothing");
+    rt = cl ? verify_register_retired_key(cl, k3) : NULL;
+    ok(rt && !strcmp(rt->where, "f:2"), "the oldest of three is found");
+    if (cl) {
+        is_str(verify_register_canonical(cl, pool), "c ip=192.0.2.1 "
+               "checks=resident approval=A-1 valid=2026-01-01..2026-12-31 "
+               "cert-sha256=" HA " spki-sha256=" H1 "\n"
+               "c retired cert-sha256=" HC " spki-sha256=" H3 "\n"
+               "c retired cert-sha256=" HD " spki-sha256=" H4 "\n"
+               "c retired cert-sha256=" H64("e") " spki-sha256=" H5,
+               "the history is part of the canonical form");
+    }
+
+    cl = with_history(" cert-sha256=" HA " spki-sha256=" H4, hist, 3,
+                      &fault);
+    is_str(cl ? verify_register_reused(cl, pool) : "",
+           "client c (f:1): certificate " HA " has the public key "
+           "(spki-sha256 " H4 ") of the certificate " HD " retired at f:3, "
+           "the one before the latest of its last 3: a certificate "
+           "re-issued for the same key is the same password (R3.5); make "
+           "a new key", "a current key that is a retired one");
+
+    cl = with_history(" cert-sha256=" HA "," HB " spki-sha256=" H1 "," H5,
+                      hist, 3, &fault);
+    ok(cl && strstr(verify_register_reused(cl, pool) ? verify_register_reused(
+                        cl, pool) : "", "certificate " HB " has the public "
+                    "key (spki-sha256 " H5 ") of the certificate " H64("e")
+                    " retired at f:4, the latest of its last 3"),
+       "the second certificate of an overlap is checked too");
+
+    cl = with_history(" cert-sha256=" HA " spki-sha256=" H3, hist, 4,
+                      &fault);
+    is_str(fault, NULL, "a fourth retired certificate");
+    is_str(cl ? verify_register_reused(cl, pool) : "", NULL,
+           "the fourth-latest key may come back (R3.5: the last 3)");
+    ok(cl && !verify_register_retired_key(cl, k3)
+       && verify_register_retired_key(cl, k4),
+       "only the last three are looked at");
+
+    cl = with_history(" cert-sha256=" HA, hist, 1, &fault);
+    is_str(cl ? verify_register_reused(cl, pool) : "", NULL,
+           "without spki-sha256= configtest cannot compare keys");
+
+    cl = with_history(" cert-sha256=" HC " spki-sha256=" H1, hist, 1,
+                      &fault);
+    is_str(fault, "certificate " HC " is still current for client c (f:1): "
+           "take it out of its cert-sha256= first",
+           "a current certificate cannot be retired");
+    cl = with_history(" cert-sha256=" HA, (const char *const[]){
+                          hist[0], hist[1], hist[0] }, 3, &fault);
+    is_str(fault, "certificate " HC " of client c is retired already (f:2)",
+           "a certificate is retired once");
+}
+
+/* VerifyClientRetired in a register file: below its client. */
+static void test_file_history(void)
+{
+    apr_array_header_t *all = NULL;
+    const verify_client_t *cl;
+    char *err = NULL;
+    const char *path;
+    apr_status_t rv;
+
+    path = write_file(
+        "VerifyClient c ip=192.0.2.1 checks=resident approval=A "
+        "valid=2026-01-01..2026-12-31 cert-sha256=" HA " spki-sha256=" H1
+        "\n"
+        "VerifyClientRetired c cert-sha256=" HC " \\\n"
+        "    spki-sha256=" H3 "\n");
+    rv = verify_register_read_file(&all, path, &err, pool);
+    is_int(rv, APR_SUCCESS, "a register file with a history");
+    if (rv == APR_SUCCESS) {
+        cl = APR_ARRAY_IDX(all, 0, const verify_client_t *);
+        ok(cl->retired->nelts == 1
+           && !strcmp(APR_ARRAY_IDX(cl->retired, 0, verify_retired_t).where,
+                      apr_psprintf(pool, "%s:3", path)),
+           "the retired line joins its client, with its place");
+    }
+    unlink(path);
+
+    path = write_file(
+        "VerifyClientRetired c cert-sha256=" HC " spki-sha256=" H3 "\n"
+        "VerifyClient c ip=192.0.2.1 checks=resident approval=A "
+        "valid=2026-01-01..2026-12-31\n");
+    rv = verify_register_read_file(&all, path, &err, pool);
+    is_str(rv == APR_SUCCESS ? NULL : err,
+           apr_psprintf(pool, "VerifyClientRetired (%s:1): no VerifyClient "
+                        "c above this line: a retired certificate is "
+                        "listed below its client", path),
+           "a retired line above its client");
+    unlink(path);
+
+    path = write_file(
+        "VerifyClient c ip=192.0.2.1 checks=resident approval=A "
+        "valid=2026-01-01..2026-12-31 cert-sha256=" HA " spki-sha256=" H3
+        "\n"
+        "VerifyClientRetired c cert-sha256=" HC " spki-sha256=" H3 "\n");
+    rv = verify_register_read_file(&all, path, &err, pool);
+    ok(rv != APR_SUCCESS && err && strstr(err, apr_psprintf(
+           pool, "client c (%s:1): certificate " HA " has the public key "
+           "(spki-sha256 " H3 ") of the certificate " HC " retired at "
+           "%s:2, the latest of its last 3", path, path)),
+       "a reused key refuses the file: %s", err ? err : "(accepted)");
+    unlink(path);
 }
 
 int main(void)
@@ -393,6 +707,10 @@ int main(void)
     test_unbound_remote();
     test_checks();
     test_file();
+    test_rotation_items();
+    test_retired_grammar();
+    test_retire_and_reuse();
+    test_file_history();
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();

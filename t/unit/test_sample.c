@@ -2,7 +2,9 @@
  * test_sample.c -- the R5.1 sample: how many queries, by which rule, and
  * the rank that draws them.
  */
+#include <stdio.h>
 #include <string.h>
+#include <apr_general.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include "tap.h"
@@ -60,10 +62,47 @@ static void test_rank(void)
     ok(memcmp(b, want, 32) == 0, "an empty request_id ranks too");
 }
 
+/* The ranker draws exactly what verify_sample_rank() draws. */
+static void test_ranker(void)
+{
+    static const unsigned char seed[32] = { 1, 2, 3, 4, 5 };
+    unsigned char a[32], b[32];
+    verify_sample_ranker_t *r;
+    apr_pool_t *p;
+    char rid[32];
+    int i, same = 1;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    ok(verify_sample_ranker_make(&r, seed, sizeof(seed), p) == APR_SUCCESS,
+       "a ranker is made");
+    for (i = 0; i < 1000; i++) {
+        snprintf(rid, sizeof(rid), "%024x", i * 7919);
+        verify_sample_rank(seed, sizeof(seed), rid, strlen(rid), a);
+        if (verify_sample_ranker_rank(r, rid, i % 50 == 7 ? 0 : strlen(rid),
+                                      b) != APR_SUCCESS) {
+            same = 0;
+        }
+        if (i % 50 == 7) {
+            verify_sample_rank(seed, sizeof(seed), rid, 0, a);
+        }
+        same = same && !memcmp(a, b, 32);
+    }
+    ok(same, "1000 ranks by the ranker are the one-shot HMAC's");
+    ok(verify_sample_ranker_make(&r, seed, 0, p) == APR_SUCCESS
+       && verify_sample_ranker_rank(r, "x", 1, b) == APR_SUCCESS,
+       "an empty seed is a key too");
+    verify_sample_rank(seed, 0, "x", 1, a);
+    ok(!memcmp(a, b, 32), "and ranks alike");
+    apr_pool_destroy(p);
+    apr_terminate();
+}
+
 int main(void)
 {
     test_size();
     test_rule();
     test_rank();
+    test_ranker();
     return done_testing();
 }

@@ -341,6 +341,105 @@ static void test_readable(void)
     is_str(out, "untouched", "out untouched when not a ts");
 }
 
+/* A ts parses back to the time it was formatted from, and only the
+ * exact form parses. */
+static void test_parse_us(void)
+{
+    static const char *const bad[] = {
+        "2026-11-27T14:55:06.123456+09:00", "2026-11-27T14:55:06.123456Z",
+        "2026-11-27 14:55:06.123456+08:00", "2026-02-30T14:55:06.123456+08:00",
+        "2026-11-27T24:00:00.000000+08:00", "2026-11-27T14:60:06.123456+08:00",
+        "2026-11-27T14:55:60.123456+08:00", "2026-11-27T14:55:06.12345x+08:00",
+        "2026-11-27T14:55:06+08:00", "",
+    };
+    apr_time_t ts[] = {
+        utc(2026, 11, 26, 15, 59, 59) + 999999, utc(2026, 11, 26, 16, 0, 0),
+        utc(2024, 2, 28, 16, 30, 5) + 7, utc(1999, 12, 31, 23, 59, 59),
+        utc(2026, 11, 27, 6, 55, 6) + 123456, 0,
+    };
+    char us[VERIFY_TS_LEN + 1];
+    apr_time_t t;
+    size_t i;
+
+    for (i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+        verify_time_format_us(ts[i], us);
+        t = -1;
+        is_int(verify_time_parse_us(us, strlen(us), &t), 0, "parse %s", us);
+        ok(t == ts[i], "%s parses back to its time", us);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        is_int(verify_time_parse_us(bad[i], strlen(bad[i]), &t), -1,
+               "not a ts: \"%s\"", bad[i]);
+    }
+    ok(verify_date_start_taipei(20261127) == utc(2026, 11, 26, 16, 0, 0),
+       "Taipei's 2026-11-27 starts at 16:00 UTC the day before");
+    ok(verify_date_start_taipei(20240301) == utc(2024, 2, 29, 16, 0, 0),
+       "after a leap day");
+    ok(verify_date_taipei(verify_date_start_taipei(20261231) - 1)
+       == 20261230, "the microsecond before a day is the day before");
+}
+
+/* Age by Taiwan's Civil Code (art. 124, art. 121 para. 2): a year older
+ * on the birthday; one born on 29 February on 1 March of common years. */
+static void test_age(void)
+{
+    static const struct {
+        verify_date_t birth, today;
+        int want;
+    } cases[] = {
+        /* around a birthday */
+        { 19600315, 20250314, 64 }, { 19600315, 20250315, 65 },
+        { 19600315, 20250316, 65 }, { 19600315, 20260314, 65 },
+        { 19600315, 20260315, 66 },
+        /* year ends: born 31 December, 1 January */
+        { 19601231, 20251230, 64 }, { 19601231, 20251231, 65 },
+        { 19601231, 20260101, 65 }, { 19610101, 20251231, 64 },
+        { 19610101, 20260101, 65 },
+        /* 29 February, common years: 28 Feb no, 1 Mar yes */
+        { 20000229, 20010228, 0 }, { 20000229, 20010301, 1 },
+        { 19600229, 20250228, 64 }, { 19600229, 20250301, 65 },
+        { 19600229, 20270228, 66 }, { 19600229, 20270301, 67 },
+        /* 29 February, leap years: the day itself */
+        { 19600229, 20240228, 63 }, { 19600229, 20240229, 64 },
+        { 19600229, 20240301, 64 }, { 20000229, 20040229, 4 },
+        { 20000229, 20040228, 3 },
+        /* 2100 is no leap year, 2000 was */
+        { 19960229, 21000228, 103 }, { 19960229, 21000301, 104 },
+        { 19800229, 20000228, 19 }, { 19800229, 20000229, 20 },
+        /* others born around 29 February in a leap year */
+        { 20000228, 20010228, 1 }, { 20000301, 20010228, 0 },
+        { 20000301, 20010301, 1 }, { 20040301, 20080229, 3 },
+        /* N = 0: from the day of birth */
+        { 20261201, 20261201, 0 }, { 20261130, 20261201, 0 },
+        /* 120 */
+        { 19061201, 20261130, 119 }, { 19061201, 20261201, 120 },
+        { 19040229, 20240229, 120 }, { 19040229, 20240228, 119 },
+        { 19050301, 20250228, 119 }, { 19050301, 20250301, 120 },
+        /* no answer */
+        { 20261202, 20261201, -1 }, { 0, 20261201, -1 },
+        { 19600315, 0, -1 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        is_int(verify_date_age(cases[i].birth, cases[i].today),
+               cases[i].want, "age of %u on %u", (unsigned)cases[i].birth,
+               (unsigned)cases[i].today);
+    }
+    /* ROC dates are stored as the Gregorian date they name: ROC 89 is
+     * 2000 (a leap year), ROC 49 is 1960 */
+    is_int(verify_date_age(PA("0890229"), PA("0900228")), 0,
+           "ROC 089/02/29 on ROC 090/02/28");
+    is_int(verify_date_age(PA("089/02/29"), PA("090/03/01")), 1,
+           "ROC 089/02/29 on ROC 090/03/01");
+    is_int(verify_date_age(PA("049/02/29"), PI("2024-02-29")), 64,
+           "ROC 049/02/29 in 2024, a leap year");
+    is_int(verify_date_age(PA("0490229"), PI("2025-02-28")), 64,
+           "ROC 0490229 on 2025-02-28");
+    is_int(verify_date_age(PA("0490229"), PI("2025-03-01")), 65,
+           "ROC 0490229 on 2025-03-01");
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -352,5 +451,7 @@ int main(void)
     test_format();
     test_months();
     test_readable();
+    test_parse_us();
+    test_age();
     return done_testing();
 }

@@ -2,7 +2,8 @@
  * test_writer.c -- the audit chain writer: processes appending at once
  * to one directory, recovery after a writer killed inside the chain
  * step, a partial line found at start, group commit, the caller's lock,
- * and the RFC 6962 tree's edge kept in the head.
+ * the RFC 6962 tree's edge kept in the head, answers in flight of
+ * processes that exited, lines deferred, and a clock behind the chain.
  */
 #include <glob.h>
 #include <stdarg.h>
@@ -18,10 +19,12 @@
 #include "verify.h"
 
 #define KIDS 4
+#define FLIGHTS 8
 
 /* What the processes share besides the head: the messages logged. */
 typedef struct {
     verify_writer_head_t head;
+    verify_writer_flight_t flights[FLIGHTS];
     int logged[128];            /* count per message number */
     int mutex_calls;
 } shared_t;
@@ -127,6 +130,38 @@ static long check_chain(uint64_t *last_seq, int *recovers, int *imports)
     *imports = c.imports;
     *last_seq = c.chain.seq;
     return c.n;
+}
+
+/* The lines of the directory holding @p needle, and the last of them. */
+typedef struct {
+    const char *needle;
+    int n;
+    char last[VERIFY_AUDIT_LINE_MAX + 2];
+    char file_of_last[VERIFY_AUDIT_LINE_MAX];
+} grep_t;
+
+static int grep_line(const char *line, size_t len, void *ctx)
+{
+    grep_t *g = ctx;
+
+    if (strstr(line, g->needle)) {
+        g->n++;
+        memcpy(g->last, line, len + 1);
+    }
+    return 0;
+}
+
+static int grep(const char *needle, char *last)
+{
+    grep_t g;
+
+    memset(&g, 0, sizeof(g));
+    g.needle = needle;
+    each_line(grep_line, &g);
+    if (last) {
+        strcpy(last, g.last);
+    }
+    return g.n;
 }
 
 /* The leaf hashes of every line of the directory, in order. */
@@ -381,6 +416,223 @@ static void test_callers_lock(void)
     verify_writer_close(&w);
 }
 
+/* A process that answers with its flights in @p f: appends one line
+ * with a receipt and answers it when @p answer, then exits as if it had
+ * been killed (no clean up). Returns its pid, reaped, and the seq of its
+ * line in *seq. */
+static pid_t answer_and_exit(int answer, uint64_t *seq)
+{
+    verify_writer_receipt_t rc;
+    verify_writer_t w;
+    int status;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        writer(&w, 0);
+        w.flights = sh->flights;
+        w.nflights = FLIGHTS;
+        if (verify_writer_append(&w, ",\"op\":\"q\"", 9, "r", &rc, pool)
+            != APR_SUCCESS) {
+            _exit(1);
+        }
+        if (answer) {
+            verify_writer_answered(&w);
+        }
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    *seq = sh->head.chain.seq;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? pid : -1;
+}
+
+static void test_flights(void)
+{
+    verify_writer_t w;
+    char line[VERIFY_AUDIT_LINE_MAX + 2], want[128];
+    uint64_t seq, seq2;
+    pid_t a, b;
+    int i, status;
+
+    writer(&w, 0);
+    w.flights = sh->flights;
+    w.nflights = FLIGHTS;
+
+    /* killed before its answer left: the next line after the parent
+     * reaped it names it */
+    a = answer_and_exit(0, &seq);
+    ok(a > 0, "a process appended and died with its answer in flight");
+    is_int(sh->flights[0].pid, a, "its slot is claimed");
+    ok(sh->flights[0].seq == seq, "and names its line");
+    is_int(append(&w, ",\"op\":\"x\""), APR_SUCCESS,
+           "an append before anyone knows");
+    is_int(grep("\"op\":\"unconfirmed\"", NULL), 0, "no mark yet");
+    verify_writer_exited(&sh->head, sh->flights, FLIGHTS, a);
+    is_int(sh->head.dead_pending, 1, "the exit is pending");
+    is_int(append(&w, ",\"op\":\"x\""), APR_SUCCESS, "the next append");
+    is_int(grep("\"op\":\"unconfirmed\"", line), 1, "one mark");
+    snprintf(want, sizeof(want), "\"op\":\"unconfirmed\",\"pid\":%ld,"
+             "\"seqs\":[%llu],", (long)a, (unsigned long long)seq);
+    ok(strstr(line, want) != NULL, "it names the process and its line");
+    is_int(sh->logged[92], 1, "VFY92: said in the error log");
+    is_int(sh->flights[0].pid, 0, "the slot is free again");
+    is_int(sh->head.dead_pending, 0, "nothing pending");
+
+    /* answered: a process that exits leaves no mark */
+    a = answer_and_exit(1, &seq);
+    verify_writer_exited(&sh->head, sh->flights, FLIGHTS, a);
+    is_int(append(&w, ",\"op\":\"x\""), APR_SUCCESS, "append");
+    is_int(grep("\"op\":\"unconfirmed\"", NULL), 1, "an answer that "
+           "left is not marked");
+    is_int(sh->flights[0].pid, 0, "its slot is free");
+
+    /* killed inside the chain step after noting its seq, before its
+     * write: the seq goes to the next line, which is no answer of the
+     * dead one's */
+    a = fork();
+    if (a == 0) {
+        verify_lock_acquire(&sh->head.lock, getpid());
+        sh->head.busy = getpid();
+        sh->flights[3].pid = getpid();
+        sh->flights[3].seq = sh->head.chain.seq + 1;
+        _exit(0);
+    }
+    waitpid(a, &status, 0);
+    verify_writer_exited(&sh->head, sh->flights, FLIGHTS, a);
+    is_int(append(&w, ",\"op\":\"x\""), APR_SUCCESS,
+           "append after a writer died before its write");
+    is_int(grep("\"op\":\"unconfirmed\"", NULL), 1, "no mark for a line "
+           "never written");
+    is_int(sh->flights[3].pid, 0, "its slot is free");
+
+    /* two processes gone, one flagged by no parent: a stopping server
+     * records both, each once */
+    a = answer_and_exit(0, &seq);
+    b = answer_and_exit(0, &seq2);
+    verify_writer_exited(&sh->head, sh->flights, FLIGHTS, a);
+    is_int(verify_writer_flush_exited(&w, pool), APR_SUCCESS,
+           "flush at stop");
+    is_int(grep("\"op\":\"unconfirmed\"", NULL), 3, "one mark each");
+    snprintf(want, sizeof(want), "\"pid\":%ld,\"seqs\":[%llu],", (long)b,
+             (unsigned long long)seq2);
+    is_int(grep(want, NULL), 1, "the unflagged one too");
+    for (i = 0; i < FLIGHTS; i++) {
+        if (sh->flights[i].pid) {
+            break;
+        }
+    }
+    is_int(i, FLIGHTS, "every slot free");
+    is_int(verify_writer_flush_exited(&w, pool), APR_SUCCESS,
+           "nothing left to flush");
+    is_int(grep("\"op\":\"unconfirmed\"", NULL), 3, "no mark twice");
+    edge_matches_files("after the marks");
+    verify_writer_close(&w);
+}
+
+static void test_deferred(void)
+{
+    verify_writer_t w;
+    char line[VERIFY_AUDIT_LINE_MAX + 2], want[64];
+    uint64_t seq = sh->head.chain.seq;
+
+    writer(&w, 0);
+    is_int(verify_writer_defer(&w, ",\"op\":\"later1\"", 17), APR_SUCCESS,
+           "defer a line");
+    is_int(verify_writer_defer(&w, ",\"op\":\"later2\"", 17), APR_SUCCESS,
+           "and another");
+    is_int(append(&w, ",\"op\":\"now\""), APR_SUCCESS, "append");
+    grep("\"op\":\"later1\"", line);
+    snprintf(want, sizeof(want), "{\"seq\":%llu,",
+             (unsigned long long)seq + 1);
+    ok(strncmp(line, want, strlen(want)) == 0,
+       "the deferred lines first, in order");
+    is_int(grep("\"op\":\"later2\"", NULL), 1, "the second one once");
+    is_int(append(&w, ",\"op\":\"now\""), APR_SUCCESS, "append again");
+    is_int(grep("\"op\":\"later", NULL), 2, "each written once");
+    is_int(sh->head.chain.seq, seq + 4, "four lines");
+    verify_writer_close(&w);
+}
+
+/* The ts of @p line as a time. */
+static apr_time_t line_time(const char *line)
+{
+    const char *t = strstr(line, "\"ts\":\"");
+    apr_time_t out = 0;
+
+    if (t) {
+        verify_time_parse_us(t + 6, VERIFY_TS_LEN, &out);
+    }
+    return out;
+}
+
+static void test_clock_behind(void)
+{
+    verify_writer_t w;
+    char line[VERIFY_AUDIT_LINE_MAX + 2], name[32], *path;
+    apr_time_t ahead = apr_time_now() + apr_time_from_sec(2 * 86400);
+    verify_date_t day;
+    int clocks = grep("\"op\":\"clock\"", NULL);
+    FILE *f;
+
+    /* the last line two days ahead of the clock */
+    writer(&w, 0);
+    sh->head.last_ts = ahead;
+    is_int(append(&w, ",\"op\":\"behind1\""), APR_SUCCESS, "append");
+    is_int(grep("\"op\":\"clock\"", line), clocks + 1, "a clock line");
+    ok(line_time(line) == ahead, "it keeps the last ts");
+    ok(strstr(line, "\"observed\":\"") && strstr(line, "\"last\":\""),
+       "and says what the clock read");
+    is_int(sh->logged[90], 1, "VFY90");
+    grep("\"op\":\"behind1\"", line);
+    ok(line_time(line) == ahead, "the line keeps the last ts");
+    is_int(append(&w, ",\"op\":\"behind2\""), APR_SUCCESS, "again");
+    is_int(grep("\"op\":\"clock\"", NULL), clocks + 1,
+           "one clock line while it stays behind");
+    verify_audit_filename(verify_date_taipei(ahead), name);
+    f = fopen(apr_pstrcat(pool, dir, "/", name, NULL), "r");
+    ok(f != NULL, "the lines are in the last line's day file");
+    if (f) {
+        fclose(f);
+    }
+    verify_writer_close(&w);
+
+    /* a full start: the head's ts comes from the file */
+    writer(&w, 0);
+    is_int(verify_writer_start(&w, VERIFY_WRITER_LOCK_FUTEX, pool),
+           APR_SUCCESS, "start with the clock behind the head");
+    ok(sh->head.last_ts == ahead, "last_ts is the head line's");
+    is_int(append(&w, ",\"op\":\"behind3\""), APR_SUCCESS, "append");
+    is_int(grep("\"op\":\"clock\"", NULL), clocks + 2, "a clock line "
+           "after the start");
+    grep("\"op\":\"behind3\"", line);
+    ok(line_time(line) == ahead, "still the head's ts");
+    verify_writer_close(&w);
+
+    /* an empty file of a later day (opened at a day change): the next
+     * line goes there, at that day's first microsecond */
+    day = verify_date_taipei(ahead + apr_time_from_sec(86400));
+    verify_audit_filename(day, name);
+    path = apr_pstrcat(pool, dir, "/", name, NULL);
+    f = fopen(path, "w");
+    if (f) {
+        fclose(f);
+    }
+    writer(&w, 0);
+    is_int(verify_writer_start(&w, VERIFY_WRITER_LOCK_FUTEX, pool),
+           APR_SUCCESS, "start with a newer empty file");
+    is_int(append(&w, ",\"op\":\"behind4\""), APR_SUCCESS, "append");
+    grep("\"op\":\"behind4\"", line);
+    ok(line_time(line) == verify_date_start_taipei(day),
+       "the newest file's day, from its start");
+    f = fopen(path, "r");
+    ok(f && fgets(line, sizeof(line), f), "into the newest file");
+    if (f) {
+        fclose(f);
+    }
+    is_int(check_chain(&(uint64_t){0}, &(int){0}, &(int){0}) > 0, 1,
+           "the chain holds in file order");
+    verify_writer_close(&w);
+}
+
 /* A live process holding the lock word (any child can write it): a
  * writer with patience gives up instead of hanging; without, it waits. */
 static void test_patience(void)
@@ -442,6 +694,9 @@ int main(void)
     test_group_commit();
     test_callers_lock();
     test_patience();
+    test_flights();
+    test_deferred();
+    test_clock_behind();        /* last: it writes future days' files */
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0) {
         diag("cannot remove %s", dir);
