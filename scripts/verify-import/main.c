@@ -34,8 +34,8 @@ static void usage(FILE *to)
     fprintf(to,
         "usage: " PROG " --store DIR --key FILE --source SOURCE [options] "
         "FILE\n"
-        "       " PROG " --store DIR --key FILE --source SOURCE [options] "
-        "--watch INBOX --quarantine DIR\n"
+        "       " PROG " --store DIR --key FILE --source SOURCE [options]\n"
+        "                     --watch INBOX --quarantine DIR\n"
         "       " PROG " --store DIR --require-signed on|off\n"
         "  sources: household (id,name,birth_date,indigenous),\n"
         "           elderly_alone (id,valid_until), disability "
