@@ -48,9 +48,35 @@ static void date_member(verify_jbuf_t *b, const char *key, verify_date_t d)
     str_member(b, key, d ? s : NULL, sizeof(s));
 }
 
-void verify_event_import(verify_jbuf_t *b, const verify_event_import_t *e)
+static void bool_member(verify_jbuf_t *b, const char *key, int v)
+{
+    VERIFY_JRAW(b, ",");
+    verify_jbuf_key(b, key);
+    if (v < 0) {
+        VERIFY_JRAW(b, "null");
+    }
+    else if (v) {
+        VERIFY_JRAW(b, "true");
+    }
+    else {
+        VERIFY_JRAW(b, "false");
+    }
+}
+
+static void sha_member(verify_jbuf_t *b, const unsigned char *sha256)
 {
     char sha[65];
+
+    if (sha256) {
+        verify_hex(sha256, 32, sha);
+    }
+    str_member(b, "sha256", sha256 ? sha : NULL, sizeof(sha));
+}
+
+void verify_event_import(verify_jbuf_t *b, const verify_event_import_t *e)
+{
+    char sha[65], ts[32];
+    int i;
 
     VERIFY_JRAW(b, ",\"op\":\"import\"");
     str_member(b, "result", e->accepted ? "accepted" : "refused", 16);
@@ -70,11 +96,65 @@ void verify_event_import(verify_jbuf_t *b, const verify_event_import_t *e)
     str_member(b, "imported_at", e->imported_at, 64);
     date_member(b, "approved_until", e->approved_until);
     str_member(b, "signer", e->signer, SIGNER_MAX);
+    if (e->signed_at) {
+        verify_time_format_s(e->signed_at, ts);
+    }
+    str_member(b, "signed_at", e->signed_at ? ts : NULL, sizeof(ts));
+    bool_member(b, "encrypted", e->encrypted);
+    bool_member(b, "plain", e->plain);
+    VERIFY_JRAW(b, ",\"forced\":");
+    if (e->forced) {
+        VERIFY_JRAW(b, "[");
+        for (i = 0; e->forced[i]; i++) {
+            if (i) {
+                VERIFY_JRAW(b, ",");
+            }
+            verify_jbuf_str(b, e->forced[i], strlen(e->forced[i]), 32);
+        }
+        VERIFY_JRAW(b, "]");
+    }
+    else {
+        VERIFY_JRAW(b, "null");
+    }
     str_member(b, "input", e->input, 32);
     if (!e->accepted) {
         str_member(b, "fault", e->fault ? e->fault : "unknown", FAULT_MAX);
     }
     str_member(b, "user", e->user, USER_MAX);
+}
+
+void verify_event_recovery(verify_jbuf_t *b,
+                           const verify_event_recovery_t *e)
+{
+    VERIFY_JRAW(b, ",\"op\":\"import_recovery\"");
+    bool_member(b, "committed", e->committed);
+    str_member(b, "source", verify_source_name(e->src), 32);
+    str_member(b, "batch_id", e->batch_id, 64);
+    VERIFY_JRAW(b, ",\"records\":");
+    if (e->have_records) {
+        verify_jbuf_u64(b, e->records);
+    }
+    else {
+        VERIFY_JRAW(b, "null");
+    }
+    sha_member(b, e->sha256);
+    str_member(b, "imported_at", e->imported_at, 64);
+    str_member(b, "file", e->file, PATH_MAX_OUT);
+    str_member(b, "input", e->input, 32);
+    str_member(b, "pending_since", e->pending_since, 64);
+    str_member(b, "import_user", e->import_user, USER_MAX);
+    str_member(b, "user", e->user, USER_MAX);
+}
+
+void verify_event_intake_policy(verify_jbuf_t *b, int require_signed,
+                                int previous, const char *store,
+                                const char *user)
+{
+    VERIFY_JRAW(b, ",\"op\":\"intake_policy\"");
+    bool_member(b, "require_signed", require_signed);
+    bool_member(b, "previous", previous);
+    str_member(b, "store", store, PATH_MAX_OUT);
+    str_member(b, "user", user, USER_MAX);
 }
 
 void verify_event_purge(verify_jbuf_t *b, const verify_event_purge_t *e)

@@ -33,18 +33,65 @@ typedef struct verify_event_import_t {
     const char *imported_at;        /**< as_of of the batch; NULL: none */
     verify_date_t approved_until;   /**< 0: none */
     const char *signer;             /**< CMS signer's subject; NULL */
+    apr_time_t signed_at;           /**< its CMS signing time; 0: none */
+    int encrypted;                  /**< 1 the file was CMS-encrypted,
+                                         0 not, -1 not known (not read) */
+    int plain;                      /**< --allow-plain was given */
+    const char *const *forced;      /**< NULL: no --force; else the
+                                         checks it overrode, NULL-ended
+                                         (VERIFY_FORCED_*) */
     const char *input;              /**< "destroyed", "kept", … */
     const char *fault;              /**< why refused (verify_event_fault);
                                          NULL when accepted */
     const char *user;               /**< verify_event_user(); NULL */
 } verify_event_import_t;
 
+/** The replay checks --force can override, as "forced" names them. */
+#define VERIFY_FORCED_SAME_FILE   "same_sha256"
+#define VERIFY_FORCED_OLDER       "older_signing_time"
+#define VERIFY_FORCED_NO_TIME     "no_signing_time"
+
 /**
  * ,"op":"import","result":"accepted"|"refused","source":…,"batch_id":…,
  * "records":…,"sha256":…,"imported_at":…,"approved_until":…,"signer":…,
+ * "signed_at":…,"encrypted":…,"plain":…,"forced":null|[…],
  * "input":…[,"fault":…],"user":… (null where unknown).
  */
 void verify_event_import(verify_jbuf_t *b, const verify_event_import_t *e);
+
+/** What the next run of verify-import did with a record, left by a run
+ *  killed during its import, that an input file was to be destroyed. */
+typedef struct verify_event_recovery_t {
+    int committed;                  /**< the killed run's batch went in */
+    verify_source_t src;
+    const char *batch_id;
+    int have_records;               /**< committed: records known */
+    uint64_t records;
+    const unsigned char *sha256;    /**< 32 bytes: the input as read */
+    const char *imported_at;        /**< committed: as_of; else NULL */
+    const char *file;               /**< the input's path */
+    const char *input;              /**< what became of it now */
+    const char *pending_since;      /**< when the record was made */
+    const char *import_user;        /**< who ran the killed import */
+    const char *user;               /**< who ran this one */
+} verify_event_recovery_t;
+
+/**
+ * ,"op":"import_recovery","committed":…,"source":…,"batch_id":…,
+ * "records":…,"sha256":…,"imported_at":…,"file":…,"input":…,
+ * "pending_since":…,"import_user":…,"user":….
+ */
+void verify_event_recovery(verify_jbuf_t *b,
+                           const verify_event_recovery_t *e);
+
+/**
+ * ,"op":"intake_policy","require_signed":…,"previous":…,"store":…,
+ * "user":…: verify-import --require-signed set or lifted the store's
+ * requirement of signed and encrypted batches.
+ */
+void verify_event_intake_policy(verify_jbuf_t *b, int require_signed,
+                                int previous, const char *store,
+                                const char *user);
 
 /** A purge of audit files (verify-audit purge). */
 typedef struct verify_event_purge_t {

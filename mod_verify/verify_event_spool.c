@@ -460,7 +460,9 @@ cleanup:
  * itself, and nothing else is an administrative event. */
 static int spooled_op(const char *op)
 {
-    return op && (!strcmp(op, "import") || !strcmp(op, "purge"));
+    return op && (!strcmp(op, "import") || !strcmp(op, "purge")
+                  || !strcmp(op, "import_recovery")
+                  || !strcmp(op, "intake_policy"));
 }
 
 const char *verify_spool_event_check(const char *buf, size_t len,
@@ -506,7 +508,8 @@ const char *verify_spool_event_check(const char *buf, size_t len,
         goto done;
     }
     if (!spooled_op(json_string_value(json_object_get(j, "op")))) {
-        why = "not an event the tools spool (import, purge)";
+        why = "not an event the tools spool (import, import_recovery, "
+              "intake_policy, purge)";
         goto done;
     }
     for (i = 0; i < sizeof(chain_members) / sizeof(chain_members[0]); i++) {

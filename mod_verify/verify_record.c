@@ -7,8 +7,9 @@
 #include "verify_record.h"
 #include "verify_time.h"
 
-#define META_VERSION 2
+#define META_VERSION 3
 #define META_V1_LEN 85          /* v1 (no key check) is still read */
+#define META_V2_LEN 101         /* v2 (no signing time, no flags) too */
 
 static const char *const source_names[VERIFY_SRC_COUNT] = {
     "household", "elderly_alone", "disability"
@@ -124,6 +125,8 @@ void verify_batch_encode(const verify_batch_t *b,
     memcpy(out + 21, b->sha256, 32);
     memcpy(out + 53, b->batch_id, 32);
     memcpy(out + 85, b->key_check, VERIFY_KEY_CHECK_LEN);
+    put64(out + 101, (uint64_t)b->signed_at);
+    out[109] = (unsigned char)b->flags;
 }
 
 int verify_batch_decode(const void *data, size_t len, verify_batch_t *b)
@@ -131,6 +134,7 @@ int verify_batch_decode(const void *data, size_t len, verify_batch_t *b)
     const unsigned char *p = data;
 
     if (!((len == VERIFY_BATCH_META_LEN && p[0] == META_VERSION)
+          || (len == META_V2_LEN && p[0] == 2)
           || (len == META_V1_LEN && p[0] == 1))) {
         return -1;
     }
@@ -143,6 +147,12 @@ int verify_batch_decode(const void *data, size_t len, verify_batch_t *b)
     b->have_key_check = p[0] >= 2;
     if (b->have_key_check) {
         memcpy(b->key_check, p + 85, VERIFY_KEY_CHECK_LEN);
+    }
+    b->signed_at = 0;
+    b->flags = 0;
+    if (p[0] >= 3) {
+        b->signed_at = (apr_time_t)get64(p + 101);
+        b->flags = p[109];
     }
     verify_time_format_s(b->imported_at, b->as_of);
     return 0;

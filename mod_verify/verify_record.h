@@ -63,17 +63,30 @@ typedef struct verify_batch_t {
     unsigned char key_check[16];  /**< verify_keys_check() of the key
                                        the batch was imported with */
     int have_key_check;           /**< 0 for batches of format v1 */
+    apr_time_t signed_at;         /**< the CMS signing time of the batch
+                                       (whole seconds); 0: not signed, no
+                                       signing time, or format v1/v2 */
+    unsigned flags;               /**< VERIFY_BATCH_* (format 3) */
 } verify_batch_t;
 
-/** Bytes of encoded batch metadata (format 2). */
-#define VERIFY_BATCH_META_LEN 101
+/** The batch was imported with the strict intake rules lifted
+ *  (verify-import --allow-plain: not encrypted, not signed or without
+ *  --approved-until). */
+#define VERIFY_BATCH_PLAIN  0x01
+/** A replay check was overridden (verify-import --force). */
+#define VERIFY_BATCH_FORCED 0x02
 
-/** Encode batch metadata (format 2: ends in the key check). */
+/** Bytes of encoded batch metadata (format 3). */
+#define VERIFY_BATCH_META_LEN 110
+
+/** Encode batch metadata (format 3: the key check, the signing time,
+ *  the flags). */
 void verify_batch_encode(const verify_batch_t *b,
                          unsigned char out[VERIFY_BATCH_META_LEN]);
 
 /**
- * Decode batch metadata of format 2 or 1 (without a key check).
+ * Decode batch metadata of format 3, 2 (without signing time and
+ * flags) or 1 (without a key check either).
  * @return 0, or -1 when malformed.
  */
 int verify_batch_decode(const void *data, size_t len, verify_batch_t *b);

@@ -180,9 +180,9 @@ apr_status_t verify_snapshot_dir_prepare(const char *dir, gid_t gid,
 }
 
 /* Open (or create) the store directory and take the import lock. */
-static apr_status_t open_store_dir(import_t *im)
+static apr_status_t open_store_dir(import_t *im, int new_only)
 {
-    apr_status_t rv = store_dir(im, 0);
+    apr_status_t rv = store_dir(im, new_only);
 
     if (rv != APR_SUCCESS) {
         return rv;
@@ -197,6 +197,95 @@ static apr_status_t open_store_dir(import_t *im)
         return fault(im, errno, "cannot lock " VERIFY_SNAP_IMPORT_LOCK);
     }
     return APR_SUCCESS;
+}
+
+struct verify_snap_lock_t {
+    const char *dir;
+    gid_t gid;                  /* the readers' group, resolved */
+    int dfd;                    /* the store directory */
+    int lockfd;                 /* VERIFY_SNAP_IMPORT_LOCK, flocked */
+};
+
+void verify_snapshot_unlock(verify_snap_lock_t *l)
+{
+    if (l) {
+        close_fd(&l->lockfd);   /* and the lock with it */
+        close_fd(&l->dfd);
+    }
+}
+
+static apr_status_t lock_cleanup(void *data)
+{
+    verify_snapshot_unlock(data);
+    return APR_SUCCESS;
+}
+
+apr_status_t verify_snapshot_lock(verify_snap_lock_t **out, const char *dir,
+                                  gid_t gid, char **err, apr_pool_t *p)
+{
+    verify_snap_lock_t *l = apr_pcalloc(p, sizeof(*l));
+    import_t im;
+    apr_status_t rv;
+
+    memset(&im, 0, sizeof(im));
+    im.dir = dir;
+    im.gid = gid;
+    im.dfd = im.lockfd = im.basefd = im.snapfd = im.datafd = -1;
+    im.err = err;
+    im.p = p;
+    *out = NULL;
+    /* an existing directory is given to @p gid only when a snapshot is
+     * published: a refused import changes nothing */
+    rv = open_store_dir(&im, 1);
+    if (rv != APR_SUCCESS) {
+        close_fd(&im.lockfd);
+        close_fd(&im.dfd);
+        return rv;
+    }
+    l->dir = apr_pstrdup(p, dir);
+    l->gid = im.gid;
+    l->dfd = im.dfd;
+    l->lockfd = im.lockfd;
+    apr_pool_cleanup_register(p, l, lock_cleanup, apr_pool_cleanup_null);
+    *out = l;
+    return APR_SUCCESS;
+}
+
+int verify_snapshot_dirfd(const verify_snap_lock_t *l)
+{
+    return l->dfd;
+}
+
+/* The store directory to the readers' group asked for, if it has
+ * another. */
+static apr_status_t regroup(import_t *im)
+{
+    struct stat sb;
+
+    if (fstat(im->dfd, &sb) != 0) {
+        return fault(im, errno, "cannot stat the directory");
+    }
+    if (sb.st_gid != im->gid
+        && (fchown(im->dfd, (uid_t)-1, im->gid) != 0
+            || fchmod(im->dfd, VERIFY_SNAP_DIR_MODE) != 0)) {
+        return fault(im, errno, "cannot give the directory to the "
+                     "readers' group");
+    }
+    return APR_SUCCESS;
+}
+
+/* An import_t working on the locked store @p l. */
+static void im_locked(import_t *im, verify_snap_lock_t *l, char **err,
+                      apr_pool_t *p)
+{
+    memset(im, 0, sizeof(*im));
+    im->dir = l->dir;
+    im->gid = l->gid;
+    im->dfd = l->dfd;
+    im->lockfd = l->lockfd;
+    im->basefd = im->snapfd = im->datafd = -1;
+    im->err = err;
+    im->p = p;
 }
 
 /* The store the new snapshot starts from: the published snapshot, an
@@ -415,24 +504,19 @@ static void close_fd(int *fd)
     }
 }
 
-apr_status_t verify_snapshot_import(const char *dir, gid_t gid,
-                                    verify_source_t src,
-                                    verify_import_rec_t *recs, size_t n,
-                                    verify_batch_t *batch,
-                                    verify_snap_report_t *rep, char **err,
-                                    apr_pool_t *p)
+apr_status_t verify_snapshot_publish(verify_snap_lock_t *l,
+                                     verify_source_t src,
+                                     verify_import_rec_t *recs, size_t n,
+                                     verify_batch_t *batch,
+                                     verify_snap_report_t *rep, char **err,
+                                     apr_pool_t *p)
 {
     import_t im;
     verify_snap_report_t dummy;
     verify_store_t *base = NULL, *st = NULL;
     apr_status_t rv;
 
-    memset(&im, 0, sizeof(im));
-    im.dir = dir;
-    im.gid = gid;
-    im.dfd = im.lockfd = im.basefd = im.snapfd = im.datafd = -1;
-    im.err = err;
-    im.p = p;
+    im_locked(&im, l, err, p);
     if (!rep) {
         rep = &dummy;
     }
@@ -440,7 +524,7 @@ apr_status_t verify_snapshot_import(const char *dir, gid_t gid,
     /* a bad batch is refused before anything is touched */
     rv = verify_import_check(recs, n, err, p);
     if (rv == APR_SUCCESS) {
-        rv = open_store_dir(&im);
+        rv = regroup(&im);
     }
     if (rv == APR_SUCCESS) {
         rv = open_base(&im, &base);
@@ -474,9 +558,135 @@ apr_status_t verify_snapshot_import(const char *dir, gid_t gid,
     }
     close_fd(&im.datafd);
     close_fd(&im.snapfd);
-    close_fd(&im.lockfd);
-    close_fd(&im.dfd);
     return rv;
+}
+
+apr_status_t verify_snapshot_import(const char *dir, gid_t gid,
+                                    verify_source_t src,
+                                    verify_import_rec_t *recs, size_t n,
+                                    verify_batch_t *batch,
+                                    verify_snap_report_t *rep, char **err,
+                                    apr_pool_t *p)
+{
+    verify_snap_lock_t *l = NULL;
+    apr_status_t rv;
+
+    if (rep) {
+        memset(rep, 0, sizeof(*rep));
+    }
+    /* a bad batch is refused before the store is even opened */
+    rv = verify_import_check(recs, n, err, p);
+    if (rv == APR_SUCCESS) {
+        rv = verify_snapshot_lock(&l, dir, gid, err, p);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = verify_snapshot_publish(l, src, recs, n, batch, rep, err, p);
+    }
+    verify_snapshot_unlock(l);
+    return rv;
+}
+
+apr_status_t verify_snapshot_batches(verify_snap_lock_t *l,
+                                     verify_lookup_t *out, char **err,
+                                     apr_pool_t *p)
+{
+    import_t im;
+    verify_store_t *base = NULL;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    memset(out, 0, sizeof(*out));
+    im_locked(&im, l, err, p);
+    rv = open_base(&im, &base);
+    if (rv == APR_SUCCESS && base) {
+        rv = verify_store_batches(base, out, &why);
+        if (rv != APR_SUCCESS) {
+            fault(&im, 0, why);
+        }
+    }
+    verify_store_close(base);
+    close_fd(&im.basefd);
+    return rv;
+}
+
+int verify_snapshot_flag(verify_snap_lock_t *l, const char *name,
+                         char **err, apr_pool_t *p)
+{
+    struct stat sb;
+    import_t im;
+
+    im_locked(&im, l, err, p);
+    /* looked at, never opened: a FIFO or device there has no effect */
+    if (fstatat(l->dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        fault(&im, errno, apr_psprintf(p, "cannot stat %s", name));
+        return -1;
+    }
+    /* anything but our own regular file is never taken as "not set" */
+    if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid()
+        || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+        fault(&im, 0, apr_psprintf(p, "%s is %s; refusing to use it", name,
+                                   S_ISLNK(sb.st_mode)
+                                   ? "a symbolic link"
+                                   : !S_ISREG(sb.st_mode)
+                                   ? "not a regular file"
+                                   : sb.st_uid != geteuid()
+                                   ? "not owned by the importing user"
+                                   : "writable by group or others"));
+        return -1;
+    }
+    return 1;
+}
+
+apr_status_t verify_snapshot_flag_set(verify_snap_lock_t *l,
+                                      const char *name, int on,
+                                      const char *text, char **err,
+                                      apr_pool_t *p)
+{
+    const char *tmp = apr_pstrcat(p, name, ".tmp", NULL);
+    size_t len = text ? strlen(text) : 0;
+    import_t im;
+    int fd;
+
+    im_locked(&im, l, err, p);
+    if (!on) {
+        if (unlinkat(l->dfd, name, 0) != 0 && errno != ENOENT) {
+            return fault(&im, errno, apr_psprintf(p, "cannot remove %s",
+                                                  name));
+        }
+    }
+    else {
+        if (unlinkat(l->dfd, tmp, 0) != 0 && errno != ENOENT) {
+            return fault(&im, errno, apr_psprintf(p, "cannot remove %s",
+                                                  tmp));
+        }
+        fd = open_checked(&im, l->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL,
+                          S_IFREG);
+        if (fd < 0) {
+            return APR_EGENERAL;
+        }
+        if (fchown(fd, (uid_t)-1, l->gid) != 0
+            || fchmod(fd, VERIFY_SNAP_FLAG_MODE) != 0
+            || (len && write(fd, text, len) != (ssize_t)len)
+            || fsync(fd) != 0) {
+            int e = errno;
+            close(fd);
+            unlinkat(l->dfd, tmp, 0);
+            return fault(&im, e, apr_psprintf(p, "cannot write %s", tmp));
+        }
+        close(fd);
+        if (renameat(l->dfd, tmp, l->dfd, name) != 0) {
+            int e = errno;
+            unlinkat(l->dfd, tmp, 0);
+            return fault(&im, e, apr_psprintf(p, "cannot rename %s", tmp));
+        }
+    }
+    if (fsync(l->dfd) != 0) {
+        return fault(&im, errno, "cannot sync the directory");
+    }
+    return APR_SUCCESS;
 }
 
 /* ------------------------------------------------------------------ */

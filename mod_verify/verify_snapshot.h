@@ -8,6 +8,11 @@
  *   snap-NAME/     one complete LMDB environment: data.mdb only (no
  *                  lock file: written once, never after publication)
  *   .import.lock   the importer's lock (root-only)
+ *   require-signed present: batches must be signed and encrypted
+ *                  (verify-import --require-signed on)
+ *   events/        the event spool (verify_event_spool.h)
+ *   pending/       the importer's records of input files still to be
+ *                  destroyed (verify-import)
  * Everything is root's; the readers' group may read, nobody else write.
  */
 #ifndef VERIFY_SNAPSHOT_H
@@ -27,6 +32,10 @@
 #define VERIFY_SNAP_DATA_MODE   0640
 /** The importer's lock file. */
 #define VERIFY_SNAP_LOCK_MODE   0600
+/** A flag file of the store (verify_snapshot_flag_set). */
+#define VERIFY_SNAP_FLAG_MODE   0640
+/** The flag: only signed and encrypted batches may be imported. */
+#define VERIFY_SNAP_REQUIRE_SIGNED "require-signed"
 
 /** What an import did besides publishing. */
 typedef struct verify_snap_report_t {
@@ -74,6 +83,63 @@ apr_status_t verify_snapshot_import(const char *dir, gid_t gid,
                                     verify_batch_t *batch,
                                     verify_snap_report_t *rep, char **err,
                                     apr_pool_t *p);
+
+/** The store directory of one importer run, locked. */
+typedef struct verify_snap_lock_t verify_snap_lock_t;
+
+/**
+ * Open the store directory @p dir (created and given to @p gid as
+ * verify_snapshot_import() does) and take the import lock, waiting for
+ * another importer to finish. Everything an importer decides from the
+ * store (its batches, its flags) and does to it then happens under
+ * this one lock, until verify_snapshot_unlock() or the cleanup of
+ * @p p.
+ */
+apr_status_t verify_snapshot_lock(verify_snap_lock_t **l, const char *dir,
+                                  gid_t gid, char **err, apr_pool_t *p);
+
+/** Let go of the lock (idempotent). */
+void verify_snapshot_unlock(verify_snap_lock_t *l);
+
+/** The store directory's descriptor, for the importer's own files in
+ *  it (reach them with openat and O_NOFOLLOW). */
+int verify_snapshot_dirfd(const verify_snap_lock_t *l);
+
+/**
+ * The batch metadata of the published snapshot: out->have_batch[i] and
+ * out->batch[i] for each source (no records are looked up). Nothing
+ * published yet: no source has a batch.
+ */
+apr_status_t verify_snapshot_batches(verify_snap_lock_t *l,
+                                     verify_lookup_t *out, char **err,
+                                     apr_pool_t *p);
+
+/** verify_snapshot_import() under a lock taken already. */
+apr_status_t verify_snapshot_publish(verify_snap_lock_t *l,
+                                     verify_source_t src,
+                                     verify_import_rec_t *recs, size_t n,
+                                     verify_batch_t *batch,
+                                     verify_snap_report_t *rep, char **err,
+                                     apr_pool_t *p);
+
+/**
+ * Is the flag file @p name (e.g. VERIFY_SNAP_REQUIRE_SIGNED) set in the
+ * store? 1 yes, 0 no; -1 with *err when something is there that is not
+ * a regular file of the importing user that nobody else can write (a
+ * flag is never taken as unset because it was tampered with).
+ */
+int verify_snapshot_flag(verify_snap_lock_t *l, const char *name,
+                         char **err, apr_pool_t *p);
+
+/**
+ * Set the flag file @p name with content @p text (written as
+ * NAME.tmp, synced, renamed; owner the caller, the readers' group,
+ * VERIFY_SNAP_FLAG_MODE), or remove it; then sync the directory.
+ */
+apr_status_t verify_snapshot_flag_set(verify_snap_lock_t *l,
+                                      const char *name, int on,
+                                      const char *text, char **err,
+                                      apr_pool_t *p);
 
 /** A process's view of a store directory, shared by its threads. */
 typedef struct verify_snap_reader_t verify_snap_reader_t;

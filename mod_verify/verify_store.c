@@ -248,6 +248,38 @@ fail:
     return APR_EGENERAL;
 }
 
+apr_status_t verify_store_batches(verify_store_t *st, verify_lookup_t *out,
+                                  const char **err)
+{
+    MDB_txn *txn = NULL;
+    MDB_val k, v;
+    int rc, i;
+
+    memset(out, 0, sizeof(*out));
+    rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        *err = lmdb_fault(rc);
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < VERIFY_SRC_COUNT; i++) {
+        k.mv_data = (void *)verify_source_name(i);
+        k.mv_size = strlen(verify_source_name(i));
+        rc = mdb_get(txn, st->meta, &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            continue;
+        }
+        if (rc != 0
+            || verify_batch_decode(v.mv_data, v.mv_size, &out->batch[i])) {
+            *err = rc ? lmdb_fault(rc) : "batch metadata unreadable";
+            mdb_txn_abort(txn);
+            return APR_EGENERAL;
+        }
+        out->have_batch[i] = 1;
+    }
+    mdb_txn_abort(txn);
+    return APR_SUCCESS;
+}
+
 static int rec_cmp(const void *a, const void *b)
 {
     return memcmp(((const verify_import_rec_t *)a)->key,

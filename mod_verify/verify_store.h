@@ -64,6 +64,14 @@ apr_status_t verify_store_lookup(verify_store_t *st,
                                  unsigned sources, verify_lookup_t *out,
                                  const char **err);
 
+/**
+ * The batch metadata of every source (out->have_batch, out->batch),
+ * in one read transaction; no record is looked up.
+ * @return APR_SUCCESS, or an error with *err set (static string).
+ */
+apr_status_t verify_store_batches(verify_store_t *st, verify_lookup_t *out,
+                                  const char **err);
+
 /** One record to import: pseudonym key, encoded value, source line. */
 typedef struct verify_import_rec_t {
     unsigned char key[VERIFY_TAG_LEN];

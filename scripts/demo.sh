@@ -6,8 +6,9 @@
 #
 # In a scratch directory: a throw-away CA with a server and a client
 # certificate, a pseudonym key, 100,000 synthetic residents (signed and
-# encrypted as the data provider sends them, once verify-import takes
-# CMS input) imported into an LMDB store, a private httpd (event MPM, TLS with client certificates)
+# encrypted as the data provider sends them) imported the strict way
+# into an LMDB store that refuses anything else, a private httpd (event
+# MPM, TLS with client certificates)
 # on 127.0.0.1, real /verify calls with curl, the audit lines they left,
 # the chain check, the monthly report and the monthly sample. Nothing
 # outside the scratch directory is touched; it is removed at the end
@@ -151,13 +152,23 @@ say "household.csv.p7m: $(du -h household.csv.p7m | cut -f1); the clear CSV is d
 step "4. Import it into the store (a new snapshot, one LMDB write transaction)"
 mkdir -p store
 chmod 0750 store
+GROUP_ARGS=()
 if is_root; then
     # snapshots are root's, readable by httpd's run-time group
-    IMPORT_ARGS+=(--group "$HTTPD_USER")
+    GROUP_ARGS+=(--group "$HTTPD_USER")
 fi
+IMPORT_ARGS+=("${GROUP_ARGS[@]+"${GROUP_ARGS[@]}"}")
+say "Intake is strict (R4.1.1-R4.1.3): a batch must be signed by the data"
+say "provider, encrypted to the county and carry its approved usage period."
+say "This store is told to refuse even --allow-plain from now on (recorded):"
+show "$IMPORT" --store "$D/store" --require-signed on \
+    "${GROUP_ARGS[@]+"${GROUP_ARGS[@]}"}" | indent \
+    || die "verify-import --require-signed on failed"
+APPROVED_UNTIL=$(taipei_date "+6 months")
 ls -l "$INPUT" | indent
 if ! show "$IMPORT" --store "$D/store" --key "$D/pseudonym.key" \
-        --source household "${IMPORT_ARGS[@]+"${IMPORT_ARGS[@]}"}" \
+        --source household --approved-until "$APPROVED_UNTIL" \
+        "${IMPORT_ARGS[@]+"${IMPORT_ARGS[@]}"}" \
         "$D/$INPUT" 2>&1 | indent; then
     die "verify-import failed"
 fi
@@ -166,6 +177,25 @@ if [ -e "$INPUT" ]; then
 fi
 ok "$INPUT is gone: the importer destroyed its input after the commit"
 ls -l store store/current/ | indent
+SNAP=$(readlink store/current)
+
+say "A plain CSV (one row of the same people, unsigned, unencrypted) is"
+say "refused, even with --allow-plain; the attempt is recorded all the same:"
+printf 'id,name,birth_date,indigenous\n%s,%s,%s,\n' \
+    "$WHO_ID" "$WHO_NAME" "$WHO_BIRTH" > plain.csv
+set +e
+show "$IMPORT" --store "$D/store" --key "$D/pseudonym.key" \
+    --source household --allow-plain "$D/plain.csv" \
+    > plain.out 2> plain.err
+rc=$?
+set -e
+indent < plain.err
+rm -f plain.csv
+[ "$rc" -eq 1 ] || die "the store took a plain CSV (exit $rc)"
+grep -q '"result":"refused"' plain.out \
+    || die "the refused attempt left no event"
+[ "$(readlink store/current)" = "$SNAP" ] || die "the store changed"
+ok "refused (exit 1) and recorded; the store still serves $SNAP"
 
 # ---------------------------------------------------------------------
 step "5. A private httpd with TLS and the verify endpoint"

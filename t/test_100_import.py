@@ -84,15 +84,29 @@ def test_dry_run_changes_nothing(make_server):
     gen = People()
     first = gen.batch(6)
     s.import_household(first)
+    spooled = harness.spooled_events(s.store)
     second = gen.batch(6)
     s.add_people(second)
     d = s.workdir()
     path = os.path.join(d, "household.csv")
     with open(path, "w", encoding="utf-8") as f:
         f.write(harness.household_csv(second))
+    # the strict rules hold for a dry run too: the batch as sent
+    pki = harness.batch_pki()
+    p7m = pki.protect(path)
+    res = harness.run_import(s.store, s.key, p7m, extra=pki.options() + [
+        "--approved-until", harness.approved_until(), "--dry-run"])
+    assert res.returncode == 0, res.stderr
+    assert os.path.exists(p7m), "--dry-run destroyed the input"
+    # and a plain file is taken only with --allow-plain
     res = harness.run_import(s.store, s.key, path, extra=["--dry-run"])
+    assert res.returncode == 1 and "--allow-plain" in res.stderr, res.stderr
+    res = harness.run_import(s.store, s.key, path, extra=["--dry-run"],
+                             allow_plain=True)
     assert res.returncode == 0, res.stderr
     assert os.path.exists(path), "--dry-run destroyed the input"
+    assert harness.spooled_events(s.store) == spooled, \
+        "a dry run is recorded"
     s.start()
     assert_batch_answers(s, first, second)
 
@@ -192,7 +206,7 @@ def test_bad_header_is_rejected(make_server):
     path = os.path.join(d, "h.csv")
     with open(path, "w") as f:
         f.write(text)
-    res = harness.run_import(s.store, s.key, path)
+    res = harness.run_import(s.store, s.key, path, allow_plain=True)
     assert res.returncode != 0
     assert re.search(r"\bline 1\b", res.stderr), res.stderr
     assert os.path.exists(path)
@@ -214,13 +228,13 @@ def test_linked_input_refused_before_anything(tmp_path):
     with open(path, "w", encoding="utf-8") as f:
         f.write(harness.household_csv(people))
     os.link(path, os.path.join(d, "copy.csv"))
-    res = harness.run_import(store, key, path)
+    res = harness.run_import(store, key, path, allow_plain=True)
     assert res.returncode != 0 and "hard links" in res.stderr, res.stderr
     assert harness.no_snapshot(store)
     os.unlink(os.path.join(d, "copy.csv"))
     link = os.path.join(d, "link.csv")
     os.symlink(path, link)
-    res = harness.run_import(store, key, link)
+    res = harness.run_import(store, key, link, allow_plain=True)
     assert res.returncode != 0 and "symbolic link" in res.stderr
     assert os.path.exists(path) and harness.no_snapshot(store)
     # the store made only to hold the spool: both attempts recorded
@@ -229,6 +243,7 @@ def test_linked_input_refused_before_anything(tmp_path):
         [("refused", None)] * 2, events
     assert "hard links" in events[0]["fault"]
     assert "symbolic link" in events[1]["fault"]
-    res = harness.run_import(store, key, link, keep_input=True)
+    res = harness.run_import(store, key, link, keep_input=True,
+                             allow_plain=True)
     assert res.returncode == 0, res.stderr
     assert os.path.exists(path)

@@ -39,22 +39,25 @@ def test_big5_batch_imported_and_matched(make_server):
         data = text.encode("big5")
         assert data != text.encode("utf-8")        # really another coding
 
-        # without --encoding the file is refused as not UTF-8, by line
-        plain = write(d, "plain.csv", data)
-        res = harness.run_import(s.store, s.key, plain)
+        # as the data provider sends it: the Big5 CSV signed and
+        # encrypted; without --encoding it is refused as not UTF-8, by
+        # line (the CMS layers opened, the content then decoded)
+        plain, opts = harness.as_sent(write(d, "plain.csv", data))
+        res = harness.run_import(s.store, s.key, plain, extra=opts)
         assert res.returncode != 0
         assert "not valid UTF-8" in res.stderr and "line " in res.stderr
         assert os.path.exists(plain)
 
-        b5 = write(d, "big5.csv", data)
+        b5, opts = harness.as_sent(write(d, "big5.csv", data))
         res = harness.run_import(s.store, s.key, b5,
-                                 extra=["--encoding", "big5"])
+                                 extra=opts + ["--encoding", "big5"])
         assert res.returncode == 0, res.stdout + res.stderr
         assert not os.path.exists(b5)
 
-        # a file that is not Big5 either: the line is named
+        # a file that is not Big5 either: the line is named (a plain
+        # file here, with --allow-plain)
         bad = write(d, "bad.csv", data + b"\xff\xff,\n")
-        res = harness.run_import(s.store, s.key, bad,
+        res = harness.run_import(s.store, s.key, bad, allow_plain=True,
                                  extra=["--encoding", "big5"])
         assert res.returncode != 0
         assert "not valid BIG5" in res.stderr, res.stderr

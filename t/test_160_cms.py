@@ -19,45 +19,16 @@ import pytest
 import harness
 from harness import People, fields_for
 
-PROVIDER_SUBJECT = "/O=Test Civil Affairs/CN=Test Household Registration Office"
-IMPORT_SUBJECT = "/O=Test County/CN=Test verify import"
+PROVIDER_SUBJECT = harness.PROVIDER_SUBJECT
+IMPORT_SUBJECT = harness.IMPORT_SUBJECT
 
 
 # -- PKI as the data provider and the county would set it up ----------
+# (the openssl command line, as harness.pki makes it)
 
-def openssl(*args, cwd, stdin=None):
-    res = subprocess.run(["openssl"] + list(args), cwd=cwd,
-                         capture_output=True, env=harness.CLEAN_ENV,
-                         timeout=60, input=stdin)
-    assert res.returncode == 0, ("openssl %s failed:\n%s" % (
-        " ".join(args), res.stderr.decode(errors="replace")))
-    return res
-
-
-def new_ca(d, name, cn):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes",
-            "-keyout", name + ".key", "-out", name + ".crt", "-days", "2",
-            "-subj", "/O=Test PKI/CN=" + cn,
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
-    return os.path.join(d, name + ".crt")
-
-
-def new_cert(d, name, subject, ca):
-    """An end-entity certificate for signing and key transport (what
-    the demo makes too: S/MIME usage, RSA)."""
-    with open(os.path.join(d, name + ".ext"), "w") as f:
-        f.write("basicConstraints = CA:FALSE\n"
-                "keyUsage = critical, digitalSignature, keyEncipherment\n"
-                "extendedKeyUsage = emailProtection\n")
-    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes",
-            "-keyout", name + ".key", "-out", name + ".csr",
-            "-subj", subject, cwd=d)
-    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt",
-            "-CAkey", ca + ".key", "-CAcreateserial", "-days", "2",
-            "-extfile", name + ".ext", "-out", name + ".crt", cwd=d)
-    os.chmod(os.path.join(d, name + ".key"), 0o600)
-    return os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
+openssl = harness.openssl
+new_ca = harness.new_ca
+new_cert = harness.new_cert
 
 
 class PKI:
@@ -95,19 +66,13 @@ def write_csv(d, people, name="batch.csv"):
     return path
 
 
-def sign(d, csv, crt, key, out="batch.signed"):
-    openssl("cms", "-sign", "-binary", "-nodetach", "-in", csv,
-            "-signer", crt, "-inkey", key, "-outform", "DER", "-out", out,
-            cwd=d)
-    return os.path.join(d, out)
+def sign(d, csv, crt, key, out="batch.signed", extra=()):
+    return harness.cms_sign(d, csv, crt, key, out, extra)
 
 
 def encrypt(d, infile, recipient, out="batch.p7m", inform="DER",
             outform="DER"):
-    openssl("cms", "-encrypt", "-binary", "-aes-256-cbc", "-in", infile,
-            "-inform", inform, "-outform", outform, "-out", out, recipient,
-            cwd=d)
-    return os.path.join(d, out)
+    return harness.cms_encrypt(d, infile, recipient, out, inform, outform)
 
 
 def sha256_file(path):
@@ -127,14 +92,20 @@ def store_dump(store):
     return res.stdout
 
 
-def import_cms(s, path, pki, decrypt=True, signer=True, extra=()):
+def import_cms(s, path, pki, decrypt=True, signer=True, extra=(),
+               until=True):
+    """verify-import of the CMS file @path with the options of @pki, and
+    --approved-until a year ahead (@until) unless @extra gives one."""
     opts = []
     if decrypt:
         opts += ["--decrypt-cert", pki.import_crt,
                  "--decrypt-key", pki.import_key]
     if signer:
         opts += ["--signer-ca", pki.provider_ca]
-    return harness.run_import(s.store, s.key, path, extra=opts + list(extra))
+    opts += list(extra)
+    if until and "--approved-until" not in opts:
+        opts += ["--approved-until", harness.approved_until()]
+    return harness.run_import(s.store, s.key, path, extra=opts)
 
 
 def import_json(res):
@@ -290,7 +261,8 @@ def test_bad_signature_rejected(make_server, pki, tmp_path):
     # file validates (dry run: store and file untouched)
     res = harness.run_import(s.store, s.key, p7m, extra=[
         "--decrypt-cert", pki.import_crt, "--decrypt-key", pki.import_key,
-        "--signer-ca", os.path.join(pki.dir, "rogue-ca.crt"), "--dry-run"])
+        "--signer-ca", os.path.join(pki.dir, "rogue-ca.crt"), "--dry-run",
+        "--approved-until", harness.approved_until()])
     assert res.returncode == 0, res.stdout + res.stderr
     assert os.path.exists(p7m) and store_dump(s.store) == before
 
@@ -335,11 +307,17 @@ def test_unsigned_rejected_when_signer_required(make_server, pki, tmp_path):
     p7m = encrypt(d, csv, pki.import_crt)
     res = import_cms(s, p7m, pki)
     assert_rejected(res, p7m, before, s.store, ["signed", "signature"])
-    # the same file without --signer-ca is taken (the option is what
-    # makes the signature mandatory)
+    # without --signer-ca too: a batch must be signed (R4.1.1), and the
+    # message says how to take it anyway
     res = import_cms(s, p7m, pki, signer=False)
+    assert_rejected(res, p7m, before, s.store, ["not signed"])
+    assert "--allow-plain" in res.stderr
+    # --allow-plain takes it, and the event says so
+    res = import_cms(s, p7m, pki, signer=False, extra=["--allow-plain"])
     assert res.returncode == 0, res.stdout + res.stderr
-    assert import_json(res)["signer"] is None
+    ev = import_json(res)
+    assert ev["signer"] is None and ev["plain"] is True
+    assert ev["encrypted"] is True
 
 
 def test_plain_file_with_decrypt_options_rejected(make_server, pki,

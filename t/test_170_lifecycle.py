@@ -66,12 +66,13 @@ def sha256_file(path):
 
 
 def import_text(s, text, source="household", extra=(), check=True):
-    """Import @text; returns (result, parsed stdout JSON or None, sha256
-    of the file as given, path)."""
-    path = write_file(text)
+    """Import @text, signed and encrypted as the data provider sends it
+    (harness.as_sent); returns (result, parsed stdout JSON or None,
+    sha256 of the file as given, path)."""
+    path, opts = harness.as_sent(write_file(text), extra)
     digest = sha256_file(path)
     res = harness.run_import(s.store, s.key, path, source=source,
-                             extra=list(extra))
+                             extra=opts)
     ev = None
     if check:
         assert res.returncode == 0, res.stdout + res.stderr
@@ -113,7 +114,7 @@ def store_dump(store):
     return res.stdout
 
 
-META_LEN = 101
+META_LEN = 110
 APPROVED_AT = 17        # big-endian YYYYMMDD (docs: verify_store.c)
 
 
@@ -371,7 +372,8 @@ def test_import_line_in_chain(make_server, mpm):
     assert (imp["result"], imp["source"], imp["batch_id"], imp["records"],
             imp["sha256"], imp["imported_at"], imp["approved_until"],
             imp["input"]) == ("accepted", "household", ev1["batch_id"],
-                              len(first), sha1, ev1["imported_at"], None,
+                              len(first), sha1, ev1["imported_at"],
+                              ev1["approved_until"],
                               "destroyed")
     assert printed(res1) == "{" + chain_body(imp)[1:] + "}", \
         "the chain's import line is what the tool printed"
@@ -506,15 +508,17 @@ def test_group_option(make_server):
 def test_store_of_another_key_refused(make_server):
     """A store imported with another key than VerifyKeyFile would find
     nobody: every answer a confident "no". The batch's key check makes
-    the server refuse instead (503 store_unavailable, VFY27)."""
+    the server refuse instead (503 store_unavailable, VFY27); and the
+    importer refuses a batch with another key than the store's, so the
+    remedy is a store made anew with the server's key."""
     s = make_server()
     gen = harness.People()
     people = gen.batch(5)
     other_key = os.path.join(tmpdir("mod_verify-key-"), "other.key")
     harness.make_key_file(other_key)
     s.add_people(people)
-    path = write_file(harness.household_csv(people))
-    res = harness.run_import(s.store, other_key, path)
+    path, opts = harness.as_sent(write_file(harness.household_csv(people)))
+    res = harness.run_import(s.store, other_key, path, extra=opts)
     assert res.returncode == 0, res.stdout + res.stderr
     s.expect_log(r"\[verify:error\].*VFY27: the household batch was "
                  r"imported with another key")
@@ -523,6 +527,17 @@ def test_store_of_another_key_refused(make_server):
         r = s.post(fields_for(p))
         refused(s, r, 503, "store_unavailable")
         assert "another pseudonym key" in r.json["message"]
-    # re-imported with the server's key: answered again, no restart
+    # the server's key into that store: refused, naming both key checks
+    res, _, _, path = import_text(s, harness.household_csv(people),
+                                  check=False)
+    assert res.returncode == 1 and "another key" in res.stderr, res.stderr
+    assert os.path.exists(path)
+    # made anew: its snapshots removed, every source imported again with
+    # the server's key; answered again, no restart
+    os.unlink(os.path.join(s.store, "current"))
+    for n in os.listdir(s.store):
+        if n.startswith("snap-"):
+            shutil.rmtree(os.path.join(s.store, n))
+    s.expect_log(r"\[verify:warn\].*store")
     import_people(s, people)
     assert answer(s, people[0])["results"] == {"resident": True}

@@ -56,10 +56,16 @@ def batch_csv(s, people):
     return path
 
 
+def batch_sent(s, people, extra=()):
+    """The household batch of @people as the data provider sends it:
+    (path of the .p7m, verify-import's options)."""
+    return harness.as_sent(batch_csv(s, people), extra)
+
+
 def import_ok(s, people, extra=()):
     """Import @people as the household batch."""
-    path = batch_csv(s, people)
-    res = harness.run_import(s.store, s.key, path, extra=list(extra))
+    path, opts = batch_sent(s, people, extra)
+    res = harness.run_import(s.store, s.key, path, extra=opts)
     assert res.returncode == 0, res.stdout + res.stderr
     return res
 
@@ -237,15 +243,22 @@ def test_old_snapshot_held_until_the_child_switches(make_server):
     assert s.child_pids() == [child], "the child was replaced"
 
 
+# the call of each syscall that is the point: the first fdatasync is
+# LMDB's commit; the first renameat puts the record of the input's
+# pending destruction in place (pending.c), the second publishes
+WHEN = {"fdatasync": 1, "renameat": 2}
+
+
 def killed_import(s, people, syscall):
     """verify-import of @people, killed (SIGKILL, injected by strace) as
-    it enters its first @syscall; the syscall never runs."""
-    path = batch_csv(s, people)
+    it enters the WHEN[@syscall]th @syscall; the syscall never runs."""
+    path, opts = batch_sent(s, people)
     res = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e",
                           "trace=" + syscall, "-e",
-                          "inject=%s:signal=SIGKILL:when=1" % syscall,
+                          "inject=%s:signal=SIGKILL:when=%d"
+                          % (syscall, WHEN[syscall]),
                           harness.VERIFY_IMPORT, "--store", s.store, "--key",
-                          s.key, "--source", "household", path],
+                          s.key, "--source", "household"] + opts + [path],
                          capture_output=True, text=True,
                          env=harness.CLEAN_ENV, timeout=120)
     # strace ends as its tracee did
@@ -303,12 +316,13 @@ def old_layout_store(s, people):
 
 def traced_import(s, people):
     """Import @people under strace; the importer's open calls."""
-    path = batch_csv(s, people)
+    path, opts = batch_sent(s, people)
     trace = os.path.join(s.workdir(), "trace")
     res = subprocess.run(["strace", "-f", "-qq", "-o", trace, "-e",
                           "trace=open,openat,creat", harness.VERIFY_IMPORT,
                           "--store", s.store, "--key", s.key, "--source",
-                          "household", path], capture_output=True, text=True,
+                          "household"] + opts + [path],
+                         capture_output=True, text=True,
                          env=harness.CLEAN_ENV, timeout=120)
     assert res.returncode == 0, res.stderr
     with open(trace) as f:
@@ -341,7 +355,8 @@ def test_old_layout_served_then_migrated(make_server):
     assert sorted(n for n in os.listdir(s.store)
                   if not n.startswith("snap-")) == [".import.lock",
                                                    "current",
-                                                   harness.SPOOL]
+                                                   harness.SPOOL,
+                                                   "pending"]
     assert resident(s, new[0])[0] is True
     assert resident(s, old[0])[0] is False
 
@@ -381,8 +396,8 @@ def test_store_writable_by_others_refused(make_server):
     s = make_server()
     os.chmod(s.store, 0o770)
     people = harness.People().batch(2)
-    path = batch_csv(s, people)
-    res = harness.run_import(s.store, s.key, path)
+    path, opts = batch_sent(s, people)
+    res = harness.run_import(s.store, s.key, path, extra=opts)
     assert res.returncode != 0
     assert "writable by group or others" in res.stderr, res.stderr
     assert os.listdir(s.store) == [] and os.path.exists(path)

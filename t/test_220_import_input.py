@@ -81,13 +81,15 @@ def test_input_swapped_during_import(make_server):
     people = harness.People().batch(4)
     s.add_people(people)
     work = s.workdir()
-    path = batch_file(work, people)
+    path, opts = harness.as_sent(batch_file(work, people))
     original = open(path, "rb").read()
     moved = os.path.join(work, "moved-away.csv")
     decoy = b"decoy: not the batch\n"
+    # (the first mkdirat, of the store's pending/, is delayed too)
     cmd = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=mkdirat",
            "-e", "inject=mkdirat:delay_exit=3000000", harness.VERIFY_IMPORT,
-           "--store", s.store, "--key", s.key, "--source", "household", path]
+           "--store", s.store, "--key", s.key, "--source", "household"] \
+        + opts + [path]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env=harness.CLEAN_ENV)
@@ -119,12 +121,12 @@ def test_destroyed_through_its_descriptor(tmp_path):
     d = str(tmp_path)
     store = os.path.join(d, "store")
     key = harness.make_key_file(os.path.join(d, "k.key"))
-    path = batch_file(d, harness.People().batch(3))
+    path, opts = harness.as_sent(batch_file(d, harness.People().batch(3)))
     trace = os.path.join(d, "trace")
     res = subprocess.run(["strace", "-qq", "-o", trace, "-e",
                           "trace=openat,pwrite64,fsync,unlinkat",
                           harness.VERIFY_IMPORT, "--store", store, "--key",
-                          key, "--source", "household", path],
+                          key, "--source", "household"] + opts + [path],
                          capture_output=True, text=True,
                          env=harness.CLEAN_ENV, timeout=60)
     assert res.returncode == 0, res.stderr

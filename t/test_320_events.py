@@ -58,8 +58,9 @@ def write_batch(s, text, name="batch.csv"):
 
 
 def import_text(s, text, extra=(), ok=True):
-    path = write_batch(s, text)
-    res = harness.run_import(s.store, s.key, path, extra=list(extra))
+    """Import @text as the data provider sends it (signed, encrypted)."""
+    path, opts = harness.as_sent(write_batch(s, text), extra)
+    res = harness.run_import(s.store, s.key, path, extra=opts)
     assert (res.returncode == 0) == ok, res.stdout + res.stderr
     return res
 

@@ -43,7 +43,9 @@ def start(make_server, mpm, dates="iso", faketime=None):
              if dates == "iso" or b.year >= 1912}
     s.outsider = gen.person("citizen")
     s.add_people([s.outsider])
-    s.import_household(list(s.who.values()), dates=dates)
+    # approved past the latest day a scene fakes (2028-03-01)
+    s.import_household(list(s.who.values()), dates=dates,
+                       extra=["--approved-until", "2030-12-31"])
     if faketime:
         s.env["LD_PRELOAD"] = FAKETIME_LIB
         s.env["FAKETIME"] = "@" + faketime

@@ -25,7 +25,17 @@ typedef struct import_opts_t {
     const char *decrypt_cert;     /* --decrypt-cert, or NULL */
     const char *decrypt_key;      /* --decrypt-key (with the cert) */
     const char *signer_ca;        /* --signer-ca, or NULL */
-    const char *file;             /* the batch file */
+    int allow_plain;              /* --allow-plain: the strict rules
+                                     (encrypted, signed, approved-until)
+                                     lifted, and recorded */
+    int force;                    /* --force: the replay checks
+                                     overridden, and recorded */
+    int require_signed;           /* --require-signed on (1) / off (0);
+                                     -1: not given (an import) */
+    const char *watch;            /* --watch INBOX, or NULL */
+    const char *quarantine;       /* --quarantine DIR (with --watch) */
+    const char *file;             /* the batch file; NULL with
+                                     --require-signed */
 } import_opts_t;
 
 /** The batch in the clear, in memory wiped by input_release(). */
@@ -36,21 +46,54 @@ typedef struct input_t {
     unsigned char sha256[32];     /* of the file as received */
     int have_sha256;              /* the file was read */
     char *signer;                 /* CMS signer's subject, or NULL */
+    apr_time_t signed_at;         /* its CMS signing time, or 0 */
+    int encrypted;                /* 1 CMS-encrypted, 0 not, -1 not
+                                     known yet */
     int fd;                       /* the file read, kept open to destroy
                                      it; -1 */
     dev_t dev;                    /* and which file that is */
     ino_t ino;
+    off_t size;                   /* its size when read */
+    const char *dir;              /* the absolute directory it is in and */
+    const char *name;             /* its name there, for the record of its
+                                     pending destruction; NULL when it is
+                                     not to be destroyed */
 } input_t;
 
-/** Import the batch @p o names; returns the exit code. */
+/** What the command line asks for: import the batch @p o names, watch
+ * an inbox, or set the store's intake policy; returns the exit code. */
 int import_run(const import_opts_t *o, apr_pool_t *p);
 
+/** Import the one batch o->file; *accepted: the store took it (the
+ * exit code may still be 1: not destroyed). Returns the exit code. */
+int import_one(const import_opts_t *o, int *accepted, apr_pool_t *p);
+
+/** The fault of the last refused attempt, as noted (or NULL). */
+const char *import_last_fault(void);
+
 /**
- * Read, decrypt, check the signature of and decode the batch into
- * @p in. Prints why it failed.
+ * --watch INBOX (watch.c): import every file renamed into INBOX (and
+ * those there at start), one at a time, as import_one() does; move a
+ * refused one to --quarantine with a .reason file beside it; carry on
+ * until SIGTERM or SIGINT. Returns the exit code.
+ */
+int watch_run(const import_opts_t *o, apr_pool_t *p);
+
+/**
+ * Read the batch file into @p in (and its SHA-256), as received.
+ * Prints why it failed.
  * @return 0, or the exit code
  */
 int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p);
+
+/**
+ * Open the CMS layers of the batch read (decrypt, check the signature)
+ * as the options and the strict intake rules say, then decode it to
+ * UTF-8. A layer the options do not expect, or a missing one without
+ * --allow-plain, is refused with a message that names the fix.
+ * @return 0, or the exit code
+ */
+int input_open(input_t *in, const import_opts_t *o, apr_pool_t *p);
 
 /** Wipe and free the clear batch (idempotent). */
 void input_release(input_t *in);
@@ -70,6 +113,56 @@ void input_close(input_t *in);
  * it still names that file.
  */
 int input_destroy(input_t *in, const char *path);
+
+/** Overwrite the regular file @p fd with zeros, whole, and sync it;
+ * 0 or -1. */
+int input_wipe(int fd);
+
+/** Unlink @p name in directory @p dfd only if it is still the file
+ * @p dev / @p ino: INPUT_DESTROYED, INPUT_REPLACED (another file, or
+ * none) or INPUT_FAILED. */
+int input_unlink_at(int dfd, const char *name, dev_t dev, ino_t ino);
+
+/* -- pending destructions (pending.c) ---------------------------------
+ * Between the commit of a batch and the destruction of its input, a
+ * record in <store>/pending/ says that the destruction is due, so that
+ * an importer killed in between leaves it to the next run. */
+
+/** The directory of the records, inside the store. */
+#define PENDING_DIR "pending"
+
+/**
+ * Record, before the batch @p batch_id is published, that the input
+ * @p in is to be destroyed once it is. 0, or 1 with the reason said
+ * (then nothing is published: an import whose destruction could not be
+ * finished by a later run is not made).
+ */
+int pending_write(verify_snap_lock_t *l, const input_t *in,
+                  verify_source_t src, const char *batch_id,
+                  const char *user, apr_pool_t *p);
+
+/** The destruction was finished (or left for good): the record goes. */
+void pending_remove(verify_snap_lock_t *l, const char *batch_id);
+
+/** The destruction failed after the commit: the record stays, marked
+ * committed, for the next run to try again. */
+void pending_keep(verify_snap_lock_t *l, const char *batch_id,
+                  apr_pool_t *p);
+
+/**
+ * Finish what killed runs left: for each record, if its batch was
+ * committed, destroy its input (if the path still names the file that
+ * was read, or what is left of it after a partial overwrite); if not,
+ * leave the input alone. Each is recorded in the spool @p spool as an
+ * import_recovery event (and on stdout) and said on stderr.
+ * @return 0, or 1 when a destruction could not be finished
+ */
+int pending_recover(verify_snap_lock_t *l, int spool, const char *user,
+                    apr_pool_t *p);
+
+/** Put the event body in @p b (from its ',') into the spool and print
+ * the spooled line on stdout; 0, or 1 with the reason said. */
+int import_record(int spool, const char *body, size_t len, apr_pool_t *p);
 
 /** "FILE: rejected, store unchanged: MSG" on stderr, and MSG noted as
  * the fault of the attempt (import_fault); returns 1. */

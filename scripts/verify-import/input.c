@@ -54,34 +54,120 @@ static int take_plain(input_t *in, char *plain, size_t plen)
     return 0;
 }
 
-/* Open the CMS layers: decrypt with the import certificate, then check
- * the data provider's signature. */
-static int open_cms(input_t *in, const import_opts_t *o, apr_pool_t *p)
-{
-    char *plain = in->buf, *content, *err = NULL;
-    size_t plen = in->len, clen;
+/* "…; or give --allow-plain to import it as it is (recorded)" */
+#define OR_PLAIN "; to import it as it is, give --allow-plain (recorded in " \
+                 "the import event)"
 
-    if (o->decrypt_cert
+/* The encryption layer: decrypt with the import certificate when the
+ * batch is encrypted; *plain, *plen the content (pool memory, or the
+ * batch itself). */
+static int open_envelope(input_t *in, const import_opts_t *o,
+                         char **plain, size_t *plen, apr_pool_t *p)
+{
+    verify_cms_kind_t kind = verify_cms_kind(in->buf, in->len);
+    char *err = NULL;
+
+    *plain = in->buf;
+    *plen = in->len;
+    in->encrypted = kind == VERIFY_CMS_ENVELOPED;
+    if (kind == VERIFY_CMS_ENVELOPED && !o->decrypt_cert) {
+        return import_fail(o->file, "the batch is encrypted (CMS "
+                           "EnvelopedData), but no --decrypt-cert and "
+                           "--decrypt-key were given: give the county's "
+                           "import certificate and its private key");
+    }
+    if (kind != VERIFY_CMS_ENVELOPED && o->decrypt_cert) {
+        return import_fail(o->file, apr_psprintf(p, "not a CMS encrypted "
+                           "(enveloped) file: it is %s, but --decrypt-cert "
+                           "was given", verify_cms_kind_name(kind)));
+    }
+    if (kind != VERIFY_CMS_ENVELOPED && !o->allow_plain) {
+        return import_fail(o->file, apr_psprintf(p, "the batch is not "
+                           "encrypted (it is %s): a batch must be "
+                           "CMS-encrypted to the county's import "
+                           "certificate (R4.1.3); ask the data provider for "
+                           "the encrypted file (.p7m)" OR_PLAIN,
+                           verify_cms_kind_name(kind)));
+    }
+    if (kind == VERIFY_CMS_ENVELOPED
         && verify_cms_decrypt(in->buf, in->len, o->decrypt_cert,
-                              o->decrypt_key, &plain, &plen, &err, p)
+                              o->decrypt_key, plain, plen, &err, p)
            != APR_SUCCESS) {
         return import_fail(o->file, err);
     }
-    if (o->signer_ca) {
-        apr_status_t rv = verify_cms_verify(plain, plen, o->signer_ca,
-                                            &content, &clen, &in->signer,
-                                            &err, p);
-        if (plain != in->buf) {
-            memset(plain, 0, plen);
-        }
-        if (rv != APR_SUCCESS) {
+    return 0;
+}
+
+/* The signature layer of @p plain: checked against --signer-ca when
+ * the batch is signed; *content, *clen what was signed (or @p plain). */
+static int open_signature(input_t *in, const import_opts_t *o,
+                          char *plain, size_t plen, char **content,
+                          size_t *clen, apr_pool_t *p)
+{
+    verify_cms_kind_t kind = verify_cms_kind(plain, plen);
+    verify_cms_signer_t who;
+    char *err = NULL;
+
+    *content = plain;
+    *clen = plen;
+    if (kind == VERIFY_CMS_SIGNED && !o->signer_ca) {
+        return import_fail(o->file, "the batch is signed (CMS SignedData), "
+                           "but no --signer-ca was given: give the data "
+                           "provider's CA certificate (--signer-ca CA) so "
+                           "that its signature is checked");
+    }
+    if (kind != VERIFY_CMS_SIGNED && o->signer_ca) {
+        return import_fail(o->file, "not a CMS signed file (the data "
+                           "provider's signature is required)");
+    }
+    if (kind == VERIFY_CMS_ENVELOPED || kind == VERIFY_CMS_OTHER) {
+        return import_fail(o->file, apr_psprintf(p, "the %s is %s, not a "
+                           "batch", in->encrypted ? "decrypted content"
+                                                  : "file",
+                           verify_cms_kind_name(kind)));
+
+    }
+    if (kind != VERIFY_CMS_SIGNED && !o->allow_plain) {
+        return import_fail(o->file, "the batch is not signed: a batch must "
+                           "be CMS-signed by the data provider (R4.1.1); "
+                           "ask the data provider to sign it before "
+                           "encrypting it" OR_PLAIN);
+    }
+    if (kind == VERIFY_CMS_SIGNED) {
+        if (verify_cms_verify(plain, plen, o->signer_ca, content, clen,
+                              &who, &err, p) != APR_SUCCESS) {
             return import_fail(o->file, err);
         }
-        plain = content;
-        plen = clen;
+        in->signer = who.subject;
+        in->signed_at = who.signed_at;
+    }
+    return 0;
+}
+
+/* Open the CMS layers: decrypt with the import certificate, then check
+ * the data provider's signature; the clear batch replaces the file's
+ * bytes. */
+static int open_cms(input_t *in, const import_opts_t *o, apr_pool_t *p)
+{
+    char *plain, *content;
+    size_t plen, clen;
+    int rc;
+
+    rc = open_envelope(in, o, &plain, &plen, p);
+    if (rc == 0) {
+        rc = open_signature(in, o, plain, plen, &content, &clen, p);
+    }
+    if (rc == 0 && content == in->buf) {
+        return 0;               /* a plain file (--allow-plain) */
+    }
+    if (plain != in->buf && plain != content) {
+        memset(plain, 0, plen);
+    }
+    if (rc != 0) {
+        return rc;
     }
     /* from here on the clear batch is in pool memory */
-    if (take_plain(in, plain, plen) != 0) {
+    if (take_plain(in, content, clen) != 0) {
         return import_fail(o->file, "out of memory");
     }
     return 0;
@@ -131,6 +217,29 @@ static int cannot_read(const char *file, apr_status_t rv, apr_pool_t *p)
     return 1;
 }
 
+/* Where the file to destroy is, absolutely: the record of its pending
+ * destruction must name it for a run started elsewhere. */
+static int locate(input_t *in, const import_opts_t *o, apr_pool_t *p)
+{
+    const char *slash = strrchr(o->file, '/');
+    const char *dir = slash ? (slash == o->file ? "/"
+                                                : apr_pstrmemdup(p, o->file,
+                                                     slash - o->file))
+                            : ".";
+    char *abs = realpath(dir, NULL);
+
+    if (!abs) {
+        return cannot_read(o->file, APR_FROM_OS_ERROR(errno), p);
+    }
+    in->dir = apr_pstrdup(p, abs);
+    free(abs);
+    in->name = slash ? slash + 1 : o->file;
+    if (!*in->name || !strcmp(in->name, ".") || !strcmp(in->name, "..")) {
+        return import_fail(o->file, "not a regular file");
+    }
+    return 0;
+}
+
 /* Open the batch file once, for good: the file read is the file
  * destroyed. Refuses anything but a plain regular file. */
 static int open_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
@@ -166,8 +275,9 @@ static int open_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
     }
     in->dev = sb.st_dev;
     in->ino = sb.st_ino;
+    in->size = sb.st_size;
     in->cap = (size_t)sb.st_size;
-    return 0;
+    return destroy ? locate(in, o, p) : 0;
 }
 
 /* Read the whole file (its size as opened) into in->buf. */
@@ -203,6 +313,7 @@ int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
 
     memset(in, 0, sizeof(*in));
     in->fd = -1;
+    in->encrypted = -1;
     rc = open_input(in, o, p);
     if (rc == 0) {
         rc = read_input(in, o, p);
@@ -213,11 +324,15 @@ int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
     /* the digest names the file as received, before any decoding */
     EVP_Digest(in->buf, in->len, in->sha256, &hlen, EVP_sha256(), NULL);
     in->have_sha256 = 1;
-    if (o->decrypt_cert || o->signer_ca) {
-        rc = open_cms(in, o, p);
-        if (rc != 0) {
-            return rc;
-        }
+    return 0;
+}
+
+int input_open(input_t *in, const import_opts_t *o, apr_pool_t *p)
+{
+    int rc = open_cms(in, o, p);
+
+    if (rc != 0) {
+        return rc;
     }
     return o->big5 ? from_big5(in, o, p) : 0;
 }
@@ -230,13 +345,25 @@ void input_close(input_t *in)
     }
 }
 
+int input_unlink_at(int dfd, const char *name, dev_t dev, ino_t ino)
+{
+    struct stat sb;
+
+    if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+        return errno == ENOENT ? INPUT_REPLACED : INPUT_FAILED;
+    }
+    if (sb.st_dev != dev || sb.st_ino != ino) {
+        return INPUT_REPLACED;
+    }
+    return unlinkat(dfd, name, 0) == 0 ? INPUT_DESTROYED : INPUT_FAILED;
+}
+
 /* Does @p path still name the file @p in was read from? Then unlink it.
  * Checked through the directory's descriptor just before unlinkat. */
 static int unlink_if_same(const input_t *in, const char *path)
 {
     char *copy = strdup(path), *slash;
     const char *dir = ".", *base = path;
-    struct stat sb;
     int dfd, rc = INPUT_FAILED;
 
     if (!copy) {
@@ -250,41 +377,42 @@ static int unlink_if_same(const input_t *in, const char *path)
     }
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
-        if (fstatat(dfd, base, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-            rc = errno == ENOENT ? INPUT_REPLACED : INPUT_FAILED;
-        }
-        else if (sb.st_dev != in->dev || sb.st_ino != in->ino) {
-            rc = INPUT_REPLACED;
-        }
-        else if (unlinkat(dfd, base, 0) == 0) {
-            rc = INPUT_DESTROYED;
-        }
+        rc = input_unlink_at(dfd, base, in->dev, in->ino);
         close(dfd);
     }
     free(copy);
     return rc;
 }
 
-int input_destroy(input_t *in, const char *path)
+int input_wipe(int fd)
 {
     static const char zeros[65536];
     struct stat sb;
     off_t off = 0;
-    int rc;
 
-    if (in->fd < 0 || fstat(in->fd, &sb) != 0) {
-        return INPUT_FAILED;
+    if (fstat(fd, &sb) != 0) {
+        return -1;
     }
     while (off < sb.st_size) {
         size_t chunk = sb.st_size - off > (off_t)sizeof(zeros)
                        ? sizeof(zeros) : (size_t)(sb.st_size - off);
-        ssize_t n = pwrite(in->fd, zeros, chunk, off);
+        ssize_t n = pwrite(fd, zeros, chunk, off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
         if (n <= 0) {
-            return INPUT_FAILED;
+            return -1;
         }
         off += n;
     }
-    if (fsync(in->fd) != 0) {
+    return fsync(fd);
+}
+
+int input_destroy(input_t *in, const char *path)
+{
+    int rc;
+
+    if (in->fd < 0 || input_wipe(in->fd) != 0) {
         return INPUT_FAILED;
     }
     rc = unlink_if_same(in, path);

@@ -6,6 +6,11 @@
  * published in place of the current one. The input is destroyed
  * after a successful import (R4.4) unless --keep-input.
  *
+ * Intake is strict by default (R4.1.1-R4.1.3): a batch must be
+ * CMS-signed by the data provider, encrypted to the county and carry
+ * --approved-until, unless --allow-plain; it must not be the current
+ * batch again or older than it, unless --force. Both are recorded.
+ *
  * main.c parses the options; import.c imports, input.c reads the batch.
  */
 #include <stdio.h>
@@ -29,6 +34,9 @@ static void usage(FILE *to)
     fprintf(to,
         "usage: " PROG " --store DIR --key FILE --source SOURCE [options] "
         "FILE\n"
+        "       " PROG " --store DIR --key FILE --source SOURCE [options]\n"
+        "                     --watch INBOX --quarantine DIR\n"
+        "       " PROG " --store DIR --require-signed on|off\n"
         "  sources: household (id,name,birth_date,indigenous),\n"
         "           elderly_alone (id,valid_until), disability "
         "(id,level,valid_until)\n"
@@ -43,6 +51,18 @@ static void usage(FILE *to)
         "                         opened in memory only\n"
         "  --signer-ca CA         require a valid CMS signature by a data\n"
         "                         provider certificate issued by CA (PEM)\n"
+        "  --allow-plain          take a batch that is not encrypted, not\n"
+        "                         signed or without --approved-until\n"
+        "                         (recorded; refused by a store that\n"
+        "                         requires signed batches)\n"
+        "  --force                take a batch that is the current one\n"
+        "                         again, or signed before it (recorded)\n"
+        "  --require-signed on|off  the store refuses --allow-plain from\n"
+        "                         now on (on), or no longer (off)\n"
+        "  --watch INBOX          import each file renamed into INBOX (and\n"
+        "                         those there at start); until SIGTERM\n"
+        "  --quarantine DIR       where --watch moves a refused file, with\n"
+        "                         FILE.reason beside it\n"
         "  --group NAME           let this group (httpd's run-time group)\n"
         "                         read the store (default: the group of\n"
         "                         the store directory)\n"
@@ -66,11 +86,17 @@ static int parse_options(import_opts_t *o, int argc,
         { "decrypt-cert", 'c', 1, "import certificate" },
         { "decrypt-key", 'y', 1, "import key" },
         { "signer-ca", 'A', 1, "data provider CA" },
+        { "allow-plain", 'P', 0, "allow a plain batch" },
+        { "force", 'f', 0, "override the replay checks" },
+        { "require-signed", 'R', 1, "on|off" },
+        { "watch", 'W', 1, "inbox" },
+        { "quarantine", 'Q', 1, "quarantine directory" },
         { "help", 'h', 0, "help" },
         { "version", 'v', 0, "version" },
         { NULL, 0, 0, NULL }
     };
     const char *source = NULL, *approved = NULL, *encoding = "utf-8";
+    const char *policy = NULL;
     const char *arg;
     apr_getopt_t *os;
     apr_status_t rv;
@@ -91,16 +117,37 @@ static int parse_options(import_opts_t *o, int argc,
         case 'c': o->decrypt_cert = arg; break;
         case 'y': o->decrypt_key = arg; break;
         case 'A': o->signer_ca = arg; break;
+        case 'P': o->allow_plain = 1; break;
+        case 'f': o->force = 1; break;
+        case 'R': policy = arg; break;
+        case 'W': o->watch = arg; break;
+        case 'Q': o->quarantine = arg; break;
         case 'h': usage(stdout); return 0;
         case 'v': puts(PROG " (mod_verify) " VERIFY_VERSION); return 0;
         }
     }
-    if (rv != APR_EOF || os->ind != argc - 1 || !o->store_dir
-        || !o->key_file || !source) {
+    o->require_signed = -1;
+    if (policy && rv == APR_EOF && os->ind == argc && o->store_dir) {
+        /* the store's intake policy alone: no batch, no key */
+        if (strcasecmp(policy, "on") && strcasecmp(policy, "off")) {
+            fprintf(stderr, PROG ": --require-signed must be on or off\n");
+            return 2;
+        }
+        o->require_signed = !strcasecmp(policy, "on");
+        return GO_ON;
+    }
+    if (rv != APR_EOF || os->ind != argc - (o->watch ? 0 : 1)
+        || !o->store_dir || !o->key_file || !source || policy
+        || !o->watch != !o->quarantine) {
         usage(stderr);
         return 2;
     }
-    o->file = argv[os->ind];
+    if (o->watch && (o->keep_input || o->dry_run)) {
+        fprintf(stderr, PROG ": --watch imports and destroys each file: "
+                "not with --keep-input or --dry-run\n");
+        return 2;
+    }
+    o->file = o->watch ? NULL : argv[os->ind];
     src = verify_source_from_name(source);
     if (src < 0) {
         fprintf(stderr, PROG ": unknown source \"%s\" (household, "

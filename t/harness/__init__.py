@@ -9,7 +9,8 @@ names this package re-exports; the code lives in one module per concern:
   tools   the key file, verify-import and verify-audit
   client  one HTTP(S) request and its Response, request bodies, fields_for
   audit   reading the audit files, checking their chain and line format
-  pki     a test CA and its certificates (openssl)
+  pki     a test CA and its certificates (openssl), and the data
+          provider's PKI that signs and encrypts batches (CMS)
   server  Server: a private httpd with mod_verify loaded
   tlog    audit logs with signed checkpoints built without a server
           (LogBuilder, SigningKey), and an insider's rewrites of them
@@ -36,11 +37,13 @@ from .env import (APACHE, BUILD, CLEAN_ENV, IS_ROOT, MODDIR, MODULE, REPO,
 from .people import (ASCII_NAMES, GIVEN, INDIG_ZH, LETTER_CODES, SURNAMES,
                      WEIGHTS, People, Person, bad_checksum, household_csv,
                      id_check_digit, id_valid, make_id, mask_id, roc_date)
-from .pki import cert_sha256, make_ca, make_cert, sign_cert, spki_sha256
+from .pki import (IMPORT_SUBJECT, PROVIDER_SUBJECT, BatchPKI, batch_pki,
+                  cert_sha256, cms_encrypt, cms_sign, make_ca, make_cert,
+                  new_ca, new_cert, openssl, sign_cert, spki_sha256)
 from .server import (CRASH_RE, DEFAULT_CLIENTS, LEVEL_RE, MPM_CONF, Server,
                      chown_run_user, free_port, wait_port)
 from .tlog import LogBuilder, SigningKey, renumber, reseal
-from .tools import (SPOOL, import_people, make_key_file, make_spool,
-                    no_snapshot, publish_env, read_secret, run_audit_tool,
-                    run_import, spool_dir, spooled, spooled_events,
-                    store_env_copy, subject_tag)
+from .tools import (SPOOL, approved_until, as_sent, import_people,
+                    make_key_file, make_spool, no_snapshot, publish_env,
+                    read_secret, run_audit_tool, run_import, spool_dir,
+                    spooled, spooled_events, store_env_copy, subject_tag)

@@ -2,13 +2,18 @@
 certificates it signs (through the openssl command), certificates with
 chosen dates or for a key certified before (`openssl ca`), and the
 SHA-256 fingerprint and public-key hash a VerifyClient line names a
-certificate by (the openssl pipelines admin-guide.md shows)."""
+certificate by (the openssl pipelines admin-guide.md shows); and the CMS
+batches a data provider sends (signed, then encrypted to the county),
+with the PKI they need."""
 
+import atexit
 import datetime
 import hashlib
 import os
+import shutil
 import ssl
 import subprocess
+import tempfile
 
 from .env import CLEAN_ENV
 
@@ -121,3 +126,116 @@ def spki_sha256(path):
         check=True, capture_output=True, text=True, env=CLEAN_ENV,
         timeout=60)
     return res.stdout.split()[0]
+
+
+# -- batches as the data provider sends them (CMS) ----------------------
+#
+# The data provider signs the CSV with its certificate (CMS SignedData,
+# content attached, with a signing time) and encrypts the result to the
+# county's import certificate (CMS EnvelopedData), with the openssl
+# command line, as data-formats.md §1 shows. RSA and S/MIME usage, as
+# the demo makes them.
+
+PROVIDER_SUBJECT = ("/O=Test Civil Affairs/CN=Test Household "
+                    "Registration Office")
+IMPORT_SUBJECT = "/O=Test County/CN=Test verify import"
+
+
+def openssl(*args, cwd, stdin=None):
+    """Run the openssl command; the CompletedProcess, or an assertion
+    naming its error."""
+    res = subprocess.run(["openssl"] + list(args), cwd=cwd,
+                         capture_output=True, env=CLEAN_ENV, timeout=60,
+                         input=stdin)
+    assert res.returncode == 0, ("openssl %s failed:\n%s" % (
+        " ".join(args), res.stderr.decode(errors="replace")))
+    return res
+
+
+def new_ca(d, name, cn):
+    """A CA (RSA 2048) named /O=Test PKI/CN=@cn: @name.crt, @name.key."""
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes",
+            "-keyout", name + ".key", "-out", name + ".crt", "-days", "2",
+            "-subj", "/O=Test PKI/CN=" + cn,
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    return os.path.join(d, name + ".crt")
+
+
+def new_cert(d, name, subject, ca):
+    """An end-entity certificate for signing and key transport (S/MIME
+    usage, RSA) issued by CA @ca; (crt, key)."""
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write("basicConstraints = CA:FALSE\n"
+                "keyUsage = critical, digitalSignature, keyEncipherment\n"
+                "extendedKeyUsage = emailProtection\n")
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes",
+            "-keyout", name + ".key", "-out", name + ".csr",
+            "-subj", subject, cwd=d)
+    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt",
+            "-CAkey", ca + ".key", "-CAcreateserial", "-days", "2",
+            "-extfile", name + ".ext", "-out", name + ".crt", cwd=d)
+    os.chmod(os.path.join(d, name + ".key"), 0o600)
+    return os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
+
+
+def cms_sign(d, infile, crt, key, out, extra=()):
+    """`openssl cms -sign -binary -nodetach` (DER): what the provider
+    signs; a signing time is added, as openssl does by default."""
+    openssl("cms", "-sign", "-binary", "-nodetach", "-in", infile,
+            "-signer", crt, "-inkey", key, "-outform", "DER", "-out", out,
+            *extra, cwd=d)
+    return os.path.join(d, out)
+
+
+def cms_encrypt(d, infile, recipient, out, inform="DER", outform="DER"):
+    """`openssl cms -encrypt -aes-256-cbc` to certificate @recipient."""
+    openssl("cms", "-encrypt", "-binary", "-aes-256-cbc", "-in", infile,
+            "-inform", inform, "-outform", outform, "-out", out, recipient,
+            cwd=d)
+    return os.path.join(d, out)
+
+
+class BatchPKI:
+    """The data provider's CA and signing certificate, and the county's
+    import certificate, in directory @d."""
+
+    def __init__(self, d):
+        self.dir = d
+        self.provider_ca = new_ca(d, "provider-ca", "Test Provider CA")
+        self.provider_crt, self.provider_key = new_cert(
+            d, "provider", PROVIDER_SUBJECT, "provider-ca")
+        new_ca(d, "county-ca", "Test County CA")
+        self.import_crt, self.import_key = new_cert(
+            d, "import", IMPORT_SUBJECT, "county-ca")
+
+    def options(self):
+        """verify-import's options for this PKI's batches."""
+        return ["--decrypt-cert", self.import_crt,
+                "--decrypt-key", self.import_key,
+                "--signer-ca", self.provider_ca]
+
+    def protect(self, csv_path, out=None):
+        """Sign @csv_path and encrypt it to the import certificate, as
+        the provider sends it: the .p7m's path (beside the CSV, which is
+        left as it is; the signed middle layer is removed)."""
+        d = os.path.dirname(os.path.abspath(csv_path))
+        out = out or os.path.basename(csv_path) + ".p7m"
+        signed = cms_sign(d, csv_path, self.provider_crt, self.provider_key,
+                          out + ".signed")
+        p7m = cms_encrypt(d, signed, self.import_crt, out)
+        os.unlink(signed)
+        return p7m
+
+
+_BATCH_PKI = []
+
+
+def batch_pki():
+    """One BatchPKI for the whole test run (RSA keys take a while),
+    removed at exit."""
+    if not _BATCH_PKI:
+        d = tempfile.mkdtemp(prefix="mod_verify-batch-pki-")
+        atexit.register(shutil.rmtree, d, True)
+        _BATCH_PKI.append(BatchPKI(d))
+    return _BATCH_PKI[0]

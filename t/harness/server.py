@@ -449,6 +449,8 @@ class Server:
 
     def import_household(self, people, check=True, keep_input=False,
                          **csv):
+        """Import @people as the household batch (harness.import_people:
+        signed and encrypted, or plain=True)."""
         self.add_people(people)
         csv.setdefault("workdir", self.workdir())
         return import_people(self.store, self.key, people, check=check,

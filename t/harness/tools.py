@@ -1,9 +1,11 @@
 """The key file and the command-line tools in build/: making a key,
 deriving a subject tag as the module does, and running verify-import
-(also on a household CSV written for a list of people) and
-verify-audit."""
+(also on a household batch written for a list of people, signed and
+encrypted as the data provider sends it, or plain with --allow-plain)
+and verify-audit."""
 
 import atexit
+import datetime
 import hashlib
 import hmac
 import json
@@ -13,8 +15,9 @@ import shutil
 import subprocess
 import tempfile
 
-from .env import CLEAN_ENV, VERIFY_AUDIT, VERIFY_IMPORT
+from .env import CLEAN_ENV, VERIFY_AUDIT, VERIFY_IMPORT, today_taipei
 from .people import household_csv
+from .pki import batch_pki
 
 
 def make_key_file(path):
@@ -63,12 +66,36 @@ def subject_tag(key_path, pid):
     return hmac.new(k, pid.upper().encode(), hashlib.sha256).hexdigest()
 
 
+def approved_until(days=365):
+    """An --approved-until date @days after today (Taipei)."""
+    return (today_taipei() + datetime.timedelta(days=days)).isoformat()
+
+
+def as_sent(csv_path, extra=()):
+    """The batch file @csv_path as the data provider sends it: signed and
+    encrypted to the county by harness.batch_pki(), the clear file
+    removed (only the .p7m travels). (the .p7m's path, verify-import's
+    options for it: --decrypt-cert/-key, --signer-ca, @extra, and
+    --approved-until a year ahead unless @extra gives one)."""
+    pki = batch_pki()
+    p7m = pki.protect(csv_path)
+    os.unlink(csv_path)
+    opts = pki.options() + list(extra)
+    if "--approved-until" not in opts:
+        opts += ["--approved-until", approved_until()]
+    return p7m, opts
+
+
 def run_import(store, key, path, source="household", keep_input=False,
-               extra=()):
-    """Run build/verify-import; returns the CompletedProcess (text)."""
+               extra=(), allow_plain=False):
+    """Run build/verify-import; returns the CompletedProcess (text).
+    @allow_plain: --allow-plain, for a plain file (the strict rules
+    want it signed, encrypted and with --approved-until)."""
     cmd = [VERIFY_IMPORT, "--store", store, "--key", key, "--source", source]
     if keep_input:
         cmd.append("--keep-input")
+    if allow_plain:
+        cmd.append("--allow-plain")
     cmd += list(extra) + [path]
     return subprocess.run(cmd, capture_output=True, env=CLEAN_ENV,
                           timeout=120, text=True, errors="replace")
@@ -90,15 +117,24 @@ def _remove_scratch():
 
 
 def import_people(store, key, people, check=True, keep_input=False,
-                  name="household.csv", workdir=None, **csv):
-    """Write a household CSV for @people and import it."""
+                  name="household.csv", workdir=None, plain=False,
+                  extra=(), **csv):
+    """Write a household CSV for @people and import it: signed and
+    encrypted by the test data provider (harness.batch_pki()) with
+    --approved-until a year ahead unless @extra gives one, as the strict
+    intake wants it; or, with @plain, the CSV as it is with
+    --allow-plain. res.path is the file imported."""
     if not workdir:
         workdir = tempfile.mkdtemp(prefix="mod_verify-csv-")
         _SCRATCH.append(workdir)
     path = os.path.join(workdir, name)
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(household_csv(people, **csv))
-    res = run_import(store, key, path, keep_input=keep_input)
+    extra = list(extra)
+    if not plain:
+        path, extra = as_sent(path, extra)
+    res = run_import(store, key, path, keep_input=keep_input, extra=extra,
+                     allow_plain=plain)
     if check:
         assert res.returncode == 0, "verify-import failed (%d): %s%s" % (
             res.returncode, res.stdout, res.stderr)

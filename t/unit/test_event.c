@@ -25,6 +25,10 @@ static json_t *parsed(const char *body)
 
 static void test_import(void)
 {
+    static const char *const forced[] = {
+        VERIFY_FORCED_SAME_FILE, VERIFY_FORCED_OLDER, NULL
+    };
+    static const char *const no_force[] = { NULL };
     verify_event_import_t e;
     unsigned char sha[32];
     char mem[VERIFY_EVENT_MAX], hex[65], want[1024], signer[3000];
@@ -46,6 +50,11 @@ static void test_import(void)
     e.imported_at = "2026-11-27T14:15:33+08:00";
     e.approved_until = 20270630;
     e.signer = "/C=TW/O=Household Registration/CN=batch-signer";
+    /* 2026-11-27T06:00:00Z */
+    e.signed_at = apr_time_from_sec(1795759200);
+    e.encrypted = 1;
+    e.plain = 0;
+    e.forced = forced;
     e.input = "destroyed";
     e.user = "clerk";
     verify_jbuf_init(&b, mem, sizeof(mem));
@@ -54,13 +63,27 @@ static void test_import(void)
              "\"source\":\"household\",\"batch_id\":\"%s\",\"records\":"
              "123456789012,\"sha256\":\"%s\",\"imported_at\":\"%s\","
              "\"approved_until\":\"2027-06-30\",\"signer\":\"%s\","
+             "\"signed_at\":\"2026-11-27T14:00:00+08:00\",\"encrypted\":true,"
+             "\"plain\":false,\"forced\":[\"same_sha256\","
+             "\"older_signing_time\"],"
              "\"input\":\"destroyed\",\"user\":\"clerk\"", e.batch_id, hex,
              e.imported_at, e.signer);
     is_str(text(&b), want, "an accepted import, byte for byte");
     ok(!b.overflow, "no overflow");
 
+    e.forced = no_force;
+    e.plain = 1;
+    e.encrypted = 0;
+    e.signed_at = 0;
+    verify_jbuf_init(&b, mem, sizeof(mem));
+    verify_event_import(&b, &e);
+    ok(strstr(text(&b), ",\"signed_at\":null,\"encrypted\":false,"
+              "\"plain\":true,\"forced\":[],") != NULL,
+       "--allow-plain, --force overriding nothing: plain true, forced []");
+
     memset(&e, 0, sizeof(e));
     e.src = VERIFY_SRC_DISABILITY;
+    e.encrypted = -1;
     e.input = "kept";
     e.fault = "line 7: invalid id: check digit mismatch";
     verify_jbuf_init(&b, mem, sizeof(mem));
@@ -68,8 +91,9 @@ static void test_import(void)
     is_str(text(&b), ",\"op\":\"import\",\"result\":\"refused\",\"source\":"
            "\"disability\",\"batch_id\":null,\"records\":null,\"sha256\":"
            "null,\"imported_at\":null,\"approved_until\":null,\"signer\":"
-           "null,\"input\":\"kept\",\"fault\":\"line 7: invalid id: check "
-           "digit mismatch\",\"user\":null",
+           "null,\"signed_at\":null,\"encrypted\":null,\"plain\":false,"
+           "\"forced\":null,\"input\":\"kept\",\"fault\":\"line 7: invalid "
+           "id: check digit mismatch\",\"user\":null",
            "a refused import before its input was read: nulls, the fault");
     j = parsed(out);
     ok(j && json_is_null(json_object_get(j, "batch_id"))
@@ -87,10 +111,73 @@ static void test_import(void)
     e.records = UINT64_MAX;
     e.sha256 = sha;
     e.batch_id = e.imported_at = signer;
+    e.forced = forced;
+    e.signed_at = apr_time_from_sec(1795759200);
     verify_jbuf_init(&b, mem, sizeof(mem));
     verify_event_import(&b, &e);
     ok(!b.overflow && b.len + 120 < VERIFY_EVENT_MAX,
        "every text is bounded (%lu bytes)", (unsigned long)b.len);
+}
+
+/* The next run's record of a killed import, and a change of the
+ * store's intake policy: byte for byte, bounded. */
+static void test_recovery_and_policy(void)
+{
+    verify_event_recovery_t e;
+    unsigned char sha[32];
+    char mem[VERIFY_EVENT_MAX], hex[65], want[1024], big[3000];
+    verify_jbuf_t b;
+    size_t i;
+
+    for (i = 0; i < sizeof(sha); i++) {
+        sha[i] = (unsigned char)i;
+    }
+    verify_hex(sha, 32, hex);
+    memset(&e, 0, sizeof(e));
+    e.committed = 1;
+    e.src = VERIFY_SRC_ELDERLY_ALONE;
+    e.batch_id = "b93733c1c168b8698f359442d8851a30";
+    e.have_records = 1;
+    e.records = 12;
+    e.sha256 = sha;
+    e.imported_at = "2026-11-27T14:15:33+08:00";
+    e.file = "/srv/in/elderly.p7m";
+    e.input = "destroyed";
+    e.pending_since = "2026-11-27T14:15:32.000001+08:00";
+    e.import_user = "clerk";
+    e.user = "root";
+    verify_jbuf_init(&b, mem, sizeof(mem));
+    verify_event_recovery(&b, &e);
+    snprintf(want, sizeof(want), ",\"op\":\"import_recovery\","
+             "\"committed\":true,\"source\":\"elderly_alone\",\"batch_id\":"
+             "\"%s\",\"records\":12,\"sha256\":\"%s\",\"imported_at\":\"%s\","
+             "\"file\":\"/srv/in/elderly.p7m\",\"input\":\"destroyed\","
+             "\"pending_since\":\"%s\",\"import_user\":\"clerk\","
+             "\"user\":\"root\"", e.batch_id, hex, e.imported_at,
+             e.pending_since);
+    is_str(text(&b), want, "an import recovery, byte for byte");
+
+    memset(big, 'F', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    e.committed = 0;
+    e.have_records = 0;
+    e.imported_at = NULL;
+    e.file = e.input = e.pending_since = e.import_user = e.user = big;
+    e.batch_id = big;
+    verify_jbuf_init(&b, mem, sizeof(mem));
+    verify_event_recovery(&b, &e);
+    ok(!b.overflow && b.len + 120 < VERIFY_EVENT_MAX
+       && strstr(text(&b), "\"committed\":false,") != NULL
+       && strstr(text(&b), "\"records\":null,") != NULL
+       && strstr(text(&b), "\"imported_at\":null,") != NULL,
+       "not committed: nulls; every text bounded (%lu bytes)",
+       (unsigned long)b.len);
+
+    verify_jbuf_init(&b, mem, sizeof(mem));
+    verify_event_intake_policy(&b, 1, 0, "/var/lib/verify/store", "root");
+    is_str(text(&b), ",\"op\":\"intake_policy\",\"require_signed\":true,"
+           "\"previous\":false,\"store\":\"/var/lib/verify/store\","
+           "\"user\":\"root\"", "an intake policy change, byte for byte");
 }
 
 static void test_purge(void)
@@ -382,6 +469,7 @@ int main(void)
 {
     unit_begin();
     test_import();
+    test_recovery_and_policy();
     test_purge();
     test_fault();
     test_register();

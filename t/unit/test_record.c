@@ -116,8 +116,8 @@ static void test_records(void)
            "decode for an unknown source fails");
 }
 
-/* Batch metadata: format 2 round trip, format 1 still read, the rest
- * refused. */
+/* Batch metadata: format 3 round trip, formats 2 and 1 still read, the
+ * rest refused. */
 static void test_batch_meta(void)
 {
     verify_batch_t b, d;
@@ -131,17 +131,22 @@ static void test_batch_meta(void)
     b.records = 0x0102030405060708ULL;
     b.imported_at = apr_time_from_sec(1795708799) + 5;
     b.approved_until = 20270630;
+    b.signed_at = apr_time_from_sec(1795708000);
+    b.flags = VERIFY_BATCH_PLAIN | VERIFY_BATCH_FORCED;
     for (i = 0; i < 32; i++) {
         b.sha256[i] = (unsigned char)(255 - i);
     }
     for (i = 0; i < VERIFY_KEY_CHECK_LEN; i++) {
         b.key_check[i] = (unsigned char)(i + 1);
     }
+    is_int(VERIFY_BATCH_META_LEN, 110, "format 3 is 110 bytes");
     verify_batch_encode(&b, buf);
-    ok(buf[0] == 2 && buf[1] == 1 && buf[8] == 8
+    ok(buf[0] == 3 && buf[1] == 1 && buf[8] == 8
        && memcmp(buf + 53, b.batch_id, 32) == 0
-       && memcmp(buf + 85, b.key_check, VERIFY_KEY_CHECK_LEN) == 0,
-       "batch metadata layout: version 2, records big-endian, id, key check");
+       && memcmp(buf + 85, b.key_check, VERIFY_KEY_CHECK_LEN) == 0
+       && buf[109] == 3,
+       "batch metadata layout: version 3, records big-endian, id, key "
+       "check, flags last");
     memset(&d, 0xaa, sizeof(d));
     verify_time_format_s(b.imported_at, as_of);
     ok(verify_batch_decode(buf, VERIFY_BATCH_META_LEN, &d) == 0
@@ -150,23 +155,33 @@ static void test_batch_meta(void)
        && memcmp(d.sha256, b.sha256, 32) == 0
        && strcmp(d.batch_id, b.batch_id) == 0 && d.have_key_check
        && memcmp(d.key_check, b.key_check, VERIFY_KEY_CHECK_LEN) == 0
+       && d.signed_at == b.signed_at && d.flags == b.flags
        && strcmp(d.as_of, as_of) == 0,
        "batch metadata round trip, as_of from imported_at");
 
+    buf[0] = 2;
+    memset(&d, 0xaa, sizeof(d));
+    ok(verify_batch_decode(buf, 101, &d) == 0 && d.have_key_check
+       && d.signed_at == 0 && d.flags == 0
+       && memcmp(d.key_check, b.key_check, VERIFY_KEY_CHECK_LEN) == 0,
+       "format 2 (101 bytes, no signing time, no flags) is still read");
     buf[0] = 1;
-    memset(&d, 0, sizeof(d));
+    memset(&d, 0xaa, sizeof(d));
     ok(verify_batch_decode(buf, 85, &d) == 0 && !d.have_key_check
+       && d.signed_at == 0 && d.flags == 0
        && d.records == b.records && strcmp(d.batch_id, b.batch_id) == 0,
        "format 1 (85 bytes, no key check) is still read");
     for (l = 0; l <= sizeof(buf); l++) {
-        buf[0] = 2;
-        if (l != VERIFY_BATCH_META_LEN
-            && verify_batch_decode(buf, l, &d) == 0) {
-            bad_ok = 0;
-            diag("length %zu accepted as format 2", l);
+        for (i = 1; i <= 3; i++) {
+            size_t want = i == 1 ? 85 : i == 2 ? 101 : VERIFY_BATCH_META_LEN;
+            buf[0] = (unsigned char)i;
+            if (l != want && verify_batch_decode(buf, l, &d) == 0) {
+                bad_ok = 0;
+                diag("length %zu accepted as format %d", l, i);
+            }
         }
     }
-    buf[0] = 3;
+    buf[0] = 4;
     ok(bad_ok && verify_batch_decode(buf, VERIFY_BATCH_META_LEN, &d) != 0,
        "other lengths and versions refused");
 }

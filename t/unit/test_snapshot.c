@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "unit.h"
@@ -420,11 +421,82 @@ static void test_threads(void)
        snapshots(dir));
 }
 
+/* One importer run under one lock: what the store holds (batches,
+ * flags), a publish, and a second locker that waits. */
+static void test_lock_batches_flags(void)
+{
+    char *dir = path2(tmpdir, "locked"), *err = NULL;
+    verify_snap_lock_t *l = NULL;
+    verify_snap_report_t rep;
+    verify_import_rec_t *recs;
+    verify_lookup_t cur;
+    verify_batch_t b;
+    size_t got;
+    int fd;
+
+    ok(verify_snapshot_lock(&l, dir, (gid_t)-1, &err, pool) == APR_SUCCESS
+       && l, "lock creates and locks the store (%s)", err ? err : "ok");
+    if (!l) {
+        return;
+    }
+    ok(verify_snapshot_batches(l, &cur, &err, pool) == APR_SUCCESS
+       && !cur.have_batch[0] && !cur.have_batch[1] && !cur.have_batch[2],
+       "nothing published: no batches");
+    is_int(verify_snapshot_flag(l, VERIFY_SNAP_REQUIRE_SIGNED, &err, pool),
+           0, "no flag");
+    ok(verify_snapshot_flag_set(l, VERIFY_SNAP_REQUIRE_SIGNED, 1, "why\n",
+                                &err, pool) == APR_SUCCESS
+       && verify_snapshot_flag(l, VERIFY_SNAP_REQUIRE_SIGNED, &err, pool)
+          == 1
+       && mode_of(path2(dir, VERIFY_SNAP_REQUIRE_SIGNED)) == 0640
+       && !exists(path2(dir, "require-signed.tmp")),
+       "flag set: a regular file, 0640, no temporary left");
+    chmod(path2(dir, VERIFY_SNAP_REQUIRE_SIGNED), 0666);
+    is_int(verify_snapshot_flag(l, VERIFY_SNAP_REQUIRE_SIGNED, &err, pool),
+           -1, "a flag others may write is refused, not taken as unset");
+    unlink(path2(dir, VERIFY_SNAP_REQUIRE_SIGNED));
+    symlink("/etc/hostname", path2(dir, VERIFY_SNAP_REQUIRE_SIGNED));
+    is_int(verify_snapshot_flag(l, VERIFY_SNAP_REQUIRE_SIGNED, &err, pool),
+           -1, "a flag that is a symbolic link is refused");
+    ok(verify_snapshot_flag_set(l, VERIFY_SNAP_REQUIRE_SIGNED, 0, NULL,
+                                &err, pool) == APR_SUCCESS
+       && !exists(path2(dir, VERIFY_SNAP_REQUIRE_SIGNED))
+       && exists("/etc/hostname"),
+       "flag lifted: the link removed, not what it named");
+
+    recs = batch_of(VERIFY_SRC_HOUSEHOLD, 300, 5, &got);
+    memset(&b, 0, sizeof(b));
+    apr_cpystrn(b.batch_id, "lockedbatch", sizeof(b.batch_id));
+    b.signed_at = apr_time_from_sec(1795759200);
+    b.flags = VERIFY_BATCH_PLAIN;
+    ok(verify_snapshot_publish(l, VERIFY_SRC_HOUSEHOLD, recs, got, &b, &rep,
+                               &err, pool) == APR_SUCCESS,
+       "publish under the lock (%s)", err ? err : "ok");
+    ok(verify_snapshot_batches(l, &cur, &err, pool) == APR_SUCCESS
+       && cur.have_batch[VERIFY_SRC_HOUSEHOLD]
+       && !cur.have_batch[VERIFY_SRC_DISABILITY]
+       && !strcmp(cur.batch[VERIFY_SRC_HOUSEHOLD].batch_id, "lockedbatch")
+       && cur.batch[VERIFY_SRC_HOUSEHOLD].records == 5
+       && cur.batch[VERIFY_SRC_HOUSEHOLD].signed_at == b.signed_at
+       && cur.batch[VERIFY_SRC_HOUSEHOLD].flags == VERIFY_BATCH_PLAIN,
+       "the published batch's metadata, signing time and flags");
+    /* flock: another open of the lock file cannot take it meanwhile */
+    fd = open(path2(dir, VERIFY_SNAP_IMPORT_LOCK), O_RDWR);
+    ok(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0
+       && errno == EWOULDBLOCK, "held: a second importer would wait");
+    verify_snapshot_unlock(l);
+    ok(flock(fd, LOCK_EX | LOCK_NB) == 0, "released by unlock");
+    close(fd);
+    verify_snapshot_unlock(l);
+    ok(1, "unlock twice is harmless");
+}
+
 int main(void)
 {
     unit_begin();
     need_keys();
     umask(077);
+    test_lock_batches_flags();
     test_layout_and_switch();
     test_legacy();
     test_refusals();
