@@ -237,7 +237,8 @@ def test_usage(logs, tmp_path):
     s = logs
     for args, why in [
         (["subject-key"], "--key"),
-        (["subject-key", "--key", s.key, s.copy], "reads no audit files"),
+        (["subject-key", "--key", s.key, s.copy],
+         "takes no files or directories"),
         (["subject-key", "--key", s.key, "--id", s.people[0].id],
          "does not belong"),
         (["subject", "--id", s.people[0].id, "--key", s.key, "--out", "x",
