@@ -583,8 +583,8 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
     }
     if (cmd->args == ARGS_NONE) {
         if (os->ind < os->argc) {
-            fprintf(stderr, PROG ": %s takes no files or directories, only "
-                    "options\n", cmd->name);
+            fprintf(stderr, PROG ": %s reads no audit files (it takes no "
+                    "files or directories, only options)\n", cmd->name);
             return 2;
         }
         return cmd->run(a, p);
