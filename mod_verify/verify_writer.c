@@ -25,18 +25,9 @@
 #include "verify_json.h"
 #include "verify_text.h"
 #include "verify_writer.h"
+#include "verify_writer_private.h"
 
-#define WLOG(w, level, rv, n, ...) \
-    (w)->log((w)->log_baton, (level), (rv), (n), __VA_ARGS__)
 
-/* Seqs named by one "unconfirmed" line (each at most 20 digits). */
-#define UNCONFIRMED_PER_LINE 64
-
-/* This thread's slot in the table of answers in flight, claimed at its
- * first answer, and the process it was claimed for (a forked child
- * inherits the variables, not the slot). */
-static __thread verify_writer_flight_t *my_flight;
-static __thread pid_t my_flight_pid;
 
 void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
                         const char *dir)
@@ -411,7 +402,7 @@ static void failures_over(verify_writer_t *w)
 /* Seal and write one line with ts @p now (chain_time's) and add it to
  * the tree; the chain lock is held. @p leaf receives the line's leaf
  * hash. */
-static apr_status_t append_locked(verify_writer_t *w, const char *body,
+apr_status_t writer_append_locked(verify_writer_t *w, const char *body,
                                   size_t blen, apr_time_t now,
                                   unsigned char *leaf, apr_pool_t *p)
 {
@@ -625,7 +616,7 @@ static apr_time_t chain_time(verify_writer_t *w, apr_pool_t *p)
         verify_time_format_us(h->last_ts, last);
         verify_jbuf_init(&jb, b, sizeof(b));
         verify_audit_body_clock(&jb, seen, last);
-        if (append_locked(w, b, jb.len, h->last_ts, NULL, p)
+        if (writer_append_locked(w, b, jb.len, h->last_ts, NULL, p)
             != APR_SUCCESS) {
             return h->last_ts;
         }
@@ -638,146 +629,6 @@ static apr_time_t chain_time(verify_writer_t *w, apr_pool_t *p)
     return h->last_ts;
 }
 
-/* Is process @p pid gone? (0 is nobody's.) */
-static int gone(pid_t pid)
-{
-    return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
-}
-
-/* Is flight @p f of a process that exited: flagged by its parent, or,
- * with @p look, no longer there? */
-static int exited(const verify_writer_flight_t *f, int look)
-{
-    return f->pid && (f->dead || (look && gone(f->pid)));
-}
-
-static int seq_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/*
- * The answers in flight of processes that exited (the lock is held):
- * one "unconfirmed" line per process (more when it had very many)
- * naming the lines whose answers may not have left, then their slots
- * are free. A process that exited with nothing in flight (the usual
- * end of a child) leaves no line. With @p look, a process that is no
- * longer there counts as exited even if no parent flagged it.
- */
-static apr_status_t record_exited(verify_writer_t *w, int look,
-                                  apr_time_t now, apr_pool_t *p)
-{
-    verify_writer_head_t *h = w->head;
-    verify_writer_flight_t *f = w->flights;
-    uint64_t *seqs = NULL;
-    uint32_t i, j, n, k;
-    verify_jbuf_t jb;
-    char b[UNCONFIRMED_PER_LINE * 21 + 256];
-    apr_status_t rv;
-    pid_t pid;
-
-    __atomic_store_n(&h->dead_pending, 0, __ATOMIC_SEQ_CST);
-    for (i = 0; f && i < w->nflights; i++) {
-        if (!exited(&f[i], look)) {
-            continue;
-        }
-        pid = f[i].pid;
-        if (!seqs) {
-            seqs = apr_palloc(p, w->nflights * sizeof(*seqs));
-        }
-        for (j = i, n = 0; j < w->nflights; j++) {
-            if (f[j].pid == pid && exited(&f[j], look) && f[j].seq
-                && f[j].seq <= h->chain.seq) {
-                seqs[n++] = f[j].seq;
-            }
-        }
-        qsort(seqs, n, sizeof(*seqs), seq_cmp);
-        for (k = 0; k < n; k += UNCONFIRMED_PER_LINE) {
-            verify_jbuf_init(&jb, b, sizeof(b));
-            verify_audit_body_unconfirmed(&jb, pid, seqs + k,
-                                          n - k < UNCONFIRMED_PER_LINE
-                                          ? n - k : UNCONFIRMED_PER_LINE);
-            rv = append_locked(w, b, jb.len, now, NULL, p);
-            if (rv != APR_SUCCESS) {
-                /* the slots stay: the next chain step tries again (a
-                 * retry may repeat the lines written before) */
-                __atomic_store_n(&h->dead_pending, 1, __ATOMIC_SEQ_CST);
-                return rv;
-            }
-        }
-        if (n) {
-            WLOG(w, VERIFY_LOG_WARNING, 0, VERIFY_MSGNO(92),
-                 "process %ld ended with %u answer(s) in flight (seq %"
-                 APR_UINT64_T_FMT " to %" APR_UINT64_T_FMT "): an "
-                 "\"unconfirmed\" line records that they may not have "
-                 "been sent", (long)pid, n, seqs[0], seqs[n - 1]);
-        }
-        for (j = i; j < w->nflights; j++) {
-            if (f[j].pid == pid && exited(&f[j], look)) {
-                f[j].seq = 0;
-                f[j].dead = 0;
-                __atomic_store_n(&f[j].pid, 0, __ATOMIC_RELEASE);
-            }
-        }
-    }
-    return APR_SUCCESS;
-}
-
-/* This thread's flight slot (the lock is held), claimed at its first
- * answer; NULL when the table has no free slot (said once a process). */
-static verify_writer_flight_t *flight_slot(verify_writer_t *w)
-{
-    uint32_t i;
-
-    if (my_flight && my_flight_pid == w->pid) {
-        return my_flight;
-    }
-    for (i = 0; i < w->nflights; i++) {
-        if (w->flights[i].pid == 0) {
-            w->flights[i].seq = 0;
-            w->flights[i].dead = 0;
-            w->flights[i].pid = w->pid;
-            my_flight = &w->flights[i];
-            my_flight_pid = w->pid;
-            return my_flight;
-        }
-    }
-    if (!w->flights_full_said) {
-        w->flights_full_said = 1;
-        WLOG(w, VERIFY_LOG_WARNING, 0, VERIFY_MSGNO(93),
-             "no free slot among %u for answers in flight: if process %ld "
-             "dies, its unsent answers are not marked in the audit log",
-             w->nflights, (long)w->pid);
-    }
-    return NULL;
-}
-
-void verify_writer_answered(verify_writer_t *w)
-{
-    if (my_flight && my_flight_pid == w->pid) {
-        __atomic_store_n(&my_flight->seq, 0, __ATOMIC_RELEASE);
-    }
-}
-
-void verify_writer_exited(verify_writer_head_t *head,
-                          verify_writer_flight_t *flights, uint32_t n,
-                          pid_t pid)
-{
-    uint32_t i;
-    int any = 0;
-
-    for (i = 0; flights && pid > 0 && i < n; i++) {
-        if (flights[i].pid == pid && !flights[i].dead) {
-            flights[i].dead = 1;
-            any = 1;
-        }
-    }
-    if (any) {
-        __atomic_store_n(&head->dead_pending, 1, __ATOMIC_SEQ_CST);
-    }
-}
 
 /*
  * The line of seq @p seq is in the chain, but its sync failed and its
@@ -800,7 +651,7 @@ static void withdraw(verify_writer_t *w, uint64_t seq,
     verify_audit_body_withdrawn(&jb, request_id, seq);
     if (h->busy == 0 && !h->broken && !jb.overflow) {
         h->busy = w->pid;
-        (void)append_locked(w, b, jb.len, chain_time(w, p), NULL, p);
+        (void)writer_append_locked(w, b, jb.len, chain_time(w, p), NULL, p);
         h->busy = 0;
     }
     chain_unlock(w);
@@ -871,7 +722,7 @@ static apr_status_t append_pending(verify_writer_t *w, apr_time_t now,
 
     for (k = 0; k < VERIFY_WRITER_DEFERRED && h->deferred[0][0]; k++) {
         h->deferred[0][sizeof(h->deferred[0]) - 1] = '\0';
-        rv = append_locked(w, h->deferred[0], strlen(h->deferred[0]), now,
+        rv = writer_append_locked(w, h->deferred[0], strlen(h->deferred[0]), now,
                            NULL, p);
         if (rv != APR_SUCCESS) {
             return rv;
@@ -884,7 +735,7 @@ static apr_status_t append_pending(verify_writer_t *w, apr_time_t now,
     if (h->note[0]) {
         verify_jbuf_init(&jb, b, sizeof(b));
         verify_audit_body_recover(&jb, w->pid, h->note);
-        rv = append_locked(w, b, jb.len, now, NULL, p);
+        rv = writer_append_locked(w, b, jb.len, now, NULL, p);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -892,7 +743,7 @@ static apr_status_t append_pending(verify_writer_t *w, apr_time_t now,
     }
     if (w->flights
         && __atomic_load_n(&h->dead_pending, __ATOMIC_ACQUIRE)) {
-        rv = record_exited(w, 0, now, p);
+        rv = writer_record_exited(w, 0, now, p);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -941,10 +792,10 @@ apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
          * between gets an "unconfirmed" line. Noted before the write, so
          * that no instant of the write is uncovered; recover() drops it
          * if the line never reached the file. */
-        if (receipt && w->flights && (fl = flight_slot(w)) != NULL) {
+        if (receipt && w->flights && (fl = writer_flight_slot(w)) != NULL) {
             fl->seq = h->chain.seq + 1;
         }
-        rv = append_locked(w, body, blen, now, leaf, p);
+        rv = writer_append_locked(w, body, blen, now, leaf, p);
         seq = h->chain.seq;
         if (rv != APR_SUCCESS && fl) {
             fl->seq = 0;
@@ -1017,7 +868,7 @@ apr_status_t verify_writer_flush_exited(verify_writer_t *w, apr_pool_t *p)
     if (rv == APR_SUCCESS) {
         tree_catch_up(w, p);
         h->busy = w->pid;
-        rv = record_exited(w, 1, chain_time(w, p), p);
+        rv = writer_record_exited(w, 1, chain_time(w, p), p);
         h->busy = 0;
     }
     chain_unlock(w);
