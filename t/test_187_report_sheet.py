@@ -194,6 +194,86 @@ def test_sample_marked(month, sheet):
                      % (seed_line["seq"], seed_line["size"]), sheet.text)
 
 
+def sample_json(month, *extra):
+    res = harness.run_audit_tool("sample", "--json", "--month", MONTH,
+                                 "--verifier", month.verifier, *extra,
+                                 month.dir)
+    assert res.returncode == 0, res.stderr
+    return [json.loads(x) for x in res.stdout.splitlines()[1:]]
+
+
+def csv_rows(path):
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return [r for r in csv.reader(f)][1:]
+
+
+def test_flags_on_the_sheet(month, sheet):
+    """The sheet flags exactly the lines `sample` adds on top of its draw
+    (R5.2), with the same reasons: sampled ("flagged" in the CSV where
+    the random draw did not take them, a flag mark on the row), listed in
+    their own table."""
+    lines = sample_json(month)
+    flagged = {o["seq"]: o["flags"] for o in lines if o["flags"]}
+    assert flagged, "the month must hold flagged lines for this test"
+    drawn = {o["seq"] for o in lines if o["drawn"]}
+    assert set(flagged) - drawn, "some flagged lines must be undrawn"
+    # the table of flags: one row per flag, the same reasons
+    rows = [r for c, trc, r in sheet.trows if c == "notes" and len(r) == 3
+            and r[0].isdigit()]
+    got = {}
+    for r in rows:
+        got.setdefault(int(r[0]), []).append((r[1], r[2]))
+    assert got == {seq: [(f["flag"], f["why"]) for f in fl]
+                   for seq, fl in flagged.items()}
+    assert re.search(r"Flagged \(R5.2\)\s*%d" % len(flagged), sheet.text)
+    # the rows: a flag for the undrawn, the sampled class for all
+    qrows = sheet.table("rows", 10) + sheet.table("rows", 11)
+    by_seq = {int(r[1]): (trc, r) for trc, r in qrows}
+    for seq in flagged:
+        trc, r = by_seq[seq]
+        assert trc == "s"
+        assert r[0] == ("\u2605" if seq in drawn else "\u2691")
+    # the CSV: "flagged" in sampled, the reasons in flags
+    for r in csv_rows(sheet.csv_path):
+        if r[0] not in ("answered", "refused"):
+            continue
+        seq = int(r[2])
+        if seq in flagged:
+            assert r[1] == ("yes" if seq in drawn else "flagged")
+            for f in flagged[seq]:
+                assert f["why"] in r[13]
+        else:
+            assert r[1] in ("", "yes")
+
+
+def test_flags_thresholds_follow_sample(month, tmp_path):
+    """--flags turns the flags off for the sheet as for the sample; a bad
+    thresholds file is a usage error that writes nothing."""
+    off = tmp_path / "noflags.conf"
+    off.write_text("off_hours = off\nburst_queries = 0\nday_subjects = 0\n"
+                   "subject_clients = 0\nnot_found_run = 0\n"
+                   "identity_mismatch = off\nreason_share = 0\n"
+                   "new_operator = off\n")
+    assert not [o for o in sample_json(month, "--flags", str(off))
+                if o["flags"]]
+    html = tmp_path / "r.html"
+    res = report(month, "--verifier", month.verifier, "--flags", str(off),
+                 "--output", str(html))
+    assert res.returncode == 0, res.stderr
+    text = html.read_text(encoding="utf-8")
+    assert "No line of the month is flagged" in text
+    assert "\u2691" not in text
+    assert not [r for r in csv_rows(str(tmp_path / "r.csv"))
+                if r[1] == "flagged"]
+    bad = tmp_path / "bad.conf"
+    bad.write_text("burst_queries = many\n")
+    out = tmp_path / "bad.html"
+    res = report(month, "--flags", str(bad), "--output", str(out))
+    assert res.returncode == 2
+    assert "--flags" in res.stderr and "line 1" in res.stderr
+    assert not out.exists()
+
+
 def test_checkpoints_verified(month, sheet):
     text = re.sub(r"\s+", " ", sheet.text)
     newest = [ln for ln in month.lines() if ln["op"] == "checkpoint"][-1]
@@ -427,7 +507,8 @@ def printed(sheet, tmp_path_factory):
 def test_printed_sheet(month, sheet, printed):
     pages, text = printed
     qs = queries(month)
-    n = len(qs) + event_rows(month)
+    nflags = sum(len(o["flags"]) for o in sample_json(month))
+    n = len(qs) + event_rows(month) + nflags
     assert pages <= math.ceil(n / 30) + 2, (pages, n)
     lines = text.splitlines()
 

@@ -108,6 +108,7 @@ typedef struct sheet_t {
     apr_array_header_t *answered;   /* char per query: answered */
     sheet_cp_t cp;
     draw_t draw;
+    sheet_flags_t flags;
     sheet_events_t ev;
     sheet_notes_t notes;
     apr_pool_t *p;
@@ -120,6 +121,7 @@ static int sheet_seen(month_t *m, const month_seen_t *l)
 {
     sheet_t *h = m->each_ctx;
 
+    sheet_flags_line(&h->flags, l);
     if (l->q) {
         draw_query(&h->draw, (size_t)(l->q - m->q), l->j);
         APR_ARRAY_PUSH(h->answered, char) = (char)answered_line(l->j);
@@ -572,6 +574,8 @@ static void sheet_summary(sheet_t *h, const month_t *m, apr_pool_t *p)
             APR_UINT64_T_FMT "</td></tr>\n", (uint64_t)m->n - m->answered);
     fprintf(o, "<tr><th>應抽核 To sample (R5.1)</th><td class=\"num\">%zu"
             "</td></tr>\n", h->draw.k);
+    fprintf(o, "<tr><th>異常標記 Flagged (R5.2)</th><td class=\"num\">%zu"
+            "</td></tr>\n", h->flags.lines);
     fprintf(o, "<tr><th>系統事件 Service events</th><td class=\"num\">%"
             APR_UINT64_T_FMT "</td></tr>\n",
             (uint64_t)h->ev.lines->nelts + h->ev.interval);
@@ -590,7 +594,8 @@ static void sheet_summary(sheet_t *h, const month_t *m, apr_pool_t *p)
 /* -- the queries -------------------------------------------------------- */
 
 /* The CSV row of a query. */
-static void csv_query(sheet_t *h, json_t *j, const qline_t *q, int sampled,
+static void csv_query(sheet_t *h, json_t *j, const qline_t *q,
+                      const char *sampled,
                       const char *const *text, const char *flags,
                       apr_pool_t *p)
 {
@@ -600,7 +605,7 @@ static void csv_query(sheet_t *h, json_t *j, const qline_t *q, int sampled,
     int c;
 
     cells[0] = answered_line(j) ? "answered" : "refused";
-    cells[1] = sampled ? "yes" : NULL;
+    cells[1] = sampled;         /* "yes" drawn, "flagged", or NULL */
     cells[2] = apr_psprintf(p, "%" APR_UINT64_T_FMT, q->seq);
     cells[3] = jstr(j, "ts");
     cells[4] = text[0];         /* client */
@@ -636,19 +641,22 @@ static void query_row(sheet_t *h, json_t *j, const qline_t *q, int sampled,
         { "reason", 0, 1 },
     };
     FILE *o = h->o;
-    const char *shown[4], *c, *flags = NULL, *rid;
+    const char *shown[4], *c, *flags = NULL, *rid, *why;
     size_t k, len, rid_len;
+    int flagged;
     unsigned found;
     cell_src_t src;
 
     rid = member_text(j, "request_id", &rid_len, p);
     src.seq = q->seq;
     src.rid = rid;
+    /* drawn at random: a star; joined by a flag alone: the flag */
+    flagged = sheet_flags_has(&h->flags, q->seq);
     fprintf(o, "<tr%s><td>%s</td><td class=\"num\">%" APR_UINT64_T_FMT
-            "</td><td>%s", q->bad ? " class=\"bad\"" : sampled
+            "</td><td>%s", q->bad ? " class=\"bad\"" : sampled || flagged
             ? " class=\"s\"" : "", q->bad ? "\xe2\x9a\xa0"
-            : sampled ? "\xe2\x98\x85" : "", q->seq,
-            day_time(jstr(j, "ts"), p));
+            : sampled ? "\xe2\x98\x85" : flagged ? "\xe2\x9a\x91" : "",
+            q->seq, day_time(jstr(j, "ts"), p));
     for (k = 0; k < 4; k++) {
         const char *s = member_text(j, texts[k].key, &len, p);
         int cols = texts[k].cols ? texts[k].cols : refused
@@ -686,8 +694,13 @@ static void query_row(sheet_t *h, json_t *j, const qline_t *q, int sampled,
         flags = apr_pstrcat(p, flags ? flags : "", flags ? "; " : "",
                             "chain check failed", NULL);
     }
+    if (flagged && (why = sheet_flags_text(&h->flags, q->seq, p))) {
+        flags = apr_pstrcat(p, flags ? flags : "", flags ? "; " : "", why,
+                            NULL);
+    }
     if (h->csv.f) {
-        csv_query(h, j, q, sampled, shown, flags, p);
+        csv_query(h, j, q, sampled ? "yes" : flagged ? "flagged" : NULL,
+                  shown, flags, p);
     }
 }
 
@@ -841,6 +854,12 @@ int cmd_report(const audit_args_t *a, apr_pool_t *p)
     if (rc) {
         return rc;
     }
+    /* the thresholds first: a bad --flags file writes nothing */
+    rc = sheet_flags_init(&h.flags, a, p);
+    if (rc) {
+        return rc;
+    }
+    h.flags.fc_file = a->flags;
     h.o = stdout;
     rc = sheet_open(&h, a, p);
     if (rc) {
@@ -874,11 +893,13 @@ int cmd_report(const audit_args_t *a, apr_pool_t *p)
         goto cleanup;
     }
     draw_make(&h.draw, &m, h.cp.seed, p);
+    sheet_flags_end(&h.flags, &m, &h.draw, p);
     h.note = month_note(a->month, p);
     verify_time_format_s(apr_time_now(), h.now);
 
     sheet_head(&h, &s, &m, p);
     sheet_summary(&h, &m, p);
+    sheet_flags_print(h.o, &h.flags, p);
     if (sheet_queries(&h, &m, &r, 0, p) != 0
         || sheet_queries(&h, &m, &r, 1, p) != 0
         || events_print(h.o, &h.csv, &h.notes, &h.ev, &r, p) != 0) {

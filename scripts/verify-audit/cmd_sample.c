@@ -22,9 +22,9 @@
 #include "month.h"
 #include "print.h"
 #include "sample.h"
+#include "flags_line.h"
 
 /* A thresholds file is a few lines. */
-#define FLAGS_FILE_MAX 65536
 /* What a preview says it is, in JSON. */
 #define PREVIEW_TEXT "NOT an official draw: a preview of a month without " \
                      "its seed checkpoint yet; the seed can still change"
@@ -47,32 +47,6 @@ typedef struct draw_t {
     squery_t **out;             /* the lines shown, in chain order */
     size_t nout;
 } draw_t;
-
-/* -- the thresholds --------------------------------------------------- */
-
-static int flags_conf(const audit_args_t *a, verify_flags_conf_t *fc,
-                      apr_pool_t *p)
-{
-    const char *why;
-    char *text, *err = NULL;
-    size_t len;
-
-    verify_flags_conf_default(fc);
-    if (!a->flags) {
-        return 0;
-    }
-    why = read_small(a->flags, FLAGS_FILE_MAX, &text, &len, p);
-    if (why) {
-        fprintf(stderr, PROG ": --flags: %s\n", safe_str(p, why));
-        return 2;
-    }
-    if (verify_flags_conf_parse(fc, text, len, &err, p) != APR_SUCCESS) {
-        fprintf(stderr, PROG ": --flags %s: %s\n", safe_str(p, a->flags),
-                safe_str(p, err));
-        return 2;
-    }
-    return 0;
-}
 
 int cmd_sample_flag_defaults(const audit_args_t *a, apr_pool_t *p)
 {
@@ -738,7 +712,7 @@ int cmd_sample(const audit_args_t *a, apr_pool_t *p)
 
     memset(&g, 0, sizeof(g));
     g.fd = -1;
-    rc = flags_conf(a, &d->fc, p);
+    rc = flags_conf_load(a, &d->fc, p);
     if (rc != 0) {
         return rc;
     }

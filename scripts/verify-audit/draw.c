@@ -10,7 +10,7 @@
  * the root of the first signed checkpoint made after the month ended
  * that covers the month's last line, so nobody picks it and
  * `sample --month M --verifier KEY` draws the same. The lines the
- * anomaly flags add to `sample`'s output are not marked here.
+ * anomaly flags add on top of the draw are sheet_flags.c's.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -128,14 +128,17 @@ static const audit_cmd_t commands[] = {
       "  sample --print-flag-defaults\n"
       "             the built-in thresholds, as a --flags file\n" },
     { "report", ARGS_FILES,
-      OPT('m') | OPT('s') | OPT('j') | OPT('V') | OPT('x') | OPT('O'),
-      OPT('m'), "--month YYYY-MM", report_check, cmd_report,
+      OPT('m') | OPT('s') | OPT('j') | OPT('V') | OPT('x') | OPT('O')
+      | OPT('F'), OPT('m'), "--month YYYY-MM", report_check, cmd_report,
       "  report --month YYYY-MM [--verifier KEY]... [--output FILE.html]\n"
-      "         [--csv FILE.csv]\n"
+      "         [--csv FILE.csv] [--flags FILE]\n"
       "             the monthly query record sheet for A4 (R5.1), HTML on\n"
       "             stdout or in FILE.html: chain and checkpoint status,\n"
-      "             the sample marked, answered queries and refusals, the\n"
-      "             month's service events, three signature lines; the\n"
+      "             the sample marked, the anomaly flags with their\n"
+      "             reasons (thresholds from --flags FILE, as sample's;\n"
+      "             flagged lines are sampled too), answered queries and\n"
+      "             refusals, the month's service events, three\n"
+      "             signature lines; the\n"
       "             same rows as CSV (--csv, or beside --output). With\n"
       "             --verifier (a key as pubkey prints it, or a file of\n"
       "             them) the newest checkpoint covering the month and\n"

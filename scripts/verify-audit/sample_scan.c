@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include "print.h"
 #include "sample.h"
+#include "flags_line.h"
 
 /* Distinct refusals counted one by one; the rest are lumped. */
 #define REFUSALS_MAX 64
@@ -29,46 +30,11 @@ static const char *member(sample_scan_t *ss, const verify_flat_t *f,
     return s;
 }
 
-/* An answer whose results are all false: the person is in none of the
- * data asked (the module writes the results as "check":bool members). */
-static int found_nobody(const verify_flat_t *f)
-{
-    const verify_flat_member_t *r = verify_flat_get(f, "results");
-    const char *s, *end;
-
-    if (!r || r->type != VERIFY_FLAT_OBJECT || r->val.len < 3) {
-        return 0;
-    }
-    end = r->val.s + r->val.len;
-    for (s = r->val.s; (s = memchr(s, ':', (size_t)(end - s))); s++) {
-        if (end - s >= 5 && !memcmp(s, ":true", 5)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* The query's fields as the flags see them. */
 static void flags_query(sample_scan_t *ss, const verify_flat_t *f,
                         uint64_t seq, verify_flags_query_t *fq)
 {
-    const char *err;
-    size_t used = 0, elen;
-    int64_t st;
-
-    memset(fq, 0, sizeof(*fq));
-    fq->seq = seq;
-    fq->ts = member(ss, f, "ts", &fq->ts_len, &used);
-    fq->client = member(ss, f, "client", &fq->client_len, &used);
-    fq->operator_ = member(ss, f, "operator", &fq->operator_len, &used);
-    fq->subject_tag = member(ss, f, "subject_tag", &fq->tag_len, &used);
-    fq->reason = member(ss, f, "reason", &fq->reason_len, &used);
-    fq->status = verify_flat_int(f, "status", &st) == 0 && st > 0
-                 && st < 1000 ? (int)st : 0;
-    err = member(ss, f, "error", &elen, &used);
-    fq->not_found = (err && elen == 9 && !memcmp(err, "not_found", 9))
-                    || (fq->status == 200 && found_nobody(f));
-    fq->identity_match = verify_flat_bool(f, "identity_match");
+    flags_query_read(f, seq, ss->buf, fq);
 }
 
 /* A refused query, counted by status and error (ss->buf is free: the

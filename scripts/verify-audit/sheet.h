@@ -19,6 +19,7 @@
 
 #include <stdio.h>
 #include "month.h"
+#include "flags_line.h"
 
 /* -- the CSV (csv.c) ---------------------------------------------------- */
 
@@ -114,6 +115,37 @@ void draw_make(draw_t *d, month_t *m, const cpline_t *seed, apr_pool_t *p);
 /* The command that prints the same sample, for the sheet. */
 const char *draw_command(const draw_t *d, const audit_args_t *a,
                          apr_pool_t *p);
+
+/* -- the anomaly flags (sheet_flags.c) ---------------------------------- */
+
+typedef struct sheet_flags_t {
+    verify_flags_conf_t fc;     /* the thresholds, as sample reads them */
+    const char *fc_file;        /* --flags, or NULL: built in */
+    const char *month;
+    verify_flags_t *f;
+    verify_flat_t *flat;        /* the line being read */
+    char *buf;                  /* its unescaped members */
+    const apr_array_header_t *found;    /* verify_flag_t, by seq */
+    size_t lines;               /* query lines of the month flagged */
+    size_t extra;               /* ... of which not drawn at random */
+} sheet_flags_t;
+
+/* The thresholds (--flags); 0, or 2 having said why. */
+int sheet_flags_init(sheet_flags_t *sf, const audit_args_t *a,
+                     apr_pool_t *p);
+/* Every line of the scan: the query lines up to the month's end feed
+ * the flags, as sample's do. */
+void sheet_flags_line(sheet_flags_t *sf, const month_seen_t *l);
+/* The scan is over: the month's flags, counted against the random
+ * draw @p d (flagged lines join the sample on top of it). */
+void sheet_flags_end(sheet_flags_t *sf, const month_t *m, draw_t *d,
+                     apr_pool_t *p);
+/* Is line @p seq flagged; its flags' reasons in words (PII masked). */
+int sheet_flags_has(const sheet_flags_t *sf, uint64_t seq);
+const char *sheet_flags_text(const sheet_flags_t *sf, uint64_t seq,
+                             apr_pool_t *p);
+/* The table of the month's flags. */
+void sheet_flags_print(FILE *o, const sheet_flags_t *sf, apr_pool_t *p);
 
 /* -- one cell (sheet_cell.c) -------------------------------------------- */
 
