@@ -22,6 +22,7 @@ int cmd_consistency(const audit_args_t *a, apr_pool_t *p)
         return 1;
     }
     scan_init(&s, a, walk_line, &w, p);
+    s.lazy = 1;             /* the lines are only hashed */
     if (tree_scan(&s, "consistency") != 0) {
         return 1;
     }

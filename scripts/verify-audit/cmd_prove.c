@@ -124,6 +124,7 @@ int cmd_prove(const audit_args_t *a, apr_pool_t *p)
     walk_init(&w, p);
     asked = ask(a, &w);
     scan_init(&s, a, walk_line, &w, p);
+    s.lazy = 1;             /* the lines are only hashed */
     if (tree_scan(&s, "prove") != 0
         || finish(a, &w, a->size ? a->size : w.edge.size, &s, asked, p)
            != 0) {

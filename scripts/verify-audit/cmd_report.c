@@ -23,6 +23,10 @@
 #define COLS_ERROR 26
 #define COLS_RID 24
 
+/* Queries a sheet lists one by one: about 230 pages. A larger month
+ * (a national platform's) lists its sample, and --all every query. */
+#define LIST_MAX 10000
+
 /* The style: A4 landscape; tables of rows in one line each, a fixed
  * line height (a CJK fallback font cannot make a row taller), so a page
  * holds about 45 rows; identifiers and hashes never wrap. Fonts that
@@ -109,6 +113,10 @@ typedef struct sheet_t {
     sheet_cp_t cp;
     draw_t draw;
     sheet_flags_t flags;
+    audit_walk_t walk;          /* every line a leaf: the roots to check
+                                   the checkpoints against (--verifier) */
+    char *buf;                  /* a member of the line being read */
+    int list_all;               /* list every query (else the sample) */
     sheet_events_t ev;
     sheet_notes_t notes;
     apr_pool_t *p;
@@ -116,25 +124,41 @@ typedef struct sheet_t {
 
 /* -- what the scan collects --------------------------------------------- */
 
-/* Every line of the scan, after month.c counted it. */
+/* Every line of the scan, after month.c counted it: a query indexed in
+ * place (l->flat), any other line parsed (l->j). */
 static int sheet_seen(month_t *m, const month_seen_t *l)
 {
     sheet_t *h = m->each_ctx;
+    const char *rid = NULL;
+    size_t rlen = 0;
+    int64_t st = 0, seq = 0;
 
     sheet_flags_line(&h->flags, l);
+    if (h->nkeys && walk_leaf(&h->walk, l->line, l->len) != APR_SUCCESS) {
+        fprintf(stderr, PROG ": cannot hash (OpenSSL)\n");
+        return -1;
+    }
     if (l->q) {
-        draw_query(&h->draw, (size_t)(l->q - m->q), l->j);
-        APR_ARRAY_PUSH(h->answered, char) = (char)answered_line(l->j);
+        verify_flat_int(l->flat, "status", &st);
+        if (st == 200) {
+            rid = verify_flat_str(l->flat, "request_id", h->buf,
+                                  VERIFY_AUDIT_LINE_MAX, &rlen);
+        }
+        draw_query(&h->draw, (size_t)(l->q - m->q), rid, rlen);
+        APR_ARRAY_PUSH(h->answered, char) = (char)(st == 200);
+        if (l->in_month && verify_flat_int(l->flat, "seq", &seq) == 0) {
+            h->last_signed = (uint64_t)seq;
+        }
     }
     else if (events_line(&h->ev, l, h->p) != 0) {
         return -1;
     }
     if (l->j) {
         const char *op = jstr(l->j, "op");
-        json_t *seq = json_object_get(l->j, "seq");
-        if (l->in_month && json_is_integer(seq)
+        json_t *jseq = json_object_get(l->j, "seq");
+        if (l->in_month && json_is_integer(jseq)
             && (!op || strcmp(op, "checkpoint"))) {
-            h->last_signed = (uint64_t)json_integer_value(seq);
+            h->last_signed = (uint64_t)json_integer_value(jseq);
         }
         sheet_cp_line(&h->cp, l->j, l->bad, m->end.seq, h->month);
     }
@@ -717,6 +741,15 @@ static int sheet_queries(sheet_t *h, const month_t *m, reader_t *r,
     fprintf(o, "<h2>%s (%" APR_UINT64_T_FMT ")</h2>\n", refused
             ? "拒絕的查詢 Refused queries (no answer was given)"
             : "已回覆的查詢 Answered queries", n);
+    if (!h->list_all && n) {
+        fprintf(o, "<p class=\"intro\">The month has %zu queries, more than "
+                "a sheet lists (%d): %s. The counts above cover them all; "
+                "<code>" PROG " report --all</code> lists every one (here "
+                "and in the CSV).</p>\n", m->n, LIST_MAX, refused
+                ? "only the flagged refusals are listed"
+                : "only the sample is listed: the lines drawn \xe2\x98\x85 "
+                  "and the flagged ones \xe2\x9a\x91");
+    }
     if (n == 0) {
         fprintf(o, "<p>%s</p>\n", refused ? "本月無拒絕 No refusals."
                 : m->n ? "本月無回覆 No answered queries."
@@ -739,6 +772,10 @@ static int sheet_queries(sheet_t *h, const month_t *m, reader_t *r,
     for (i = 0; i < m->n; i++) {
         json_t *j;
         if (APR_ARRAY_IDX(h->answered, i, char) == refused) {
+            continue;
+        }
+        if (!h->list_all && !(h->draw.marked && h->draw.marked[i])
+            && !sheet_flags_has(&h->flags, m->q[i].seq)) {
             continue;
         }
         j = reread(r, &m->q[i]);
@@ -875,6 +912,11 @@ int cmd_report(const audit_args_t *a, apr_pool_t *p)
     h.month = a->month;
     h.nkeys = keys->nelts;
     h.answered = apr_array_make(p, 1024, sizeof(char));
+    h.buf = apr_palloc(p, VERIFY_AUDIT_LINE_MAX);
+    walk_init(&h.walk, p);
+    if (h.nkeys) {
+        walk_keep_history(&h.walk, p);
+    }
     sheet_cp_init(&h.cp, p);
     draw_init(&h.draw, p);
     events_init(&h.ev, p);
@@ -888,11 +930,13 @@ int cmd_report(const audit_args_t *a, apr_pool_t *p)
     if (h.broken < 0) {
         goto cleanup;
     }
-    h.cp_failed = sheet_cp_check(&h.cp, a, keys, p);
+    h.cp_failed = sheet_cp_check(&h.cp, a, keys, h.nkeys ? &h.walk : NULL,
+                                 &s, p);
     if (h.cp_failed < 0) {
         goto cleanup;
     }
     draw_make(&h.draw, &m, h.cp.seed, p);
+    h.list_all = a->all || m.n <= LIST_MAX;
     sheet_flags_end(&h.flags, &m, &h.draw, p);
     h.note = month_note(a->month, p);
     verify_time_format_s(apr_time_now(), h.now);

@@ -24,17 +24,14 @@ void draw_init(draw_t *d, apr_pool_t *p)
     d->rids = apr_array_make(p, 1024, sizeof(const char *));
 }
 
-void draw_query(draw_t *d, size_t i, json_t *j)
+void draw_query(draw_t *d, size_t i, const char *rid, size_t len)
 {
-    json_t *st = json_object_get(j, "status");
-    const char *rid = json_is_integer(st) && json_integer_value(st) == 200
-                      ? jstr(j, "request_id") : NULL;
-
     while ((size_t)d->rids->nelts <= i) {
         APR_ARRAY_PUSH(d->rids, const char *) = NULL;
     }
+    /* as a C string, as the sample reads it */
     APR_ARRAY_IDX(d->rids, i, const char *) =
-        rid ? apr_pstrdup(d->rids->pool, rid) : NULL;
+        rid ? apr_pstrndup(d->rids->pool, rid, len) : NULL;
 }
 
 /* An answered query: drawn from (draw_query() keeps its request_id). */

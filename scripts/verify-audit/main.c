@@ -129,16 +129,17 @@ static const audit_cmd_t commands[] = {
       "             the built-in thresholds, as a --flags file\n" },
     { "report", ARGS_FILES,
       OPT('m') | OPT('s') | OPT('j') | OPT('V') | OPT('x') | OPT('O')
-      | OPT('F'), OPT('m'), "--month YYYY-MM", report_check, cmd_report,
+      | OPT('F') | OPT('a'), OPT('m'), "--month YYYY-MM", report_check, cmd_report,
       "  report --month YYYY-MM [--verifier KEY]... [--output FILE.html]\n"
-      "         [--csv FILE.csv] [--flags FILE]\n"
+      "         [--csv FILE.csv] [--flags FILE] [--all]\n"
       "             the monthly query record sheet for A4 (R5.1), HTML on\n"
       "             stdout or in FILE.html: chain and checkpoint status,\n"
       "             the sample marked, the anomaly flags with their\n"
       "             reasons (thresholds from --flags FILE, as sample's;\n"
       "             flagged lines are sampled too), answered queries and\n"
       "             refusals, the month's service events, three\n"
-      "             signature lines; the\n"
+      "             signature lines; a month of more than 10,000\n"
+      "             queries lists its sample (--all: every query); the\n"
       "             same rows as CSV (--csv, or beside --output). With\n"
       "             --verifier (a key as pubkey prints it, or a file of\n"
       "             them) the newest checkpoint covering the month and\n"
@@ -256,6 +257,7 @@ static const apr_getopt_option_t options[] = {
     { "preview", 'P', 0, "a preview of an open month" },
     { "flags", 'F', 1, "thresholds file of the anomaly flags" },
     { "print-flag-defaults", 'D', 0, "the built-in thresholds" },
+    { "all", 'a', 0, "list every query" },
     { "help", 'h', 0, "help" },
     { NULL, 0, 0, NULL }
 };
@@ -389,6 +391,7 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'P': a->preview = 1; break;
         case 'F': a->flags = arg; break;
         case 'D': a->print_flag_defaults = 1; break;
+        case 'a': a->all = 1; break;
         case 'h': usage(stdout); return -1;
         }
         if (!(cmd->takes & OPT(optch))) {

@@ -47,35 +47,89 @@ static void tally_service(month_t *m, json_t *j)
     }
 }
 
-/* A query counted by status, client and check for the report. */
-static void tally_query(month_t *m, json_t *j, int bad)
+/* A query counted by status, client and check for the report: read in
+ * place (month_t.flat), a million times a month. */
+static void tally_query(month_t *m, const verify_flat_t *f, int bad)
 {
-    json_t *st = json_object_get(j, "status");
-    json_t *checks = json_object_get(j, "checks"), *v, *w;
-    const char *client = jstr(j, "client"), *err = jstr(j, "error");
-    int answered = answered_line(j);
-    size_t i, k;
+    const verify_flat_member_t *ck = verify_flat_get(f, "checks");
+    const char *client, *err;
+    char *buf = m->buf;
+    size_t clen = 0, elen = 0;
+    int64_t st = 0;
+    char key[96];
+    int answered;
 
+    verify_flat_int(f, "status", &st);
+    answered = st == 200;
+    client = verify_flat_str(f, "client", buf, VERIFY_AUDIT_LINE_MAX / 2,
+                             &clen);
+    err = verify_flat_str(f, "error", buf + VERIFY_AUDIT_LINE_MAX / 2,
+                          VERIFY_AUDIT_LINE_MAX / 2, &elen);
     m->answered += answered;
     m->bad += bad;
-    tally(m->by_status, apr_psprintf(m->p, "%03" APR_INT64_T_FMT " %s",
-                                     json_is_integer(st)
-                                     ? (apr_int64_t)json_integer_value(st)
-                                     : 0, err ? err : ""),
-          answered, m->p);
-    /* "" is no client: a register name is never empty */
+    /* the key on the stack: tally() copies a new one */
+    apr_snprintf(key, sizeof(key), "%03" APR_INT64_T_FMT " %.*s",
+                 (apr_int64_t)st, err ? (int)(elen < 80 ? elen : 80) : 0,
+                 err ? err : "");
+    tally(m->by_status, key, answered, m->p);
+    /* "" is no client: a register name is never empty (text after a NUL
+     * byte is not part of the key, as jansson's strings showed it) */
+    if (client && clen < sizeof(key)) {
+        memcpy(key, client, clen);
+        key[clen] = '\0';
+        client = key;
+    }
+    else if (client) {
+        client = apr_pstrmemdup(m->p, client, clen);
+    }
     tally(m->by_client, client ? client : "", answered, m->p);
-    json_array_foreach(checks, i, v) {
-        const char *c = json_string_value(v);
-        for (k = 0; k < i; k++) {
-            w = json_array_get(checks, k);
-            if (json_equal(v, w)) {
-                break;
+    /* the checks by the array's text: few distinct ones a month; each
+     * read into its checks at the end (month_checks) */
+    if (ck && ck->type == VERIFY_FLAT_ARRAY) {
+        tally_t *t = apr_hash_get(m->by_checks_text, ck->val.s,
+                                  (apr_ssize_t)ck->val.len);
+        if (!t && apr_hash_count(m->by_checks_text) >= TALLY_MAX * 4) {
+            t = apr_hash_get(m->by_checks_text, "[]", 2);
+        }
+        if (!t) {
+            t = apr_pcalloc(m->p, sizeof(*t));
+            t->key = apr_pstrmemdup(m->p, ck->val.s, ck->val.len);
+            apr_hash_set(m->by_checks_text, t->key,
+                         (apr_ssize_t)ck->val.len, t);
+        }
+        t->n++;
+        t->answered += answered;
+    }
+}
+
+/* The checks counted one by one, from the texts of the arrays counted:
+ * a check asked twice in a query counts once. */
+static void month_checks(month_t *m)
+{
+    apr_hash_index_t *hi;
+    json_t *checks, *v, *w;
+    size_t i, k, c;
+
+    for (hi = apr_hash_first(m->p, m->by_checks_text); hi;
+         hi = apr_hash_next(hi)) {
+        const tally_t *t = apr_hash_this_val(hi);
+        checks = json_loads(t->key, JSON_REJECT_DUPLICATES, NULL);
+        json_array_foreach(checks, i, v) {
+            const char *cs = json_string_value(v);
+            for (k = 0; k < i; k++) {
+                w = json_array_get(checks, k);
+                if (json_equal(v, w)) {
+                    break;
+                }
+            }
+            if (k < i) {
+                continue;
+            }
+            for (c = 0; c < t->n; c++) {
+                tally(m->by_check, cs ? cs : "?", c < t->answered, m->p);
             }
         }
-        if (k == i) {   /* a check asked twice counts once */
-            tally(m->by_check, c ? c : "?", answered, m->p);
-        }
+        json_decref(checks);
     }
 }
 
@@ -100,67 +154,117 @@ static qline_t *new_query(month_t *m)
     return q;
 }
 
+/* A member of a line as text (unescaped into m->buf past *used). */
+static const char *fmember(month_t *m, const verify_flat_t *f,
+                           const char *key, size_t *len, size_t *used)
+{
+    const char *v = verify_flat_str(f, key, m->buf + *used,
+                                    VERIFY_AUDIT_LINE_MAX - *used, len);
+
+    if (v == m->buf + *used) {
+        *used += *len;
+    }
+    return v;
+}
+
 static int month_line(verify_scan_t *s, const char *line, size_t len,
                       json_t *j, int bad, int fi, apr_off_t off)
 {
     month_t *m = s->ctx;
-    const char *ts = jstr(j, "ts"), *rid;
+    const verify_flat_t *f = NULL;
+    const char *ts, *rid, *op, *why;
     month_seen_t seen;
-    json_t *seq;
+    size_t tslen = 0, oplen = 0, ridlen = 0, used = 0, at;
+    int64_t seq;
     qline_t *q = NULL;
+    json_t *owned = NULL;
+    int rc, query;
 
-    if (ts && strncmp(ts, m->month, 7) <= 0) {
+    /* a sound line comes indexed (s->lazy); one after a fault is
+     * indexed here (it is JSON when jansson read it: the same grammar) */
+    if (!bad) {
+        f = s->flat;
+    }
+    else if (j && verify_flat_parse(m->flat, line, len, &why, &at) == 0) {
+        f = m->flat;
+    }
+    memset(&seen, 0, sizeof(seen));
+    ts = f ? fmember(m, f, "ts", &tslen, &used) : NULL;
+    op = f ? fmember(m, f, "op", &oplen, &used) : NULL;
+    if (ts && tslen >= 8 && memcmp(ts, m->month, 7) <= 0) {
         m->end = s->chain;
     }
-    seen.in_month = ts && !strncmp(ts, m->month, 7) && ts[7] == '-';
-    if (!seen.in_month) {
-        goto seen;
-    }
-    m->file_lines[fi]++;
-    if (!is_query(j)) {
-        if (m->summary) {
-            tally_service(m, j);
+    seen.in_month = ts && tslen >= 8 && !memcmp(ts, m->month, 7)
+                    && ts[7] == '-';
+    seen.flat = f;
+    query = f && op && oplen == 6 && !memcmp(op, "verify", 6);
+    /* the lines that are not queries are few: read whole */
+    if (f && !query) {
+        if (!j) {
+            j = owned = json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, NULL);
+        }
+        if (seen.in_month) {
+            m->file_lines[fi]++;
+            if (m->summary && j) {
+                tally_service(m, j);
+            }
         }
         goto seen;
     }
+    if (!f || !seen.in_month) {
+        goto seen;
+    }
+    m->file_lines[fi]++;
     q = new_query(m);
     if (!q) {
         return -1;
     }
-    seq = json_object_get(j, "seq");
-    q->seq = json_is_integer(seq) ? (uint64_t)json_integer_value(seq) : 0;
+    q->seq = verify_flat_int(f, "seq", &seq) == 0 && seq > 0
+             ? (uint64_t)seq : 0;
     q->off = off;
     q->file = fi;
     q->bad = bad;
-    EVP_Digest(line, len, q->digest, NULL, EVP_sha256(), NULL);
+    /* one fetched digest, not EVP_sha256()'s lookup under a lock */
+    if (verify_sha256(line, len, q->digest) != APR_SUCCESS) {
+        fprintf(stderr, PROG ": cannot hash (OpenSSL)\n");
+        return -1;
+    }
     if (m->seed) {
-        rid = jstr(j, "request_id");
+        rid = fmember(m, f, "request_id", &ridlen, &used);
         verify_sample_rank(m->seed, m->seed_len, rid ? rid : "",
-                           rid ? strlen(rid) : 0, q->rank);
+                           rid ? ridlen : 0, q->rank);
     }
     if (m->summary) {
-        tally_query(m, j, bad);
+        tally_query(m, f, bad);
     }
 
 seen:
-    if (!m->each) {
-        return 0;
+    rc = 0;
+    if (m->each) {
+        seen.j = query ? NULL : j;
+        seen.line = line;
+        seen.len = len;
+        seen.bad = bad;
+        seen.file = fi;
+        seen.off = off;
+        seen.q = q;
+        rc = m->each(m, &seen);
     }
-    seen.j = j;
-    seen.line = line;
-    seen.len = len;
-    seen.bad = bad;
-    seen.file = fi;
-    seen.off = off;
-    seen.q = q;
-    return m->each(m, &seen);
+    json_decref(owned);         /* parsed here, not by the scan */
+    return rc;
 }
 
 int month_scan(verify_scan_t *s, month_t *m, const audit_args_t *a,
                int keep_going, apr_pool_t *p)
 {
+    int rc;
+
     scan_init(s, a, month_line, m, p);
     s->keep_going = keep_going;
+    s->lazy = 1;
+    m->flat = apr_palloc(p, sizeof(*m->flat));
+    m->buf = apr_palloc(p, VERIFY_AUDIT_LINE_MAX);
+    m->by_checks_text = apr_hash_make(p);
     m->month = a->month;
     m->p = p;
     m->file_lines = apr_pcalloc(p, (size_t)(a->files->nelts + 1)
@@ -170,7 +274,9 @@ int month_scan(verify_scan_t *s, month_t *m, const audit_args_t *a,
     m->by_check = apr_hash_make(p);
     m->by_service = apr_hash_make(p);
     m->recovers = apr_array_make(p, 4, sizeof(json_t *));
-    return scan_run(s);
+    rc = scan_run(s);
+    month_checks(m);
+    return rc;
 }
 
 void month_free(month_t *m)

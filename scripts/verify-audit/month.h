@@ -34,7 +34,9 @@ typedef struct month_t month_t;
 
 /* One line as the scan saw it, for month_t.each. */
 typedef struct month_seen_t {
-    json_t *j;                  /* the line parsed; NULL if it is not JSON */
+    json_t *j;                  /* a line that is not a query, parsed;
+                                   NULL for a query, or not JSON */
+    const verify_flat_t *flat;  /* the line indexed; NULL if not JSON */
     const char *line;           /* its bytes, without the newline */
     size_t len;
     int bad;                    /* refused by the chain check */
@@ -55,6 +57,9 @@ struct month_t {
     uint64_t *file_lines;       /* lines of the month, per file */
     verify_chain_t end;         /* the last line up to the month's end */
     apr_hash_t *by_status, *by_client, *by_check, *by_service;
+    apr_hash_t *by_checks_text; /* tally_t by the text of "checks" */
+    verify_flat_t *flat;        /* a line after a fault, indexed */
+    char *buf;                  /* unescaped members of the line */
     apr_array_header_t *recovers;   /* json_t * of audit_recover lines */
     /* report: called with every line after it is counted; 0 to go on,
      * -1 to stop (having said why) */

@@ -82,11 +82,14 @@ void sheet_cp_line(sheet_cp_t *c, json_t *j, int bad, uint64_t month_end,
 int sheet_cp_keys(const audit_args_t *a, apr_array_header_t **keys,
                   apr_pool_t *p);
 /* Check newest and seed with @p keys (none: nothing checked):
- * signature, origin, size and root against the log (a second reading
- * of the files, up to the larger size). @return 0, 1 when one of them
- * failed, -1 when the files could not be read (said on stderr). */
+ * signature, origin, size and root against the log: the roots from
+ * @p w, the report's reading of every line (@p first its scan), or,
+ * when one is further back than @p w keeps, a second reading of the
+ * files up to the larger size. @return 0, 1 when one of them failed,
+ * -1 when the files could not be read (said on stderr). */
 int sheet_cp_check(sheet_cp_t *c, const audit_args_t *a,
-                   const apr_array_header_t *keys, apr_pool_t *p);
+                   const apr_array_header_t *keys, const audit_walk_t *w,
+                   const verify_scan_t *first, apr_pool_t *p);
 /* The 32 bytes of a checkpoint's root: 0, or -1 when its line holds no
  * root. */
 int sheet_cp_seed(const cpline_t *c, unsigned char seed[32]);
@@ -107,8 +110,9 @@ typedef struct draw_t {
 } draw_t;
 
 void draw_init(draw_t *d, apr_pool_t *p);
-/* A query of the month (index @p i of month_t.q), from the scan. */
-void draw_query(draw_t *d, size_t i, json_t *j);
+/* A query of the month (index @p i of month_t.q), from the scan: its
+ * request_id (@p len bytes) when it was answered, else NULL. */
+void draw_query(draw_t *d, size_t i, const char *rid, size_t len);
 /* Draw once the scan is done, from the seed checkpoint @p seed (NULL:
  * none). */
 void draw_make(draw_t *d, month_t *m, const cpline_t *seed, apr_pool_t *p);
@@ -123,7 +127,6 @@ typedef struct sheet_flags_t {
     const char *fc_file;        /* --flags, or NULL: built in */
     const char *month;
     verify_flags_t *f;
-    verify_flat_t *flat;        /* the line being read */
     char *buf;                  /* its unescaped members */
     const apr_array_header_t *found;    /* verify_flag_t, by seq */
     size_t lines;               /* query lines of the month flagged */

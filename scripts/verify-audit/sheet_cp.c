@@ -184,8 +184,32 @@ int sheet_cp_keys(const audit_args_t *a, apr_array_header_t **keys,
     return 0;
 }
 
+/* The roots from the report's own reading (@p w, walked over every
+ * line with its recent history kept): 0 when both are known there (or
+ * beyond the files), -1 when one is too far back: read again. */
+static int roots_from_walk(roots_t *r, const audit_walk_t *w)
+{
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        if (!r->want[i]) {
+            continue;
+        }
+        rv = walk_root_at(w, r->want[i], r->root[i]);
+        if (rv == APR_SUCCESS) {
+            r->have[i] = 1;
+        }
+        else if (rv != APR_EINVAL) {    /* EINVAL: the files end before */
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int sheet_cp_check(sheet_cp_t *c, const audit_args_t *a,
-                   const apr_array_header_t *keys, apr_pool_t *p)
+                   const apr_array_header_t *keys, const audit_walk_t *w,
+                   const verify_scan_t *first, apr_pool_t *p)
 {
     cpline_t *which[2] = { c->newest, c->seed };
     verify_scan_t s;
@@ -206,17 +230,22 @@ int sheet_cp_check(sheet_cp_t *c, const audit_args_t *a,
             r->upto = r->want[i] > r->upto ? r->want[i] : r->upto;
         }
     }
-    if (r->upto) {
+    if (r->upto && (first->first_seq != 1 || first->from_checkpoint)) {
+        why = apr_psprintf(p, "its root is not recomputed: the files "
+                           "given start at seq %" APR_UINT64_T_FMT
+                           " (earlier lines purged or not given)",
+                           first->first_seq);
+    }
+    else if (r->upto && w && roots_from_walk(r, w) == 0) {
+        r->upto = 0;            /* known from the first reading */
+    }
+    else if (r->upto) {
+        memset(r->have, 0, sizeof(r->have));
         scan_init(&s, a, root_line, r, p);
+        s.lazy = 1;             /* the lines are only hashed */
         s.keep_going = 1;
         if (scan_run(&s) < 0 && s.error) {
             return -1;
-        }
-        if (s.first_seq != 1 || s.from_checkpoint) {
-            why = apr_psprintf(p, "its root is not recomputed: the files "
-                               "given start at seq %" APR_UINT64_T_FMT
-                               " (earlier lines purged or not given)",
-                               s.first_seq);
         }
     }
     for (i = 0; i < 2; i++) {

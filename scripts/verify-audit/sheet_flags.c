@@ -28,7 +28,6 @@ int sheet_flags_init(sheet_flags_t *sf, const audit_args_t *a,
     }
     sf->month = a->month;
     sf->f = verify_flags_make(&sf->fc, p);
-    sf->flat = apr_palloc(p, sizeof(*sf->flat));
     sf->buf = apr_palloc(p, VERIFY_AUDIT_LINE_MAX);
     return 0;
 }
@@ -36,20 +35,19 @@ int sheet_flags_init(sheet_flags_t *sf, const audit_args_t *a,
 void sheet_flags_line(sheet_flags_t *sf, const month_seen_t *l)
 {
     verify_flags_query_t fq;
-    const char *why, *op, *ts;
-    size_t at, oplen, tslen;
+    const char *op, *ts;
+    size_t oplen, tslen;
     int64_t seq;
     int where;
 
     /* a line the chain check refused is flagged by the chain, not here;
-     * sample refuses such a log altogether */
-    if (l->bad || !l->j
-        || verify_flat_parse(sf->flat, l->line, l->len, &why, &at) != 0
-        || verify_flat_int(sf->flat, "seq", &seq) != 0 || seq <= 0) {
+     * sample refuses such a log altogether. A query comes indexed. */
+    if (l->bad || !l->flat || l->j
+        || verify_flat_int(l->flat, "seq", &seq) != 0 || seq <= 0) {
         return;
     }
-    op = verify_flat_str(sf->flat, "op", sf->buf, 16, &oplen);
-    ts = verify_flat_str(sf->flat, "ts", sf->buf + 16, 64, &tslen);
+    op = verify_flat_str(l->flat, "op", sf->buf, 16, &oplen);
+    ts = verify_flat_str(l->flat, "ts", sf->buf + 16, 64, &tslen);
     if (!op || oplen != 6 || memcmp(op, "verify", 6) || !ts || tslen < 8
         || ts[7] != '-') {
         return;
@@ -58,7 +56,7 @@ void sheet_flags_line(sheet_flags_t *sf, const month_seen_t *l)
     if (where > 0) {
         return;
     }
-    flags_query_read(sf->flat, (uint64_t)seq, sf->buf, &fq);
+    flags_query_read(l->flat, (uint64_t)seq, sf->buf, &fq);
     if (where < 0) {
         verify_flags_before(sf->f, &fq);
     }

@@ -54,6 +54,7 @@ typedef struct audit_args_t {
     int preview;                /* --preview (sample) */
     const char *flags;          /* --flags FILE (sample) */
     int print_flag_defaults;    /* --print-flag-defaults (sample) */
+    int all;                    /* --all (report: list every query) */
 } audit_args_t;
 
 /* The commands (cmd_*.c): exit status 0 done, 1 failed, 2 usage. */

@@ -278,6 +278,7 @@ int tree_reread(const audit_args_t *a, const char *cmd, audit_walk_t *w,
     r.w = w;
     r.at = at;
     scan_init(&s, a, reread_line, &r, p);
+    s.lazy = 1;             /* the lines are only hashed */
     rc = scan_run(&s);
     if (r.reached && r.same) {
         return 0;
