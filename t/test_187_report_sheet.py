@@ -630,3 +630,48 @@ def test_hostile_service_lines(tmp_path):
     assert re.search(r"FAILED: the signed note does not verify", s.text)
     ev = s.table("rows ev", 5)
     assert len(ev) == 2
+
+
+def test_large_month_lists_its_sample(tmp_path):
+    """A month of more than 10,000 queries (a national platform's) lists
+    its sample, drawn and flagged, on the sheet and in the CSV; the counts
+    still cover every query, and --all lists every one."""
+    out = tmp_path / "audit"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run(["python3", os.path.join(root, "scripts", "gen-audit.py"),
+                    "--month", MONTH, "--lines", "10400", "--out",
+                    str(out)], check=True, capture_output=True)
+    verifier = str(out / "verifier")
+    lines = []
+    for name in sorted(glob.glob(str(out / "audit-*.jsonl"))):
+        with open(name, encoding="utf-8") as f:
+            lines += [json.loads(x) for x in f]
+    qs = {x["seq"]: x for x in lines
+          if x["op"] == "verify" and x["ts"][:7] == MONTH}
+    assert len(qs) > 10000
+
+    def run(*extra):
+        html = tmp_path / ("r%d.html" % len(extra))
+        res = harness.run_audit_tool("report", "--month", MONTH,
+                                     "--verifier", verifier, *extra,
+                                     "--output", str(html), str(out))
+        assert res.returncode == 0, res.stderr
+        listed = {int(r[2]) for r in csv_rows(str(html)[:-5] + ".csv")
+                  if r[0] in ("answered", "refused")}
+        return html.read_text(encoding="utf-8"), listed
+
+    text, listed = run()
+    assert "more than a sheet lists (10000)" in text
+    assert re.search(r"Queries</th><td class=\"num\">%d<" % len(qs), text)
+    res = harness.run_audit_tool("sample", "--json", "--month", MONTH,
+                                 "--verifier", verifier, str(out))
+    assert res.returncode == 0, res.stderr
+    picked = [json.loads(x) for x in res.stdout.splitlines()[1:]]
+    assert any(o["flags"] and not o["drawn"] for o in picked)
+    assert listed == {o["seq"] for o in picked}
+    sheet = Sheet(text)
+    rows = sheet.table("rows", 10) + sheet.table("rows", 11)
+    assert {int(r[1]) for trc, r in rows} == listed
+    text, every = run("--all")
+    assert every == set(qs)
+    assert "more than a sheet lists" not in text
