@@ -19,7 +19,10 @@
 #include "verify.h"
 #include "verify_private.h"
 #include "mod_verify_config.h"
+#include "mod_verify_notes.h"
 #include "mod_verify_request.h"
+#include "mod_verify_sources.h"
+#include "mod_verify_status.h"
 #include "mod_verify_store.h"
 
 #define CASE_MAX_CHARS 64
@@ -282,6 +285,7 @@ static void check_batches(verify_req_t *q, unsigned sources,
                           verify_date_t today)
 {
     static int said;
+    const char *stale;
     int k;
 
     for (k = 0; k < VERIFY_SRC_COUNT; k++) {
@@ -318,6 +322,11 @@ static void check_batches(verify_req_t *q, unsigned sources,
                    apr_psprintf(q->r->pool, "the approved usage period of "
                                 "the %s data has ended",
                                 verify_source_name(k)));
+        }
+        else if ((sources & (1u << k))
+                 && (stale = verify_sources_stale(q->r, k, &q->lk.batch[k],
+                                                  q->r->request_time))) {
+            refuse(q, HTTP_SERVICE_UNAVAILABLE, "data_expired", stale);
         }
     }
 }
@@ -586,6 +595,8 @@ int verify_request_respond(verify_req_t *q)
     verify_jbuf_t b;
     apr_bucket_brigade *bb;
 
+    verify_notes_set(q);
+    verify_status_count(q->answered, q->error);
     r->status = q->status;
     ap_set_content_type(r, "application/json");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
