@@ -225,8 +225,16 @@ int verify_health_handler(request_rec *r)
         return DECLINED;
     }
     if (r->method_number != M_GET) {
-        r->allowed = AP_METHOD_BIT << M_GET;    /* HEAD goes with GET */
-        return HTTP_METHOD_NOT_ALLOWED;
+        static const char refusal[] = "{\"error\":\"method_not_allowed\","
+                                      "\"message\":\"use GET or HEAD\"}\n";
+
+        ap_discard_request_body(r);
+        r->status = HTTP_METHOD_NOT_ALLOWED;
+        apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
+        ap_set_content_type(r, "application/json");
+        ap_set_content_length(r, sizeof(refusal) - 1);
+        ap_rwrite(refusal, sizeof(refusal) - 1, r);
+        return OK;
     }
     ap_discard_request_body(r);
     memset(&h, 0, sizeof(h));
