@@ -115,11 +115,12 @@ static void source_json(health_t *h, int k, const verify_batch_t *b,
     apr_int64_t age = verify_sources_age(b, h->r->request_time);
     int stale = max && age > apr_time_sec(max);
     int ended = b->approved_until && b->approved_until < today;
+    int key = verify_request_key_matches(b);
     char date[11];
 
     verify_jbuf_key(&h->b, name);
     VERIFY_JRAW(&h->b, "{\"ok\":");
-    jbool(&h->b, !stale && !ended);
+    jbool(&h->b, !stale && !ended && key);
     VERIFY_JRAW(&h->b, ",\"age_seconds\":");
     verify_jbuf_u64(&h->b, (uint64_t)age);
     VERIFY_JRAW(&h->b, ",\"max_age_seconds\":");
@@ -147,6 +148,12 @@ static void source_json(health_t *h, int k, const verify_batch_t *b,
     if (ended) {
         problem(h, 1, apr_psprintf(p, "the approved usage period of the %s "
                                    "data ended on %s", name, date));
+    }
+    if (!key) {
+        /* /verify answers store_unavailable from it (VFY27) */
+        problem(h, 1, apr_psprintf(p, "the %s data was imported with "
+                                   "another pseudonym key than "
+                                   "VerifyKeyFile", name));
     }
 }
 

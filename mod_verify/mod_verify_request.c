@@ -78,6 +78,12 @@ int verify_request_ready(void)
     return keys != NULL;
 }
 
+int verify_request_key_matches(const verify_batch_t *b)
+{
+    return !b->have_key_check
+           || !memcmp(b->key_check, key_check, VERIFY_KEY_CHECK_LEN);
+}
+
 verify_req_t *verify_request_create(request_rec *r)
 {
     verify_req_t *q = apr_pcalloc(r->pool, sizeof(*q));

@@ -210,6 +210,13 @@ static void source_items(request_rec *r, int flags)
              apr_pstrcat(r->pool, name, ": batch age (s)", NULL),
              apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                           verify_sources_age(b, r->request_time)));
+        if (verify_sources_max_age(k)) {
+            item(r, flags, apr_pstrcat(r->pool, "VerifySourceMaxAge_", name,
+                                       NULL),
+                 apr_pstrcat(r->pool, name, ": VerifyMaxDataAge (s)", NULL),
+                 apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                              apr_time_sec(verify_sources_max_age(k))));
+        }
         if (b->approved_until) {
             verify_date_format(b->approved_until, date);
         }

@@ -141,10 +141,16 @@ def test_max_data_age(make_server, mpm):
     """VerifyMaxDataAge household 3s: a batch older than that fails the
     check and answers 503 data_expired at /verify (audited, said once
     in the error log); a newer batch mends both, without a restart."""
-    s = start(make_server, mpm, extra="VerifyMaxDataAge household 3s\n")
+    s = start(make_server, mpm, extra="VerifyMaxDataAge household 3s\n"
+              "LoadModule status_module %s/mod_status.so\n"
+              "<Location /server-status>\nSetHandler server-status\n"
+              "</Location>\n" % harness.MODDIR)
     s.expect_log(VFY137_RE)
     h = checked(health(s), 200)
     assert h["sources"]["household"]["max_age_seconds"] == 3, h
+    # server-status shows the limit beside the age
+    st = harness.request(s.port, "GET", "/server-status?auto")
+    assert "\nVerifySourceMaxAge_household: 3\n" in st.body.decode()
     assert s.post(fields_for(s.people[0])).status == 200
     time.sleep(4.2)
     h = checked(health(s), 503)
@@ -237,3 +243,24 @@ def test_not_configured(make_server):
     assert h["audit"]["writable"] is False, h
     assert h["problems"] == ["mod_verify is not configured (VerifyStore, "
                              "VerifyKeyFile, VerifyAuditLog)"], h
+
+
+def test_batch_of_another_key(make_server):
+    """A batch imported with another pseudonym key: /verify refuses to
+    answer from it (store_unavailable, VFY27), and the health check
+    fails with it rather than send traffic there."""
+    s = make_server(mpm="event", extra_conf=HEALTH_CONF)
+    s.expect_log(r"VFY27: the household batch was imported with another "
+                 r"key")
+    other = harness.make_key_file(os.path.join(s.root, "other.key"))
+    people = harness.People("test_610k").batch(2)
+    s.add_people(people)
+    harness.import_people(s.store, other, people, workdir=s.workdir())
+    s.start()
+    r = s.post(fields_for(people[0]))
+    assert r.status == 503 and r.json["error"] == "store_unavailable", r
+    h = checked(health(s), 503)
+    assert h["store"]["ok"] is True, h
+    assert h["sources"]["household"]["ok"] is False, h
+    assert h["problems"] == ["the household data was imported with another "
+                             "pseudonym key than VerifyKeyFile"], h
