@@ -5,6 +5,7 @@ volume, in the HTML page and as `?auto` lines. The counts are shared by
 every child (prefork answers from several processes) and kept across a
 graceful restart; reading the page is not a query."""
 
+import concurrent.futures
 import os
 import re
 
@@ -132,3 +133,20 @@ def test_no_store_yet(make_server):
     assert st["VerifySnapshot"] == "none"
     assert st["VerifyRefused_store_unavailable"] == "1"
     assert not [k for k in st if k.startswith("VerifySource")]
+
+
+def test_concurrent_counts_are_exact(make_server, mpm):
+    """Answers from many threads and processes at once: no count lost
+    (each is an atomic add on the shared word)."""
+    s = start(make_server, mpm)
+    with concurrent.futures.ThreadPoolExecutor(12) as ex:
+        codes = list(ex.map(
+            lambda i: s.post(fields_for(s.people[i % 4]) if i % 5
+                             else fields_for("A123456788")).status,
+            range(120)))
+    assert codes.count(200) == 96 and codes.count(400) == 24, codes
+    st = auto(s)
+    assert st["VerifyAnswered"] == "96", st
+    assert st["VerifyRefused_invalid_id"] == "24", st
+    verify_lines = [ln for ln in s.audit_lines() if ln["op"] == "verify"]
+    assert len(verify_lines) == 120
