@@ -8,7 +8,6 @@ It looks nobody up, writes no audit line (it is never a query of the
 R5.1 population) and says nothing personal. Stale data also answers 503
 data_expired at /verify, audited."""
 
-import json
 import os
 import re
 import time
