@@ -33,22 +33,25 @@ def start(make_server, mpm):
     return s
 
 
-def access_lines(s, n):
-    """The access log's lines, once it has @n (written after the
-    answer)."""
+def access_lines(s, rids):
+    """The access log's lines, once it has one for each of @rids and
+    for the static file asked last (written after each answer left;
+    the harness's own probes of the static file come before)."""
     end = time.time() + 10
     while True:
         with open(s.access_log, encoding="utf-8") as f:
             lines = f.read().splitlines()
-        if len(lines) >= n or time.time() > end:
-            break
+        parsed = []
+        for ln in lines:
+            m = LINE_RE.match(ln)
+            assert m, ln
+            parsed.append(m.groupdict())
+        seen = {ln["rid"] for ln in parsed}
+        statics = [ln for ln in parsed if ln["path"] == "/static/small.txt"]
+        if (set(rids) <= seen and len(statics) > s.probes) \
+                or time.time() > end:
+            return lines, parsed
         time.sleep(0.05)
-    parsed = []
-    for ln in lines:
-        m = LINE_RE.match(ln)
-        assert m, ln
-        parsed.append(m.groupdict())
-    return lines, parsed
 
 
 def test_notes_join_the_logs(make_server, mpm):
@@ -73,10 +76,12 @@ def test_notes_join_the_logs(make_server, mpm):
     for r in answers:
         assert r.headers["verify-request-id"] == r.json["request_id"], r
     # a static file has neither the header nor the notes
+    with open(s.access_log, encoding="utf-8") as f:
+        s.probes = f.read().count("/static/small.txt")
     static = harness.request(s.port, "GET", "/static/small.txt")
     assert "verify-request-id" not in static.headers
 
-    raw, lines = access_lines(s, len(answers) + 1)
+    raw, lines = access_lines(s, [r.json["request_id"] for r in answers])
     by_rid = {ln["rid"]: ln for ln in lines}
     for r in answers:
         rid = r.json["request_id"]
