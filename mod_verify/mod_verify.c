@@ -3,7 +3,9 @@
  * a file of its own: mod_verify_config.c (directives), _audit.c (the
  * chain), _store.c, _client.c, _credential.c (how long a client's
  * certificate serves), _request.c, _handler.c and _location.c (which
- * URLs are the handler's).
+ * URLs are the handler's); _health.c (SetHandler verify-health),
+ * _status.c (server-status), _volume.c (the audit volume's warnings),
+ * _sources.c (VerifyMaxDataAge) and _notes.c (access-log notes).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -29,9 +31,12 @@
 #include "mod_verify_credential.h"
 #include "mod_verify_events.h"
 #include "mod_verify_handler.h"
+#include "mod_verify_health.h"
 #include "mod_verify_location.h"
 #include "mod_verify_request.h"
+#include "mod_verify_status.h"
 #include "mod_verify_store.h"
+#include "mod_verify_volume.h"
 
 module AP_MODULE_DECLARE_DATA verify_module;
 
@@ -101,7 +106,9 @@ static int verify_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;      /* loaded but not configured (check_config) */
     }
     if (verify_request_post_config(s, pconf) != APR_SUCCESS
-        || verify_auditlog_post_config(s, pconf, ptemp) != APR_SUCCESS) {
+        || verify_auditlog_post_config(s, pconf, ptemp) != APR_SUCCESS
+        || verify_status_post_config(s) != APR_SUCCESS
+        || verify_volume_post_config(s, pconf) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     verify_store_prepare(s, ptemp);
@@ -139,6 +146,7 @@ static int verify_monitor(apr_pool_t *pconf, server_rec *s)
     verify_events_monitor(s, tick);
     verify_auditlog_parent_done();
     verify_checkpoint_monitor();
+    verify_volume_monitor(s);
     apr_pool_clear(tick);
     return DECLINED;
 }
@@ -207,6 +215,10 @@ static void verify_register_hooks(apr_pool_t *p)
                            APR_HOOK_MIDDLE);
     /* the request itself: SetHandler verify */
     ap_hook_handler(verify_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* SetHandler verify-health: a load balancer's check */
+    ap_hook_handler(verify_health_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* the module's section of server-status, when mod_status is loaded */
+    verify_status_register_hooks();
 }
 
 AP_DECLARE_MODULE(verify) = {

@@ -39,6 +39,7 @@
 #include "mod_verify_audit.h"
 #include "mod_verify_checkpoint.h"
 #include "mod_verify_config.h"
+#include "mod_verify_status.h"
 
 #define STATE_KEY "mod_verify_checkpoint_state"
 /* Lines read in one tick at most, so that the parent's main loop is
@@ -204,6 +205,7 @@ static void sign(cp_gen_t *g, const char *reason, apr_pool_t *p)
     if (kept) {
         st->cp_size = cp.size;
         st->cp_time = now;
+        verify_status_checkpoint(cp.size);
     }
 }
 

@@ -15,6 +15,7 @@
 #include "verify_private.h"
 #include "mod_verify_audit.h"
 #include "mod_verify_config.h"
+#include "mod_verify_sources.h"
 #include "mod_verify_checkpoint.h"
 #include "mod_verify_handler.h"
 
@@ -537,5 +538,8 @@ const command_rec verify_cmds[] = {
     AP_INIT_TAKE1("VerifyCredentialWarn", set_cred_warn, NULL, RSRC_CONF,
                   "how long before a credential limit answers carry "
                   "Verify-Warning: 14d (default), ..., or off"),
+    AP_INIT_TAKE2("VerifyMaxDataAge", verify_sources_set_max_age, NULL,
+                  RSRC_CONF, "SOURCE DURATION: older batches of SOURCE "
+                  "answer 503 data_expired (default: no limit)"),
     { NULL }
 };

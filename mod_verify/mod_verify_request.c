@@ -19,7 +19,10 @@
 #include "verify.h"
 #include "verify_private.h"
 #include "mod_verify_config.h"
+#include "mod_verify_notes.h"
 #include "mod_verify_request.h"
+#include "mod_verify_sources.h"
+#include "mod_verify_status.h"
 #include "mod_verify_store.h"
 
 #define CASE_MAX_CHARS 64
@@ -73,6 +76,12 @@ void verify_request_child_init(void)
 int verify_request_ready(void)
 {
     return keys != NULL;
+}
+
+int verify_request_key_matches(const verify_batch_t *b)
+{
+    return !b->have_key_check
+           || !memcmp(b->key_check, key_check, VERIFY_KEY_CHECK_LEN);
 }
 
 verify_req_t *verify_request_create(request_rec *r)
@@ -282,6 +291,7 @@ static void check_batches(verify_req_t *q, unsigned sources,
                           verify_date_t today)
 {
     static int said;
+    const char *stale;
     int k;
 
     for (k = 0; k < VERIFY_SRC_COUNT; k++) {
@@ -318,6 +328,11 @@ static void check_batches(verify_req_t *q, unsigned sources,
                    apr_psprintf(q->r->pool, "the approved usage period of "
                                 "the %s data has ended",
                                 verify_source_name(k)));
+        }
+        else if ((sources & (1u << k))
+                 && (stale = verify_sources_stale(q->r, k, &q->lk.batch[k],
+                                                  q->r->request_time))) {
+            refuse(q, HTTP_SERVICE_UNAVAILABLE, "data_expired", stale);
         }
     }
 }
@@ -586,6 +601,8 @@ int verify_request_respond(verify_req_t *q)
     verify_jbuf_t b;
     apr_bucket_brigade *bb;
 
+    verify_notes_set(q);
+    verify_status_count(q->answered, q->error);
     r->status = q->status;
     ap_set_content_type(r, "application/json");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");

@@ -65,6 +65,10 @@ void verify_request_child_init(void);
 /** 1 once the key of this generation is read. */
 int verify_request_ready(void);
 
+/** Does batch @p b carry the key check of this generation's key (or no
+ * key check at all: format v1)? */
+int verify_request_key_matches(const verify_batch_t *b);
+
 /** A new request with its id. */
 verify_req_t *verify_request_create(request_rec *r);
 

@@ -58,8 +58,8 @@ def test_good_register_passes(make_server, tmp_path):
 
 
 def test_shipped_examples_pass_configtest(tmp_path):
-    """conf/verify.load, verify.conf, clients.conf.example and the TLS
-    vhost example, with their paths pointed at throw-away files, pass
+    """conf/verify.load, verify.conf, clients.conf.example, the access
+    log's format (verify-log.conf) and the TLS vhost example, with their paths pointed at throw-away files, pass
     `apache2 -t` together: the examples an admin copies are valid."""
     d = str(tmp_path)
     os.chmod(d, 0o755)
@@ -101,7 +101,7 @@ def test_shipped_examples_pass_configtest(tmp_path):
         "LoadModule authz_host_module %s/mod_authz_host.so" % m,
         "LoadModule socache_shmcb_module %s/mod_socache_shmcb.so" % m,
         "LoadModule ssl_module %s/mod_ssl.so" % m,
-        load, glob, vhost, ""])
+        load, glob, text("verify-log.conf"), vhost, ""])
     path = d + "/httpd.conf"
     with open(path, "w", encoding="utf-8") as f:
         f.write(conf)
