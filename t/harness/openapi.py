@@ -61,10 +61,21 @@ def validator(spec, schema):
         format_checker=jsonschema.draft202012_format_checker)
 
 
+def _where(e):
+    return "/".join(str(p) for p in e.absolute_path) or "(top)"
+
+
 def schema_errors(spec, schema, instance):
-    return ["%s: %s" % ("/".join(str(p) for p in e.absolute_path) or "(top)",
-                        e.message)
-            for e in validator(spec, schema).iter_errors(instance)]
+    """Each fault as "path: message"; for a oneOf/anyOf that nothing
+    fits, what each branch found (the message alone names no field)."""
+    out = []
+    for e in validator(spec, schema).iter_errors(instance):
+        msg = e.message
+        if e.context:
+            msg = "fits no branch: " + "; ".join(
+                "%s: %s" % (_where(c), c.message[:200]) for c in e.context)
+        out.append("%s: %s" % (_where(e), msg))
+    return out
 
 
 def _template_re(template):
