@@ -459,6 +459,12 @@ def test_method_not_allowed(oas, pki, method):
     assert r.headers["allow"] == "POST"
 
 
+def test_head(oas, pki):
+    r = send(oas, pki, "full", method="HEAD")
+    assert r.status == 405 and r.body == b"", r
+    assert r.headers["allow"] == "POST"
+
+
 @pytest.mark.parametrize("method", ["POST", "GET"])
 def test_not_found(oas, pki, method):
     r = send(oas, pki, "full", fields_for(person(oas), case="OAS-404"),

@@ -138,8 +138,8 @@ def response_problems(method, path, r, spec=None):
     if mt not in content:
         return problems + ["%s: media type %r not declared (%s)"
                            % (where, mt, ", ".join(content))]
-    if mt != "application/json":
-        return problems
+    if mt != "application/json" or method.upper() == "HEAD":
+        return problems     # (HEAD: the headers of GET, no body)
     try:
         body = json.loads(r.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
@@ -150,10 +150,11 @@ def response_problems(method, path, r, spec=None):
 
 
 def assert_response(method, path, r):
-    """The answer conforms to the document; returns its JSON body."""
+    """The answer conforms to the document; returns its JSON body (None
+    when it has none)."""
     problems = response_problems(method, path, r)
     assert not problems, "\n".join(problems) + "\n%r" % (r,)
-    return r.json
+    return r.json if r.body else None
 
 
 def request_problems(content_type, fields, method="POST", path="/verify",
