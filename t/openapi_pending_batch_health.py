@@ -167,6 +167,18 @@ def test_health(pserver):
     assert not [ln for ln in s.audit_lines() if ln.get("op") == "health"]
 
 
+def test_health_head_and_other_methods(pserver):
+    s = pserver
+    r = harness.request(s.port, "HEAD", "/health")
+    openapi.assert_response("HEAD", "/health", r)
+    assert r.status == 200 and r.body == b"", r
+    r = harness.request(s.port, "POST", "/health", body=b"x=1", headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    body = openapi.assert_response("POST", "/health", r)
+    assert r.status == 405 and body["error"] == "method_not_allowed", r
+    assert r.headers["allow"] == "GET, HEAD"
+
+
 def test_health_fails(make_server):
     """A source whose approved period has ended: 503, status fail, the
     problem named."""
