@@ -15,7 +15,9 @@ to the document here. At merge, once all four are in main, the lead:
 """
 
 import datetime
+import json
 import os
+import subprocess
 
 import pytest
 
@@ -23,6 +25,8 @@ import harness
 from harness import fields_for, openapi
 from test_170_lifecycle import (_remove_tmpdirs,  # noqa: F401 (fixture)
                                 set_approved_until)
+from test_975_clients import (docserver, pki,  # noqa: F401 (fixtures)
+                              programs)
 
 DAY = datetime.timedelta(days=1)
 ALL = ("full ip=127.0.0.1 checks=resident,indigenous,identity,age "
@@ -194,3 +198,29 @@ def test_health_fails(make_server):
     assert r.status == 503 and body["status"] == "fail", r
     assert body["sources"]["household"]["ok"] is False
     assert any("household" in p for p in body["problems"]), body
+
+
+def test_batch_client_from_clients_md(docserver, pki, programs):  # noqa: F811
+    """docs/clients.md's verify_batch.py, as written, over TLS: one line
+    per ID in order, two requests of at most VERIFY_BATCH subjects."""
+    s = docserver
+    people = s.people[:4]
+    ids = [p.id for p in people] + ["A123456788", s.outsider.id]
+    env = dict(harness.CLEAN_ENV,
+               VERIFY_URL="https://127.0.0.1:%d/verify" % s.port,
+               VERIFY_CERT=pki["fresh"][0], VERIFY_KEY=pki["fresh"][1],
+               VERIFY_CA=pki["ca"], VERIFY_BATCH="4")
+    res = subprocess.run(
+        ["/usr/bin/python3", os.path.join(programs, "verify_batch.py"),
+         "resident,indigenous", "DOC-BATCH", "review", "clerk07"],
+        input="\n".join(ids) + "\n", capture_output=True, text=True,
+        env=env, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    items = [json.loads(ln) for ln in res.stdout.splitlines()]
+    assert len(items) == 6
+    for p, item in zip(people, items):
+        assert item["results"] == {"resident": True,
+                                   "indigenous": bool(p.indigenous)}
+    assert items[4]["error"] == "invalid_id"
+    assert items[5]["results"] == {"resident": False, "indigenous": False}
+    assert len({item["request_id"] for item in items}) == 2
