@@ -150,7 +150,7 @@ deb: $(DEB)
 $(DEB): $(DEB_INPUTS)
 	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
 	tar -cf - --exclude=./$(BUILD) --exclude=./.git --exclude=__pycache__ \
-	    --exclude=.pytest_cache . | tar -xf - -C $(DEB_SRC)
+	    --exclude=.pytest_cache --exclude=node_modules . | tar -xf - -C $(DEB_SRC)
 	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -J >../build.log 2>&1 \
 	    || { tail -40 ../build.log; exit 1; }
 	@echo "built $@"

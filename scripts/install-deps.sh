@@ -13,6 +13,9 @@ set -euo pipefail
 # chromium and poppler-utils print the monthly sheet to PDF and read it
 # back (t/test_187); the sheet names DejaVu and WenQuanYi Zen Hei first,
 # so the test's pages do not depend on whatever fonts a machine has.
+# python3-jsonschema and python3-yaml validate real answers against
+# docs/openapi.yaml, and python3-requests, php-cli and php-curl run the
+# client code of docs/clients.md (t/test_970, t/test_975).
 # debhelper and lintian build and check the Debian package (`make deb`,
 # t/test_960); dh-apache2 is a virtual package that apache2-dev provides
 # in Debian 12, so apache2-dev stands for it here (dpkg-query knows no
@@ -22,7 +25,8 @@ PKGS="faketime apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-
       python3-cryptography
       build-essential clang-14 libclang-rt-14-dev llvm-14 strace
       chromium poppler-utils fonts-dejavu-core fonts-wqy-zenhei
-      debhelper lintian"
+      debhelper lintian
+      python3-jsonschema python3-yaml python3-requests php-cli php-curl"
 # Installed together with anything missing, so they move in step.
 OPENSSL_PKGS="libssl3 libssl-dev openssl"
 MOD_SSL=/usr/lib/apache2/modules/mod_ssl.so
@@ -71,4 +75,19 @@ if openssl_behind; then
     echo "install-deps: mod_ssl needs OpenSSL $(built_openssl) but only" \
          "$(running_openssl) can be installed; mod_ssl would log AH01882" >&2
     exit 1
+fi
+
+# The OpenAPI 3.1 linter t/test_970 runs on docs/openapi.yaml (Debian 12
+# packages none): from the npm registry, at the version t/openapi's
+# package-lock.json pins, into t/openapi/node_modules. Node.js and npm
+# from Debian when the machine has none.
+LINT_DIR="$(dirname "$0")/../t/openapi"
+if ! command -v npm >/dev/null; then
+    echo "install-deps: installing nodejs npm"
+    apt_install nodejs npm
+fi
+if [ ! -x "$LINT_DIR/node_modules/.bin/validate-api" ] || \
+   [ "$LINT_DIR/package-lock.json" -nt "$LINT_DIR/node_modules/.package-lock.json" ]; then
+    echo "install-deps: npm ci in t/openapi"
+    (cd "$LINT_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
