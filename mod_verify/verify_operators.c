@@ -8,7 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stdlib.h>
 #include <apr_strings.h>
+#include <openssl/evp.h>
 #include "verify_text.h"
 #include "verify_register.h"
 #include "verify_operators.h"
@@ -267,6 +269,46 @@ const char *verify_operators_why(verify_operator_status_t st,
                         "(Taipei date)", from, to,
                         st == VERIFY_OPERATOR_NOT_YET ? "has not begun"
                                                       : "has ended");
+}
+
+static int cmp_account(const void *a, const void *b)
+{
+    return strcmp((*(const verify_operator_t *const *)a)->account,
+                  (*(const verify_operator_t *const *)b)->account);
+}
+
+const char *verify_operators_digest(const verify_operators_t *reg,
+                                    apr_pool_t *p)
+{
+    const verify_operator_t **ops;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[32];
+    char hex[65], line[32];
+    unsigned int mdlen = 0;
+    int n = reg->list->nelts, i, ok = ctx != NULL;
+
+    ops = apr_pmemdup(p, reg->list->elts, sizeof(*ops) * (size_t)(n ? n : 1));
+    qsort(ops, (size_t)n, sizeof(*ops), cmp_account);
+    ok = ok && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (i = 0; ok && i < n; i++) {
+        char f[11], t[11];
+
+        verify_date_format(ops[i]->valid_from, f);
+        verify_date_format(ops[i]->valid_to, t);
+        apr_snprintf(line, sizeof(line), " %s..%s\n", f, t);
+        ok = EVP_DigestUpdate(ctx, ops[i]->account, strlen(ops[i]->account))
+             && EVP_DigestUpdate(ctx, " ", 1)
+             && EVP_DigestUpdate(ctx, ops[i]->role, strlen(ops[i]->role))
+             && EVP_DigestUpdate(ctx, line, strlen(line));
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        /* never equal to a real digest: the next state differs again */
+        return apr_psprintf(p, "accounts=%d sha256=unavailable", n);
+    }
+    verify_hex(md, 32, hex);
+    return apr_psprintf(p, "accounts=%d sha256=%s", n, hex);
 }
 
 const char *verify_operators_add(apr_array_header_t *clients,

@@ -84,6 +84,17 @@ const char *verify_operators_why(verify_operator_status_t st,
                                  apr_pool_t *p);
 
 /**
+ * The register's content as the audit log's `register` lines record it
+ * (part of its client's canonical form, verify_register_canonical()):
+ * "accounts=N sha256=HEX", HEX the SHA-256 of its entries as lines
+ * "ACCOUNT ROLE FROM..TO\n", sorted by account (bytes). Comments,
+ * spacing and the order of lines do not change it; any account, role or
+ * period does.
+ */
+const char *verify_operators_digest(const verify_operators_t *reg,
+                                    apr_pool_t *p);
+
+/**
  * A `VerifyOperators CLIENT FILE` line: read FILE (@p path, as the
  * caller resolved it) and give its register to the client @p client of
  * @p clients (verify_client_t *), which must be listed there already

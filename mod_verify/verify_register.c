@@ -529,6 +529,11 @@ const char *verify_register_canonical(const verify_client_t *cl,
                         hex32(rt->cert, p), " spki-sha256=",
                         hex32(rt->spki, p), NULL);
     }
+    /* who may query inside the client is part of what it is granted */
+    if (cl->operators) {
+        s = apr_pstrcat(p, s, "\n", cl->name, " operators ",
+                        verify_operators_digest(cl->operators, p), NULL);
+    }
     return s;
 }
 

@@ -177,8 +177,9 @@ const char *verify_register_unbound_remote(const verify_client_t *cl);
  * order, checks in the order of verify_check_t, then "age", then
  * "identity";
  * then for each retired certificate, oldest first, a line
- * "\nNAME retired cert-sha256=H spki-sha256=H". Two registrations that
- * grant and remember the same have the same form.
+ * "\nNAME retired cert-sha256=H spki-sha256=H"; then, with an operator
+ * register, "\nNAME operators " and verify_operators_digest(). Two
+ * registrations that grant and remember the same have the same form.
  */
 const char *verify_register_canonical(const verify_client_t *cl,
                                       apr_pool_t *p);

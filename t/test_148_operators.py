@@ -7,6 +7,7 @@ refuses a bad register naming its file and line; a graceful restart
 reads the files again."""
 
 import datetime
+import hashlib
 import os
 import pwd
 import re
@@ -144,10 +145,52 @@ def test_order_of_refusals(srv):
     assert r.status == 400 and r.json["error"] == "missing_field", r
 
 
+def register_lines(s):
+    return [ln for ln in s.audit_lines() if ln.get("op") == "register"]
+
+
+def operators_digest(text):
+    """What the register records of a register file (data-formats.md):
+    its entries as "ACCOUNT ROLE FROM..TO\n", sorted by account."""
+    entries = sorted(ln.split() for ln in text.splitlines()
+                     if ln.strip() and not ln.strip().startswith("#"))
+    body = "".join("%s %s %s\n" % tuple(e) for e in entries)
+    return "accounts=%d sha256=%s" % (
+        len(entries), hashlib.sha256(body.encode()).hexdigest())
+
+
+CHECK_ORDER = ["resident", "indigenous", "elderly_alone", "disability",
+               "identity"]
+
+
+def register_digest(lines, more):
+    """The register's digest (data-formats.md section 5) of VerifyClient
+    lines without cert-sha256 or rate, with @more {name: line} after a
+    client's canonical form."""
+    entries = []
+    for line in lines:
+        name, *items = line.split()
+        kv = dict(i.split("=", 1) for i in items)
+        checks = [c for c in CHECK_ORDER if c in kv["checks"].split(",")]
+        canon = "%s ip=%s checks=%s approval=%s valid=%s" % (
+            name, kv["ip"], ",".join(checks), kv["approval"], kv["valid"])
+        if name in more:
+            canon += "\n" + more[name]
+        entries.append((name, hashlib.sha256(canon.encode()).hexdigest()))
+    text = "".join("%s %s\n" % e for e in sorted(entries))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
 def test_graceful_reload_reads_the_register_again(srv):
     s = srv
     assert ask(s, "clerk.late").status == 403
     assert ask(s, "clerk.ok").status == 200
+    before = register_lines(s)
     text = register_text("clerk.late  caseworker  %s..%s\n" % (
         TODAY.isoformat(), TODAY.isoformat()))
     write(s.regfile, text.replace("clerk.ok ", "clerk.gone "))
@@ -156,6 +199,16 @@ def test_graceful_reload_reads_the_register_again(srv):
     assert r.status == 200, r
     r = ask(s, "clerk.ok")
     refused_line(s, r, "clerk.ok", "not in the client's operator register")
+    # the change of who may query is in the chain: a register line
+    # naming the client changed
+    after = register_lines(s)
+    assert len(after) == len(before) + 1, after
+    assert after[-1]["changed"] == ["testsys"], after[-1]
+    assert after[-1]["added"] == [] and after[-1]["removed"] == []
+    # an auditor holding the files recomputes the register's digest
+    assert after[-1]["digest"] == register_digest(
+        harness.DEFAULT_CLIENTS, {"testsys": "testsys operators " +
+                                  operators_digest(read(s.regfile))})
     # a broken register: the graceful restart is refused before the
     # running server is signalled, and it answers on as before
     write(s.regfile, text + "clerk.bad caseworker 2026-02-30..2026-12-31\n")

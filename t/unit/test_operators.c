@@ -84,6 +84,44 @@ static void test_good(void)
     ok(!err && reg && reg->list->nelts == 0, "comments only: nobody");
 }
 
+/* The digest the register lines record: entries sorted by account
+ * (bytes), as "ACCOUNT ROLE FROM..TO\n"; the expected value computed
+ * apart (Python's hashlib over those three lines). */
+static void test_digest(void)
+{
+    verify_operators_t *a, *b;
+
+    parse("# operators of gov-1 (UTF-8)\n"
+          "clerk.a   caseworker  2026-01-01..2026-12-31\n"
+          "\t王小明\t社工\t2026-03-01..2026-03-01  \r\n"
+          "Clerk.A supervisor 2025-01-01..2030-12-31", &a);
+    is_str(a ? verify_operators_digest(a, pool) : NULL,
+           "accounts=3 sha256=009d59d214f85a239f2a07c04e1901d01770998b9293"
+           "1235c2365d52e2c71ba0", "the digest of three accounts");
+    parse("Clerk.A  supervisor 2025-01-01..2030-12-31\n"
+          "# reordered, respaced, commented\n"
+          "王小明 社工 2026-03-01..2026-03-01\n"
+          "clerk.a caseworker 2026-01-01..2026-12-31\n", &b);
+    is_str(b ? verify_operators_digest(b, pool) : NULL,
+           a ? verify_operators_digest(a, pool) : "",
+           "order, spacing and comments do not change it");
+    parse("Clerk.A  supervisor 2025-01-01..2030-12-31\n"
+          "王小明 社工 2026-03-01..2026-03-02\n"
+          "clerk.a caseworker 2026-01-01..2026-12-31\n", &b);
+    ok(b && a && strcmp(verify_operators_digest(b, pool),
+                        verify_operators_digest(a, pool)),
+       "a period does");
+    parse("Clerk.A  caseworker 2025-01-01..2030-12-31\n"
+          "王小明 社工 2026-03-01..2026-03-01\n"
+          "clerk.a caseworker 2026-01-01..2026-12-31\n", &b);
+    ok(b && a && strcmp(verify_operators_digest(b, pool),
+                        verify_operators_digest(a, pool)), "a role does");
+    parse("", &b);
+    is_str(b ? verify_operators_digest(b, pool) : NULL,
+           "accounts=0 sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b"
+           "934ca495991b7852b855", "an empty register");
+}
+
 static void test_why(void)
 {
     verify_operator_t op;
@@ -217,6 +255,9 @@ static void test_register_file(void)
     cl = all ? verify_register_find(all, "c") : NULL;
     ok(cl && cl->operators && cl->operators->list->nelts == 1,
        "the client holds its register");
+    ok(cl && strstr(verify_register_canonical(cl, pool),
+                    "\nc operators accounts=1 sha256="),
+       "its canonical form records the register");
     is_str(cl && cl->operators ? cl->operators->where : NULL,
            apr_psprintf(pool, "%s:2", reg), "where its line stands");
     is_str(cl && cl->operators ? cl->operators->path : NULL, ops,
@@ -269,6 +310,7 @@ int main(void)
 {
     unit_begin();
     test_good();
+    test_digest();
     test_why();
     test_faults();
     test_read_file();
