@@ -330,3 +330,19 @@ def test_configtest_accepts_a_good_register(make_server):
     s.extra_conf = operators_line(reg)
     res = s.configtest()
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_both_mpms_hold_operators_to_the_register(make_server, mpm):
+    """The register is read in the parent and inherited by every child,
+    threaded or not."""
+    s = make_server(mpm=mpm)
+    reg = write(os.path.join(s.root, "reg.txt"), register_text())
+    s.extra_conf = operators_line(reg)
+    gen = harness.People("test_148_mpm")
+    s.people = gen.batch(1)
+    s.import_household(s.people)
+    s.start()
+    for _ in range(4):          # more than one child answers
+        assert ask(s, "clerk.ok").status == 200
+        r = ask(s, "clerk.nobody")
+        assert r.status == 403 and r.json["error"] == "unknown_operator", r

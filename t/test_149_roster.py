@@ -202,6 +202,20 @@ def test_roster_refusals(env, tmp_path):
                 "VerifyOperators testsys %s\n" % broken)
     res = harness.run_audit_tool("roster", "--config", bad, env["audit"])
     assert res.returncode == 1 and "%s:1: period" % broken in res.stderr
+    # a --certs directory without one of the certificates: said per
+    # certificate; one that cannot be opened: refused
+    part = str(tmp_path / "part")
+    os.mkdir(part)
+    later = [f for f in os.listdir(env["certs"]) if f.startswith("later")]
+    shutil.copy(os.path.join(env["certs"], later[0]), part)
+    out = roster(env, "--certs", part)
+    c = {r[0]: r for r in rows(out, "Clients in the register")}["certsys"]
+    assert re.fullmatch(r"not in --certs, \d{4}-\d\d-\d\d", c[4]), c
+    res = harness.run_audit_tool("roster", "--config", env["conf"],
+                                 "--certs", str(tmp_path / "none"),
+                                 env["audit"])
+    assert res.returncode == 1 and "--certs %s: cannot open" % (
+        tmp_path / "none") in res.stderr, res.stderr
     # a file in --certs that is no certificate
     certs = str(tmp_path / "certs")
     shutil.copytree(env["certs"], certs)

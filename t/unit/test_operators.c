@@ -226,6 +226,26 @@ static void test_read_file(void)
                              "FROM..TO are three", path),
            "a fault names the file and line");
 
+    {
+        size_t big = VERIFY_OPERATORS_FILE_MAX + 1, i;
+        char *text = apr_palloc(pool, big + 1);
+
+        memset(text, '#', big);
+        for (i = 99; i < big; i += 100) {
+            text[i] = '\n';            /* comment lines of 99 bytes */
+        }
+        text[big] = '\0';
+        path = wf("big.txt", text);
+        err = verify_operators_read_file(&reg, path, pool);
+        is_str(err, apr_psprintf(pool, "%s: larger than %d bytes", path,
+                                 VERIFY_OPERATORS_FILE_MAX),
+               "a file too large");
+        text[big - 1] = '\0';
+        path = wf("notbig.txt", text);
+        err = verify_operators_read_file(&reg, path, pool);
+        ok(!err && reg && reg->list->nelts == 0,
+           "comments up to the largest size are read");
+    }
     err = verify_operators_read_file(&reg, tmpdir, pool);
     is_str(err, apr_psprintf(pool, "%s: not a regular file", tmpdir),
            "a directory");
