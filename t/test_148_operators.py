@@ -138,6 +138,16 @@ def test_order_of_refusals(srv):
                         check="disability")
     r = srv.post(fields, source_address=("127.0.0.1", 0))
     assert r.json["error"] == "unknown_operator", r
+    # the fields are still checked after the refusal: an ID typed into
+    # the reason is masked in the audit line (and the answer says only
+    # unknown_operator)
+    other = srv.people[1].id
+    fields = fields_for(srv.people[0], operator="clerk.nobody",
+                        reason="about " + other)
+    r = srv.post(fields, source_address=("127.0.0.1", 0))
+    assert r.json["error"] == "unknown_operator", r
+    [ln] = srv.audit_for(r.json["request_id"])
+    assert other not in ln.raw.decode() and other[:3] in ln["reason"], ln
     # no operator at all: the field is missing, as without a register
     r = ask(srv, None)
     assert r.status == 400 and r.json["error"] == "missing_field", r
