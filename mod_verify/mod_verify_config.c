@@ -18,6 +18,7 @@
 #include "mod_verify_sources.h"
 #include "mod_verify_checkpoint.h"
 #include "mod_verify_handler.h"
+#include "mod_verify_operators.h"
 
 #define DEFAULT_MAX_BODY 8192
 #define DEFAULT_MISMATCH_LIMIT 5
@@ -532,6 +533,9 @@ const command_rec verify_cmds[] = {
                       "NAME cert-sha256=HEX spki-sha256=HEX: a certificate "
                       "the client no longer holds, below its VerifyClient "
                       "line, oldest first"),
+    AP_INIT_TAKE2("VerifyOperators", verify_operators_set, NULL, RSRC_CONF,
+                  "CLIENT FILE: the client's operator register (ACCOUNT "
+                  "ROLE FROM..TO per line), below its VerifyClient line"),
     AP_INIT_TAKE1("VerifyMaxCredentialAge", set_max_cred_age, NULL,
                   RSRC_CONF, "how long after its notBefore a client "
                   "certificate is accepted: 90d (default), 36h, ..."),

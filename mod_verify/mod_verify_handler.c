@@ -19,6 +19,7 @@
 #include "mod_verify_config.h"
 #include "mod_verify_credential.h"
 #include "mod_verify_handler.h"
+#include "mod_verify_operators.h"
 #include "mod_verify_request.h"
 
 /* A fault that outranks whatever was found before. */
@@ -206,6 +207,7 @@ int verify_handler(request_rec *r)
     today = verify_date_taipei(r->request_time);
     read_request(q);
     check_client(q, today);
+    verify_operators_gate(q, today);
     verify_request_validate(q);
     if (!q->error) {
         check_permission(q);

@@ -23,6 +23,7 @@
 #include "verify_lock.h"
 #include "verify_cms.h"
 #include "verify_register.h"
+#include "verify_operators.h"
 #include "verify_credential.h"
 #include "verify_writer.h"
 #include "verify_sample.h"

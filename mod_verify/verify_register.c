@@ -11,6 +11,7 @@
 #include <apr_network_io.h>
 #include "verify_text.h"
 #include "verify_register.h"
+#include "verify_operators.h"
 
 /* httpd refuses longer configuration lines (MAX_STRING_LEN) */
 #define REGISTER_LINE_MAX 8192
@@ -528,6 +529,11 @@ const char *verify_register_canonical(const verify_client_t *cl,
                         hex32(rt->cert, p), " spki-sha256=",
                         hex32(rt->spki, p), NULL);
     }
+    /* who may query inside the client is part of what it is granted */
+    if (cl->operators) {
+        s = apr_pstrcat(p, s, "\n", cl->name, " operators ",
+                        verify_operators_digest(cl->operators, p), NULL);
+    }
     return s;
 }
 
@@ -713,6 +719,24 @@ static const char *retired_line(apr_array_header_t *all, int argc,
     return verify_register_retire(cl, &rt, p);
 }
 
+/* An operator register, below its client's line in @p all. Its file
+ * must be named by an absolute path: httpd reads a relative one from
+ * its ServerRoot, which a reader of the file does not know. */
+static const char *operators_line(apr_array_header_t *all, int argc,
+                                  char *const argv[], const char *where,
+                                  apr_pool_t *p)
+{
+    if (argc != 2) {
+        return "takes two arguments, CLIENT FILE";
+    }
+    if (argv[1][0] != '/') {
+        return apr_psprintf(p, "%s: give the file's absolute path (httpd "
+                            "reads a relative one from its ServerRoot)",
+                            argv[1]);
+    }
+    return verify_operators_add(all, argv[0], argv[1], where, p);
+}
+
 /* One logical line: a client (*cl), a retired certificate added to its
  * client in @p all, or nothing for a blank line or a comment. */
 static const char *register_line(verify_client_t **cl, const char **dir,
@@ -737,9 +761,14 @@ static const char *register_line(verify_client_t **cl, const char **dir,
         return retired_line(all, words->nelts, (char *const *)words->elts,
                             where, p);
     }
+    if (!strcasecmp(directive, "VerifyOperators")) {
+        *dir = "VerifyOperators";
+        return operators_line(all, words->nelts, (char *const *)words->elts,
+                              where, p);
+    }
     if (strcasecmp(directive, "VerifyClient")) {
-        return apr_psprintf(p, "%s: only VerifyClient and "
-                            "VerifyClientRetired lines belong in a register "
+        return apr_psprintf(p, "%s: only VerifyClient, VerifyClientRetired "
+                            "and VerifyOperators lines belong in a register "
                             "file", directive);
     }
     return verify_register_parse(cl, words->nelts, (char *const *)words->elts,

@@ -61,6 +61,8 @@ int verify_check_age(const char *s, size_t len);
  * covers: no new key may be one of the last 3 (R3.5). */
 #define VERIFY_RETIRED_CHECKED 3
 
+struct verify_operators_t;
+
 /** A certificate a client no longer holds (VerifyClientRetired). */
 typedef struct verify_retired_t {
     unsigned char cert[32];         /**< SHA-256 of the DER certificate */
@@ -91,6 +93,9 @@ typedef struct verify_client_t {
     double rate;                    /**< requests per second; 0: no limit */
     double burst;                   /**< bucket size (one period's worth) */
     const char *where;              /**< "file:line"; set by the caller */
+    const struct verify_operators_t *operators; /**< VerifyOperators: its
+                                         operator register, or NULL (any
+                                         operator) */
     int bucket;                     /**< the caller's rate bucket index */
     int slot;                       /**< the caller's index of the client */
 } verify_client_t;
@@ -172,15 +177,17 @@ const char *verify_register_unbound_remote(const verify_client_t *cl);
  * order, checks in the order of verify_check_t, then "age", then
  * "identity";
  * then for each retired certificate, oldest first, a line
- * "\nNAME retired cert-sha256=H spki-sha256=H". Two registrations that
- * grant and remember the same have the same form.
+ * "\nNAME retired cert-sha256=H spki-sha256=H"; then, with an operator
+ * register, "\nNAME operators " and verify_operators_digest(). Two
+ * registrations that grant and remember the same have the same form.
  */
 const char *verify_register_canonical(const verify_client_t *cl,
                                       apr_pool_t *p);
 
 /**
- * Read a register file: lines `VerifyClient …` and `VerifyClientRetired
- * …` (below its client), tokenised as Apache tokenises configuration
+ * Read a register file: lines `VerifyClient …`, `VerifyClientRetired
+ * …` and `VerifyOperators CLIENT FILE` (below its client; FILE an
+ * absolute path, read by verify_operators_add()), tokenised as Apache tokenises configuration
  * lines (quotes, a backslash at the end of a line continues it), blank
  * lines and `#` comments skipped. Anything else, a client named twice,
  * or a reused key (verify_register_reused()) is refused.

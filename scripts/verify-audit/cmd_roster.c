@@ -1,20 +1,14 @@
 /*
  * cmd_roster.c -- the register of everyone who queried (R4.3, R5.5): per
  * client and operator the first and last query, the queries, answered
- * and refused; then each client's addresses.
+ * and refused; then each client's addresses; with --config, the
+ * register joined with them (roster_register.c).
  */
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "print.h"
-#include "tool.h"
-
-/* One client and operator. */
-typedef struct rrow_t {
-    bstr_t client, oper;
-    char first[33], last[33];
-    uint64_t n, answered;
-} rrow_t;
+#include "roster.h"
 
 typedef struct roster_t {
     const char *since;          /* "YYYY-MM-DD" or NULL */
@@ -135,9 +129,14 @@ int cmd_roster(const audit_args_t *a, apr_pool_t *p)
     apr_array_header_t *rows;
     verify_scan_t s;
     roster_t x;
+    roster_reg_t g;
     uint64_t total = 0;
     int i;
 
+    /* the register first: a bad one is said before the log is read */
+    if (a->config && roster_register_load(&g, a, p) != 0) {
+        return 1;
+    }
     memset(&x, 0, sizeof(x));
     x.since = a->since;
     x.p = p;
@@ -156,6 +155,11 @@ int cmd_roster(const audit_args_t *a, apr_pool_t *p)
         printf("period:       every query in the files read\n");
     }
     chain_header(&s, p);
+    if (a->config) {
+        printf("config:       %s: %d client(s)%s\n", safe_str(p, a->config),
+               g.clients->nelts, a->certs ? apr_psprintf(p, ", certificates "
+               "from %s", safe_str(p, a->certs)) : "");
+    }
     rows = hash_sorted(x.rows, cmp_rrow, p);
     for (i = 0; i < rows->nelts; i++) {
         total += APR_ARRAY_IDX(rows, i, rrow_t *)->n;
@@ -164,10 +168,14 @@ int cmd_roster(const audit_args_t *a, apr_pool_t *p)
            "pair(s)\n\n", total, rows->nelts);
     if (rows->nelts == 0) {
         printf("No queries in the period.\n");
-        return write_failed();
     }
-    print_people(rows, p);
-    printf("\nAddresses per client:\n\n");
-    print_addresses(x.ips, p);
+    else {
+        print_people(rows, p);
+        printf("\nAddresses per client:\n\n");
+        print_addresses(x.ips, p);
+    }
+    if (a->config) {
+        roster_register_print(&g, rows, p);
+    }
     return write_failed();
 }

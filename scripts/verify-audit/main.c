@@ -94,6 +94,17 @@ static int sample_check(const audit_args_t *a)
     return 0;
 }
 
+/* roster: certificates are looked up from the register's lines. */
+static int roster_check(const audit_args_t *a)
+{
+    if (a->certs && !a->config) {
+        fprintf(stderr, PROG ": --certs needs --config (the register "
+                "whose cert-sha256= values it looks up)\n");
+        return 2;
+    }
+    return 0;
+}
+
 static const audit_cmd_t commands[] = {
     { "verify", ARGS_FILES, OPT('V') | OPT('W'), 0, NULL, witnessed_check,
       cmd_verify,
@@ -163,12 +174,19 @@ static const audit_cmd_t commands[] = {
       "             file of mode 0400 (never over an existing one);\n"
       "             without --out on stdout, but never on a terminal\n"
       "             unless --out - asks for it\n" },
-    { "roster", ARGS_FILES, OPT('S'), 0, NULL, NULL, cmd_roster,
-      "  roster [--since YYYY-MM-DD]\n"
-      "             the register of everyone who queried (R4.3): per\n"
-      "             client and operator the first and last query, the\n"
-      "             queries, answered and refused; then each client's\n"
-      "             addresses\n" },
+    { "roster", ARGS_FILES, OPT('S') | OPT('c') | OPT('R'), 0, NULL,
+      roster_check, cmd_roster,
+      "  roster [--since YYYY-MM-DD] [--config FILE [--certs DIR]]\n"
+      "             the register of everyone who queried (R4.3, R5.5):\n"
+      "             per client and operator the first and last query,\n"
+      "             the queries, answered and refused; then each\n"
+      "             client's addresses. With --config (the file of the\n"
+      "             VerifyClient and VerifyOperators lines) also the\n"
+      "             register: clients with approval, validity and\n"
+      "             certificate expiry (from --certs DIR: *.pem, *.crt),\n"
+      "             registered operators with role and period and\n"
+      "             their queries, the registered who never queried\n"
+      "             and the queriers nobody registered\n" },
     { "ip-review", ARGS_FILES, OPT('M') | OPT('c'), 0, NULL, NULL,
       cmd_ip_review,
       "  ip-review [--months N] [--config FILE]\n"
@@ -239,6 +257,7 @@ static const apr_getopt_option_t options[] = {
     { "since", 'S', 1, "YYYY-MM-DD" },
     { "months", 'M', 1, "months" },
     { "config", 'c', 1, "file with VerifyClient lines" },
+    { "certs", 'R', 1, "directory of client certificates" },
     { "before", 'b', 1, "YYYY-MM-DD" },
     { "events", 'E', 1, "event spool directory" },
     { "dry-run", 'n', 0, "dry run" },
@@ -373,6 +392,7 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'S': a->since = arg; break;
         case 'M': *months = arg; break;
         case 'c': a->config = arg; break;
+        case 'R': a->certs = arg; break;
         case 'b': a->before = arg; break;
         case 'E': a->events = arg; break;
         case 'n': a->dry_run = 1; break;

@@ -30,6 +30,7 @@ typedef struct audit_args_t {
     const char *out;            /* --out FILE|- (subject-key) */
     const char *since;          /* --since YYYY-MM-DD (checked) */
     const char *config;         /* --config FILE */
+    const char *certs;          /* --certs DIR (roster) */
     const char *before;         /* --before YYYY-MM-DD (purge checks it) */
     const char *events;         /* --events SPOOL (purge); NULL: default */
     int months;                 /* --months N (checked; default 6) */

@@ -415,8 +415,9 @@ static void test_file(void)
     rv = verify_register_read_file(&all, path, &err, pool);
     is_str(rv == APR_SUCCESS ? NULL : err,
            apr_psprintf(pool, "VerifyClient (%s:1): Require: only "
-                        "VerifyClient and VerifyClientRetired lines belong "
-                        "in a register file", path), "another directive");
+                        "VerifyClient, VerifyClientRetired and "
+                        "VerifyOperators lines belong in a register file",
+                        path), "another directive");
     unlink(path);
 
     rv = verify_register_read_file(&all, "/nonexistent/register", &err,
