@@ -13,9 +13,9 @@ auditor; one auditor alone cannot, and is told why."""
 
 import csv
 import datetime
-import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -477,3 +477,110 @@ def test_review_older_than_six_months_is_warned(world, tmp_path):
     assert res.returncode == 0
     res = audit("findings", "--year", "2026", "--records", d)
     assert warn not in res.stderr, res.stderr
+
+
+# -- the jq recipes of docs/audit-guide.md §17 --------------------------------
+
+GUIDE = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "docs", "audit-guide.md")
+RECIPE_RE = re.compile(r"<!-- jq-recipe: ([\w-]+) -->\n```sh\n(.*?)\n```",
+                       re.S)
+
+
+def taipei_epoch(ts):
+    return int(datetime.datetime.fromisoformat(ts).timestamp())
+
+
+def expected_recipes(lines, recs):
+    """What each recipe must print, computed here from the parsed lines."""
+    q = [o for o in lines if o.get("op") == "verify"]
+    tz = datetime.timezone(datetime.timedelta(hours=8))
+
+    def off(o):
+        t = datetime.datetime.fromisoformat(o["ts"]).astimezone(tz)
+        return t.weekday() >= 5 or t.hour < 8 or t.hour >= 18
+
+    per_op = {}
+    for o in q:
+        if o["status"] == 200 and o["ts"].startswith("2026-11"):
+            k = (o["client"], o["operator"])
+            per_op[k] = per_op.get(k, 0) + 1
+    refusals = {}
+    for o in q:
+        if o["status"] != 200:
+            k = (o["status"], o.get("error"))
+            refusals[k] = refusals.get(k, 0) + 1
+    done = {(r["month"], r["line_seq"]) for r in recs
+            if r["op"] == "investigation"}
+    return {
+        "epoch": ["%d\t%d" % (o["seq"], taipei_epoch(o["ts"])) for o in q],
+        "off-hours": [str(o["seq"]) for o in q if off(o)],
+        "between": [str(o["seq"]) for o in lines
+                    if "2026-11-30T23:00:00" <= o["ts"][:19]
+                    < "2026-12-01T00:00:00"],
+        "per-operator": [json.dumps(
+            [{"client": c, "operator": op, "queries": n}
+             for (c, op), n in sorted(per_op.items())],
+            separators=(",", ":"))],
+        "refusals": [json.dumps(
+            [{"status": s, "error": e, "n": n}
+             for (s, e), n in sorted(refusals.items(),
+                                     key=lambda kv: (kv[0][0],
+                                                     kv[0][1] or ""))],
+            separators=(",", ":"))],
+        "service": [json.dumps([o["seq"], o["op"]], separators=(",", ":"))
+                    for o in lines if o.get("op") != "verify"],
+        "attested-heads": [json.dumps({"seq": o["seq"],
+                                       "head_seq": o["head_seq"],
+                                       "head_hash": o["head_hash"]},
+                                      separators=(",", ":"))
+                           for o in lines if o.get("op") == "records"],
+        "open-anomalies": [json.dumps({"month": r["month"],
+                                       "line_seq": r["line_seq"],
+                                       "auditor": r["auditor"]},
+                                      separators=(",", ":"))
+                           for r in recs if r["op"] == "finding"
+                           and r["result"] == "anomaly"
+                           and r["investigation"] is None
+                           and (r["month"], r["line_seq"]) not in done],
+        "assignments": [json.dumps([r["month"], r["client"], r["operator"],
+                                    r["auditor"]], separators=(",", ":"))
+                        for r in recs if r["op"] == "assign"],
+    }
+
+
+def test_documented_jq_recipes_on_a_real_log(world, tmp_path):
+    s = world
+    d = tmp_path / "records"
+    assert assign(s, d, "2026-11", "alice,bob").returncode == 0
+    nov = assigned(d, "2026-11")
+    l0, l1 = sample_line(s, "2026-11", "clerk1")
+    for line, result in ((l0, "in-order"), (l1, "anomaly")):
+        res = finding(s, d, "--seq", line["seq"], "--auditor",
+                      nov[("testsys", "clerk1")], "--result", result,
+                      "--note", "seen")
+        assert res.returncode == 0, res.stderr
+    head = records(d)[-1]
+    assert wait_for(lambda: [ln for ln in harness.read_audit(s.audit)
+                             if ln.obj.get("head_hash") == head["hash"]], 60)
+    work = tmp_path / "work"
+    os.mkdir(work)
+    shutil.copytree(s.audit, work / "audit")
+    shutil.copytree(d, work / "records")
+    lines = [ln.obj for ln in harness.read_audit(str(work / "audit"))]
+    want = expected_recipes(lines, records(work / "records"))
+    recipes = RECIPE_RE.findall(open(GUIDE, encoding="utf-8").read())
+    assert len(recipes) >= 9, "the recipes of audit-guide.md §17"
+    assert sorted(n for n, _ in recipes) == sorted(want), \
+        "a recipe without a check here, or a check without its recipe"
+    for name, cmd in recipes:
+        res = subprocess.run(["bash", "-c", cmd], cwd=str(work),
+                             capture_output=True, text=True, timeout=60,
+                             env=CLEAN_ENV)
+        assert res.returncode == 0, (name, res.stderr)
+        got = res.stdout.splitlines()
+        assert got == want[name], (name, cmd, got, want[name])
+    # the recipes are not trivially empty on this log
+    for name in ("off-hours", "between", "attested-heads", "open-anomalies",
+                 "assignments", "service", "refusals"):
+        assert want[name] and want[name] != ["[]"], name
