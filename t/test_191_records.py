@@ -271,6 +271,12 @@ def test_findings_auditor_checked_pii_masked_open_anomalies(world, rounds,
                  "in-order", "--ethics", "Lin"]):
         res = finding(s, d, *bad)
         assert res.returncode == 2, (bad, res.stderr)
+    # a note too long for a line of the records log
+    l3 = sample_line(s, "2026-11", "clerk3")[0]
+    res = finding(s, d, "--seq", l3["seq"], "--auditor",
+                  nov[("testsys", "clerk3")], "--result", "anomaly",
+                  "--note", "x" * 5000)
+    assert res.returncode == 1 and "shorten the note" in res.stderr
     assert len(records(d)) == n
     # the year's list: the anomaly is OPEN until its investigation
     out = tmp_path / "f.csv"
@@ -329,6 +335,9 @@ def test_records_heads_attested_and_tampering_caught(world, rounds,
                 "--ethics", "A", "--ethics-date", "2026-12-01",
                 "--conclusion", "x", "--records", bad, "--events", s.spool)
     assert res.returncode == 1 and "chain is broken" in res.stderr
+    res = audit("findings", "--year", "2026", "--records", bad)
+    assert res.returncode == 1 and "chain is broken" in res.stderr
+    assert res.stdout == ""
     # re-hashed so that its own chain holds: the audit chain disagrees
     open(bad / "records.jsonl", "wb").write(
         b"\n".join(reseal(lines, 1)) + b"\n")
@@ -423,10 +432,9 @@ def test_ip_review_flags_approvals_and_records_the_review(world, tmp_path):
                    + client_line("later", (today + 31 * day).isoformat()))
     res = audit("ip-review", "--config", reg, s.audit)
     assert res.returncode == 0, res.stderr
-    rows = {ln.split()[0]: ln for ln in res.stdout.splitlines()
-            if ln.split() and ln.split()[0] in ("ended", "soon", "edge",
-                                                "later")
-            and "AP-" in ln}
+    rows = {ln.split()[1]: ln for ln in res.stdout.splitlines()
+            if ln.startswith("AP-")}
+    assert set(rows) == {"ended", "soon", "edge", "later"}, res.stdout
     assert "ENDED 1 day ago" in rows["ended"]
     assert "ENDS in 10 days" in rows["soon"]
     assert "ENDS in 30 days" in rows["edge"]

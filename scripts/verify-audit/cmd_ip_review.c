@@ -199,7 +199,7 @@ static void print_approvals(ipreview_t *x, const apr_array_header_t *clients,
                             apr_pool_t *p)
 {
     static const char *const head[] = {
-        "client", "approval", "valid from", "valid to", "finding"
+        "approval", "client", "valid from", "valid to", "finding"
     };
     static const int maxw[] = { 24, 24, 0, 0, 0 };
     verify_date_t today = verify_date_taipei(apr_time_now());
@@ -216,8 +216,8 @@ static void print_approvals(ipreview_t *x, const apr_array_header_t *clients,
         verify_date_format(cl->valid_from, from);
         verify_date_format(cl->valid_to, to);
         left = days_between(today, cl->valid_to);
-        raw[0] = cl->name;
-        raw[1] = cl->approval;
+        raw[0] = cl->approval;
+        raw[1] = cl->name;
         raw[2] = from;
         raw[3] = to;
         if (left < 0) {
