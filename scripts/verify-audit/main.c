@@ -97,7 +97,7 @@ static int sample_check(const audit_args_t *a)
 static const audit_cmd_t commands[] = {
     { "verify", ARGS_FILES, OPT('V') | OPT('W'), 0, NULL, witnessed_check,
       cmd_verify_records,
-      "  verify [--verifier KEY]... [--witnessed FILE|DIR]...\n"
+      "  verify [--verifier KEY]... [--witnessed FILE|DIR]... [--records DIR]\n"
       "             check the hash chain; exit 0 if intact, else name\n"
       "             the first bad line; prints the size and root of the\n"
       "             RFC 6962 tree over the lines checked. --verifier (a\n"
