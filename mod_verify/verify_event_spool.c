@@ -462,7 +462,8 @@ static int spooled_op(const char *op)
 {
     return op && (!strcmp(op, "import") || !strcmp(op, "purge")
                   || !strcmp(op, "import_recovery")
-                  || !strcmp(op, "intake_policy"));
+                  || !strcmp(op, "intake_policy")
+                  || !strcmp(op, "records"));
 }
 
 const char *verify_spool_event_check(const char *buf, size_t len,
@@ -509,7 +510,7 @@ const char *verify_spool_event_check(const char *buf, size_t len,
     }
     if (!spooled_op(json_string_value(json_object_get(j, "op")))) {
         why = "not an event the tools spool (import, import_recovery, "
-              "intake_policy, purge)";
+              "intake_policy, purge, records)";
         goto done;
     }
     for (i = 0; i < sizeof(chain_members) / sizeof(chain_members[0]); i++) {

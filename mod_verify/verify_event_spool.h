@@ -78,7 +78,8 @@ int verify_spool_event_name(const char *name);
  * Is @p buf (@p len bytes, a whole event file) a well-formed event of
  * id @p id? One line ending in a newline, UTF-8 without control
  * characters, one JSON object without repeated members whose first
- * member is "op", an operation the tools spool ("import" or "purge"),
+ * member is "op", an operation the tools spool ("import", "import_recovery",
+ * "intake_policy", "purge" or "records"),
  * with "at" and "event_id" (equal to @p id), and without the members
  * the chain adds (seq, ts, prev, hash). Its body is then ',' followed
  * by the bytes between the braces.

@@ -1,8 +1,10 @@
 /*
  * cmd_ip_review.c -- the whitelist review (R3.8): per client each address
  * used in the last N months; with the VerifyClient lines of a config
- * file also the registered addresses left idle, and those registered
- * twice.
+ * file also the registered addresses left idle, those registered twice
+ * and the clients whose approved period (valid=) has ended or ends
+ * within APPROVAL_WARN_DAYS days; with --record the review goes into
+ * the R5.2 records log, where every command looks for its age.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,7 +12,10 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "print.h"
-#include "tool.h"
+#include "records.h"
+
+/* An approval ending within this many days is flagged. */
+#define APPROVAL_WARN_DAYS 30
 
 typedef struct ipreview_t {
     const char *since;          /* "YYYY-MM-DD" */
@@ -18,6 +23,7 @@ typedef struct ipreview_t {
     apr_hash_t *byip;           /* registered ip -> "name[,name...]" */
     int config;                 /* a register was given */
     uint64_t idle, dup, unreg;  /* the findings */
+    uint64_t ended, ending;     /* approvals ended, ending soon */
     apr_pool_t *p;
 } ipreview_t;
 
@@ -47,7 +53,8 @@ static int ipreview_line(verify_scan_t *s, const char *line, size_t len,
  * each). A line the module would refuse is refused here too.
  */
 static int read_clients(const char *path, apr_array_header_t *reg,
-                        int *nclients, apr_pool_t *p)
+                        apr_array_header_t **out, int *nclients,
+                        apr_pool_t *p)
 {
     apr_array_header_t *clients;
     char *err = NULL;
@@ -58,6 +65,7 @@ static int read_clients(const char *path, apr_array_header_t *reg,
         return -1;
     }
     *nclients = clients->nelts;
+    *out = clients;
     for (i = 0; i < clients->nelts; i++) {
         const verify_client_t *cl = APR_ARRAY_IDX(clients, i,
                                                   verify_client_t *);
@@ -178,17 +186,149 @@ static void print_rows(ipreview_t *x, apr_pool_t *p)
     }
 }
 
+/* Days from @p from to @p to (Taipei dates). */
+static long days_between(verify_date_t from, verify_date_t to)
+{
+    return (long)((verify_date_start_taipei(to)
+                   - verify_date_start_taipei(from)) / apr_time_from_sec(86400));
+}
+
+/* Each client's approved period (valid=): ended, ending within
+ * APPROVAL_WARN_DAYS days, or in force. */
+static void print_approvals(ipreview_t *x, const apr_array_header_t *clients,
+                            apr_pool_t *p)
+{
+    static const char *const head[] = {
+        "approval", "client", "valid from", "valid to", "finding"
+    };
+    static const int maxw[] = { 24, 24, 0, 0, 0 };
+    verify_date_t today = verify_date_taipei(apr_time_now());
+    char from[11], to[11];
+    table_t t;
+    long left;
+    int i;
+
+    table_init(&t, 5, head, maxw, p);
+    for (i = 0; i < clients->nelts; i++) {
+        const verify_client_t *cl = APR_ARRAY_IDX(clients, i,
+                                                  verify_client_t *);
+        const char *raw[5];
+        verify_date_format(cl->valid_from, from);
+        verify_date_format(cl->valid_to, to);
+        left = days_between(today, cl->valid_to);
+        raw[0] = cl->approval;
+        raw[1] = cl->name;
+        raw[2] = from;
+        raw[3] = to;
+        if (left < 0) {
+            x->ended++;
+            raw[4] = apr_psprintf(p, "ENDED %ld day%s ago: renew the "
+                                  "approval or remove the client", -left,
+                                  left == -1 ? "" : "s");
+        }
+        else if (left <= APPROVAL_WARN_DAYS) {
+            x->ending++;
+            raw[4] = apr_psprintf(p, "ENDS in %ld day%s: renew the approval",
+                                  left, left == 1 ? "" : "s");
+        }
+        else {
+            raw[4] = "in force";
+        }
+        table_add(&t, raw, NULL);
+    }
+    printf("\nApproved periods (valid=)\n\n");
+    table_print(&t, TABLE_CUT_NOTE);
+}
+
+/* --record: the review into the records log (the writer is open). */
+static int record_review(records_writer_t *w, const audit_args_t *a,
+                         const ipreview_t *x, const verify_scan_t *s,
+                         int nclients, int naddr)
+{
+    char hex[65];
+    const char *summary;
+    json_t *o;
+    int rc;
+
+    verify_hex(s->chain.hash, 32, hex);
+    summary = apr_psprintf(w->p, "%d client(s), %d address(es) registered; "
+                           "%" APR_UINT64_T_FMT " idle, %" APR_UINT64_T_FMT
+                           " duplicate, %" APR_UINT64_T_FMT " not "
+                           "registered; approvals: %" APR_UINT64_T_FMT
+                           " ended, %" APR_UINT64_T_FMT " ending within %d "
+                           "days", nclients, naddr, x->idle, x->dup,
+                           x->unreg, x->ended, x->ending,
+                           APPROVAL_WARN_DAYS);
+    o = json_pack("{s:s,s:s,s:i,s:s,s:s,s:{s:I,s:s},s:i,s:i,s:I,s:I,s:I,"
+                  "s:I,s:I,s:s}",
+                  "op", "ip_review", "reviewer", a->reviewer,
+                  "months", a->months, "since", x->since,
+                  "config", a->config,
+                  "audit_head", "seq", (json_int_t)s->chain.seq,
+                  "hash", hex, "clients", nclients, "addresses", naddr,
+                  "idle", (json_int_t)x->idle, "duplicate",
+                  (json_int_t)x->dup, "unregistered", (json_int_t)x->unreg,
+                  "approvals_ended", (json_int_t)x->ended,
+                  "approvals_ending", (json_int_t)x->ending,
+                  "summary", summary);
+    if (!o) {
+        fprintf(stderr, PROG ": ip-review --record: a value is not UTF-8; "
+                "nothing was recorded\n");
+        records_abort(w);
+        return 1;
+    }
+    rc = records_add(w, o);
+    json_decref(o);
+    if (rc != 0) {
+        records_abort(w);
+        return 1;
+    }
+    printf("\n");
+    return records_commit(w);
+}
+
+/* --record and --reviewer go together, with --config. 0, or 2 said. */
+static int record_args(const audit_args_t *a, apr_pool_t *p)
+{
+    if (!a->record && !a->reviewer) {
+        return 0;
+    }
+    if (!a->record || !a->reviewer || !a->config) {
+        fprintf(stderr, PROG ": ip-review --record --reviewer NAME --config "
+                "FILE records the review (R3.8): all three together\n");
+        return 2;
+    }
+    if (rec_name_fault(a->reviewer, p)) {
+        fprintf(stderr, PROG ": --reviewer must be a name of 1 to 64 bytes "
+                "without commas or control characters\n");
+        return 2;
+    }
+    return 0;
+}
+
 int cmd_ip_review(const audit_args_t *a, apr_pool_t *p)
 {
     apr_array_header_t *reg = apr_array_make(p, 16, sizeof(const char *[2]));
+    apr_array_header_t *clients = NULL;
+    records_writer_t w;
     ipreview_t x;
     verify_scan_t s;
     char since[11];
-    int nclients = 0;
+    int nclients = 0, rc;
+
+    rc = record_args(a, p);
+    if (rc != 0) {
+        return rc;
+    }
 
     verify_date_format(verify_date_months_before(
         verify_date_taipei(apr_time_now()), (unsigned)a->months), since);
-    if (a->config && read_clients(a->config, reg, &nclients, p) != 0) {
+    if (a->config && read_clients(a->config, reg, &clients, &nclients, p)
+                     != 0) {
+        return 1;
+    }
+    /* a review that cannot be recorded is refused before it is made */
+    if (a->record && records_begin(&w, a, "ip-review --record", p) != 0) {
         return 1;
     }
     memset(&x, 0, sizeof(x));
@@ -199,6 +339,9 @@ int cmd_ip_review(const audit_args_t *a, apr_pool_t *p)
     x.byip = apr_hash_make(p);
     scan_init(&s, a, ipreview_line, &x, p);
     if (scan_intact(&s, "ip-review") != 0) {
+        if (a->record) {
+            records_abort(&w);
+        }
         return 1;
     }
     add_register(&x, reg);
@@ -217,9 +360,16 @@ int cmd_ip_review(const audit_args_t *a, apr_pool_t *p)
     putchar('\n');
     print_rows(&x, p);
     if (a->config) {
+        print_approvals(&x, clients, p);
         printf("\nfindings:     %" APR_UINT64_T_FMT " idle, %"
                APR_UINT64_T_FMT " duplicate, %" APR_UINT64_T_FMT
-               " not registered\n", x.idle, x.dup, x.unreg);
+               " not registered; approvals: %" APR_UINT64_T_FMT " ended, %"
+               APR_UINT64_T_FMT " ending within %d days\n", x.idle, x.dup,
+               x.unreg, x.ended, x.ending, APPROVAL_WARN_DAYS);
+    }
+    if (a->record) {
+        rc = write_failed();
+        return record_review(&w, a, &x, &s, nclients, reg->nelts) | rc;
     }
     return write_failed();
 }

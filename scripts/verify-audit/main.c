@@ -18,7 +18,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include "print.h"
-#include "tool.h"
+#include "records.h"
 
 /* The package version, from debian/changelog (the Makefile passes it). */
 #ifndef VERIFY_VERSION
@@ -107,8 +107,8 @@ static int roster_check(const audit_args_t *a)
 
 static const audit_cmd_t commands[] = {
     { "verify", ARGS_FILES, OPT('V') | OPT('W'), 0, NULL, witnessed_check,
-      cmd_verify,
-      "  verify [--verifier KEY]... [--witnessed FILE|DIR]...\n"
+      cmd_verify_records,
+      "  verify [--verifier KEY]... [--witnessed FILE|DIR]... [--records DIR]\n"
       "             check the hash chain; exit 0 if intact, else name\n"
       "             the first bad line; prints the size and root of the\n"
       "             RFC 6962 tree over the lines checked. --verifier (a\n"
@@ -118,7 +118,10 @@ static const audit_cmd_t commands[] = {
       "             and the unsigned tail after the newest one (a\n"
       "             warning). --witnessed: also checkpoints kept\n"
       "             elsewhere (a note file, a copy of the checkpoint\n"
-      "             directory, a syslog extract with note= tokens)\n" },
+      "             directory, a syslog extract with note= tokens).\n"
+      "             --records DIR: also the R5.2 records log's chain,\n"
+      "             and its heads against the \"records\" events of the\n"
+      "             audit files; says which records are not covered yet\n" },
     { "sample", ARGS_FILES, OPT('m') | OPT('s') | OPT('j') | OPT('V')
       | OPT('C') | OPT('P') | OPT('F') | OPT('D'), OPT('m'),
       "--month YYYY-MM", sample_check, cmd_sample,
@@ -140,7 +143,7 @@ static const audit_cmd_t commands[] = {
       "             the built-in thresholds, as a --flags file\n" },
     { "report", ARGS_FILES,
       OPT('m') | OPT('s') | OPT('j') | OPT('V') | OPT('x') | OPT('O')
-      | OPT('F') | OPT('a'), OPT('m'), "--month YYYY-MM", report_check, cmd_report,
+      | OPT('F') | OPT('L'), OPT('m'), "--month YYYY-MM", report_check, cmd_report,
       "  report --month YYYY-MM [--verifier KEY]... [--output FILE.html]\n"
       "         [--csv FILE.csv] [--flags FILE] [--all]\n"
       "             the monthly query record sheet for A4 (R5.1), HTML on\n"
@@ -174,7 +177,7 @@ static const audit_cmd_t commands[] = {
       "             file of mode 0400 (never over an existing one);\n"
       "             without --out on stdout, but never on a terminal\n"
       "             unless --out - asks for it\n" },
-    { "roster", ARGS_FILES, OPT('S') | OPT('c') | OPT('R'), 0, NULL,
+    { "roster", ARGS_FILES, OPT('S') | OPT('c') | OPT('Y'), 0, NULL,
       roster_check, cmd_roster,
       "  roster [--since YYYY-MM-DD] [--config FILE [--certs DIR]]\n"
       "             the register of everyone who queried (R4.3, R5.5):\n"
@@ -187,13 +190,64 @@ static const audit_cmd_t commands[] = {
       "             registered operators with role and period and\n"
       "             their queries, the registered who never queried\n"
       "             and the queriers nobody registered\n" },
-    { "ip-review", ARGS_FILES, OPT('M') | OPT('c'), 0, NULL, NULL,
-      cmd_ip_review,
+    { "ip-review", ARGS_FILES, OPT('M') | OPT('c') | OPT('d') | OPT('w')
+      | OPT('E'), 0, NULL, NULL, cmd_ip_review,
       "  ip-review [--months N] [--config FILE]\n"
+      "            [--record --reviewer NAME [--events SPOOL]]\n"
       "             the whitelist review (R3.8): per client each address\n"
       "             used in the last N months (default 6); with the\n"
       "             VerifyClient lines of FILE also the registered\n"
-      "             addresses left idle, and those registered twice\n" },
+      "             addresses left idle, those registered twice, and the\n"
+      "             approvals (valid=) ended or ending within 30 days;\n"
+      "             --record keeps the review in the records log (root\n"
+      "             only); every command warns when the last one kept\n"
+      "             is more than six months old\n" },
+    { "assign", ARGS_FILES, OPT('m') | OPT('A') | OPT('V') | OPT('C')
+      | OPT('F') | OPT('E'), OPT('m') | OPT('A') | OPT('V'),
+      "--month YYYY-MM, --auditors A,B,... and --verifier KEY", NULL,
+      cmd_assign,
+      "  assign --month YYYY-MM --auditors A,B,C --verifier KEY...\n"
+      "         [--checkpoints DIR] [--flags FILE] [--records DIR]\n"
+      "         [--events SPOOL]\n"
+      "             who audits whom (R5.2): each person (client and\n"
+      "             operator) with lines in the month's official sample\n"
+      "             to an auditor, never the one of their previous\n"
+      "             round, balanced by lines; says why a person cannot\n"
+      "             be assigned (exit 1; run it again with another\n"
+      "             auditor); recorded in the records log (root only)\n" },
+    { "finding", ARGS_FILES, OPT('m') | OPT('q') | OPT('I') | OPT('a')
+      | OPT('r') | OPT('N') | OPT('H') | OPT('T') | OPT('U') | OPT('K')
+      | OPT('V') | OPT('C') | OPT('F') | OPT('E'),
+      OPT('m') | OPT('a') | OPT('r') | OPT('V'),
+      "--month YYYY-MM, --auditor NAME, --result in-order|anomaly and "
+      "--verifier KEY", NULL, cmd_finding,
+      "  finding --month YYYY-MM --seq N|--request-id ID --auditor NAME\n"
+      "          --result in-order|anomaly [--note TEXT]\n"
+      "          [--ethics NAME --ethics-date YYYY-MM-DD --conclusion TEXT]\n"
+      "          [--any-auditor] --verifier KEY...\n"
+      "             what the auditor found of one line of the month's\n"
+      "             official sample (R5.2); an anomaly needs a note, and\n"
+      "             its joint investigation with the Ethics Office (who,\n"
+      "             when, conclusion) may come now or later by\n"
+      "             investigation; only the auditor assigned may file it\n"
+      "             unless --any-auditor; ID and phone numbers in the\n"
+      "             texts are masked; recorded (root only)\n" },
+    { "investigation", ARGS_NONE, OPT('m') | OPT('q') | OPT('I') | OPT('H')
+      | OPT('T') | OPT('U') | OPT('E'),
+      OPT('m') | OPT('H') | OPT('T') | OPT('U'),
+      "--month YYYY-MM, --ethics NAME, --ethics-date YYYY-MM-DD and "
+      "--conclusion TEXT", NULL, cmd_investigation,
+      "  investigation --month YYYY-MM --seq N|--request-id ID --ethics NAME\n"
+      "                --ethics-date YYYY-MM-DD --conclusion TEXT\n"
+      "             the joint investigation with the Ethics Office of an\n"
+      "             anomaly found before (R5.2), recorded (root only)\n" },
+    { "findings", ARGS_NONE, OPT('y') | OPT('x'), OPT('y'), "--year YYYY",
+      NULL, cmd_findings,
+      "  findings --year YYYY [--csv FILE] [--records DIR]\n"
+      "             the year's R5.2 records for the yearly audit (R5.3)\n"
+      "             and the Civil Affairs audit (R5.5): assignments,\n"
+      "             findings, each anomaly without a joint investigation\n"
+      "             marked OPEN, whitelist reviews; --csv: the same rows\n" },
     { "purge", ARGS_DIR, OPT('b') | OPT('n') | OPT('E'), OPT('b'),
       "--before YYYY-MM-DD", NULL, cmd_purge,
       "  purge --before YYYY-MM-DD [--dry-run] [--events SPOOL] DIR\n"
@@ -257,7 +311,7 @@ static const apr_getopt_option_t options[] = {
     { "since", 'S', 1, "YYYY-MM-DD" },
     { "months", 'M', 1, "months" },
     { "config", 'c', 1, "file with VerifyClient lines" },
-    { "certs", 'R', 1, "directory of client certificates" },
+    { "certs", 'Y', 1, "directory of client certificates" },
     { "before", 'b', 1, "YYYY-MM-DD" },
     { "events", 'E', 1, "event spool directory" },
     { "dry-run", 'n', 0, "dry run" },
@@ -276,7 +330,20 @@ static const apr_getopt_option_t options[] = {
     { "preview", 'P', 0, "a preview of an open month" },
     { "flags", 'F', 1, "thresholds file of the anomaly flags" },
     { "print-flag-defaults", 'D', 0, "the built-in thresholds" },
-    { "all", 'a', 0, "list every query" },
+    { "all", 'L', 0, "list every query" },
+    { "records", 'R', 1, "the R5.2 records directory" },
+    { "auditors", 'A', 1, "auditors, comma-separated" },
+    { "auditor", 'a', 1, "auditor" },
+    { "result", 'r', 1, "in-order or anomaly" },
+    { "note", 'N', 1, "what was found" },
+    { "request-id", 'I', 1, "request_id of an audit line" },
+    { "year", 'y', 1, "YYYY" },
+    { "reviewer", 'w', 1, "who reviewed the whitelist" },
+    { "record", 'd', 0, "keep the review in the records log" },
+    { "ethics", 'H', 1, "who of the Ethics Office" },
+    { "ethics-date", 'T', 1, "YYYY-MM-DD of the investigation" },
+    { "conclusion", 'U', 1, "the investigation's conclusion" },
+    { "any-auditor", 'K', 0, "not the auditor assigned" },
     { "help", 'h', 0, "help" },
     { NULL, 0, 0, NULL }
 };
@@ -298,7 +365,11 @@ static void usage(FILE *to)
           "  but verify and report refuse a broken one. Exit status: 0\n"
           "  done, 1 failed or chain broken (the report is printed all the\n"
           "  same), 2 usage error.\n"
-          "  --help prints this text; --version the version of the tools.\n",
+          "  --help prints this text; --version the version of the tools.\n"
+          "  --records DIR (any command): the R5.2 records directory\n"
+          "  (default " RECORDS_DEFAULT "); every command warns on\n"
+          "  stderr when it holds no whitelist review of the last six\n"
+          "  months (R3.8).\n",
           to);
 }
 
@@ -392,7 +463,7 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'S': a->since = arg; break;
         case 'M': *months = arg; break;
         case 'c': a->config = arg; break;
-        case 'R': a->certs = arg; break;
+        case 'Y': a->certs = arg; break;
         case 'b': a->before = arg; break;
         case 'E': a->events = arg; break;
         case 'n': a->dry_run = 1; break;
@@ -411,10 +482,24 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'P': a->preview = 1; break;
         case 'F': a->flags = arg; break;
         case 'D': a->print_flag_defaults = 1; break;
-        case 'a': a->all = 1; break;
+        case 'L': a->all = 1; break;
+        case 'R': a->records = arg; break;
+        case 'A': a->auditors = arg; break;
+        case 'a': a->auditor = arg; break;
+        case 'r': a->result = arg; break;
+        case 'N': a->note = arg; break;
+        case 'I': a->request_id = arg; break;
+        case 'y': a->year = arg; break;
+        case 'w': a->reviewer = arg; break;
+        case 'd': a->record = 1; break;
+        case 'H': a->ethics = arg; break;
+        case 'T': a->ethics_date = arg; break;
+        case 'U': a->conclusion = arg; break;
+        case 'K': a->any_auditor = 1; break;
         case 'h': usage(stdout); return -1;
         }
-        if (!(cmd->takes & OPT(optch))) {
+        /* --records: every command looks for the review's age there */
+        if (optch != 'R' && !(cmd->takes & OPT(optch))) {
             fprintf(stderr, PROG ": --%s does not belong to %s (see "
                     PROG " --help)\n", option_name(optch), cmd->name);
             return 2;
@@ -558,6 +643,16 @@ static int collect_files(audit_args_t *a, int n, const char *const *args,
     return 0;
 }
 
+/* The command was run (not refused for its usage): its warnings follow. */
+static int command_ran;
+
+static int run_cmd(const audit_cmd_t *cmd, const audit_args_t *a,
+                   apr_pool_t *p)
+{
+    command_ran = 1;
+    return cmd->run(a, p);
+}
+
 /* A command with options: parse and check them, then its arguments. */
 static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
                             int argc, const char *const *argv,
@@ -613,7 +708,7 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
                     "files or directories, only options)\n", cmd->name);
             return 2;
         }
-        return cmd->run(a, p);
+        return run_cmd(cmd, a, p);
     }
     if (cmd->args == ARGS_NOTE) {
         if (os->argc - os->ind < 1 || os->argc - os->ind > 2) {
@@ -624,7 +719,7 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
         a->note_file = os->argv[os->ind];
         a->proof_file = os->argc - os->ind == 2 ? os->argv[os->ind + 1]
                                                 : NULL;
-        return cmd->run(a, p);
+        return run_cmd(cmd, a, p);
     }
     if (cmd->args == ARGS_DIR) {
         if (os->argc - os->ind != 1) {
@@ -633,7 +728,7 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
             return 2;
         }
         a->dir = os->argv[os->ind];
-        return cmd->run(a, p);
+        return run_cmd(cmd, a, p);
     }
     if (os->ind >= os->argc) {
         fprintf(stderr, PROG ": %s: no audit files or directory given\n",
@@ -643,7 +738,7 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
     if (collect_files(a, os->argc - os->ind, os->argv + os->ind, p) != 0) {
         return 1;
     }
-    return cmd->run(a, p);
+    return run_cmd(cmd, a, p);
 }
 
 int main(int argc, const char *const *argv)
@@ -675,6 +770,9 @@ int main(int argc, const char *const *argv)
     memset(&a, 0, sizeof(a));
     a.months = 6;
     rc = run_with_options(cmd, &a, argc, argv, p);
+    if (command_ran) {
+        review_age_warn(&a, p);
+    }
 
 cleanup:
     apr_pool_destroy(p);

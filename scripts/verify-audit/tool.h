@@ -56,6 +56,20 @@ typedef struct audit_args_t {
     const char *flags;          /* --flags FILE (sample) */
     int print_flag_defaults;    /* --print-flag-defaults (sample) */
     int all;                    /* --all (report: list every query) */
+    /* the R5.2 records (records.h) */
+    const char *records;        /* --records DIR (every command) */
+    const char *auditors;       /* --auditors A,B,C (assign) */
+    const char *auditor;        /* --auditor NAME (finding) */
+    const char *result;         /* --result in-order|anomaly (finding) */
+    const char *note;           /* --note TEXT (finding) */
+    const char *request_id;     /* --request-id ID (finding, investigation) */
+    const char *year;           /* --year YYYY (findings) */
+    const char *reviewer;       /* --reviewer NAME (ip-review --record) */
+    int record;                 /* --record (ip-review) */
+    const char *ethics;         /* --ethics NAME: the Ethics Office's */
+    const char *ethics_date;    /* --ethics-date YYYY-MM-DD */
+    const char *conclusion;     /* --conclusion TEXT */
+    int any_auditor;            /* --any-auditor (finding) */
 } audit_args_t;
 
 /* The commands (cmd_*.c): exit status 0 done, 1 failed, 2 usage. */

@@ -289,6 +289,14 @@ static void test_check(void)
 
     is_str(verify_spool_event_check(good, strlen(good), id), NULL,
            "a purge event passes");
+    {
+        /* verify-audit's records commands name the records log's head */
+        const char *rec = "{\"op\":\"records\",\"head_seq\":3,\"at\":"
+                          "\"2026-11-19T16:06:40.123456+08:00\",\"event_id\":"
+                          "\"20261119T080640.123456Z-0000\"}\n";
+        is_str(verify_spool_event_check(rec, strlen(rec), id), NULL,
+               "a records event passes");
+    }
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         why = verify_spool_event_check(bad[i].text, strlen(bad[i].text), id);
         ok(why && strstr(why, bad[i].why), "refused (%s): %s", bad[i].why,
