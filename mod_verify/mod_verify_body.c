@@ -16,6 +16,7 @@
 
 #include "verify.h"
 #include "verify_private.h"
+#include "mod_verify_batch.h"
 #include "mod_verify_request.h"
 
 /* The request's first fault is the one told (mod_verify_request.c). */
@@ -349,6 +350,18 @@ static void parse_json(verify_req_t *q, const char *body, apr_size_t len)
         return;
     }
     json_object_foreach(root, key, val) {
+        if (!strcmp(key, "subjects")) {
+            /* a batch (mod_verify_batch.c reads the subjects) */
+            if (json_is_array(val)) {
+                q->subjects = val;
+                q->items = json_array_size(val);
+            }
+            else {
+                refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+                       "subjects must be an array of objects");
+            }
+            continue;
+        }
         if (json_is_string(val)) {
             set_field(q, key, strlen(key), json_string_value(val),
                       json_string_length(val));
@@ -396,12 +409,17 @@ void verify_request_parse(verify_req_t *q, apr_off_t max)
                "utf-8");
         ap_discard_request_body(q->r);
     }
-    else if (read_body(q, max, &in, &inlen) == 0) {
-        if (form) {
-            parse_form(q, in, inlen);
-        }
-        else {
-            parse_json(q, in, inlen);
+    else if (form && read_body(q, max, &in, &inlen) == 0) {
+        parse_form(q, in, inlen);
+    }
+    else if (json && read_body(q, verify_batch_body_max(q->r, max), &in,
+                               &inlen) == 0) {
+        /* room for a batch's subjects: only a batch may use it */
+        parse_json(q, in, inlen);
+        if (!q->subjects && inlen > (apr_size_t)max) {
+            refuse(q, HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                   apr_psprintf(q->r->pool, "body larger than %"
+                                APR_OFF_T_FMT " bytes", max));
         }
     }
     split_checks(q);
