@@ -226,7 +226,10 @@ static int respond(verify_req_t *q, verify_req_t **subs,
     VERIFY_JRAW(&b, ",\"answers\":[");
     for (i = 0; i < q->items; i++) {
         verify_req_t *s = subs[i];
-        VERIFY_JRAW(&b, i ? ",{" : "{");
+        if (i) {
+            VERIFY_JRAW(&b, ",");
+        }
+        VERIFY_JRAW(&b, "{");
         if (s->answered) {
             verify_request_json_results(&b, s);
         }
