@@ -158,11 +158,22 @@ static void take_rate(verify_req_t *q)
                             "the client's approved rate; retry later");
 }
 
-/* Subject @p i as a single request: the batch's shared fields, this
- * subject's id, name and birth date, nothing decided yet. */
-static verify_req_t *subject_request(verify_req_t *q, size_t i)
+/* What is kept of a subject once its line's members are made: its
+ * answer's item up to the receipt, and its count of a possible
+ * mismatch. (One request state serves every subject in turn: a batch of
+ * a thousand keeps a few hundred bytes each.) */
+typedef struct item_t {
+    const char *json;               /* {"results":… or {"error":… */
+    size_t len;
+    int mismatch_taken;             /* counted before the lookup */
+    int no_mismatch;                /* …and was none: given back */
+    unsigned char subject_tag[VERIFY_TAG_LEN];
+} item_t;
+
+/* Subject @p i of @p q as a single request in @p s: the batch's shared
+ * fields, this subject's id, name and birth date, nothing decided. */
+static void subject_request(verify_req_t *s, verify_req_t *q, size_t i)
 {
-    verify_req_t *s = apr_palloc(q->r->pool, sizeof(*s));
     json_t *item = json_array_get(q->subjects, i), *val;
     const char *key;
     int f;
@@ -192,53 +203,57 @@ static verify_req_t *subject_request(verify_req_t *q, size_t i)
         s->f[f].v = json_string_value(val);
         s->f[f].len = json_string_length(val);
     }
-    return s;
+}
+
+/* The item of @p s in the answer, without its receipt. */
+static void keep_item(verify_req_t *s, item_t *it)
+{
+    char buf[ITEM_ANSWER_MAX];
+    verify_jbuf_t b;
+
+    verify_jbuf_init(&b, buf, sizeof(buf));
+    VERIFY_JRAW(&b, "{");
+    if (s->answered) {
+        verify_request_json_results(&b, s);
+    }
+    else {
+        VERIFY_JRAW(&b, "\"error\":");
+        verify_jbuf_str(&b, s->error, strlen(s->error), 64);
+        VERIFY_JRAW(&b, ",\"message\":");
+        verify_jbuf_str(&b, s->message, strlen(s->message), 400);
+    }
+    it->json = apr_pmemdup(s->r->pool, buf, b.len);
+    it->len = b.len;
+    it->mismatch_taken = s->mismatch_taken;
+    it->no_mismatch = !s->answered || s->identity_match;
+    memcpy(it->subject_tag, s->subject_tag, VERIFY_TAG_LEN);
 }
 
 /* The answer: as_of of every source looked up, then one item per
  * subject in order, each with its receipt. */
-static int respond(verify_req_t *q, verify_req_t **subs,
+static int respond(verify_req_t *q, verify_req_t *asof, const item_t *items,
                    const verify_writer_receipt_t *rc)
 {
-    size_t cap = 1024 + q->items * ITEM_ANSWER_MAX, i;
-    char *buf = apr_palloc(q->r->pool, cap);
     char hex[2 * VERIFY_MERKLE_HASH_LEN + 1];
-    verify_req_t asof;
+    size_t cap = 1024, i;
     verify_jbuf_t b;
-    int k;
+    char *buf;
 
-    /* one snapshot for all: a source's as_of is the same for each
-     * subject that needed it */
-    memset(&asof, 0, sizeof(asof));
     for (i = 0; i < q->items; i++) {
-        for (k = 0; k < VERIFY_SRC_COUNT; k++) {
-            if (subs[i]->lk.have_batch[k] && !asof.lk.have_batch[k]) {
-                asof.lk.have_batch[k] = 1;
-                asof.lk.batch[k] = subs[i]->lk.batch[k];
-            }
-        }
+        cap += items[i].len + 128;      /* ,{…,"receipt":{…}} */
     }
+    buf = apr_palloc(q->r->pool, cap);
     verify_jbuf_init(&b, buf, cap);
     VERIFY_JRAW(&b, "{\"request_id\":\"");
     verify_jbuf_raw(&b, q->request_id, strlen(q->request_id));
     VERIFY_JRAW(&b, "\",");
-    verify_request_json_as_of(&b, &asof);
+    verify_request_json_as_of(&b, asof);
     VERIFY_JRAW(&b, ",\"answers\":[");
     for (i = 0; i < q->items; i++) {
-        verify_req_t *s = subs[i];
         if (i) {
             VERIFY_JRAW(&b, ",");
         }
-        VERIFY_JRAW(&b, "{");
-        if (s->answered) {
-            verify_request_json_results(&b, s);
-        }
-        else {
-            VERIFY_JRAW(&b, "\"error\":");
-            verify_jbuf_str(&b, s->error, strlen(s->error), 64);
-            VERIFY_JRAW(&b, ",\"message\":");
-            verify_jbuf_str(&b, s->message, strlen(s->message), 400);
-        }
+        verify_jbuf_raw(&b, items[i].json, items[i].len);
         VERIFY_JRAW(&b, ",\"receipt\":{\"seq\":");
         verify_jbuf_u64(&b, rc[i].seq);
         VERIFY_JRAW(&b, ",\"leaf\":\"");
@@ -252,39 +267,51 @@ static int respond(verify_req_t *q, verify_req_t **subs,
     return verify_request_send(q, buf, b.len);
 }
 
-/* Counts of identity mismatches that were none: given back. With
+/* Counts of identity mismatches that were none given back; with
  * @p all, every count (nothing was answered). */
-static void give_back(verify_req_t **subs, size_t n, verify_date_t today,
-                      int all)
+static void give_back(verify_req_t *q, const item_t *items, size_t n,
+                      verify_date_t today, int all)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
-        verify_req_t *s = subs[i];
-        if (s && s->mismatch_taken
-            && (all || !s->answered || s->identity_match)) {
-            verify_client_mismatch_give_back(s->client, s->subject_tag,
-                                             today);
+        if (items[i].mismatch_taken && (all || items[i].no_mismatch)) {
+            verify_client_mismatch_give_back(q->client,
+                                             items[i].subject_tag, today);
         }
     }
 }
 
-/* Every subject decided and its line's members made; 0 when a line's
- * members do not fit (never expected). */
+/* Every subject decided and its line's members made, as a single
+ * request's; the sources looked up gathered in @p asof (one snapshot
+ * for all: a source's as_of is the same for each subject that needed
+ * it). *done: how many were. 0 when a line's members do not fit (never
+ * expected). */
 static int decide_all(verify_req_t *q, verify_snap_t *snap,
-                      verify_date_t today, verify_req_t **subs,
-                      verify_writer_body_t *lines)
+                      verify_date_t today, item_t *items,
+                      verify_writer_body_t *lines, verify_req_t *asof,
+                      size_t *done)
 {
+    verify_req_t *s = apr_palloc(q->r->pool, sizeof(*s));
     char body[VERIFY_AUDIT_LINE_MAX];
     size_t i, blen;
+    int k;
 
     for (i = 0; i < q->items; i++) {
-        verify_req_t *s = subs[i] = subject_request(q, i);
+        subject_request(s, q, i);
         verify_request_validate_subject(s);
         verify_handler_identity_gate(s, today);
         if (!s->error) {
             verify_request_decide_in(s, snap, today);
         }
+        for (k = 0; k < VERIFY_SRC_COUNT; k++) {
+            if (s->lk.have_batch[k] && !asof->lk.have_batch[k]) {
+                asof->lk.have_batch[k] = 1;
+                asof->lk.batch[k] = s->lk.batch[k];
+            }
+        }
+        keep_item(s, &items[i]);
+        *done = i + 1;
         blen = verify_request_audit_body(s, body, sizeof(body));
         if (blen == 0) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, VERIFY_LOGNO(126)
@@ -304,8 +331,10 @@ int verify_batch_answer(verify_req_t *q, verify_date_t today, int *rc)
     request_rec *r = q->r;
     verify_writer_receipt_t *receipts;
     verify_writer_body_t *lines;
-    verify_req_t **subs;
+    verify_req_t *asof;
     verify_snap_t *snap;
+    item_t *items;
+    size_t done = 0;
     int ok;
 
     if (!q->error) {
@@ -330,11 +359,12 @@ int verify_batch_answer(verify_req_t *q, verify_date_t today, int *rc)
                               "the verification store is not available");
         return 0;
     }
-    subs = apr_pcalloc(r->pool, q->items * sizeof(*subs));
+    items = apr_pcalloc(r->pool, q->items * sizeof(*items));
     lines = apr_palloc(r->pool, q->items * sizeof(*lines));
     receipts = apr_palloc(r->pool, q->items * sizeof(*receipts));
+    asof = apr_pcalloc(r->pool, sizeof(*asof));
     /* one snapshot: the whole batch is answered from the same data */
-    ok = decide_all(q, snap, today, subs, lines);
+    ok = decide_all(q, snap, today, items, lines, asof, &done);
     verify_store_drop(snap);
     if (!ok || verify_auditlog_append_batch(r->server, lines, q->items,
                                             q->request_id, receipts,
@@ -344,7 +374,7 @@ int verify_batch_answer(verify_req_t *q, verify_date_t today, int *rc)
                       "request %s: the %" APR_SIZE_T_FMT " audit lines of "
                       "a batch could not be written; none of its subjects "
                       "was answered (503)", q->request_id, q->items);
-        give_back(subs, q->items, today, 1);
+        give_back(q, items, done, today, 1);
         q->error = NULL;
         verify_request_refuse(q, HTTP_SERVICE_UNAVAILABLE,
                               "audit_unavailable",
@@ -354,8 +384,8 @@ int verify_batch_answer(verify_req_t *q, verify_date_t today, int *rc)
         verify_auditlog_answered();
         return 1;
     }
-    give_back(subs, q->items, today, 0);
-    *rc = respond(q, subs, receipts);
+    give_back(q, items, q->items, today, 0);
+    *rc = respond(q, asof, items, receipts);
     /* the answer has left: the lines need no longer be marked */
     verify_auditlog_answered();
     return 1;

@@ -100,14 +100,16 @@ static int charset_ok(const char *params, apr_pool_t *p)
     return 0;
 }
 
-/* Read the whole body, at most @p max bytes. */
+/* Read the whole body, at most @p max bytes, into a buffer of its
+ * Content-Length (a chunked body's grows as it comes): a batch's limit
+ * is large, most bodies are not. */
 static int read_body(verify_req_t *q, apr_off_t max, char **buf,
                      apr_size_t *len)
 {
     request_rec *r = q->r;
-    apr_size_t got = 0;
-    long n;
-    char *b;
+    apr_size_t got = 0, cap, limit = (apr_size_t)max + 1;
+    long n = 0;
+    char *b, *grown;
 
     if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
         refuse(q, HTTP_BAD_REQUEST, "invalid_field", "unreadable body");
@@ -120,10 +122,22 @@ static int read_body(verify_req_t *q, apr_off_t max, char **buf,
                             " bytes", max));
         return -1;
     }
-    b = apr_palloc(r->pool, (apr_size_t)max + 1);
+    cap = r->remaining > 0 ? (apr_size_t)r->remaining + 1
+                           : limit < 8193 ? limit : 8193;
+    b = apr_palloc(r->pool, cap);
     if (ap_should_client_block(r)) {
-        while ((n = ap_get_client_block(r, b + got,
-                                        (apr_size_t)max + 1 - got)) > 0) {
+        for (;;) {
+            if (got == cap) {
+                /* full, and not over the limit yet: grow */
+                cap = cap * 2 < limit ? cap * 2 : limit;
+                grown = apr_palloc(r->pool, cap);
+                memcpy(grown, b, got);
+                b = grown;
+            }
+            n = ap_get_client_block(r, b + got, cap - got);
+            if (n <= 0) {
+                break;
+            }
             got += (apr_size_t)n;
             if (got > (apr_size_t)max) {
                 q->body_unread = 1;

@@ -8,45 +8,45 @@
  * again, so a batch that fails leaves the files as they were.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "verify_writer_private.h"
 
-/* The lines sealed into one buffer (malloc'ed: a batch of a thousand
- * lines is a few hundred kilobytes), their leaf hashes in @p leaves.
- * @return the buffer, its length in *len; NULL when a line is too long
- * (*toolong set) or memory is short. */
-static char *seal_all(verify_writer_t *w, const verify_writer_body_t *lines,
-                      size_t n, apr_time_t now, verify_chain_t *next,
+/* What sealing adds to a body: seq, ts, prev, hash and their keys
+ * (at most 20 digits, 32 characters, 64 and 64 hex digits). */
+#define SEAL_OVERHEAD 256
+
+/* The lines sealed one after the other into one buffer of @p p (the
+ * request's pool: its allocator keeps the memory for the next request,
+ * where a malloc of this size would map and unmap it each time), their
+ * leaf hashes in @p leaves. @return the buffer, its length in *len;
+ * NULL when a line is too long (*toolong set) or a hash fails. */
+static char *seal_all(const verify_writer_body_t *lines, size_t n,
+                      apr_time_t now, verify_chain_t *next,
                       unsigned char (*leaves)[VERIFY_MERKLE_HASH_LEN],
-                      size_t *len, int *toolong)
+                      size_t *len, int *toolong, apr_pool_t *p)
 {
-    size_t cap = 0, used = 0, k, l;
-    char *buf = NULL, *grown;
+    size_t cap = 0, used = 0, k, l, room;
+    char *buf;
 
     *toolong = 0;
     for (k = 0; k < n; k++) {
-        if (cap - used < VERIFY_AUDIT_LINE_MAX) {
-            cap = cap ? 2 * cap : n * 1024 + VERIFY_AUDIT_LINE_MAX;
-            grown = realloc(buf, cap);
-            if (!grown) {
-                free(buf);
-                return NULL;
-            }
-            buf = grown;
-        }
+        cap += lines[k].len + SEAL_OVERHEAD;
+    }
+    buf = apr_palloc(p, cap);
+    for (k = 0; k < n; k++) {
+        /* a line within the limit always fits its share */
+        room = lines[k].len + SEAL_OVERHEAD;
         l = verify_audit_seal(next, now, lines[k].body, lines[k].len,
-                              buf + used, VERIFY_AUDIT_LINE_MAX);
+                              buf + used, room < VERIFY_AUDIT_LINE_MAX
+                                          ? room : VERIFY_AUDIT_LINE_MAX);
         if (l == 0) {
             *toolong = 1;
-            free(buf);
             return NULL;
         }
         /* the leaf is the line without its newline */
         if (verify_merkle_leaf_hash(buf + used, l - 1, leaves[k])
             != APR_SUCCESS) {
-            free(buf);
             return NULL;
         }
         used += l;
@@ -79,7 +79,7 @@ static apr_status_t append_all_locked(verify_writer_t *w,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    buf = seal_all(w, lines, n, now, &next, leaves, &len, &toolong);
+    buf = seal_all(lines, n, now, &next, leaves, &len, &toolong, p);
     if (!buf) {
         if (toolong) {
             WLOG(w, VERIFY_LOG_ERR, 0, VERIFY_MSGNO(5),
@@ -94,7 +94,6 @@ static apr_status_t append_all_locked(verify_writer_t *w,
         wrote = write(w->fd, buf, len);
     } while (wrote < 0 && errno == EINTR);
     err = errno;
-    free(buf);
     if (wrote != (ssize_t)len) {
         return writer_write_failed(w, day, offset, wrote, n, err, p);
     }

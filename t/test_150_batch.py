@@ -196,6 +196,17 @@ def test_thousand_subjects(bserver):
     assert new[0]["request_id"] == r.json["request_id"]
 
 
+def test_chunked_batch_body(bserver):
+    """A batch sent chunked (no Content-Length): the body is read as it
+    comes, far past VerifyMaxBody, and answered whole."""
+    s = bserver
+    people = [s.people[i % len(s.people)] for i in range(600)]
+    r = batch(s, [subject(p) for p in people], chunked=True)
+    assert r.status == 200, r
+    assert len(r.json["answers"]) == 600
+    assert all(a["results"]["resident"] for a in r.json["answers"])
+
+
 def test_a_single_body_stays_within_verify_max_body(bserver):
     s = bserver
     f = fields_for(s.people[0], reason="x" * 180, operator="o" * 60,
