@@ -82,8 +82,9 @@ static apr_status_t append_all_locked(verify_writer_t *w,
     buf = seal_all(lines, n, now, &next, leaves, &len, &toolong, p);
     if (!buf) {
         if (toolong) {
-            WLOG(w, VERIFY_LOG_ERR, 0, VERIFY_MSGNO(5),
-                 "audit line too long; not written");
+            WLOG(w, VERIFY_LOG_ERR, 0, VERIFY_MSGNO(127),
+                 "an audit line of a batch of %lu is too long; none of "
+                 "its lines was written", (unsigned long)n);
             return APR_EGENERAL;
         }
         return APR_ENOMEM;

@@ -469,3 +469,19 @@ def test_volume_cannot_take_the_lines(make_server, mpm):
         res = run_audit_tool("verify", s.audit)
         assert res.returncode == 0, res.stdout + res.stderr
         s.stop()
+
+
+def test_batch_with_audit_sync(make_server):
+    """VerifyAuditSync On: the batch is answered once its last line is on
+    disk (one group commit for all of its lines); the lines interleave
+    with nobody else's."""
+    s = make_server(extra_conf="VerifyAuditSync On")
+    gen = harness.People()
+    people = gen.batch(20)
+    s.import_household(people)
+    s.start()
+    r = batch(s, [subject(p) for p in people] * 3,
+              shared=dict(SHARED, check="resident"))
+    assert r.status == 200, r
+    assert len(r.json["answers"]) == 60
+    check_receipts(s, r)

@@ -268,9 +268,10 @@ static void test_too_long(void)
     ok(verify_writer_append_batch(&w, b, 3, "TL", NULL, pool)
        != APR_SUCCESS, "a batch with one line too long fails");
     after = slurp(&alen);
-    ok(alen == blen && !memcmp(before, after, blen) 
+    ok(alen == blen && !memcmp(before, after, blen)
        && sh->head.chain.seq == seq,
        "and writes none of its lines");
+    is_int(sh->logged[127], 1, "said once (VFY127)");
     free(before);
     free(after);
     verify_writer_close(&w);
