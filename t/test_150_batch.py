@@ -11,6 +11,7 @@ rate, client) are single refusals with one audit line."""
 
 import contextlib
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -374,19 +375,57 @@ def test_identity_mismatch_limit_counts_each_subject(make_server):
                                                                 False]
 
 
-def test_audit_tool_counts_each_subject(bserver):
+NO_FLAGS = ("off_hours = off\nburst_queries = 0\nday_subjects = 0\n"
+            "subject_clients = 0\nnot_found_run = 0\n"
+            "identity_mismatch = off\nreason_share = 0\n"
+            "new_operator = off\n")
+
+
+def test_audit_tool_counts_each_subject(bserver, tmp_path):
     """verify-audit verify accepts the lines; `sample` counts each
-    answered subject as one query of the population."""
+    answered subject as one query of the population and ranks it by
+    request_id/item, so that a batch is drawn subject by subject, not
+    all or nothing: the draw is the one recomputed here."""
     s = bserver
+    people = [s.people[i % len(s.people)] for i in range(1000)]
+    assert batch(s, [subject(p) for p in people]).status == 200
+    for p in s.people[:20]:
+        assert s.post(fields_for(p)).status == 200
     res = run_audit_tool("verify", s.audit)
     assert res.returncode == 0, res.stdout + res.stderr
-    answered = sum(1 for ln in verify_lines(s) if ln["status"] == 200)
     month = verify_lines(s)[-1]["ts"][:7]
+    lines = [ln for ln in verify_lines(s) if ln["ts"][:7] == month]
+    answered = [ln for ln in lines if ln["status"] == 200]
+    flags = tmp_path / "noflags.conf"
+    flags.write_text(NO_FLAGS)
     res = run_audit_tool("sample", "--month", month, "--verifier",
-                         s.verifier, "--preview", "--json", s.audit)
+                         s.verifier, "--preview", "--json", "--flags",
+                         str(flags), s.audit)
     assert res.returncode == 0, res.stdout + res.stderr
-    header = json.loads(res.stdout.splitlines()[0])
-    assert header["population"] == answered, header
+    out = res.stdout.splitlines()
+    header = json.loads(out[0])
+    assert header["population"] == len(answered), header
+    assert sum(1 for ln in answered if "item" in ln.obj) >= 1000
+    seed = bytes.fromhex(header["seed"])
+
+    def key(ln):
+        rid = ln["request_id"]
+        return rid + ("/%d" % ln["item"] if "item" in ln.obj else "")
+    ranked = sorted(answered, key=lambda ln: (
+        hmac.new(seed, key(ln).encode(), hashlib.sha256).digest(),
+        ln["seq"]))
+    k = header["sample_size"]
+    want = sorted(ln["seq"] for ln in ranked[:k])
+    drawn = sorted(json.loads(json.loads(x)["line"])["seq"]
+                   for x in out[1:])
+    assert drawn == want
+    # drawn one by one: ranked by request_id alone, a batch's lines would
+    # tie and be drawn from its start (items 0, 1, 2 ...) or not at all
+    rid = [ln for ln in answered if ln.obj.get("items") == 1000][-1][
+        "request_id"]
+    items = sorted(ln["item"] for ln in ranked[:k]
+                   if ln["request_id"] == rid)
+    assert items and items != list(range(len(items))), items
 
 
 # -- the audit volume cannot take the lines ---------------------------

@@ -6,7 +6,7 @@
  * changes. It is what `sample` draws at random: the population is the
  * month's answered queries (status 200; refusals are never drawn), the
  * size verify_sample_size() of it, the sample the answered queries with
- * the smallest HMAC-SHA256(seed, request_id), ties by seq. The seed is
+ * the smallest HMAC-SHA256(seed, request_id[/item]), ties by seq. The seed is
  * the root of the first signed checkpoint made after the month ended
  * that covers the month's last line, so nobody picks it and
  * `sample --month M --verifier KEY` draws the same. The lines the
@@ -27,8 +27,18 @@ void draw_init(draw_t *d, apr_pool_t *p)
 void draw_query(draw_t *d, size_t i, json_t *j)
 {
     json_t *st = json_object_get(j, "status");
+    json_t *it = json_object_get(j, "item");
     const char *rid = json_is_integer(st) && json_integer_value(st) == 200
                       ? jstr(j, "request_id") : NULL;
+    char suffix[VERIFY_SAMPLE_SUFFIX_MAX];
+
+    /* what the query is ranked by: a subject of a batch by
+     * request_id/item */
+    if (rid && verify_sample_item_suffix(json_is_integer(it)
+                                         ? json_integer_value(it) : -1,
+                                         suffix)) {
+        rid = apr_pstrcat(d->rids->pool, rid, suffix, NULL);
+    }
 
     while ((size_t)d->rids->nelts <= i) {
         APR_ARRAY_PUSH(d->rids, const char *) = NULL;

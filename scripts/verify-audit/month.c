@@ -134,7 +134,15 @@ static int month_line(verify_scan_t *s, const char *line, size_t len,
     q->bad = bad;
     EVP_Digest(line, len, q->digest, NULL, EVP_sha256(), NULL);
     if (m->seed) {
+        json_t *it = json_object_get(j, "item");
+        char suffix[VERIFY_SAMPLE_SUFFIX_MAX];
         rid = jstr(j, "request_id");
+        /* a subject of a batch is ranked by request_id/item */
+        if (verify_sample_item_suffix(json_is_integer(it)
+                                      ? json_integer_value(it) : -1,
+                                      suffix)) {
+            rid = apr_pstrcat(m->p, rid ? rid : "", suffix, NULL);
+        }
         verify_sample_rank(m->seed, m->seed_len, rid ? rid : "",
                            rid ? strlen(rid) : 0, q->rank);
     }
