@@ -428,6 +428,29 @@ def test_audit_tool_counts_each_subject(bserver, tmp_path):
     assert items and items != list(range(len(items))), items
 
 
+def test_flags_count_each_subject(make_server):
+    """The anomaly flags (R5.2) see each subject of a batch as a query:
+    a batch of 40 by one operator is a burst (more than 30 queries in 60
+    seconds, the built-in threshold): every line of the burst is flagged
+    and joins the sample (audit-guide.md: batch clients and --flags)."""
+    s = make_server(checkpoints=True)
+    gen = harness.People()
+    people = gen.batch(40)
+    s.import_household(people)
+    s.start()
+    r = batch(s, [subject(p) for p in people],
+              shared=dict(SHARED, check="resident"))
+    assert r.status == 200, r
+    month = verify_lines(s)[-1]["ts"][:7]
+    res = run_audit_tool("sample", "--month", month, "--verifier",
+                         s.verifier, "--preview", "--json", s.audit)
+    assert res.returncode == 0, res.stdout + res.stderr
+    header = json.loads(res.stdout.splitlines()[0])
+    assert header["population"] == 40
+    assert header["flags"]["counts"]["burst"] == 40, header["flags"]
+    assert header["flags"]["lines"] == 40
+
+
 # -- the audit volume cannot take the lines ---------------------------
 
 @contextlib.contextmanager
