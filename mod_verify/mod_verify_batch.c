@@ -340,9 +340,9 @@ int verify_batch_answer(verify_req_t *q, verify_date_t today, int *rc)
     if (!q->error) {
         check_shape(q);
     }
-    if (!q->error) {
-        verify_request_validate_shared(q);
-    }
+    /* whatever is told, as for a single request: an ID in the case or
+     * reason is masked in the line */
+    verify_request_validate_shared(q);
     if (!q->error) {
         verify_handler_permission(q);
     }

@@ -28,7 +28,8 @@ apr_off_t verify_batch_body_max(request_rec *r, apr_off_t max);
  * snapshot for all) and audited as a single request is, the lines are
  * appended all or none, and the answer sent (*rc): 1. When the request
  * as a whole is refused (or was already), 0: the caller answers it as
- * a single request, with one audit line ("items" in it).
+ * a single request, with one audit line ("items" in it); the shared
+ * fields are validated (and an ID in case or reason masked) either way.
  */
 int verify_batch_answer(struct verify_req_t *q, verify_date_t today,
                         int *rc);

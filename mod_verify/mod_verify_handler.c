@@ -207,10 +207,12 @@ int verify_handler(request_rec *r)
     today = verify_date_taipei(r->request_time);
     read_request(q);
     check_client(q, today);
-    if (q->subjects && verify_batch_answer(q, today, &rc)) {
+    if (!q->subjects) {
+        verify_request_validate(q);
+    }
+    else if (verify_batch_answer(q, today, &rc)) {
         return rc;              /* answered subject by subject */
     }
-    verify_request_validate(q);
     if (!q->error) {
         verify_handler_permission(q);
     }

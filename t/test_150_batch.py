@@ -261,6 +261,12 @@ def test_refusals_of_the_whole_request(bserver, what, change, status, error,
     assert new[0]["status"] == status and new[0]["error"] == error
     assert "item" not in new[0].obj
     assert "A123456789" not in new[0].raw.decode()
+    if part == "national ID":
+        # masked in the line, said once in the error log (VFY130)
+        assert new[0]["reason"] == "for A12*****89"
+        said = [ln for ln in s.error_log_text().splitlines()
+                if r.json["request_id"] in ln]
+        assert len(said) == 1 and "VFY130" in said[0], said
 
 
 def test_permission_and_client_refusals(bserver):
