@@ -565,3 +565,18 @@ apr_status_t verify_auditlog_append(server_rec *s, const char *body,
     log_server = NULL;
     return rv;
 }
+
+apr_status_t verify_auditlog_append_batch(server_rec *s,
+                                          const verify_writer_body_t *lines,
+                                          size_t n, const char *request_id,
+                                          verify_writer_receipt_t *receipts,
+                                          apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    log_server = s;
+    rv = verify_writer_append_batch(&writer, lines, n, request_id, receipts,
+                                    p);
+    log_server = NULL;
+    return rv;
+}

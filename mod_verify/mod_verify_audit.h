@@ -57,6 +57,15 @@ apr_status_t verify_auditlog_append(server_rec *s, const char *body,
                                     verify_writer_receipt_t *receipt,
                                     apr_pool_t *p);
 
+/** Append the @p n lines of one request, all or none (see
+ * verify_writer_append_batch); @p receipts (may be NULL) receives one
+ * per line. */
+apr_status_t verify_auditlog_append_batch(server_rec *s,
+                                          const verify_writer_body_t *lines,
+                                          size_t n, const char *request_id,
+                                          verify_writer_receipt_t *receipts,
+                                          apr_pool_t *p);
+
 /**
  * Set up @p w as another writer of this generation's chain, in this
  * process, logging for @p s: how the parent's checkpoint signer writes

@@ -16,6 +16,7 @@
 
 #include "verify.h"
 #include "verify_private.h"
+#include "mod_verify_batch.h"
 #include "mod_verify_request.h"
 
 /* The request's first fault is the one told (mod_verify_request.c). */
@@ -99,14 +100,16 @@ static int charset_ok(const char *params, apr_pool_t *p)
     return 0;
 }
 
-/* Read the whole body, at most @p max bytes. */
+/* Read the whole body, at most @p max bytes, into a buffer of its
+ * Content-Length (a chunked body's grows as it comes): a batch's limit
+ * is large, most bodies are not. */
 static int read_body(verify_req_t *q, apr_off_t max, char **buf,
                      apr_size_t *len)
 {
     request_rec *r = q->r;
-    apr_size_t got = 0;
-    long n;
-    char *b;
+    apr_size_t got = 0, cap, limit = (apr_size_t)max + 1;
+    long n = 0;
+    char *b, *grown;
 
     if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
         refuse(q, HTTP_BAD_REQUEST, "invalid_field", "unreadable body");
@@ -119,10 +122,22 @@ static int read_body(verify_req_t *q, apr_off_t max, char **buf,
                             " bytes", max));
         return -1;
     }
-    b = apr_palloc(r->pool, (apr_size_t)max + 1);
+    cap = r->remaining > 0 ? (apr_size_t)r->remaining + 1
+                           : limit < 8193 ? limit : 8193;
+    b = apr_palloc(r->pool, cap);
     if (ap_should_client_block(r)) {
-        while ((n = ap_get_client_block(r, b + got,
-                                        (apr_size_t)max + 1 - got)) > 0) {
+        for (;;) {
+            if (got == cap) {
+                /* full, and not over the limit yet: grow */
+                cap = cap * 2 < limit ? cap * 2 : limit;
+                grown = apr_palloc(r->pool, cap);
+                memcpy(grown, b, got);
+                b = grown;
+            }
+            n = ap_get_client_block(r, b + got, cap - got);
+            if (n <= 0) {
+                break;
+            }
             got += (apr_size_t)n;
             if (got > (apr_size_t)max) {
                 q->body_unread = 1;
@@ -349,6 +364,18 @@ static void parse_json(verify_req_t *q, const char *body, apr_size_t len)
         return;
     }
     json_object_foreach(root, key, val) {
+        if (!strcmp(key, "subjects")) {
+            /* a batch (mod_verify_batch.c reads the subjects) */
+            if (json_is_array(val)) {
+                q->subjects = val;
+                q->items = json_array_size(val);
+            }
+            else {
+                refuse(q, HTTP_BAD_REQUEST, "invalid_field",
+                       "subjects must be an array of objects");
+            }
+            continue;
+        }
         if (json_is_string(val)) {
             set_field(q, key, strlen(key), json_string_value(val),
                       json_string_length(val));
@@ -396,12 +423,17 @@ void verify_request_parse(verify_req_t *q, apr_off_t max)
                "utf-8");
         ap_discard_request_body(q->r);
     }
-    else if (read_body(q, max, &in, &inlen) == 0) {
-        if (form) {
-            parse_form(q, in, inlen);
-        }
-        else {
-            parse_json(q, in, inlen);
+    else if (form && read_body(q, max, &in, &inlen) == 0) {
+        parse_form(q, in, inlen);
+    }
+    else if (json && read_body(q, verify_batch_body_max(q->r, max), &in,
+                               &inlen) == 0) {
+        /* room for a batch's subjects: only a batch may use it */
+        parse_json(q, in, inlen);
+        if (!q->subjects && inlen > (apr_size_t)max) {
+            refuse(q, HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                   apr_psprintf(q->r->pool, "body larger than %"
+                                APR_OFF_T_FMT " bytes", max));
         }
     }
     split_checks(q);

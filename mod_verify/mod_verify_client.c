@@ -355,6 +355,12 @@ apr_status_t verify_client_post_config(server_rec *s, apr_pool_t *pconf)
 
 int verify_client_rate_take(const verify_client_t *cl, apr_time_t now)
 {
+    return verify_client_rate_take_n(cl, now, 1.0);
+}
+
+int verify_client_rate_take_n(const verify_client_t *cl, apr_time_t now,
+                              double n)
+{
     bucket_t *b;
     int ok;
 
@@ -375,9 +381,9 @@ int verify_client_rate_take(const verify_client_t *cl, apr_time_t now)
     if (now > b->last) {
         b->last = now;
     }
-    ok = b->tokens >= 1.0;
+    ok = b->tokens >= n;
     if (ok) {
-        b->tokens -= 1.0;
+        b->tokens -= n;
     }
     verify_lock_release(&buckets->lock);
     return ok;

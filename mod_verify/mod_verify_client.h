@@ -57,4 +57,9 @@ void verify_client_mismatch_give_back(const verify_client_t *cl,
 /** Take one token from @p cl's bucket at @p now; 0 when it is empty. */
 int verify_client_rate_take(const verify_client_t *cl, apr_time_t now);
 
+/** Take @p n tokens from @p cl's bucket at @p now, all or none (a batch:
+ * each subject counts); 0 when fewer are there. */
+int verify_client_rate_take_n(const verify_client_t *cl, apr_time_t now,
+                              double n);
+
 #endif /* MOD_VERIFY_CLIENT_H */

@@ -55,6 +55,7 @@ void *verify_config_create_srv(apr_pool_t *p, server_rec *s)
 
     c->mc = mod_conf_get(p);
     c->max_body = -1;
+    c->batch_max = -1;
     c->max_cred_age = -1;
     c->cred_warn = -1;
     return c;
@@ -67,6 +68,7 @@ void *verify_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
 
     c->mc = add->mc;
     c->max_body = add->max_body != -1 ? add->max_body : base->max_body;
+    c->batch_max = add->batch_max != -1 ? add->batch_max : base->batch_max;
     c->clients = add->clients ? add->clients : base->clients;
     c->max_cred_age = add->max_cred_age != -1 ? add->max_cred_age
                                               : base->max_cred_age;
@@ -140,6 +142,13 @@ apr_off_t verify_config_max_body(server_rec *s)
     apr_off_t v = srv_conf(s)->max_body;
 
     return v != -1 ? v : DEFAULT_MAX_BODY;
+}
+
+int verify_config_batch_max(server_rec *s)
+{
+    int v = srv_conf(s)->batch_max;
+
+    return v != -1 ? v : VERIFY_BATCH_MAX_DEFAULT;
 }
 
 const apr_array_header_t *verify_config_clients(server_rec *s)
@@ -221,6 +230,19 @@ static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
         return "VerifyMaxBody must be a number of bytes from 256 to 1048576";
     }
     srv_conf(cmd->server)->max_body = (apr_off_t)v;
+    return NULL;
+}
+
+static const char *set_batch_max(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (*end || end == arg || v < 1 || v > VERIFY_BATCH_MAX_LIMIT) {
+        return apr_psprintf(cmd->pool, "VerifyBatchMax must be a number of "
+                            "subjects from 1 to %d", VERIFY_BATCH_MAX_LIMIT);
+    }
+    srv_conf(cmd->server)->batch_max = (int)v;
     return NULL;
 }
 
@@ -508,6 +530,9 @@ const command_rec verify_cmds[] = {
                   "(the 'verify-audit' mutex, set with the Mutex directive)"),
     AP_INIT_TAKE1("VerifyMaxBody", set_max_body, NULL, RSRC_CONF,
                   "largest /verify request body in bytes (default 8192)"),
+    AP_INIT_TAKE1("VerifyBatchMax", set_batch_max, NULL, RSRC_CONF,
+                  "subjects one /verify request may ask about (default "
+                  "1000)"),
     AP_INIT_TAKE1("VerifyIdentityMismatchLimit", set_mismatch_limit, NULL,
                   RSRC_CONF, "identity mismatches one client may get about "
                   "one person in a Taipei day (default 5)"),

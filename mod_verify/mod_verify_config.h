@@ -26,6 +26,7 @@ typedef struct verify_mod_conf_t {
 typedef struct verify_srv_conf_t {
     verify_mod_conf_t *mc;          /* the module's, shared */
     apr_off_t max_body;             /* VerifyMaxBody; -1 unset */
+    int batch_max;                  /* VerifyBatchMax; -1 unset */
     apr_array_header_t *clients;    /* verify_client_t *; NULL unset */
     apr_interval_time_t max_cred_age;   /* VerifyMaxCredentialAge; -1 unset */
     apr_interval_time_t cred_warn;  /* VerifyCredentialWarn; 0 off,
@@ -77,6 +78,14 @@ int verify_config_mismatch_limit(void);
 
 /** VerifyMaxBody of @p s; default 8192 bytes. */
 apr_off_t verify_config_max_body(server_rec *s);
+
+/** VerifyBatchMax: its default and the most it may be. */
+#define VERIFY_BATCH_MAX_DEFAULT 1000
+#define VERIFY_BATCH_MAX_LIMIT 10000
+
+/** VerifyBatchMax of @p s: subjects one request may ask about; default
+ * 1000. */
+int verify_config_batch_max(server_rec *s);
 
 /** The register of @p s: verify_client_t *; NULL when empty. */
 const apr_array_header_t *verify_config_clients(server_rec *s);

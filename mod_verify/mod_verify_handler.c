@@ -15,6 +15,7 @@
 #include "verify.h"
 #include "verify_private.h"
 #include "mod_verify_audit.h"
+#include "mod_verify_batch.h"
 #include "mod_verify_client.h"
 #include "mod_verify_config.h"
 #include "mod_verify_credential.h"
@@ -117,7 +118,7 @@ static void check_client(verify_req_t *q, verify_date_t today)
  * with `age` and identity_match (name, birth_date) only with `identity`
  * in the register line. The
  * refusal names everything refused. */
-static void check_permission(verify_req_t *q)
+void verify_handler_permission(verify_req_t *q)
 {
     apr_pool_t *p = q->r->pool;
     unsigned refused = q->checks & ~q->client->checks;
@@ -159,7 +160,7 @@ static const char *until_taipei_midnight(request_rec *r)
  * that is not this person's: counted per client and person, so that a
  * search (366 birth dates) stops after a few. Counted before the lookup
  * so that concurrent requests cannot pass the limit together. */
-static void identity_gate(verify_req_t *q, verify_date_t today)
+void verify_handler_identity_gate(verify_req_t *q, verify_date_t today)
 {
     verify_mismatch_t m;
 
@@ -208,11 +209,16 @@ int verify_handler(request_rec *r)
     read_request(q);
     check_client(q, today);
     verify_operators_gate(q, today);
-    verify_request_validate(q);
-    if (!q->error) {
-        check_permission(q);
+    if (!q->subjects) {
+        verify_request_validate(q);
     }
-    identity_gate(q, today);
+    else if (verify_batch_answer(q, today, &rc)) {
+        return rc;              /* answered subject by subject */
+    }
+    if (!q->error) {
+        verify_handler_permission(q);
+    }
+    verify_handler_identity_gate(q, today);
     if (!q->error) {
         verify_request_decide(q, today);
     }

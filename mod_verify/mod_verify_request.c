@@ -219,6 +219,11 @@ static void validate_texts(verify_req_t *q)
         refuse(q, HTTP_BAD_REQUEST, "invalid_field",
                "operator must be 1-64 characters of text");
     }
+}
+
+/* The identity fields: name and birth_date. */
+static void validate_identity(verify_req_t *q)
+{
     if (q->f[VERIFY_F_NAME].present) {
         q->want_match = 1;
         if (!text_ok(&q->f[VERIFY_F_NAME], NAME_MAX_CHARS)) {
@@ -236,20 +241,26 @@ static void validate_texts(verify_req_t *q)
     }
 }
 
-/* Everything about the request that needs no store. */
-void verify_request_validate(verify_req_t *q)
+/* Fields @p from to @p to (VERIFY_F_*) that must be there. */
+static void require(verify_req_t *q, int from, int to)
 {
-    apr_pool_t *p = q->r->pool;
-    verify_id_status_t st;
     int i;
 
-    for (i = 0; i < VERIFY_F_OPERATOR + 1; i++) {
+    for (i = from; i <= to; i++) {
         if (!q->f[i].present || (q->f[i].len == 0 && i != VERIFY_F_CHECK)
             || (i == VERIFY_F_CHECK && q->check_list->nelts == 0)) {
             refuse(q, HTTP_BAD_REQUEST, "missing_field",
-                   apr_psprintf(p, "field %s is required", verify_request_field_names[i]));
+                   apr_psprintf(q->r->pool, "field %s is required",
+                                verify_request_field_names[i]));
         }
     }
+}
+
+/* The ID: valid, normalised, and its keyed subject tag. */
+static void validate_id(verify_req_t *q)
+{
+    verify_id_status_t st;
+
     if (q->f[VERIFY_F_ID].present && q->f[VERIFY_F_ID].len) {
         st = verify_id_normalise(q->f[VERIFY_F_ID].v, q->f[VERIFY_F_ID].len,
                                  q->id, NULL);
@@ -263,8 +274,30 @@ void verify_request_validate(verify_req_t *q)
                    verify_id_strerror(st));
         }
     }
+}
+
+/* Everything about the request that needs no store. */
+void verify_request_validate(verify_req_t *q)
+{
+    require(q, VERIFY_F_ID, VERIFY_F_OPERATOR);
+    validate_id(q);
     validate_checks(q);
     validate_texts(q);
+    validate_identity(q);
+}
+
+void verify_request_validate_shared(verify_req_t *q)
+{
+    require(q, VERIFY_F_CHECK, VERIFY_F_OPERATOR);
+    validate_checks(q);
+    validate_texts(q);
+}
+
+void verify_request_validate_subject(verify_req_t *q)
+{
+    require(q, VERIFY_F_ID, VERIFY_F_ID);
+    validate_id(q);
+    validate_identity(q);
 }
 
 /* The sources the asked checks (and an identity match) need. */
@@ -393,6 +426,16 @@ static void answer(verify_req_t *q, verify_date_t today)
 void verify_request_decide(verify_req_t *q, verify_date_t today)
 {
     verify_snap_t *snap = verify_store_hold(q->r);
+
+    verify_request_decide_in(q, snap, today);
+    if (snap) {
+        verify_store_drop(snap);
+    }
+}
+
+void verify_request_decide_in(verify_req_t *q, verify_snap_t *snap,
+                              verify_date_t today)
+{
     unsigned char key[VERIFY_TAG_LEN];
     unsigned sources = sources_needed(q);
     const char *err = NULL;
@@ -407,7 +450,6 @@ void verify_request_decide(verify_req_t *q, verify_date_t today)
     /* one lookup: the whole answer comes from this one snapshot */
     rv = verify_store_lookup(verify_snap_store(snap), key, sources, &q->lk,
                              &err);
-    verify_store_drop(snap);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, VERIFY_LOGNO(24)
                       "store lookup failed: %s", err);
@@ -443,12 +485,11 @@ static void json_bool(verify_jbuf_t *b, int v)
     }
 }
 
-/* results and as_of members, shared by the answer and the audit line */
-static void results_json(verify_jbuf_t *b, verify_req_t *q)
+void verify_request_json_results(verify_jbuf_t *b, verify_req_t *q)
 {
     int k, first = 1;
 
-    VERIFY_JRAW(b, ",\"results\":{");
+    VERIFY_JRAW(b, "\"results\":{");
     for (k = 0; k < VERIFY_CHECK_COUNT; k++) {
         if (q->checks & (1u << k)) {
             if (!first) {
@@ -474,8 +515,13 @@ static void results_json(verify_jbuf_t *b, verify_req_t *q)
         VERIFY_JRAW(b, ",\"identity_match\":");
         json_bool(b, q->identity_match);
     }
-    VERIFY_JRAW(b, ",\"as_of\":{");
-    first = 1;
+}
+
+void verify_request_json_as_of(verify_jbuf_t *b, verify_req_t *q)
+{
+    int k, first = 1;
+
+    VERIFY_JRAW(b, "\"as_of\":{");
     for (k = 0; k < VERIFY_SRC_COUNT; k++) {
         if (q->lk.have_batch[k]) {
             if (!first) {
@@ -488,6 +534,15 @@ static void results_json(verify_jbuf_t *b, verify_req_t *q)
         }
     }
     VERIFY_JRAW(b, "}");
+}
+
+/* results and as_of members, shared by the answer and the audit line */
+static void results_json(verify_jbuf_t *b, verify_req_t *q)
+{
+    VERIFY_JRAW(b, ",");
+    verify_request_json_results(b, q);
+    VERIFY_JRAW(b, ",");
+    verify_request_json_as_of(b, q);
 }
 
 /* subject and subject_tag: the ID masked and as a keyed pseudonym;
@@ -591,15 +646,22 @@ size_t verify_request_audit_body(verify_req_t *q, char *buf, size_t cap)
         VERIFY_JRAW(&b, ",\"flag\":");
         verify_jbuf_str(&b, q->flag, strlen(q->flag), 64);
     }
+    if (q->is_item) {
+        /* one subject of a batch: a query of its own, joined to the
+         * others by request_id */
+        VERIFY_JRAW(&b, ",\"item\":");
+        verify_jbuf_u64(&b, (uint64_t)q->item);
+    }
+    if (q->subjects) {
+        VERIFY_JRAW(&b, ",\"items\":");
+        verify_jbuf_u64(&b, (uint64_t)q->items);
+    }
     return b.overflow ? 0 : b.len;
 }
 
-int verify_request_respond(verify_req_t *q)
+void verify_request_headers(verify_req_t *q)
 {
     request_rec *r = q->r;
-    char buf[1024], hex[2 * VERIFY_MERKLE_HASH_LEN + 1];
-    verify_jbuf_t b;
-    apr_bucket_brigade *bb;
 
     verify_notes_set(q);
     verify_status_count(q->answered, q->error);
@@ -622,6 +684,35 @@ int verify_request_respond(verify_req_t *q)
          * rest of an oversized body is not read: close the connection */
         r->connection->keepalive = AP_CONN_CLOSE;
     }
+}
+
+int verify_request_send(verify_req_t *q, const char *buf, size_t len)
+{
+    request_rec *r = q->r;
+    apr_bucket_brigade *bb;
+
+    ap_set_content_length(r, (apr_off_t)len);
+    /* Flush now, as the static-file path does: the answer leaves while
+     * the request is still being finished, so a keep-alive client's next
+     * request is often already there when the worker looks, and the
+     * connection need not go back through the event loop. */
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    if (!r->header_only) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_transient_create(
+                                    buf, len, bb->bucket_alloc));
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS
+           ? OK : AP_FILTER_ERROR;
+}
+
+int verify_request_respond(verify_req_t *q)
+{
+    char buf[1024], hex[2 * VERIFY_MERKLE_HASH_LEN + 1];
+    verify_jbuf_t b;
+
+    verify_request_headers(q);
     verify_jbuf_init(&b, buf, sizeof(buf) - 1);
     VERIFY_JRAW(&b, "{\"request_id\":\"");
     verify_jbuf_raw(&b, q->request_id, strlen(q->request_id));
@@ -644,19 +735,5 @@ int verify_request_respond(verify_req_t *q)
         verify_jbuf_str(&b, q->message, strlen(q->message), 400);
     }
     VERIFY_JRAW(&b, "}\n");
-    ap_set_content_length(r, (apr_off_t)b.len);
-    /* Flush now, as the static-file path does: the answer leaves while
-     * the request is still being finished, so a keep-alive client's next
-     * request is often already there when the worker looks, and the
-     * connection need not go back through the event loop. */
-    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    if (!r->header_only) {
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_transient_create(
-                                    buf, b.len, bb->bucket_alloc));
-    }
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(bb->bucket_alloc));
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
-    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS
-           ? OK : AP_FILTER_ERROR;
+    return verify_request_send(q, buf, b.len);
 }
-

@@ -54,6 +54,13 @@ typedef struct verify_req_t {
     int identity_match;
     verify_lookup_t lk;
     verify_writer_receipt_t receipt;    /* of its audit line, once written */
+    /* a batch (mod_verify_batch.c) */
+    void *subjects;                     /* json_t array of the body's
+                                           subjects, or NULL */
+    size_t items;                       /* its size: "items" in the audit
+                                           line(s) when subjects is set */
+    int is_item;                        /* one subject of a batch: */
+    size_t item;                        /* its index, "item" in its line */
 } verify_req_t;
 
 /** post_config, as root: read the pseudonym key. Logs why it fails. */
@@ -86,8 +93,35 @@ void verify_request_parse(verify_req_t *q, apr_off_t max);
 /** Everything about the request that needs no store. */
 void verify_request_validate(verify_req_t *q);
 
+/** What verify_request_validate checks of the fields a batch shares:
+ * check, case, reason, operator. */
+void verify_request_validate_shared(verify_req_t *q);
+
+/** What verify_request_validate checks of the fields about the person:
+ * id, name, birth_date. */
+void verify_request_validate_subject(verify_req_t *q);
+
 /** Look the person up and decide every asked check. */
 void verify_request_decide(verify_req_t *q, verify_date_t today);
+
+/** verify_request_decide from the snapshot @p snap the caller holds
+ * (NULL: none could be held, store_unavailable). */
+void verify_request_decide_in(verify_req_t *q, verify_snap_t *snap,
+                              verify_date_t today);
+
+/** The members "results":{…} (and "identity_match") of an answer, no
+ * leading comma. */
+void verify_request_json_results(verify_jbuf_t *b, verify_req_t *q);
+
+/** The member "as_of":{…} of an answer, no leading comma. */
+void verify_request_json_as_of(verify_jbuf_t *b, verify_req_t *q);
+
+/** The answer's headers (status, media type, caching, Retry-After,
+ * Verify-Warning, closing after an unread body). */
+void verify_request_headers(verify_req_t *q);
+
+/** Send @p len bytes of answer at @p buf (headers set) and flush. */
+int verify_request_send(verify_req_t *q, const char *buf, size_t len);
 
 /** The audit members of the request (R4.2.5), starting with ','; 0 if
  * they do not fit in @p cap. */

@@ -2,6 +2,7 @@
  * verify_sample.c -- how many of a month's queries the auditors check,
  * and which (R5.1).
  */
+#include <stdio.h>
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -90,4 +91,16 @@ apr_status_t verify_sample_ranker_rank(verify_sample_ranker_t *r,
         return APR_ENOMEM;
     }
     return APR_SUCCESS;
+}
+
+size_t verify_sample_item_suffix(int64_t item,
+                                 char out[VERIFY_SAMPLE_SUFFIX_MAX])
+{
+    int n = 0;
+
+    if (item >= 0) {
+        n = snprintf(out, VERIFY_SAMPLE_SUFFIX_MAX, "/%lld", (long long)item);
+    }
+    out[n > 0 ? n : 0] = '\0';
+    return n > 0 ? (size_t)n : 0;
 }

@@ -5,6 +5,7 @@
 #define VERIFY_SAMPLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <apr_pools.h>
 
 /** R5.1: at least this share (percent) of a month's queries ... */
@@ -25,13 +26,26 @@ size_t verify_sample_size(size_t n);
 const char *verify_sample_rule(size_t n);
 
 /**
- * The rank of one query in the draw: HMAC-SHA256(seed, request_id)
- * into @p rank. The sample is the sample size smallest ranks, so the
+ * The rank of one query in the draw: HMAC-SHA256(seed, request_id and
+ * its item suffix, verify_sample_item_suffix) into @p rank. The sample is the sample size smallest ranks, so the
  * same seed and lines always draw the same sample.
  */
 void verify_sample_rank(const unsigned char *seed, size_t seed_len,
                         const char *request_id, size_t id_len,
                         unsigned char rank[32]);
+
+/** Longest suffix verify_sample_item_suffix() writes, its NUL included. */
+#define VERIFY_SAMPLE_SUFFIX_MAX 24
+
+/**
+ * What follows the request_id in the text a query is ranked by: nothing
+ * for a request about one person; "/ITEM" for a line of a batch (its
+ * "item", from 0), so that each subject of a batch is ranked apart and
+ * a batch is not drawn all together or not at all. @p item < 0: none.
+ * @return the suffix's length (0 for none), NUL-terminated in @p out.
+ */
+size_t verify_sample_item_suffix(int64_t item,
+                                 char out[VERIFY_SAMPLE_SUFFIX_MAX]);
 
 /** A seed made ready to rank many queries (private to verify_sample.c). */
 typedef struct verify_sample_ranker_t verify_sample_ranker_t;

@@ -399,6 +399,85 @@ static void failures_over(verify_writer_t *w)
     h->fail_count = 0;
 }
 
+/* The day's file for lines with ts @p now, opened, and the offset at
+ * which they will start (the lock is held). */
+apr_status_t writer_file_at(verify_writer_t *w, apr_time_t now,
+                            verify_date_t *day, apr_off_t *offset,
+                            apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    struct stat st;
+    uint64_t nfail;
+    int e;
+
+    *day = verify_date_taipei(now);
+    if (w->sync && h->day && *day != h->day) {
+        apr_status_t rv = sync_previous_day(w, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    e = day_open(w, *day, p);
+    if (e != 0) {
+        if (fail_to_say(w, &nfail)) {
+            WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(4),
+                 "cannot open audit file %s; %" APR_UINT64_T_FMT " line(s) "
+                 "refused since the last message", day_path(w, *day, p),
+                 nfail);
+        }
+        return APR_FROM_OS_ERROR(e);
+    }
+    if (h->day == *day && h->offset >= 0) {
+        *offset = h->offset;
+    }
+    else if (fstat(w->fd, &st) == 0) {
+        *offset = st.st_size;
+    }
+    else {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    return APR_SUCCESS;
+}
+
+/* A write of @p len bytes at @p offset that wrote @p n: whatever part of
+ * it reached the file is cut off again (the lock is held). */
+apr_status_t writer_write_failed(verify_writer_t *w, verify_date_t day,
+                                 apr_off_t offset, ssize_t n, size_t lines,
+                                 int err, apr_pool_t *p)
+{
+    uint64_t nfail;
+    int e = n < 0 ? err : ENOSPC;
+
+    if (n > 0 && ftruncate(w->fd, offset) != 0) {
+        /* the fragment stays: the next writer recovers first */
+        w->head->broken = w->pid;
+    }
+    w->head->fail_count += lines - 1;
+    if (fail_to_say(w, &nfail)) {
+        WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(6),
+             "cannot write audit line to %s; %" APR_UINT64_T_FMT
+             " line(s) refused since the last message",
+             day_path(w, day, p), nfail);
+    }
+    return APR_FROM_OS_ERROR(e);
+}
+
+/* Lines written: the head moves to @p next, the file's end to @p end
+ * (the lock is held; the tree's edge has them already). */
+void writer_written(verify_writer_t *w, const verify_chain_t *next,
+                    verify_date_t day, apr_off_t end, apr_time_t now)
+{
+    verify_writer_head_t *h = w->head;
+
+    h->chain = *next;
+    h->day = day;
+    h->offset = end;
+    h->last_ts = now;
+    if (h->fail_said) {
+        failures_over(w);
+    }
+}
+
 /* Seal and write one line with ts @p now (chain_time's) and add it to
  * the tree; the chain lock is held. @p leaf receives the line's leaf
  * hash. */
@@ -412,37 +491,13 @@ apr_status_t writer_append_locked(verify_writer_t *w, const char *body,
     verify_chain_t next = h->chain;
     verify_date_t day;
     apr_off_t offset;
-    struct stat st;
-    uint64_t nfail;
+    apr_status_t rv;
     size_t len;
     ssize_t n;
-    int e;
 
-    day = verify_date_taipei(now);
-    if (w->sync && h->day && day != h->day) {
-        apr_status_t rv = sync_previous_day(w, p);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-    }
-    e = day_open(w, day, p);
-    if (e != 0) {
-        if (fail_to_say(w, &nfail)) {
-            WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(4),
-                 "cannot open audit file %s; %" APR_UINT64_T_FMT " line(s) "
-                 "refused since the last message", day_path(w, day, p),
-                 nfail);
-        }
-        return APR_FROM_OS_ERROR(e);
-    }
-    if (h->day == day && h->offset >= 0) {
-        offset = h->offset;
-    }
-    else if (fstat(w->fd, &st) == 0) {
-        offset = st.st_size;
-    }
-    else {
-        return APR_FROM_OS_ERROR(errno);
+    rv = writer_file_at(w, now, &day, &offset, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     len = verify_audit_seal(&next, now, body, blen, line, sizeof(line));
     if (len == 0) {
@@ -456,18 +511,7 @@ apr_status_t writer_append_locked(verify_writer_t *w, const char *body,
     }
     n = write(w->fd, line, len);
     if (n != (ssize_t)len) {
-        e = n < 0 ? errno : ENOSPC;
-        if (n > 0 && ftruncate(w->fd, offset) != 0) {
-            /* the fragment stays: the next writer recovers first */
-            h->broken = w->pid;
-        }
-        if (fail_to_say(w, &nfail)) {
-            WLOG(w, VERIFY_LOG_ERR, APR_FROM_OS_ERROR(e), VERIFY_MSGNO(6),
-                 "cannot write audit line to %s; %" APR_UINT64_T_FMT
-                 " line(s) refused since the last message",
-                 day_path(w, day, p), nfail);
-        }
-        return APR_FROM_OS_ERROR(e);
+        return writer_write_failed(w, day, offset, n, 1, errno, p);
     }
     /* The edge first, the chain head after: a writer killed between
      * them leaves the edge at the new size (recovery reads the line
@@ -477,13 +521,7 @@ apr_status_t writer_append_locked(verify_writer_t *w, const char *body,
     if (h->tree_ok) {
         (void)verify_merkle_edge_append(&h->edge, lh);
     }
-    h->chain = next;
-    h->day = day;
-    h->offset = offset + (apr_off_t)len;
-    h->last_ts = now;
-    if (h->fail_said) {
-        failures_over(w);
-    }
+    writer_written(w, &next, day, offset + (apr_off_t)len, now);
     if (leaf) {
         memcpy(leaf, lh, sizeof(lh));
     }
@@ -751,20 +789,13 @@ static apr_status_t append_pending(verify_writer_t *w, apr_time_t now,
     return APR_SUCCESS;
 }
 
-apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
-                                  size_t blen, const char *request_id,
-                                  verify_writer_receipt_t *receipt,
-                                  apr_pool_t *p)
+apr_status_t writer_step_begin(verify_writer_t *w, apr_time_t *now,
+                               int *locked, apr_pool_t *p)
 {
     verify_writer_head_t *h = w->head;
-    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
-    verify_writer_flight_t *fl = NULL;
-    apr_status_t rv, lrv;
-    apr_time_t now;
-    uint64_t seq = 0;
-    verify_date_t fd_day;
-    int fd;
+    apr_status_t rv;
 
+    *locked = 0;
     if (w->sync && h->sync_failed) {
         /* a failed sync may have lost lines the disk said it had: no
          * more answers until an admin has looked (and restarted) */
@@ -776,16 +807,62 @@ apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
              "cannot take the audit chain lock");
         return rv;
     }
+    *locked = 1;
     if (h->busy != 0 || h->broken) {
         rv = recover(w, p);
         if (rv != APR_SUCCESS) {
-            goto unlock;        /* busy stays set: the next one retries */
+            return rv;          /* busy stays set: the next one retries */
         }
     }
     tree_catch_up(w, p);
     h->busy = w->pid;
-    now = chain_time(w, p);
-    rv = append_pending(w, now, p);
+    *now = chain_time(w, p);
+    return append_pending(w, *now, p);
+}
+
+apr_status_t writer_step_end(verify_writer_t *w, apr_status_t rv,
+                             uint64_t seq, const char *request_id,
+                             apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    verify_date_t fd_day = w->fd_day;
+    int fd = w->fd;
+    apr_status_t lrv;
+
+    if (h->busy == w->pid) {
+        h->busy = 0;
+    }
+    lrv = chain_unlock(w);
+    if (lrv != APR_SUCCESS) {
+        WLOG(w, VERIFY_LOG_CRIT, lrv, VERIFY_MSGNO(9),
+             "cannot release the audit chain lock");
+    }
+    if (rv == APR_SUCCESS && w->sync) {
+        rv = group_sync(w, seq, fd, fd_day);
+        if (rv != APR_SUCCESS) {
+            withdraw(w, seq, request_id, p);
+        }
+    }
+    return rv;
+}
+
+apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
+                                  size_t blen, const char *request_id,
+                                  verify_writer_receipt_t *receipt,
+                                  apr_pool_t *p)
+{
+    verify_writer_head_t *h = w->head;
+    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
+    verify_writer_flight_t *fl = NULL;
+    apr_status_t rv;
+    apr_time_t now = 0;
+    uint64_t seq = 0;
+    int locked;
+
+    rv = writer_step_begin(w, &now, &locked, p);
+    if (!locked) {
+        return rv;
+    }
     if (rv == APR_SUCCESS) {
         /* An answer is in flight from before its line is written until
          * it has left (verify_writer_answered): a process that dies in
@@ -801,21 +878,7 @@ apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
             fl->seq = 0;
         }
     }
-    h->busy = 0;
-unlock:
-    fd = w->fd;
-    fd_day = w->fd_day;
-    lrv = chain_unlock(w);
-    if (lrv != APR_SUCCESS) {
-        WLOG(w, VERIFY_LOG_CRIT, lrv, VERIFY_MSGNO(9),
-             "cannot release the audit chain lock");
-    }
-    if (rv == APR_SUCCESS && w->sync) {
-        rv = group_sync(w, seq, fd, fd_day);
-        if (rv != APR_SUCCESS) {
-            withdraw(w, seq, request_id, p);
-        }
-    }
+    rv = writer_step_end(w, rv, seq, request_id, p);
     if (rv == APR_SUCCESS && receipt) {
         receipt->seq = seq;
         memcpy(receipt->leaf, leaf, sizeof(leaf));

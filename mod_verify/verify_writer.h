@@ -191,6 +191,33 @@ apr_status_t verify_writer_append(verify_writer_t *w, const char *body,
                                   verify_writer_receipt_t *receipt,
                                   apr_pool_t *p);
 
+/** One line of a batch: its members after ts, as verify_writer_append
+ * takes them. */
+typedef struct verify_writer_body_t {
+    const char *body;
+    size_t len;
+} verify_writer_body_t;
+
+/**
+ * Append the @p n lines of one request as one (verify_writer_batch.c):
+ * all of them, in order with consecutive seqs, or none. One chain step
+ * as verify_writer_append's (recovery, the lines that must precede),
+ * then the lines sealed into one buffer and written with one write; a
+ * short write is cut off again and the head stays where it was, so a
+ * failure leaves the files exactly as before. With w->sync the step
+ * returns once the last line is on disk (a failed sync withdraws the
+ * request's lines, naming @p request_id and the last seq).
+ * @param receipts n receipts, one per line; may be NULL. When given,
+ *        the lines answer a request: with w->flights the first line's
+ *        seq is in flight until verify_writer_answered() (an
+ *        "unconfirmed" line names it; the others share its request_id).
+ */
+apr_status_t verify_writer_append_batch(verify_writer_t *w,
+                                        const verify_writer_body_t *lines,
+                                        size_t n, const char *request_id,
+                                        verify_writer_receipt_t *receipts,
+                                        apr_pool_t *p);
+
 /**
  * The answer of this thread's last line has left the process (or never
  * will, and the caller knows it): the line is no longer in flight. No

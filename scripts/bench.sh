@@ -30,6 +30,13 @@
 #                   all else, serves /verify with it, and every round runs
 #                   static, verify, then verify on the baseline, so that a
 #                   change is judged against the old code in one session
+#   BENCH_BATCH     1 (default): each round also runs batches of 100 and
+#                   of 1000 subjects (one JSON body each, VerifyBatchMax
+#                   1000) right after the single queries, and the results
+#                   give subjects/s beside the single queries' req/s;
+#                   0: single queries only
+#   BENCH_BATCH_DURATION  wrk duration of each batch run (default 4s)
+#   BENCH_BATCH_CONNS     wrk connections of the batch runs (default 8)
 #   BENCH_KEEP=1    keep the scratch directory
 set -euo pipefail
 
@@ -48,6 +55,9 @@ LOCK=${BENCH_LOCK:-}
 COUNT=${BENCH_COUNT:-100000}
 STATIC_LUA=${BENCH_STATIC_LUA:-1}
 N_IDS=300
+BATCH=${BENCH_BATCH:-1}
+BATCH_DURATION=${BENCH_BATCH_DURATION:-4s}
+BATCH_CONNS=${BENCH_BATCH_CONNS:-8}
 
 case $MPM in event|prefork|worker) ;; *) die "BENCH_MPM must be event or prefork" ;; esac
 case $SYNC in ""|On|Off|on|off) ;; *) die "BENCH_SYNC must be On or Off" ;; esac
@@ -56,6 +66,10 @@ case $LOCK in ""|futex|mutex) ;; *) die "BENCH_LOCK must be futex or mutex" ;; e
 [[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNS must be a positive number"
 [ "$CONNS" -ge "$THREADS" ] || die "BENCH_CONNS must be at least $THREADS"
 [[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || die "BENCH_DURATION: e.g. 8s"
+case $BATCH in 0|1) ;; *) die "BENCH_BATCH must be 0 or 1" ;; esac
+[[ $BATCH_DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || die "BENCH_BATCH_DURATION: e.g. 4s"
+[[ $BATCH_CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_BATCH_CONNS must be a positive number"
+[ "$BATCH_CONNS" -ge "$THREADS" ] || die "BENCH_BATCH_CONNS must be at least $THREADS"
 
 need_cmd wrk curl openssl "$PYTHON" "$HTTPD_BIN"
 need_file "$MODULE" "$IMPORT" "$AUDIT"
@@ -149,6 +163,9 @@ VerifyStore    "$4"
 VerifyKeyFile  "$D/pseudonym.key"
 VerifyAuditLog "$1/audit"
 EOF
+    if [ "$BATCH" = 1 ] && [ "$1" = "$D" ]; then
+        echo "VerifyBatchMax 1000"
+    fi
     if [ -n "$SYNC" ]; then
         echo "VerifyAuditSync $SYNC"
     fi
@@ -214,6 +231,59 @@ end
 EOF
 } > verify.lua
 
+# batch_lua N: the wrk script of batches of N subjects (one JSON body,
+# the same shared fields as the single query), eight bodies each
+# starting at another place in the IDs.
+batch_lua() {
+    echo "local ids = {"
+    sed 's/.*/  "&",/' ids.txt
+    echo "}"
+    echo "local size = $1"
+    cat <<'EOF'
+local reqs = {}
+local n = #ids
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+
+function init(args)
+    for k = 1, 8 do
+        local subs = {}
+        for j = 1, size do
+            subs[j] = '{"id":"' .. ids[(k * 37 + j) % n + 1] .. '"}'
+        end
+        reqs[k] = wrk.format(nil, nil, nil,
+            '{"check":"resident","case":"BENCH-2026-000001",' ..
+            '"reason":"throughput benchmark","operator":"bench.runner",' ..
+            '"subjects":[' .. table.concat(subs, ",") .. ']}')
+    end
+    i = math.random(8) - 1
+end
+
+function request()
+    i = i % 8 + 1
+    return reqs[i]
+end
+EOF
+}
+BATCH_SIZES=()
+if [ "$BATCH" = 1 ]; then
+    BATCH_SIZES=(100 1000)
+    for size in "${BATCH_SIZES[@]}"; do
+        batch_lua "$size" > "batch-$size.lua"
+        "$PYTHON" - "$size" > "batch-$size.json" <<'EOF'
+import json, sys
+ids = [l.strip() for l in open("ids.txt")]
+n = int(sys.argv[1])
+print(json.dumps({"check": "resident", "case": "BENCH-2026-000001",
+                  "reason": "throughput benchmark",
+                  "operator": "bench.runner",
+                  "subjects": [{"id": ids[j % len(ids)]}
+                               for j in range(n)]}))
+EOF
+    done
+fi
+
 # The static script: the same Lua request() path, a fixed GET.
 cat > static.lua <<'EOF'
 local req
@@ -266,6 +336,20 @@ wrk -t"$THREADS" -c"$CONNS" -d2s -s verify.lua "$BASE/verify" > warm-verify.txt
 if [ -n "$BASELINE" ]; then
     wrk -t"$THREADS" -c"$CONNS" -d2s -s verify.lua "$OLD/verify" > warm-base.txt
 fi
+for size in "${BATCH_SIZES[@]+"${BATCH_SIZES[@]}"}"; do
+    code=$(curl -sS -o batch.out -w '%{http_code}' \
+        -H 'Content-Type: application/json' \
+        --data-binary "@batch-$size.json" "$BASE/verify") || code=000
+    [ "$code" = 200 ] || { head -c 400 batch.out >&2; die "a batch of $size: HTTP $code"; }
+    [ "$(grep -o '"resident":true' batch.out | wc -l)" -eq "$size" ] \
+        || die "a batch of $size: not $size residents answered"
+    wrk -t"$THREADS" -c"$BATCH_CONNS" -d2s -s "batch-$size.lua" \
+        "$BASE/verify" > "warm-batch-$size.txt"
+done
+if [ "$BATCH" = 1 ]; then
+    say "then batches of ${BATCH_SIZES[*]} subjects each round:" \
+        "wrk -t$THREADS -c$BATCH_CONNS -d$BATCH_DURATION"
+fi
 
 step "Running $ROUNDS rounds of $DURATION each (static, then verify)"
 for r in $(seq 1 "$ROUNDS"); do
@@ -278,6 +362,10 @@ for r in $(seq 1 "$ROUNDS"); do
         wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s verify.lua \
             "$OLD/verify" > "round-$r-base.txt"
     fi
+    for size in "${BATCH_SIZES[@]+"${BATCH_SIZES[@]}"}"; do
+        wrk -t"$THREADS" -c"$BATCH_CONNS" -d"$BATCH_DURATION" --latency \
+            -s "batch-$size.lua" "$BASE/verify" > "round-$r-batch-$size.txt"
+    done
     say "round $r done"
 done
 
@@ -289,11 +377,13 @@ AUDIT_LINES=0
 if [ ${#audit_files[@]} -gt 0 ]; then
     AUDIT_LINES=$(cat "${audit_files[@]}" | wc -l)
 fi
-"$PYTHON" - "$ROUNDS" "$AUDIT_LINES" "${BASELINE:+1}" <<'EOF'
+"$PYTHON" - "$ROUNDS" "$AUDIT_LINES" "${BASELINE:+1}" \
+    "${BATCH_SIZES[@]+"${BATCH_SIZES[@]}"}" <<'EOF'
 import re, statistics, sys
 
 rounds, audit_lines = int(sys.argv[1]), int(sys.argv[2])
-baseline = len(sys.argv) > 3 and sys.argv[3] == "1"
+baseline = sys.argv[3] == "1"
+sizes = [int(x) for x in sys.argv[4:]]
 UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 def parse(path):
@@ -344,6 +434,19 @@ if baseline:
     print("    baseline/static (median req/s): %.2f" % (mb / ms))
     print("    verify/baseline (median req/s): %.2f" % (mv / mb))
 
+batches = {n: [parse("round-%d-batch-%d.txt" % (r, n))
+                 for r in range(1, rounds + 1)] for n in sizes}
+for n, runs in batches.items():
+    subj = [b["rps"] * n for b in runs]
+    print("    batch of %4d: subjects/s by round: %s" % (
+        n, " ".join("%.0f" % x for x in subj)))
+    print("    batch of %4d: median %.0f subjects/s (%.1f batches/s, p99 "
+          "%.2fms), %.2f x the single queries' median req/s" % (
+              n, statistics.median(subj),
+              statistics.median(b["rps"] for b in runs),
+              statistics.median(b["p99"] for b in runs),
+              statistics.median(subj) / mv))
+
 fail = False
 # Any non-2xx answer fails the run. A few socket errors (a keep-alive
 # connection closed by the server as its children turn over) are
@@ -357,9 +460,17 @@ for side, idx in (("static", 0), ("verify", 1)):
               "requests" % (side, bad, err, n), file=sys.stderr)
     if bad or err > n / 1000:
         fail = True
-done = sum(v["n"] for _, v in res)
+for n, runs in batches.items():
+    bad = sum(b["bad"] for b in runs)
+    if bad:
+        print("    batch of %d: %d non-2xx responses" % (n, bad),
+              file=sys.stderr)
+        fail = True
+done = sum(v["n"] for _, v in res) + sum(
+    b["n"] * n for n, runs in batches.items() for b in runs)
 print("    audit lines written: %d (the timed runs completed %d /verify "
-      "requests; warm-up and checks add the rest)" % (audit_lines, done))
+      "queries, each subject of a batch one; warm-up and checks add the "
+      "rest)" % (audit_lines, done))
 if audit_lines < done:
     print("    fewer audit lines than answered requests!", file=sys.stderr)
     fail = True

@@ -208,7 +208,8 @@ def test_contract_refuses_what_the_server_refuses():
 
 
 def fake(status, body, **headers):
-    h = {"content-type": "application/json", "cache-control": "no-store"}
+    h = {"content-type": "application/json", "cache-control": "no-store",
+         "verify-request-id": body.get("request_id")}
     h.update({k.replace("_", "-"): v for k, v in headers.items()})
     return harness.Response(status, "", {k: v for k, v in h.items()
                                          if v is not None},

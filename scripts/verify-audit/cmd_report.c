@@ -131,7 +131,7 @@ static int sheet_seen(month_t *m, const month_seen_t *l)
     sheet_t *h = m->each_ctx;
     const char *rid = NULL;
     size_t rlen = 0;
-    int64_t st = 0, seq = 0;
+    int64_t st = 0, seq = 0, item;
 
     sheet_flags_line(&h->flags, l);
     if (h->nkeys && walk_leaf(&h->walk, l->line, l->len) != APR_SUCCESS) {
@@ -144,7 +144,8 @@ static int sheet_seen(month_t *m, const month_seen_t *l)
             rid = verify_flat_str(l->flat, "request_id", h->buf,
                                   VERIFY_AUDIT_LINE_MAX, &rlen);
         }
-        draw_query(&h->draw, (size_t)(l->q - m->q), rid, rlen);
+        draw_query(&h->draw, (size_t)(l->q - m->q), rid, rlen,
+                   verify_flat_int(l->flat, "item", &item) == 0 ? item : -1);
         APR_ARRAY_PUSH(h->answered, char) = (char)(st == 200);
         if (l->in_month && verify_flat_int(l->flat, "seq", &seq) == 0) {
             h->last_signed = (uint64_t)seq;

@@ -3,7 +3,7 @@
  *
  * The population is the month's answered queries; refusals are counted
  * apart, by error, and never drawn. The draw is the sample size smallest
- * HMAC-SHA256(seed, request_id), and the seed is chosen by nobody: the
+ * HMAC-SHA256(seed, request_id[/item]), and the seed is chosen by nobody: the
  * root of the first signed checkpoint made after the month ended that
  * covers the month's last line (seed.c), so anyone with the log and the
  * verifier key draws the same sample. A month without that checkpoint
@@ -405,7 +405,8 @@ static int print_json_header(const draw_t *d, const audit_args_t *a,
     json_object_set_new(h, "rule", json_string(verify_sample_rule(
                                        (size_t)d->ss.answered)));
     json_object_set_new(h, "selection", json_string(
-        "the sample_size smallest HMAC-SHA256(seed, request_id) of the "
+        "the sample_size smallest HMAC-SHA256(seed, request_id, with "
+        "\"/\" and the item for a subject of a batch) of the "
         "answered queries"));
     json_object_set_new(h, "flags", json_flags(d, p));
     json_object_set_new(h, "lines", json_pack("{s:I,s:I,s:I}",
@@ -574,8 +575,9 @@ static void print_counts(const draw_t *d, apr_pool_t *p)
     printf("seed:         %s\n", d->seed_hex);
     printf("              (%s)\n", d->seed_from);
     printf("selection:    the %" APR_SIZE_T_FMT " smallest HMAC-SHA256(seed, "
-           "request_id) of the answered\n              queries: anyone with "
-           "the log and the verifier key draws the same\n", d->k);
+           "request_id) of the answered\n              queries (request_id/item"
+           " for a subject of a batch): anyone\n              with the log "
+           "and the verifier key draws the same\n", d->k);
     printf("flags:        %" APR_SIZE_T_FMT " line%s flagged (R5.2), "
            "thresholds: %s\n", d->flagged, d->flagged == 1 ? "" : "s",
            d->flags_file ? safe_str(p, d->flags_file) : "built in");

@@ -6,7 +6,7 @@
  * changes. It is what `sample` draws at random: the population is the
  * month's answered queries (status 200; refusals are never drawn), the
  * size verify_sample_size() of it, the sample the answered queries with
- * the smallest HMAC-SHA256(seed, request_id), ties by seq. The seed is
+ * the smallest HMAC-SHA256(seed, request_id[/item]), ties by seq. The seed is
  * the root of the first signed checkpoint made after the month ended
  * that covers the month's last line, so nobody picks it and
  * `sample --month M --verifier KEY` draws the same. The lines the
@@ -24,14 +24,21 @@ void draw_init(draw_t *d, apr_pool_t *p)
     d->rids = apr_array_make(p, 1024, sizeof(const char *));
 }
 
-void draw_query(draw_t *d, size_t i, const char *rid, size_t len)
+void draw_query(draw_t *d, size_t i, const char *rid, size_t len,
+                int64_t item)
 {
+    char suffix[VERIFY_SAMPLE_SUFFIX_MAX];
+
     while ((size_t)d->rids->nelts <= i) {
         APR_ARRAY_PUSH(d->rids, const char *) = NULL;
     }
-    /* as a C string, as the sample reads it */
-    APR_ARRAY_IDX(d->rids, i, const char *) =
-        rid ? apr_pstrndup(d->rids->pool, rid, len) : NULL;
+    /* as a C string, as the sample reads it; a subject of a batch is
+     * ranked by request_id/item */
+    APR_ARRAY_IDX(d->rids, i, const char *) = !rid ? NULL
+        : verify_sample_item_suffix(item, suffix)
+        ? apr_pstrcat(d->rids->pool, apr_pstrndup(d->rids->pool, rid, len),
+                      suffix, NULL)
+        : apr_pstrndup(d->rids->pool, rid, len);
 }
 
 /* An answered query: drawn from (draw_query() keeps its request_id). */

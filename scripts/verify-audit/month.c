@@ -230,7 +230,16 @@ static int month_line(verify_scan_t *s, const char *line, size_t len,
         return -1;
     }
     if (m->seed) {
+        char suffix[VERIFY_SAMPLE_SUFFIX_MAX];
+        int64_t item;
         rid = fmember(m, f, "request_id", &ridlen, &used);
+        /* a subject of a batch is ranked by request_id/item */
+        if (verify_sample_item_suffix(verify_flat_int(f, "item", &item) == 0
+                                      ? item : -1, suffix)) {
+            rid = apr_pstrcat(m->p, rid ? apr_pstrmemdup(m->p, rid, ridlen)
+                              : "", suffix, NULL);
+            ridlen = strlen(rid);
+        }
         verify_sample_rank(m->seed, m->seed_len, rid ? rid : "",
                            rid ? ridlen : 0, q->rank);
     }

@@ -98,7 +98,13 @@ static int keep_query(sample_scan_t *ss, verify_scan_t *s,
     /* the unescaped fields in ss->buf are done with: reuse it */
     rid = member(ss, f, "request_id", &rlen, &used);
     if (rid && rlen) {
-        if (ss->rids_len + rlen > ss->rids_cap) {
+        /* what the query is ranked by: a subject of a batch by
+         * request_id/item */
+        char suffix[VERIFY_SAMPLE_SUFFIX_MAX];
+        int64_t item;
+        size_t slen = verify_sample_item_suffix(
+            verify_flat_int(f, "item", &item) == 0 ? item : -1, suffix);
+        if (ss->rids_len + rlen + slen > ss->rids_cap) {
             cap = ss->rids_cap ? 2 * ss->rids_cap : 1 << 21;
             nr = big_grow(ss->rids, ss->rids_cap, cap);
             if (!nr) {
@@ -109,6 +115,8 @@ static int keep_query(sample_scan_t *ss, verify_scan_t *s,
             ss->rids_cap = cap;
         }
         memcpy(ss->rids + ss->rids_len, rid, rlen);
+        memcpy(ss->rids + ss->rids_len + rlen, suffix, slen);
+        rlen += slen;
         q->rid = ss->rids_len;
         q->rid_len = (uint32_t)rlen;
         ss->rids_len += rlen;

@@ -111,8 +111,10 @@ typedef struct draw_t {
 
 void draw_init(draw_t *d, apr_pool_t *p);
 /* A query of the month (index @p i of month_t.q), from the scan: its
- * request_id (@p len bytes) when it was answered, else NULL. */
-void draw_query(draw_t *d, size_t i, const char *rid, size_t len);
+ * request_id (@p len bytes) when it was answered, else NULL, and its
+ * item in a batch (-1: none). */
+void draw_query(draw_t *d, size_t i, const char *rid, size_t len,
+                int64_t item);
 /* Draw once the scan is done, from the seed checkpoint @p seed (NULL:
  * none). */
 void draw_make(draw_t *d, month_t *m, const cpline_t *seed, apr_pool_t *p);

@@ -98,11 +98,27 @@ static void test_ranker(void)
     apr_terminate();
 }
 
+/* A subject of a batch is ranked by request_id "/" item. */
+static void test_item_suffix(void)
+{
+    char out[VERIFY_SAMPLE_SUFFIX_MAX];
+
+    is_int(verify_sample_item_suffix(-1, out), 0, "no item: no suffix");
+    is_str(out, "", "and an empty one");
+    is_int(verify_sample_item_suffix(0, out), 2, "item 0: /0");
+    is_str(out, "/0", "written");
+    is_int(verify_sample_item_suffix(999, out), 4, "item 999");
+    is_str(out, "/999", "in decimal");
+    is_int(verify_sample_item_suffix(INT64_MAX, out), 20,
+           "the largest item fits");
+}
+
 int main(void)
 {
     test_size();
     test_rule();
     test_rank();
     test_ranker();
+    test_item_suffix();
     return done_testing();
 }

@@ -1,17 +1,7 @@
-"""PENDING -- NOT COLLECTED (its name does not start with test_).
-
-docs/openapi.yaml describes four things that land beside it from other
-branches of issue 9: batch answers (`subjects`), 403 `unknown_operator`
-(VerifyOperators), the `Verify-Request-Id` header on every answer, and
-the health endpoint (`SetHandler verify-health`). Their answers are held
-to the document here. At merge, once all four are in main, the lead:
-
-  1. renames this file to t/test_972_openapi_pending.py;
-  2. empties PENDING_HEADERS in t/harness/openapi.py (so that every
-     answer of t/test_970 and t/test_975 must carry Verify-Request-Id);
-  3. adjusts what the landed code names differently from the brief this
-     was written to (directive names, the audit members `item`/`items`,
-     the health path), in the document too.
+"""docs/openapi.yaml against the answers that landed beside it from
+other branches of issue 9 and 10: batch answers (`subjects`), 403
+`unknown_operator` (VerifyOperators), the `Verify-Request-Id` header on
+every answer, and the health endpoint (`SetHandler verify-health`).
 """
 
 import datetime
@@ -133,7 +123,8 @@ def test_batch_refusals(pserver):
     assert openapi.request_problems("application/json", too_many) == [], \
         "the document allows 1,000; this server VerifyBatchMax 4"
     r = post(s, too_many)
-    assert (r.status, r.json["error"]) == (400, "invalid_field"), r
+    assert (r.status, r.json["error"]) == (413, "too_many_subjects"), r
+    openapi.assert_response("POST", "/verify", r)
     r = post(s, batch_fields([]))
     assert (r.status, r.json["error"]) == (400, "invalid_field"), r
     assert openapi.request_problems("application/json", batch_fields([]))
