@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <apr_strings.h>
 #include <apr_xlate.h>
@@ -27,10 +28,34 @@ static void take(input_t *in, char *buf, size_t len, size_t cap)
     in->buf = buf;
     in->len = len;
     in->cap = cap;
+    in->mapped = 0;
+}
+
+void input_drop(input_t *in, size_t off)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t upto = off - off % (size_t)pg;
+
+    /* pages read through are let go (read again from the page cache
+     * should they be needed): the resident batch stays a window. An
+     * offset before the last one: a new pass over the batch began. */
+    if (upto < in->dropped) {
+        in->dropped = 0;
+    }
+    if (in->mapped && upto > in->dropped) {
+        madvise(in->buf + in->dropped, upto - in->dropped, MADV_DONTNEED);
+        in->dropped = upto;
+    }
 }
 
 void input_release(input_t *in)
 {
+    if (in->buf && in->mapped) {
+        /* the file itself, read-only: destroyed with the file */
+        munmap(in->buf, in->cap ? in->cap : 1);
+        in->buf = NULL;
+        in->mapped = 0;
+    }
     if (in->buf) {
         memset(in->buf, 0, in->cap);
         free(in->buf);
@@ -280,11 +305,25 @@ static int open_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
     return destroy ? locate(in, o, p) : 0;
 }
 
-/* Read the whole file (its size as opened) into in->buf. */
+/* The whole file (its size as opened) as in->buf: mapped read-only,
+ * so that its pages can be let go as the import reads through it
+ * (input_drop); an empty file is read. */
 static int read_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
 {
     size_t got = 0;
 
+    if (in->cap > 0) {
+        void *m = mmap(NULL, in->cap, PROT_READ, MAP_PRIVATE, in->fd, 0);
+        if (m == MAP_FAILED) {
+            return cannot_read(o->file, APR_FROM_OS_ERROR(errno), p);
+        }
+        madvise(m, in->cap, MADV_SEQUENTIAL);
+        in->buf = m;
+        in->len = in->cap;
+        in->mapped = 1;
+        in->dropped = 0;
+        return 0;
+    }
     in->buf = malloc(in->cap + 1);
     if (!in->buf) {
         return import_fail(o->file, "out of memory");
@@ -306,9 +345,30 @@ static int read_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
     return 0;
 }
 
+/* SHA-256 of the batch as received, a window at a time. */
+static void digest(input_t *in)
+{
+    const size_t step = (size_t)16 << 20;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int hlen;
+    size_t off;
+
+    if (!c) {
+        EVP_Digest(in->buf, in->len, in->sha256, &hlen, EVP_sha256(), NULL);
+        return;
+    }
+    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    for (off = 0; off < in->len; off += step) {
+        EVP_DigestUpdate(c, in->buf + off,
+                         in->len - off < step ? in->len - off : step);
+        input_drop(in, off + step < in->len ? off + step : in->len);
+    }
+    EVP_DigestFinal_ex(c, in->sha256, &hlen);
+    EVP_MD_CTX_free(c);
+}
+
 int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
 {
-    unsigned int hlen;
     int rc;
 
     memset(in, 0, sizeof(*in));
@@ -322,7 +382,7 @@ int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
         return rc;
     }
     /* the digest names the file as received, before any decoding */
-    EVP_Digest(in->buf, in->len, in->sha256, &hlen, EVP_sha256(), NULL);
+    digest(in);
     in->have_sha256 = 1;
     return 0;
 }
