@@ -84,6 +84,11 @@ $(BUILD)/t/%: t/unit/%.c $(wildcard t/unit/*.h) $(HDRS) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
 
 unit: $(UNIT_BIN)
+# the national-scale batch generator of `make bench` and t/test_176
+unit: $(BUILD)/gen-household-fast
+$(BUILD)/gen-household-fast: scripts/gen-household-fast.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $<
 # t/test_300_tlog_library.py's driver, made by the rule above
 unit: $(BUILD)/t/tlog-driver
 
