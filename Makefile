@@ -120,6 +120,8 @@ bench:
 	$(MAKE) all
 	bash scripts/bench.sh
 	bash scripts/bench-sample.sh
+	$(MAKE) $(BUILD)/gen-household-fast
+	bash scripts/bench-import.sh
 
 # The module (by apxs, then 0644 as httpd's own modules are), the tools,
 # their manual pages, the a2enmod files (an admin's edited copy is kept),

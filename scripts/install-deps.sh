@@ -22,7 +22,7 @@ PKGS="faketime apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-
       python3-cryptography
       build-essential clang-14 libclang-rt-14-dev llvm-14 strace
       chromium poppler-utils fonts-dejavu-core fonts-wqy-zenhei
-      debhelper lintian libutf8proc-dev"
+      debhelper lintian libutf8proc-dev eatmydata"
 # Installed together with anything missing, so they move in step.
 OPENSSL_PKGS="libssl3 libssl-dev openssl"
 MOD_SSL=/usr/lib/apache2/modules/mod_ssl.so
