@@ -179,6 +179,10 @@ static int open_cms(input_t *in, const import_opts_t *o, apr_pool_t *p)
     int rc;
 
     rc = open_envelope(in, o, &plain, &plen, p);
+    if (rc == 0 && plain != in->buf) {
+        /* decrypted: the file's pages are not needed any more */
+        input_drop(in, in->len);
+    }
     if (rc == 0) {
         rc = open_signature(in, o, plain, plen, &content, &clen, p);
     }
