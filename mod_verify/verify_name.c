@@ -22,6 +22,37 @@ static utf8proc_int32_t narrow(utf8proc_int32_t cp, void *data)
     return cp;
 }
 
+/*
+ * Is @p in already in the normal form, and of the characters for which
+ * that is certain without utf8proc: CJK unified ideographs (U+4E00 to
+ * U+9FFF: no decomposition, no case, never composed with a neighbour)
+ * and the ASCII lower-case letters, digits, '.', '-' and '\''? Most
+ * names of a household batch are; they skip the mapping and its
+ * allocation.
+ */
+static int already_normal(const unsigned char *in, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned c = in[i];
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
+            || c == '-' || c == '\'') {
+            i++;
+            continue;
+        }
+        /* U+4E00..U+9FFF: E4 B8 80 .. E9 BF BF */
+        if (c >= 0xe4 && c <= 0xe9 && i + 2 < len
+            && (in[i + 1] & 0xc0) == 0x80 && (in[i + 2] & 0xc0) == 0x80
+            && (c > 0xe4 || in[i + 1] >= 0xb8)) {
+            i += 3;
+            continue;
+        }
+        return 0;
+    }
+    return 1;
+}
+
 size_t verify_name_fold(const char *in, size_t len, char *out,
                         size_t outlen)
 {
@@ -35,6 +66,14 @@ size_t verify_name_fold(const char *in, size_t len, char *out,
             out[0] = '\0';
         }
         return 0;
+    }
+    if (already_normal((const unsigned char *)in, len)) {
+        if (len >= outlen) {
+            return (size_t)-1;
+        }
+        memcpy(out, in, len);
+        out[len] = '\0';
+        return len;
     }
     mlen = utf8proc_map_custom((const utf8proc_uint8_t *)in,
                                (utf8proc_ssize_t)len, &mapped,

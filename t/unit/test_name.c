@@ -56,6 +56,18 @@ static void test_fold(void)
     folds("\xc3\x89MILE", "\xc3\xa9mile", "case beyond ASCII");
     folds("\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e",
           "\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e", "a Han name is itself");
+    /* the short cut for names already in the normal form (CJK unified
+     * ideographs, lower-case ASCII) gives what utf8proc gives */
+    folds("\xe4\xb8\x80\xe9\xbf\xbf", "\xe4\xb8\x80\xe9\xbf\xbf",
+          "U+4E00 and U+9FFF, the ends of the short cut, as they are");
+    folds("\xe4\xb7\xbf\xe4\xb8\x80", "\xe4\xb7\xbf\xe4\xb8\x80",
+          "U+4DFF (outside the short cut) beside U+4E00");
+    folds("lee mei-ling", "lee mei-ling", "a space: through utf8proc");
+    folds("o'brien-lin", "o'brien-lin", "lower-case ASCII as it is");
+    folds("\xe7\x8e\x8b\xcc\x81", "\xe7\x8e\x8b\xcc\x81",
+          "a combining mark after an ideograph: through utf8proc, kept");
+    n = verify_name_fold("\xe7\x8e\x8b", 3, out, 3);
+    ok(n == (size_t)-1, "short cut: no room is no normal form");
     /* nothing left, bad input, no room */
     n = verify_name_fold(" \xe3\x80\x80\t", 5, out, sizeof(out));
     is_int((long long)n, 0, "only spaces: nothing remains");
