@@ -138,5 +138,28 @@ int main(void)
     }
     is_int(entries, 0, "no temporary file is left with a name");
     close(dfd);
+    {
+        /* the spill directory gone: a clear error, nothing added */
+        char *gone = apr_pstrcat(pool, tmpdir, "/gone", NULL);
+        verify_recset_t *s;
+        verify_import_rec_t r;
+        char *err = NULL;
+        int fd, rc = 0;
+        size_t i;
+
+        mkdir(gone, 0700);
+        fd = open(gone, O_RDONLY | O_DIRECTORY);
+        rmdir(gone);
+        verify_recset_create(&s, fd, 10, pool);
+        for (i = 0; i < 11 && rc == 0; i++) {
+            rec_of(i, &r);
+            rc = verify_recset_add(s, &r, &err);
+        }
+        ok(rc == -1 && i == 11 && err
+           && !strncmp(err, "cannot create a temporary file of the import "
+                       "in the store directory: ", 66),
+           "no room for the partitions: refused (%s)", err ? err : "none");
+        close(fd);
+    }
     return unit_end();
 }
