@@ -82,3 +82,47 @@ def test_import_scale_bounded_rss_old_snapshot_served(make_server):
     # the new snapshot: the generated people, not the old batch
     assert all(resident(s, pid) for pid in new_ids)
     assert not any(resident(s, p.id) for p in old)
+
+
+def test_input_truncated_while_read_is_refused(make_server):
+    """The batch is read through a mapping of the file: another process
+    truncating it meanwhile makes reads past the new end fault (SIGBUS).
+    That is a refusal with its reason, recorded, the store unchanged --
+    not the importer's unrecorded death."""
+    assert os.path.exists(GEN), "run `make unit` first"
+    s = make_server()
+    old = People().batch(4)
+    s.import_household(old)
+    first = os.readlink(os.path.join(s.store, "current"))
+    d = s.workdir()
+    path = os.path.join(d, "household.csv")
+    with open(path, "wb") as f:
+        gen = subprocess.run([GEN, "1200000", "1761"], stdout=f,
+                             stderr=subprocess.PIPE, check=True,
+                             timeout=120, env=CLEAN_ENV)
+    s.add_secret(*gen.stderr.decode().split())
+    proc = subprocess.Popen(
+        [VERIFY_IMPORT, "--store", s.store, "--key", s.key, "--source",
+         "household", "--allow-plain", path],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=CLEAN_ENV)
+    # once the importer has mapped the file, cut it short
+    maps = "/proc/%d/maps" % proc.pid
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 60 and proc.poll() is None:
+        try:
+            with open(maps) as f:
+                if path in f.read():
+                    break
+        except OSError:
+            pass
+        time.sleep(0.0005)
+    os.truncate(path, 100)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "the input file shrank while it was read (another process " \
+        "truncated it)" in err.decode(), err
+    assert b'"result":"refused"' in out.replace(b" ", b"")
+    assert os.readlink(os.path.join(s.store, "current")) == first
+    assert os.path.exists(path), "a refused batch is kept"
+    s.start()
+    assert all(resident(s, p.id) for p in old)

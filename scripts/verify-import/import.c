@@ -344,6 +344,26 @@ static void intake_drop(void *ctx, size_t off)
     input_drop(ctx, off);
 }
 
+/* The batch into the record set, as a guarded step (input_guarded). */
+typedef struct intake_args_t {
+    const import_opts_t *o;
+    input_t *in;
+    const verify_keys_t *keys;
+    verify_recset_t *set;
+    char **err;
+    apr_pool_t *p;
+} intake_args_t;
+
+static int intake_run(void *ctx)
+{
+    intake_args_t *a = ctx;
+
+    return verify_intake_set(a->o->src, a->in->buf, a->in->len, a->keys,
+                             verify_date_taipei(apr_time_now()), a->set,
+                             intake_drop, a->in, a->err, a->p)
+           != APR_SUCCESS;
+}
+
 const char *import_last_fault(void)
 {
     return fault_noted;
@@ -448,9 +468,15 @@ int import_one(const import_opts_t *o, int *accepted, apr_pool_t *p)
      * (a dry run keeps it in memory: it must not touch the store) */
     verify_recset_create(&set, lock ? verify_snapshot_dirfd(lock) : -1, 0,
                          p);
-    if (verify_intake_set(o->src, in.buf, in.len, keys,
-                          verify_date_taipei(apr_time_now()), set,
-                          intake_drop, &in, &err, p) != APR_SUCCESS) {
+    {
+        intake_args_t a = { o, &in, keys, set, &err, p };
+        rc = input_guarded(&in, intake_run, &a);
+    }
+    if (rc == INPUT_SHRANK) {
+        rc = input_shrank(o->file);
+        goto cleanup;
+    }
+    if (rc != 0) {
         rc = import_fail(o->file, err);
         goto cleanup;
     }

@@ -103,6 +103,16 @@ int input_open(input_t *in, const import_opts_t *o, apr_pool_t *p);
  *  memory). */
 void input_drop(input_t *in, size_t off);
 
+/** input_guarded(): the mapped file shrank under a read. */
+#define INPUT_SHRANK (-2)
+
+/** Run @p fn(@p ctx), its return value; INPUT_SHRANK instead if it read
+ *  the mapped batch past the end of a file truncated meanwhile. */
+int input_guarded(input_t *in, int (*fn)(void *ctx), void *ctx);
+
+/** The refusal of a batch whose file shrank while it was read; 1. */
+int input_shrank(const char *file);
+
 /** Wipe and free the clear batch (idempotent). */
 void input_release(input_t *in);
 

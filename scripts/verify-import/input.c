@@ -6,6 +6,8 @@
  * The clear batch only ever lives in memory that is wiped before it is
  * freed.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -29,6 +31,53 @@ static void take(input_t *in, char *buf, size_t len, size_t cap)
     in->len = len;
     in->cap = cap;
     in->mapped = 0;
+}
+
+/* A read of the mapped file past its end, once another process has
+ * truncated it, is a SIGBUS: while a guarded step runs, it is turned
+ * into a refusal instead of the importer's death (unrecorded). */
+static sigjmp_buf guard_jmp;
+static volatile sig_atomic_t guarding;
+
+static void on_sigbus(int sig)
+{
+    if (guarding) {
+        guarding = 0;
+        siglongjmp(guard_jmp, 1);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int input_guarded(input_t *in, int (*fn)(void *ctx), void *ctx)
+{
+    struct sigaction sa, old;
+    int rc;
+
+    if (!in->mapped) {
+        return fn(ctx);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &old);
+    if (sigsetjmp(guard_jmp, 1)) {
+        rc = INPUT_SHRANK;
+    }
+    else {
+        guarding = 1;
+        rc = fn(ctx);
+    }
+    guarding = 0;
+    sigaction(SIGBUS, &old, NULL);
+    return rc;
+}
+
+int input_shrank(const char *file)
+{
+    return import_fail(file, "the input file shrank while it was read "
+                       "(another process truncated it): import the file "
+                       "once it is complete");
 }
 
 void input_drop(input_t *in, size_t off)
@@ -350,8 +399,9 @@ static int read_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
 }
 
 /* SHA-256 of the batch as received, a window at a time. */
-static void digest(input_t *in)
+static int digest(void *ctx)
 {
+    input_t *in = ctx;
     const size_t step = (size_t)16 << 20;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned int hlen;
@@ -359,7 +409,7 @@ static void digest(input_t *in)
 
     if (!c) {
         EVP_Digest(in->buf, in->len, in->sha256, &hlen, EVP_sha256(), NULL);
-        return;
+        return 0;
     }
     EVP_DigestInit_ex(c, EVP_sha256(), NULL);
     for (off = 0; off < in->len; off += step) {
@@ -369,6 +419,7 @@ static void digest(input_t *in)
     }
     EVP_DigestFinal_ex(c, in->sha256, &hlen);
     EVP_MD_CTX_free(c);
+    return 0;
 }
 
 int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
@@ -386,19 +437,36 @@ int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
         return rc;
     }
     /* the digest names the file as received, before any decoding */
-    digest(in);
+    if (input_guarded(in, digest, in) == INPUT_SHRANK) {
+        return input_shrank(o->file);
+    }
     in->have_sha256 = 1;
     return 0;
 }
 
-int input_open(input_t *in, const import_opts_t *o, apr_pool_t *p)
+typedef struct open_args_t {
+    input_t *in;
+    const import_opts_t *o;
+    apr_pool_t *p;
+} open_args_t;
+
+static int open_layers(void *ctx)
 {
-    int rc = open_cms(in, o, p);
+    open_args_t *a = ctx;
+    int rc = open_cms(a->in, a->o, a->p);
 
     if (rc != 0) {
         return rc;
     }
-    return o->big5 ? from_big5(in, o, p) : 0;
+    return a->o->big5 ? from_big5(a->in, a->o, a->p) : 0;
+}
+
+int input_open(input_t *in, const import_opts_t *o, apr_pool_t *p)
+{
+    open_args_t a = { in, o, p };
+    int rc = input_guarded(in, open_layers, &a);
+
+    return rc == INPUT_SHRANK ? input_shrank(o->file) : rc;
 }
 
 void input_close(input_t *in)
