@@ -39,7 +39,7 @@ CFLAGS    ?= -O2 -g
 ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -D_GNU_SOURCE -Imod_verify \
              $(APR_INC)
 TOOL_CFLAGS = $(ALL_CFLAGS) -Iscripts -DVERIFY_VERSION='"$(VERSION)"'
-LIBS      := -llmdb -lcrypto -ljansson
+LIBS      := -llmdb -lcrypto -ljansson -lutf8proc
 
 # The core library: every mod_verify/verify_*.c (no httpd headers).
 LIB_SRC   := $(wildcard mod_verify/verify_*.c)
@@ -84,6 +84,11 @@ $(BUILD)/t/%: t/unit/%.c $(wildcard t/unit/*.h) $(HDRS) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
 
 unit: $(UNIT_BIN)
+# the national-scale batch generator of `make bench` and t/test_176
+unit: $(BUILD)/gen-household-fast
+$(BUILD)/gen-household-fast: scripts/gen-household-fast.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $<
 # t/test_300_tlog_library.py's driver, made by the rule above
 unit: $(BUILD)/t/tlog-driver
 
@@ -115,6 +120,8 @@ bench:
 	$(MAKE) all
 	bash scripts/bench.sh
 	bash scripts/bench-sample.sh
+	$(MAKE) $(BUILD)/gen-household-fast
+	bash scripts/bench-import.sh
 
 # The module (by apxs, then 0644 as httpd's own modules are), the tools,
 # their manual pages, the a2enmod files (an admin's edited copy is kept),

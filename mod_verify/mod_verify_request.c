@@ -15,6 +15,7 @@
 
 #include <openssl/rand.h>
 #include <jansson.h>
+#include "verify_name.h"
 
 #include "verify.h"
 #include "verify_private.h"
@@ -376,19 +377,15 @@ static int identity_matches(const verify_req_t *q)
     const verify_field_t *name = &q->f[VERIFY_F_NAME];
     const verify_field_t *birth = &q->f[VERIFY_F_BIRTH];
     const verify_record_t *hh = &q->lk.rec[VERIFY_SRC_HOUSEHOLD];
-    unsigned char tag[VERIFY_TAG_LEN];
-    char norm[512];
-    size_t n;
 
     if (!q->lk.found[VERIFY_SRC_HOUSEHOLD]) {
         return 0;
     }
-    if (name->present) {
-        n = verify_name_normalise(name->v, name->len, norm, sizeof(norm));
-        verify_keys_tag(keys, VERIFY_KEY_NAME, norm, n, tag);
-        if (memcmp(tag, hh->name_tag, VERIFY_NAME_TAG_LEN)) {
-            return 0;
-        }
+    /* the Han name or the romanised one, in the record's normal form
+     * (verify_name.h): as people write them */
+    if (name->present
+        && !verify_name_matches(keys, hh, name->v, name->len)) {
+        return 0;
     }
     return !birth->present
            || verify_date_parse_iso(birth->v, birth->len) == hh->birth;

@@ -11,9 +11,9 @@
 #include "verify_csv.h"
 #include "verify_id.h"
 #include "verify_text.h"
+#include "verify_recset.h"
+#include "verify_name.h"
 
-#define NAME_MAX_CHARS 64
-#define NAME_NORM_MAX 512
 
 unsigned long verify_line_at(const char *buf, size_t off)
 {
@@ -30,6 +30,24 @@ unsigned long verify_line_at(const char *buf, size_t off)
 int verify_csv_parse(const char *buf, size_t len, verify_csv_row_fn fn,
                      void *ctx, char **err, apr_pool_t *p)
 {
+    const char *z = memchr(buf, '\0', len);
+
+    if (z) {
+        *err = apr_psprintf(p, "line %lu: NUL byte in file",
+                            verify_line_at(buf, (size_t)(z - buf)));
+        return -1;
+    }
+    return verify_csv_parse_ex(buf, len, fn, NULL, ctx, err, p);
+}
+
+/* How often (bytes) the parse says how far it has come. */
+#define PROGRESS_STEP ((size_t)16 << 20)
+
+int verify_csv_parse_ex(const char *buf, size_t len, verify_csv_row_fn fn,
+                        verify_csv_progress_fn progress, void *ctx,
+                        char **err, apr_pool_t *p)
+{
+    size_t next_mark = PROGRESS_STEP;
     const char *fields[VERIFY_CSV_MAX_FIELDS];
     size_t lens[VERIFY_CSV_MAX_FIELDS];
     char *scratch, *out;
@@ -40,12 +58,6 @@ int verify_csv_parse(const char *buf, size_t len, verify_csv_row_fn fn,
     if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
         i = 3;
     }
-    if (memchr(buf, '\0', len)) {
-        const char *z = memchr(buf, '\0', len);
-        *err = apr_psprintf(p, "line %lu: NUL byte in file",
-                            verify_line_at(buf, (size_t)(z - buf)));
-        return -1;
-    }
     /* Unquoted output is never longer than the input. */
     scratch = apr_palloc(p, len + 1);
     while (i < len) {
@@ -54,6 +66,10 @@ int verify_csv_parse(const char *buf, size_t len, verify_csv_row_fn fn,
             i += buf[i] == '\r' ? 2 : 1;
             line++;
             continue;           /* blank line */
+        }
+        if (progress && i >= next_mark) {
+            progress(ctx, i);
+            next_mark = i + PROGRESS_STEP;
         }
         rec_line = line;
         out = scratch;
@@ -131,7 +147,7 @@ int verify_csv_parse(const char *buf, size_t len, verify_csv_row_fn fn,
 
 /* Column roles of the sources. */
 enum { COL_ID, COL_NAME, COL_BIRTH, COL_INDIGENOUS, COL_VALID, COL_LEVEL,
-       COL_COUNT };
+       COL_ROMANISED, COL_COUNT };
 
 typedef struct {
     int role;
@@ -145,6 +161,8 @@ static const column_t columns[] = {
     { COL_INDIGENOUS, "indigenous|原住民身分別|原住民身分|原住民別" },
     { COL_VALID,      "valid_until|有效期限|有效日期|有效期間迄日" },
     { COL_LEVEL,      "level|障礙等級|等級" },
+    { COL_ROMANISED,  "romanised|romanized|name_romanised|羅馬拼音|"
+                      "並列羅馬拼音|原住民族語羅馬拼音" },
 };
 
 /* The columns each source needs (and allows). */
@@ -152,6 +170,11 @@ static const unsigned source_cols[VERIFY_SRC_COUNT] = {
     1u << COL_ID | 1u << COL_NAME | 1u << COL_BIRTH | 1u << COL_INDIGENOUS,
     1u << COL_ID | 1u << COL_VALID,
     1u << COL_ID | 1u << COL_LEVEL | 1u << COL_VALID
+};
+
+/* The columns a source may have besides (optional). */
+static const unsigned source_optional[VERIFY_SRC_COUNT] = {
+    1u << COL_ROMANISED, 0, 0
 };
 
 typedef struct {
@@ -163,6 +186,9 @@ typedef struct {
     int have_header;
     verify_import_rec_t *recs;
     size_t n, cap;
+    verify_recset_t *set;       /* or into this set */
+    verify_intake_drop_fn drop; /* told how far the batch has been read */
+    void *drop_ctx;
     char *err;
     apr_pool_t *p;
 } intake_t;
@@ -188,6 +214,7 @@ static int header(intake_t *in, unsigned long line, const char *const *f,
                   const size_t *lens, int n)
 {
     unsigned need = source_cols[in->src], seen = 0;
+    unsigned allowed = need | source_optional[in->src];
     size_t c;
     int i;
 
@@ -200,7 +227,7 @@ static int header(intake_t *in, unsigned long line, const char *const *f,
         while (l && (*s == ' ')) s++, l--;
         while (l && s[l - 1] == ' ') l--;
         for (c = 0; c < sizeof(columns) / sizeof(columns[0]); c++) {
-            if ((need & (1u << columns[c].role))
+            if ((allowed & (1u << columns[c].role))
                 && name_in(columns[c].names, s, l)) {
                 break;
             }
@@ -237,7 +264,7 @@ static int header(intake_t *in, unsigned long line, const char *const *f,
         seen |= 1u << columns[c].role;
         in->pos[columns[c].role] = i;
     }
-    if (seen != need) {
+    if ((seen & need) != need) {
         for (c = 0; !((need & ~seen) & (1u << columns[c].role)); c++)
             ;
         in->err = apr_psprintf(in->p, "line %lu: header: missing column %.*s"
@@ -288,12 +315,40 @@ static int level_value(const char *s, size_t l)
     return -1;
 }
 
+/* The name tag of a name of the batch (the Han name, or with
+ * @p romanised the romanised one) in the current normal form; NULL, or
+ * what is wrong with the name. */
+static const char *name_tag(intake_t *in, const char *nm, size_t nl,
+                            int romanised,
+                            unsigned char tag[VERIFY_NAME_TAG_LEN])
+{
+    char norm[VERIFY_NAME_NORM_MAX];
+    unsigned char full[VERIFY_TAG_LEN];
+    const char *what = romanised ? "romanised name" : "name";
+
+    if (!verify_utf8_clean(nm, nl)) {
+        return apr_psprintf(in->p, "%s is not clean UTF-8 text", what);
+    }
+    nl = verify_name_fold(nm, nl, norm, sizeof(norm));
+    if (nl == (size_t)-1
+        || verify_utf8_chars(norm, nl) > VERIFY_NAME_MAX_CHARS) {
+        return apr_psprintf(in->p, "%s longer than %d characters", what,
+                            VERIFY_NAME_MAX_CHARS);
+    }
+    if (nl == 0) {
+        /* an empty romanised column is no romanised name (never here) */
+        return apr_psprintf(in->p, "%s is empty", what);
+    }
+    verify_keys_tag(in->keys, VERIFY_KEY_NAME, norm, nl, full);
+    memcpy(tag, full, VERIFY_NAME_TAG_LEN);
+    return NULL;
+}
+
 static int row(void *ctx, unsigned long line, const char *const *f,
                const size_t *lens, int n)
 {
     intake_t *in = ctx;
     char id[VERIFY_ID_LEN + 1];
-    char norm[NAME_NORM_MAX];
     verify_record_t rec;
     verify_import_rec_t *r;
     verify_id_status_t st;
@@ -318,25 +373,21 @@ static int row(void *ctx, unsigned long line, const char *const *f,
     }
     memset(&rec, 0, sizeof(rec));
     if (in->pos[COL_NAME] >= 0) {
-        const char *nm = f[in->pos[COL_NAME]];
-        size_t nl = lens[in->pos[COL_NAME]];
-        if (!verify_utf8_clean(nm, nl)) {
-            return fault(in, line, id, VERIFY_ID_LEN,
-                         "name is not clean UTF-8 text");
+        const char *bad = name_tag(in, f[in->pos[COL_NAME]],
+                                   lens[in->pos[COL_NAME]], 0, rec.name_tag);
+        if (bad) {
+            return fault(in, line, id, VERIFY_ID_LEN, bad);
         }
-        nl = verify_name_normalise(nm, nl, norm, sizeof(norm));
-        if (nl == 0) {
-            return fault(in, line, id, VERIFY_ID_LEN, "name is empty");
+        rec.name_form = VERIFY_RECORD_HOUSEHOLD_VERSION;
+    }
+    if (in->pos[COL_ROMANISED] >= 0 && lens[in->pos[COL_ROMANISED]]) {
+        const char *bad = name_tag(in, f[in->pos[COL_ROMANISED]],
+                                   lens[in->pos[COL_ROMANISED]], 1,
+                                   rec.romanised_tag);
+        if (bad) {
+            return fault(in, line, id, VERIFY_ID_LEN, bad);
         }
-        if (verify_utf8_chars(norm, nl) > NAME_MAX_CHARS) {
-            return fault(in, line, id, VERIFY_ID_LEN,
-                         "name longer than 64 characters");
-        }
-        {
-            unsigned char tag[VERIFY_TAG_LEN];
-            verify_keys_tag(in->keys, VERIFY_KEY_NAME, norm, nl, tag);
-            memcpy(rec.name_tag, tag, VERIFY_NAME_TAG_LEN);
-        }
+        rec.has_romanised = 1;
     }
     if (in->pos[COL_BIRTH] >= 0) {
         rec.birth = verify_date_parse_any(f[in->pos[COL_BIRTH]],
@@ -376,6 +427,17 @@ static int row(void *ctx, unsigned long line, const char *const *f,
         }
         rec.level = (unsigned char)v;
     }
+    if (in->set) {
+        verify_import_rec_t one;
+
+        verify_keys_tag(in->keys, VERIFY_KEY_STORE, id, VERIFY_ID_LEN,
+                        one.key);
+        memset(one.val, 0, sizeof(one.val));
+        one.vlen = (unsigned char)verify_record_encode(in->src, &rec,
+                                                       one.val);
+        one.line = line;
+        return verify_recset_add(in->set, &one, &in->err);
+    }
     if (in->n == in->cap) {
         size_t ncap = in->cap ? in->cap * 2 : 1024;
         verify_import_rec_t *nr = realloc(in->recs, ncap * sizeof(*nr));
@@ -399,14 +461,81 @@ static apr_status_t free_recs(void *data)
     return APR_SUCCESS;
 }
 
+/* parse progress: the bytes before @p off are done with */
+static void parsed_upto(void *ctx, size_t off)
+{
+    intake_t *in = ctx;
+
+    in->drop(in->drop_ctx, off);
+}
+
+/* Window of the checks over the whole batch before its parse. */
+#define SCAN_STEP ((size_t)16 << 20)
+
+/* The batch is UTF-8 and has no NUL byte: checked a window at a time,
+ * each window given up when done with. 0, or -1 with *err set. */
+static int scan_batch(intake_t *in, const char *buf, size_t len, char **err)
+{
+    size_t off = 0, w, bad;
+    const char *z;
+
+    while (off < len) {
+        w = len - off < SCAN_STEP ? len - off : SCAN_STEP;
+        bad = verify_utf8_scan(buf + off, w);
+        if (bad != w && (off + w == len || w - bad > 3)) {
+            *err = apr_psprintf(in->p, "line %lu: not valid UTF-8 (use "
+                                "--encoding big5 for Big5 files)",
+                                verify_line_at(buf, off + bad));
+            return -1;
+        }
+        z = memchr(buf + off, '\0', bad);
+        if (z) {
+            *err = apr_psprintf(in->p, "line %lu: NUL byte in file",
+                                verify_line_at(buf, (size_t)(z - buf)));
+            return -1;
+        }
+        /* a character cut by the window's end: from its start again */
+        off += bad == w ? w : bad;
+        if (in->drop) {
+            in->drop(in->drop_ctx, off);
+        }
+    }
+    return 0;
+}
+
+static apr_status_t intake(intake_t *in, const char *buf, size_t len,
+                           char **err)
+{
+    int rc;
+
+    if (scan_batch(in, buf, len, err) != 0) {
+        return APR_EINVAL;
+    }
+    rc = verify_csv_parse_ex(buf, len, row, in->drop ? parsed_upto : NULL,
+                             in, err, in->p);
+    if (rc == 0 && !in->have_header) {
+        *err = apr_pstrdup(in->p, "line 1: empty file (a header line is "
+                           "required)");
+        rc = -1;
+    }
+    if (in->drop) {
+        in->drop(in->drop_ctx, len);
+    }
+    if (rc != 0) {
+        if (in->err) {
+            *err = in->err;
+        }
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
                            const verify_keys_t *keys, verify_date_t today,
                            verify_import_rec_t **recs, size_t *n,
                            char **err, apr_pool_t *p)
 {
     intake_t in;
-    size_t bad;
-    int rc;
 
     memset(&in, 0, sizeof(in));
     in.src = src;
@@ -415,22 +544,7 @@ apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
     in.p = p;
     *recs = NULL;
     *n = 0;
-    bad = verify_utf8_scan(buf, len);
-    if (bad != len) {
-        *err = apr_psprintf(p, "line %lu: not valid UTF-8 (use --encoding "
-                            "big5 for Big5 files)", verify_line_at(buf, bad));
-        return APR_EINVAL;
-    }
-    rc = verify_csv_parse(buf, len, row, &in, err, p);
-    if (rc == 0 && !in.have_header) {
-        *err = apr_pstrdup(p, "line 1: empty file (a header line is "
-                           "required)");
-        rc = -1;
-    }
-    if (rc != 0) {
-        if (in.err) {
-            *err = in.err;
-        }
+    if (intake(&in, buf, len, err) != APR_SUCCESS) {
         free(in.recs);
         return APR_EINVAL;
     }
@@ -441,4 +555,23 @@ apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
     *recs = in.recs;
     *n = in.n;
     return APR_SUCCESS;
+}
+
+apr_status_t verify_intake_set(verify_source_t src, const char *buf,
+                               size_t len, const verify_keys_t *keys,
+                               verify_date_t today, verify_recset_t *set,
+                               verify_intake_drop_fn drop, void *drop_ctx,
+                               char **err, apr_pool_t *p)
+{
+    intake_t in;
+
+    memset(&in, 0, sizeof(in));
+    in.src = src;
+    in.keys = keys;
+    in.today = today;
+    in.set = set;
+    in.drop = drop;
+    in.drop_ctx = drop_ctx;
+    in.p = p;
+    return intake(&in, buf, len, err);
 }

@@ -34,6 +34,16 @@ typedef int (*verify_csv_row_fn)(void *ctx, unsigned long line,
 int verify_csv_parse(const char *buf, size_t len, verify_csv_row_fn fn,
                      void *ctx, char **err, apr_pool_t *p);
 
+/** Told how far a parse has come: the bytes before @p off are done. */
+typedef void (*verify_csv_progress_fn)(void *ctx, size_t off);
+
+/** verify_csv_parse() of a buffer known to hold no NUL byte (not
+ *  checked again), telling @p progress (if not NULL) every 16 MiB or so
+ *  how far it has come (with the row callback's @p ctx). */
+int verify_csv_parse_ex(const char *buf, size_t len, verify_csv_row_fn fn,
+                        verify_csv_progress_fn progress, void *ctx,
+                        char **err, apr_pool_t *p);
+
 /**
  * Turn a whole batch file for @p src into import records: the header is
  * required (English or Chinese column names), every record is
@@ -46,5 +56,21 @@ apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
                            const verify_keys_t *keys, verify_date_t today,
                            verify_import_rec_t **recs, size_t *n,
                            char **err, apr_pool_t *p);
+
+/** Told that the bytes of the batch before @p off will not be read
+ *  again (a mapped file can let them go). */
+typedef void (*verify_intake_drop_fn)(void *ctx, size_t off);
+
+/**
+ * verify_intake() into @p set (verify_recset.h), for a batch of any
+ * size: the records are not checked for duplicate IDs here (the set
+ * is, when it is walked), and @p drop (may be NULL) is told as the
+ * batch is read through.
+ */
+apr_status_t verify_intake_set(verify_source_t src, const char *buf,
+                               size_t len, const verify_keys_t *keys,
+                               verify_date_t today, verify_recset_t *set,
+                               verify_intake_drop_fn drop, void *drop_ctx,
+                               char **err, apr_pool_t *p);
 
 #endif /* VERIFY_CSV_H */

@@ -63,10 +63,17 @@ size_t verify_record_encode(verify_source_t src, const verify_record_t *rec,
     out[0] = VERIFY_RECORD_VERSION;
     switch (src) {
     case VERIFY_SRC_HOUSEHOLD:
+        /* format 2: the romanised name's tag follows when there is one */
+        out[0] = VERIFY_RECORD_HOUSEHOLD_VERSION;
         out[1] = rec->indigenous;
         put32(out + 2, rec->birth);
         memcpy(out + 6, rec->name_tag, VERIFY_NAME_TAG_LEN);
-        return 6 + VERIFY_NAME_TAG_LEN;
+        if (!rec->has_romanised) {
+            return 6 + VERIFY_NAME_TAG_LEN;
+        }
+        memcpy(out + 6 + VERIFY_NAME_TAG_LEN, rec->romanised_tag,
+               VERIFY_NAME_TAG_LEN);
+        return 6 + 2 * VERIFY_NAME_TAG_LEN;
     case VERIFY_SRC_ELDERLY_ALONE:
         put32(out + 1, rec->valid_until);
         return 5;
@@ -85,18 +92,28 @@ int verify_record_decode(verify_source_t src, const void *data, size_t len,
     const unsigned char *p = data;
 
     memset(rec, 0, sizeof(*rec));
+    if (src == VERIFY_SRC_HOUSEHOLD) {
+        /* format 1 (old normal form) or 2 (with a romanised name) */
+        if (len < 1 || p[0] < 1 || p[0] > VERIFY_RECORD_HOUSEHOLD_VERSION
+            || !(len == 6 + VERIFY_NAME_TAG_LEN
+                 || (p[0] >= 2 && len == 6 + 2 * VERIFY_NAME_TAG_LEN))) {
+            return -1;
+        }
+        rec->name_form = p[0];
+        rec->indigenous = p[1];
+        rec->birth = get32(p + 2);
+        memcpy(rec->name_tag, p + 6, VERIFY_NAME_TAG_LEN);
+        if (len == 6 + 2 * VERIFY_NAME_TAG_LEN) {
+            rec->has_romanised = 1;
+            memcpy(rec->romanised_tag, p + 6 + VERIFY_NAME_TAG_LEN,
+                   VERIFY_NAME_TAG_LEN);
+        }
+        return 0;
+    }
     if (len < 1 || p[0] != VERIFY_RECORD_VERSION) {
         return -1;
     }
     switch (src) {
-    case VERIFY_SRC_HOUSEHOLD:
-        if (len != 6 + VERIFY_NAME_TAG_LEN) {
-            return -1;
-        }
-        rec->indigenous = p[1];
-        rec->birth = get32(p + 2);
-        memcpy(rec->name_tag, p + 6, VERIFY_NAME_TAG_LEN);
-        return 0;
     case VERIFY_SRC_ELDERLY_ALONE:
         if (len != 5) {
             return -1;

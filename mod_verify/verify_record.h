@@ -30,8 +30,13 @@ typedef enum {
     VERIFY_INDIGENOUS_PLAIN = 2
 } verify_indigenous_t;
 
-/** Current record format version. */
+/** Current record format version of elderly_alone and disability
+ *  records. */
 #define VERIFY_RECORD_VERSION 1
+/** Current format of household records: 2 (names in the normal form of
+ *  verify_name.h, and a romanised name beside the Han name); format 1
+ *  (the old normal form, no romanised name) is still read. */
+#define VERIFY_RECORD_HOUSEHOLD_VERSION 2
 
 /** One decoded record of any source (fields a source lacks are 0). */
 typedef struct verify_record_t {
@@ -40,10 +45,16 @@ typedef struct verify_record_t {
     verify_date_t birth;          /**< birth date (household) */
     verify_date_t valid_until;    /**< elderly_alone, disability */
     unsigned char name_tag[VERIFY_NAME_TAG_LEN]; /**< household */
+    unsigned char name_form;      /**< household: the normal form of its
+                                       name tags (verify_name_tag): the
+                                       record's format, 1 or 2 */
+    unsigned char has_romanised;  /**< household format 2: a romanised
+                                       name beside the Han name */
+    unsigned char romanised_tag[VERIFY_NAME_TAG_LEN];
 } verify_record_t;
 
 /** Largest encoded record. */
-#define VERIFY_RECORD_MAX 32
+#define VERIFY_RECORD_MAX 40
 
 /** Encode @p rec for @p src; returns the encoded length. */
 size_t verify_record_encode(verify_source_t src, const verify_record_t *rec,

@@ -504,25 +504,29 @@ static void close_fd(int *fd)
     }
 }
 
-apr_status_t verify_snapshot_publish(verify_snap_lock_t *l,
-                                     verify_source_t src,
-                                     verify_import_rec_t *recs, size_t n,
-                                     verify_batch_t *batch,
-                                     verify_snap_report_t *rep, char **err,
-                                     apr_pool_t *p)
+/* Publish a new snapshot in which @p src is @p recs (n of them) or,
+ * without @p recs, the records of @p set. */
+static apr_status_t publish_from(verify_snap_lock_t *l, verify_source_t src,
+                                 verify_import_rec_t *recs, size_t n,
+                                 verify_recset_t *set, verify_batch_t *batch,
+                                 verify_snap_report_t *rep, char **err,
+                                 apr_pool_t *p)
 {
     import_t im;
     verify_snap_report_t dummy;
     verify_store_t *base = NULL, *st = NULL;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
 
     im_locked(&im, l, err, p);
     if (!rep) {
         rep = &dummy;
     }
     memset(rep, 0, sizeof(*rep));
-    /* a bad batch is refused before anything is touched */
-    rv = verify_import_check(recs, n, err, p);
+    /* a bad batch is refused before anything is touched (a set is
+     * checked as it is written: its snapshot is then taken away) */
+    if (recs || !set) {
+        rv = verify_import_check(recs, n, err, p);
+    }
     if (rv == APR_SUCCESS) {
         rv = regroup(&im);
     }
@@ -533,7 +537,9 @@ apr_status_t verify_snapshot_publish(verify_snap_lock_t *l,
         rv = create_snapshot(&im, &st);
     }
     if (rv == APR_SUCCESS) {
-        rv = verify_store_rebuild(st, base, src, recs, n, batch, err, p);
+        rv = set && !recs
+             ? verify_store_rebuild_set(st, base, src, set, batch, err, p)
+             : verify_store_rebuild(st, base, src, recs, n, batch, err, p);
     }
     verify_store_close(st);
     verify_store_close(base);
@@ -559,6 +565,26 @@ apr_status_t verify_snapshot_publish(verify_snap_lock_t *l,
     close_fd(&im.datafd);
     close_fd(&im.snapfd);
     return rv;
+}
+
+apr_status_t verify_snapshot_publish(verify_snap_lock_t *l,
+                                     verify_source_t src,
+                                     verify_import_rec_t *recs, size_t n,
+                                     verify_batch_t *batch,
+                                     verify_snap_report_t *rep, char **err,
+                                     apr_pool_t *p)
+{
+    return publish_from(l, src, recs, n, NULL, batch, rep, err, p);
+}
+
+apr_status_t verify_snapshot_publish_set(verify_snap_lock_t *l,
+                                         verify_source_t src,
+                                         verify_recset_t *set,
+                                         verify_batch_t *batch,
+                                         verify_snap_report_t *rep,
+                                         char **err, apr_pool_t *p)
+{
+    return publish_from(l, src, NULL, 0, set, batch, rep, err, p);
 }
 
 apr_status_t verify_snapshot_import(const char *dir, gid_t gid,

@@ -114,6 +114,16 @@ apr_status_t verify_snapshot_batches(verify_snap_lock_t *l,
                                      verify_lookup_t *out, char **err,
                                      apr_pool_t *p);
 
+/** verify_snapshot_publish() for a batch of any size, in bounded
+ *  memory: the records of @p set (verify_recset.h). A duplicate ID
+ *  found on the way takes the unpublished snapshot away again. */
+apr_status_t verify_snapshot_publish_set(verify_snap_lock_t *l,
+                                         verify_source_t src,
+                                         verify_recset_t *set,
+                                         verify_batch_t *batch,
+                                         verify_snap_report_t *rep,
+                                         char **err, apr_pool_t *p);
+
 /** verify_snapshot_import() under a lock taken already. */
 apr_status_t verify_snapshot_publish(verify_snap_lock_t *l,
                                      verify_source_t src,

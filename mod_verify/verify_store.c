@@ -16,6 +16,7 @@
 #include <apr_file_info.h>
 #include <apr_file_io.h>
 #include "verify_store.h"
+#include "verify_recset.h"
 
 #define META_DB "meta"
 /* Sparse on disk; large enough that readers never see the map grow. */
@@ -304,27 +305,41 @@ apr_status_t verify_import_check(verify_import_rec_t *recs, size_t n,
     return APR_SUCCESS;
 }
 
-/* Write @p src from @p recs (sorted) and its batch metadata in @p txn;
- * fills in the rest of @p batch. */
-static int put_source(MDB_txn *txn, verify_store_t *st, verify_source_t src,
-                      const verify_import_rec_t *recs, size_t n,
-                      verify_batch_t *batch)
+/* Where the records of the source being replaced come from. */
+typedef struct put_ctx_t {
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    int rc;                     /* LMDB's fault, or 0 */
+} put_ctx_t;
+
+/* A run of records in key order, appended (verify_recset_fn). */
+static int put_run(void *ctx, const verify_import_rec_t *recs, size_t n)
 {
-    unsigned char meta[VERIFY_BATCH_META_LEN];
+    put_ctx_t *c = ctx;
     MDB_val k, v;
     size_t i;
-    int rc;
 
     for (i = 0; i < n; i++) {
         k.mv_data = (void *)recs[i].key;
         k.mv_size = VERIFY_TAG_LEN;
         v.mv_data = (void *)recs[i].val;
         v.mv_size = recs[i].vlen;
-        rc = mdb_put(txn, st->db[src], &k, &v, MDB_APPEND);
-        if (rc != 0) {
-            return rc;
+        c->rc = mdb_put(c->txn, c->dbi, &k, &v, MDB_APPEND);
+        if (c->rc != 0) {
+            return 1;
         }
     }
+    return 0;
+}
+
+/* Source @p src's batch metadata in @p txn, for @p n records; fills in
+ * the rest of @p batch. */
+static int put_meta(MDB_txn *txn, verify_store_t *st, verify_source_t src,
+                    size_t n, verify_batch_t *batch)
+{
+    unsigned char meta[VERIFY_BATCH_META_LEN];
+    MDB_val k, v;
+
     batch->records = n;
     batch->imported_at = apr_time_now();
     verify_time_format_s(batch->imported_at, batch->as_of);
@@ -378,37 +393,29 @@ static int copy_source(MDB_txn *txn, verify_store_t *st,
     return rc;
 }
 
-apr_status_t verify_store_rebuild(verify_store_t *st,
-                                  const verify_store_t *base,
-                                  verify_source_t src,
-                                  verify_import_rec_t *recs, size_t n,
-                                  verify_batch_t *batch, char **err,
-                                  apr_pool_t *p)
+/* Everything but the records of @p src: a write transaction with the
+ * other sources copied from @p base (or @p src emptied). */
+static int begin_rebuild(verify_store_t *st, const verify_store_t *base,
+                         verify_source_t src, MDB_txn **txn)
 {
-    MDB_txn *txn = NULL;
-    apr_status_t rv;
     int rc, i;
 
-    rv = verify_import_check(recs, n, err, p);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (st->readonly) {
-        *err = apr_pstrdup(p, "store opened read-only");
-        return APR_EINVAL;
-    }
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = mdb_txn_begin(st->env, NULL, 0, txn);
     for (i = 0; rc == 0 && base && i < VERIFY_SRC_COUNT; i++) {
         if (i != (int)src) {
-            rc = copy_source(txn, st, base, (verify_source_t)i);
+            rc = copy_source(*txn, st, base, (verify_source_t)i);
         }
     }
     if (rc == 0 && !base) {
-        rc = mdb_drop(txn, st->db[src], 0);
+        rc = mdb_drop(*txn, st->db[src], 0);
     }
-    if (rc == 0) {
-        rc = put_source(txn, st, src, recs, n, batch);
-    }
+    return rc;
+}
+
+/* Commit, or abort; the message for a fault of LMDB's. */
+static apr_status_t end_rebuild(MDB_txn *txn, int rc, char **err,
+                                apr_pool_t *p)
+{
     if (rc == 0) {
         rc = mdb_txn_commit(txn);
         txn = NULL;
@@ -422,4 +429,73 @@ apr_status_t verify_store_rebuild(verify_store_t *st,
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t verify_store_rebuild(verify_store_t *st,
+                                  const verify_store_t *base,
+                                  verify_source_t src,
+                                  verify_import_rec_t *recs, size_t n,
+                                  verify_batch_t *batch, char **err,
+                                  apr_pool_t *p)
+{
+    MDB_txn *txn = NULL;
+    put_ctx_t c;
+    apr_status_t rv;
+    int rc;
+
+    rv = verify_import_check(recs, n, err, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (st->readonly) {
+        *err = apr_pstrdup(p, "store opened read-only");
+        return APR_EINVAL;
+    }
+    rc = begin_rebuild(st, base, src, &txn);
+    if (rc == 0) {
+        c.txn = txn;
+        c.dbi = st->db[src];
+        c.rc = 0;
+        put_run(&c, recs, n);
+        rc = c.rc;
+    }
+    if (rc == 0) {
+        rc = put_meta(txn, st, src, n, batch);
+    }
+    return end_rebuild(txn, rc, err, p);
+}
+
+apr_status_t verify_store_rebuild_set(verify_store_t *st,
+                                      const verify_store_t *base,
+                                      verify_source_t src,
+                                      verify_recset_t *set,
+                                      verify_batch_t *batch, char **err,
+                                      apr_pool_t *p)
+{
+    MDB_txn *txn = NULL;
+    put_ctx_t c;
+    apr_status_t rv;
+    int rc, fn_rc = 0;
+
+    if (st->readonly) {
+        *err = apr_pstrdup(p, "store opened read-only");
+        return APR_EINVAL;
+    }
+    rc = begin_rebuild(st, base, src, &txn);
+    if (rc == 0) {
+        c.txn = txn;
+        c.dbi = st->db[src];
+        c.rc = 0;
+        rv = verify_recset_walk(set, put_run, &c, &fn_rc, err, p);
+        if (rv != APR_SUCCESS && !fn_rc) {
+            /* a duplicate, or a temporary file: said in *err */
+            mdb_txn_abort(txn);
+            return rv;
+        }
+        rc = c.rc;
+    }
+    if (rc == 0) {
+        rc = put_meta(txn, st, src, verify_recset_count(set), batch);
+    }
+    return end_rebuild(txn, rc, err, p);
 }

@@ -103,4 +103,19 @@ apr_status_t verify_store_rebuild(verify_store_t *st,
                                   verify_batch_t *batch, char **err,
                                   apr_pool_t *p);
 
+typedef struct verify_recset_t verify_recset_t;
+
+/**
+ * verify_store_rebuild() for a batch of any size: @p src becomes the
+ * records of @p set (verify_recset.h), walked in key order and checked
+ * for duplicates on the way (a duplicate aborts the transaction:
+ * nothing changed).
+ */
+apr_status_t verify_store_rebuild_set(verify_store_t *st,
+                                      const verify_store_t *base,
+                                      verify_source_t src,
+                                      verify_recset_t *set,
+                                      verify_batch_t *batch, char **err,
+                                      apr_pool_t *p);
+
 #endif /* VERIFY_STORE_H */

@@ -20,8 +20,10 @@ int verify_unhex(const char *s, size_t len, unsigned char *out,
                  int any_case);
 
 /**
- * Normalise a personal name for tagging: trims ASCII and ideographic
- * spaces at both ends and folds ASCII letters to upper case.
+ * The earlier normal form of a personal name, kept for the name tags of
+ * household records of format 1 (verify_name.h has the current one):
+ * trims ASCII and ideographic spaces at both ends and folds ASCII
+ * letters to upper case.
  * @return the normalised length written to @p out (at most @p outlen-1),
  *         or 0 when nothing remains.
  */

@@ -19,6 +19,7 @@
 #include <apr_strings.h>
 #include <openssl/rand.h>
 #include "verify-import/import.h"
+#include "verify_recset.h"
 
 /* "…; to import it anyway, give --force (recorded …)" */
 #define OR_FORCE "; to import it anyway, give --force (recorded in the " \
@@ -248,13 +249,12 @@ static int store_checks(const import_opts_t *o, verify_snap_lock_t *l,
     return 0;
 }
 
-/* Publish a new snapshot in which the source is @p recs, the input's
+/* Publish a new snapshot in which the source is @p set, the input's
  * destruction recorded as pending first; fills in the rest of
  * @p batch. *pending: a record was written. */
 static int store_batch(const import_opts_t *o, verify_snap_lock_t *l,
                        verify_keys_t *keys, const input_t *in,
-                       verify_import_rec_t *recs, size_t n,
-                       verify_batch_t *batch, const char *user,
+                       verify_recset_t *set, verify_batch_t *batch, const char *user,
                        int *pending, apr_pool_t *p)
 {
     verify_snap_report_t rep;
@@ -272,7 +272,7 @@ static int store_batch(const import_opts_t *o, verify_snap_lock_t *l,
         }
         *pending = 1;
     }
-    if (verify_snapshot_publish(l, o->src, recs, n, batch, &rep, &err, p)
+    if (verify_snapshot_publish_set(l, o->src, set, batch, &rep, &err, p)
         != APR_SUCCESS) {
         if (*pending && rep.name[0]) {
             /* published after all (a sync failed): destroy it later */
@@ -338,6 +338,32 @@ cleanup:
     return rc ? rc : recovered;
 }
 
+/* The importer has read the batch up to @p off (verify_intake_drop_fn). */
+static void intake_drop(void *ctx, size_t off)
+{
+    input_drop(ctx, off);
+}
+
+/* The batch into the record set, as a guarded step (input_guarded). */
+typedef struct intake_args_t {
+    const import_opts_t *o;
+    input_t *in;
+    const verify_keys_t *keys;
+    verify_recset_t *set;
+    char **err;
+    apr_pool_t *p;
+} intake_args_t;
+
+static int intake_run(void *ctx)
+{
+    intake_args_t *a = ctx;
+
+    return verify_intake_set(a->o->src, a->in->buf, a->in->len, a->keys,
+                             verify_date_taipei(apr_time_now()), a->set,
+                             intake_drop, a->in, a->err, a->p)
+           != APR_SUCCESS;
+}
+
 const char *import_last_fault(void)
 {
     return fault_noted;
@@ -362,7 +388,7 @@ int import_one(const import_opts_t *o, int *accepted, apr_pool_t *p)
     verify_event_import_t ev;
     verify_snap_lock_t *lock = NULL;
     verify_keys_t *keys;
-    verify_import_rec_t *recs;
+    verify_recset_t *set = NULL;
     verify_batch_t batch;
     input_t in;
     char hex[65], *err = NULL;
@@ -438,13 +464,24 @@ int import_one(const import_opts_t *o, int *accepted, apr_pool_t *p)
             goto cleanup;
         }
     }
-    if (verify_intake(o->src, in.buf, in.len, keys,
-                      verify_date_taipei(apr_time_now()), &recs, &n, &err,
-                      p) != APR_SUCCESS) {
+    /* a large batch spills into unnamed files in the store directory
+     * (a dry run keeps it in memory: it must not touch the store) */
+    verify_recset_create(&set, lock ? verify_snapshot_dirfd(lock) : -1, 0,
+                         p);
+    {
+        intake_args_t a = { o, &in, keys, set, &err, p };
+        rc = input_guarded(&in, intake_run, &a);
+    }
+    if (rc == INPUT_SHRANK) {
+        rc = input_shrank(o->file);
+        goto cleanup;
+    }
+    if (rc != 0) {
         rc = import_fail(o->file, err);
         goto cleanup;
     }
     input_release(&in);
+    n = verify_recset_count(set);
     ev.have_records = 1;
     ev.records = n;
     if (n == 0) {
@@ -453,7 +490,9 @@ int import_one(const import_opts_t *o, int *accepted, apr_pool_t *p)
     }
     if (o->dry_run) {
         /* validate only: the store is not even opened */
-        if (verify_import_check(recs, n, &err, p) != APR_SUCCESS) {
+        int fn_rc;
+        if (verify_recset_walk(set, NULL, NULL, &fn_rc, &err, p)
+            != APR_SUCCESS) {
             rc = import_fail(o->file, err);
             goto cleanup;
         }
@@ -469,8 +508,7 @@ int import_one(const import_opts_t *o, int *accepted, apr_pool_t *p)
     batch.flags = (o->allow_plain ? VERIFY_BATCH_PLAIN : 0)
                   | (forced[0] ? VERIFY_BATCH_FORCED : 0);
     memcpy(batch.sha256, in.sha256, sizeof(batch.sha256));
-    rc = store_batch(o, lock, keys, &in, recs, n, &batch, ev.user,
-                     &pending, p);
+    rc = store_batch(o, lock, keys, &in, set, &batch, ev.user, &pending, p);
     if (rc != 0) {
         goto cleanup;
     }

@@ -40,7 +40,10 @@ typedef struct import_opts_t {
 
 /** The batch in the clear, in memory wiped by input_release(). */
 typedef struct input_t {
-    char *buf;                    /* malloc'd UTF-8 batch */
+    char *buf;                    /* the UTF-8 batch: malloc'd, or the
+                                     file mapped read-only (mapped) */
+    int mapped;                   /* buf is the file's mapping */
+    size_t dropped;               /* its pages before this let go */
     size_t len;                   /* its length */
     size_t cap;                   /* bytes of buf to wipe */
     unsigned char sha256[32];     /* of the file as received */
@@ -94,6 +97,21 @@ int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p);
  * @return 0, or the exit code
  */
 int input_open(input_t *in, const import_opts_t *o, apr_pool_t *p);
+
+/** The batch's bytes before @p off will not be read again: a mapped
+ *  file lets their pages go (they no longer count in the importer's
+ *  memory). */
+void input_drop(input_t *in, size_t off);
+
+/** input_guarded(): the mapped file shrank under a read. */
+#define INPUT_SHRANK (-2)
+
+/** Run @p fn(@p ctx), its return value; INPUT_SHRANK instead if it read
+ *  the mapped batch past the end of a file truncated meanwhile. */
+int input_guarded(input_t *in, int (*fn)(void *ctx), void *ctx);
+
+/** The refusal of a batch whose file shrank while it was read; 1. */
+int input_shrank(const char *file);
 
 /** Wipe and free the clear batch (idempotent). */
 void input_release(input_t *in);

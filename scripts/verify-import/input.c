@@ -6,12 +6,15 @@
  * The clear batch only ever lives in memory that is wiped before it is
  * freed.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <apr_strings.h>
 #include <apr_xlate.h>
@@ -27,10 +30,81 @@ static void take(input_t *in, char *buf, size_t len, size_t cap)
     in->buf = buf;
     in->len = len;
     in->cap = cap;
+    in->mapped = 0;
+}
+
+/* A read of the mapped file past its end, once another process has
+ * truncated it, is a SIGBUS: while a guarded step runs, it is turned
+ * into a refusal instead of the importer's death (unrecorded). */
+static sigjmp_buf guard_jmp;
+static volatile sig_atomic_t guarding;
+
+static void on_sigbus(int sig)
+{
+    if (guarding) {
+        guarding = 0;
+        siglongjmp(guard_jmp, 1);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int input_guarded(input_t *in, int (*fn)(void *ctx), void *ctx)
+{
+    struct sigaction sa, old;
+    int rc;
+
+    if (!in->mapped) {
+        return fn(ctx);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &old);
+    if (sigsetjmp(guard_jmp, 1)) {
+        rc = INPUT_SHRANK;
+    }
+    else {
+        guarding = 1;
+        rc = fn(ctx);
+    }
+    guarding = 0;
+    sigaction(SIGBUS, &old, NULL);
+    return rc;
+}
+
+int input_shrank(const char *file)
+{
+    return import_fail(file, "the input file shrank while it was read "
+                       "(another process truncated it): import the file "
+                       "once it is complete");
+}
+
+void input_drop(input_t *in, size_t off)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t upto = off - off % (size_t)pg;
+
+    /* pages read through are let go (read again from the page cache
+     * should they be needed): the resident batch stays a window. An
+     * offset before the last one: a new pass over the batch began. */
+    if (upto < in->dropped) {
+        in->dropped = 0;
+    }
+    if (in->mapped && upto > in->dropped) {
+        madvise(in->buf + in->dropped, upto - in->dropped, MADV_DONTNEED);
+        in->dropped = upto;
+    }
 }
 
 void input_release(input_t *in)
 {
+    if (in->buf && in->mapped) {
+        /* the file itself, read-only: destroyed with the file */
+        munmap(in->buf, in->cap ? in->cap : 1);
+        in->buf = NULL;
+        in->mapped = 0;
+    }
     if (in->buf) {
         memset(in->buf, 0, in->cap);
         free(in->buf);
@@ -154,6 +228,10 @@ static int open_cms(input_t *in, const import_opts_t *o, apr_pool_t *p)
     int rc;
 
     rc = open_envelope(in, o, &plain, &plen, p);
+    if (rc == 0 && plain != in->buf) {
+        /* decrypted: the file's pages are not needed any more */
+        input_drop(in, in->len);
+    }
     if (rc == 0) {
         rc = open_signature(in, o, plain, plen, &content, &clen, p);
     }
@@ -280,11 +358,25 @@ static int open_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
     return destroy ? locate(in, o, p) : 0;
 }
 
-/* Read the whole file (its size as opened) into in->buf. */
+/* The whole file (its size as opened) as in->buf: mapped read-only,
+ * so that its pages can be let go as the import reads through it
+ * (input_drop); an empty file is read. */
 static int read_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
 {
     size_t got = 0;
 
+    if (in->cap > 0) {
+        void *m = mmap(NULL, in->cap, PROT_READ, MAP_PRIVATE, in->fd, 0);
+        if (m == MAP_FAILED) {
+            return cannot_read(o->file, APR_FROM_OS_ERROR(errno), p);
+        }
+        madvise(m, in->cap, MADV_SEQUENTIAL);
+        in->buf = m;
+        in->len = in->cap;
+        in->mapped = 1;
+        in->dropped = 0;
+        return 0;
+    }
     in->buf = malloc(in->cap + 1);
     if (!in->buf) {
         return import_fail(o->file, "out of memory");
@@ -306,9 +398,32 @@ static int read_input(input_t *in, const import_opts_t *o, apr_pool_t *p)
     return 0;
 }
 
+/* SHA-256 of the batch as received, a window at a time. */
+static int digest(void *ctx)
+{
+    input_t *in = ctx;
+    const size_t step = (size_t)16 << 20;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int hlen;
+    size_t off;
+
+    if (!c) {
+        EVP_Digest(in->buf, in->len, in->sha256, &hlen, EVP_sha256(), NULL);
+        return 0;
+    }
+    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    for (off = 0; off < in->len; off += step) {
+        EVP_DigestUpdate(c, in->buf + off,
+                         in->len - off < step ? in->len - off : step);
+        input_drop(in, off + step < in->len ? off + step : in->len);
+    }
+    EVP_DigestFinal_ex(c, in->sha256, &hlen);
+    EVP_MD_CTX_free(c);
+    return 0;
+}
+
 int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
 {
-    unsigned int hlen;
     int rc;
 
     memset(in, 0, sizeof(*in));
@@ -322,19 +437,36 @@ int input_read(input_t *in, const import_opts_t *o, apr_pool_t *p)
         return rc;
     }
     /* the digest names the file as received, before any decoding */
-    EVP_Digest(in->buf, in->len, in->sha256, &hlen, EVP_sha256(), NULL);
+    if (input_guarded(in, digest, in) == INPUT_SHRANK) {
+        return input_shrank(o->file);
+    }
     in->have_sha256 = 1;
     return 0;
 }
 
-int input_open(input_t *in, const import_opts_t *o, apr_pool_t *p)
+typedef struct open_args_t {
+    input_t *in;
+    const import_opts_t *o;
+    apr_pool_t *p;
+} open_args_t;
+
+static int open_layers(void *ctx)
 {
-    int rc = open_cms(in, o, p);
+    open_args_t *a = ctx;
+    int rc = open_cms(a->in, a->o, a->p);
 
     if (rc != 0) {
         return rc;
     }
-    return o->big5 ? from_big5(in, o, p) : 0;
+    return a->o->big5 ? from_big5(a->in, a->o, a->p) : 0;
+}
+
+int input_open(input_t *in, const import_opts_t *o, apr_pool_t *p)
+{
+    open_args_t a = { in, o, p };
+    int rc = input_guarded(in, open_layers, &a);
+
+    return rc == INPUT_SHRANK ? input_shrank(o->file) : rc;
 }
 
 void input_close(input_t *in)

@@ -42,7 +42,7 @@ CFLAGS="$SAN -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter \
 -D_GNU_SOURCE -Imod_verify $(apr-1-config --includes --cppflags) \
 $(apu-1-config --includes) ${FUZZ_CFLAGS:-}"
 LIBS="$(apr-1-config --link-ld --libs) $(apu-1-config --link-ld --libs) \
--llmdb -lcrypto -ljansson"
+-llmdb -lcrypto -ljansson -lutf8proc"
 
 # the whole core library (every mod_verify/verify_*.c)
 LIB_SRC=$(cd mod_verify && ls verify_*.c | sed 's/\.c$//')

@@ -44,14 +44,40 @@ static void test_records(void)
     }
     n = verify_record_encode(VERIFY_SRC_HOUSEHOLD, &r, buf);
     is_int((long long)n, 22, "household record is 22 bytes");
-    ok(buf[0] == VERIFY_RECORD_VERSION && buf[1] == 2
+    ok(buf[0] == VERIFY_RECORD_HOUSEHOLD_VERSION && buf[1] == 2
        && buf[2] == (19500102u >> 24) && buf[3] == ((19500102u >> 16) & 255)
        && buf[4] == ((19500102u >> 8) & 255) && buf[5] == (19500102u & 255)
        && memcmp(buf + 6, r.name_tag, 16) == 0,
        "household layout: version, indigenous, birth big-endian, name tag");
     memset(&d, 0xaa, sizeof(d));
+    r.name_form = VERIFY_RECORD_HOUSEHOLD_VERSION;   /* as decoded */
     ok(verify_record_decode(VERIFY_SRC_HOUSEHOLD, buf, n, &d) == 0
-       && rec_eq(&r, &d), "household round trip (fields it lacks are 0)");
+       && rec_eq(&r, &d) && d.name_form == 2 && !d.has_romanised,
+       "household round trip (fields it lacks are 0)");
+
+    /* household format 2 with a romanised name: 38 bytes */
+    for (i = 0; i < VERIFY_NAME_TAG_LEN; i++) {
+        r.romanised_tag[i] = (unsigned char)(0x0f ^ i);
+    }
+    r.has_romanised = 1;
+    n = verify_record_encode(VERIFY_SRC_HOUSEHOLD, &r, buf);
+    is_int((long long)n, 38, "household record with a romanised name is "
+           "38 bytes");
+    memset(&d, 0xaa, sizeof(d));
+    ok(verify_record_decode(VERIFY_SRC_HOUSEHOLD, buf, n, &d) == 0
+       && d.has_romanised && d.name_form == 2
+       && memcmp(d.romanised_tag, r.romanised_tag, 16) == 0
+       && memcmp(d.name_tag, r.name_tag, 16) == 0,
+       "household with a romanised name: round trip");
+    buf[0] = 1;
+    ok(verify_record_decode(VERIFY_SRC_HOUSEHOLD, buf, n, &d) == -1,
+       "household format 1 has no romanised name: 38 bytes refused");
+    /* format 1 (stores of earlier versions) is still read, old form */
+    n = 22;
+    ok(verify_record_decode(VERIFY_SRC_HOUSEHOLD, buf, n, &d) == 0
+       && d.name_form == 1 && !d.has_romanised
+       && memcmp(d.name_tag, r.name_tag, 16) == 0,
+       "household format 1 still read, its names in the old normal form");
 
     /* elderly_alone */
     memset(&r, 0, sizeof(r));
@@ -89,7 +115,9 @@ static void test_records(void)
             bad_ok = 0;
         }
         for (l = 0; l <= VERIFY_RECORD_MAX; l++) {
-            if (l != n && verify_record_decode(s, buf, l, &d) != -1) {
+            /* household: 38 is the form with a romanised name */
+            if (l != n && !(s == VERIFY_SRC_HOUSEHOLD && l == 38)
+                && verify_record_decode(s, buf, l, &d) != -1) {
                 bad_ok = 0;
                 diag("%s: length %zu accepted", verify_source_name(s), l);
             }
@@ -99,14 +127,16 @@ static void test_records(void)
         bad_ok = 1;
         for (v = 0; v < 256; v++) {
             buf[0] = (unsigned char)v;
-            if ((verify_record_decode(s, buf, n, &d) == 0)
-                != (v == VERIFY_RECORD_VERSION)) {
+            int good = s == VERIFY_SRC_HOUSEHOLD
+                       ? v == 1 || v == VERIFY_RECORD_HOUSEHOLD_VERSION
+                       : v == VERIFY_RECORD_VERSION;
+            if ((verify_record_decode(s, buf, n, &d) == 0) != good) {
                 bad_ok = 0;
                 diag("%s: version %d", verify_source_name(s), v);
             }
         }
-        ok(bad_ok, "%s: only version %d accepted", verify_source_name(s),
-           VERIFY_RECORD_VERSION);
+        ok(bad_ok, "%s: only its versions accepted (%s)",
+           verify_source_name(s), s == VERIFY_SRC_HOUSEHOLD ? "1 and 2" : "1");
     }
     memset(&r, 0, sizeof(r));
     is_int((long long)verify_record_encode(VERIFY_SRC_COUNT, &r, buf), 0,

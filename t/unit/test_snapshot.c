@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "unit.h"
+#include "verify_recset.h"
 
 static char *path2(const char *a, const char *b)
 {
@@ -491,12 +492,85 @@ static void test_lock_batches_flags(void)
     ok(1, "unlock twice is harmless");
 }
 
+/* A batch in a record set that spills (verify_recset.c): published in
+ * key order; a duplicate found while the snapshot is written takes the
+ * snapshot away and leaves the store as it was. */
+static void test_publish_set(void)
+{
+    char *dir = path2(tmpdir, "spilled"), *err = NULL, *first;
+    verify_snap_lock_t *l = NULL;
+    verify_snap_report_t rep;
+    verify_recset_t *set;
+    verify_import_rec_t *recs;
+    verify_lookup_t cur;
+    verify_batch_t b;
+    size_t got, i;
+    int bad = 0, rc;
+
+    if (verify_snapshot_lock(&l, dir, (gid_t)-1, &err, pool)
+        != APR_SUCCESS) {
+        ok(0, "lock (%s)", err);
+        return;
+    }
+    recs = batch_of(VERIFY_SRC_HOUSEHOLD, 5000, 3000, &got);
+    verify_recset_create(&set, verify_snapshot_dirfd(l), 500, pool);
+    for (i = 0; i < got; i++) {
+        bad |= verify_recset_add(set, &recs[i], &err) != 0;
+    }
+    memset(&b, 0, sizeof(b));
+    apr_cpystrn(b.batch_id, "spilledbatch", sizeof(b.batch_id));
+    ok(!bad && verify_recset_spilled(set)
+       && verify_snapshot_publish_set(l, VERIFY_SRC_HOUSEHOLD, set, &b, &rep,
+                                      &err, pool) == APR_SUCCESS,
+       "a spilled set of 3000 published (%s)", err ? err : "ok");
+    ok(verify_snapshot_batches(l, &cur, &err, pool) == APR_SUCCESS
+       && cur.batch[VERIFY_SRC_HOUSEHOLD].records == 3000
+       && snapshots(dir) == 1, "its batch: 3000 records, one snapshot");
+    verify_snapshot_unlock(l);
+    {
+        verify_snap_reader_t *r;
+        verify_snap_t *sn = NULL;
+        verify_lookup_t lk;
+        int all = 1;
+        verify_snap_reader_create(&r, dir, pool);
+        if (verify_snap_acquire(r, &sn, &err, pool) != APR_SUCCESS) {
+            all = 0;
+        }
+        for (i = 0; all && i < 3000; i += 7) {
+            all = has(sn, 5000 + (unsigned)i, VERIFY_SRC_HOUSEHOLD, &lk)
+                  == 1;
+        }
+        ok(all && has(sn, 4999, VERIFY_SRC_HOUSEHOLD, &lk) == 0,
+           "every record of the spilled set found, no other");
+        verify_snap_release(r, sn);
+    }
+
+    first = apr_pstrdup(pool, current_of(dir));
+    verify_snapshot_lock(&l, dir, (gid_t)-1, &err, pool);
+    verify_recset_create(&set, verify_snapshot_dirfd(l), 500, pool);
+    for (i = 0; i < got; i++) {
+        verify_recset_add(set, &recs[i], &err);
+    }
+    recs[17].line = 9999;
+    verify_recset_add(set, &recs[17], &err);
+    err = NULL;
+    rc = verify_snapshot_publish_set(l, VERIFY_SRC_HOUSEHOLD, set, &b, &rep,
+                                     &err, pool) == APR_EINVAL;
+    ok(rc && err && !strcmp(err, "line 9999: duplicate ID (same as line "
+                            "19)"),
+       "a duplicate in a spilled set refused (%s)", err ? err : "none");
+    ok(!strcmp(current_of(dir), first) && snapshots(dir) == 1,
+       "refused: current unchanged, the new snapshot taken away");
+    verify_snapshot_unlock(l);
+}
+
 int main(void)
 {
     unit_begin();
     need_keys();
     umask(077);
     test_lock_batches_flags();
+    test_publish_set();
     test_layout_and_switch();
     test_legacy();
     test_refusals();

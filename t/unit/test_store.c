@@ -257,7 +257,7 @@ static void test_store(void)
         unsigned char nt[32];
         char nm[32];
         int f = lookup1(st, ids[i], &lk);
-        snprintf(nm, sizeof(nm), "PERSON %zu", i);
+        snprintf(nm, sizeof(nm), "person %zu", i);  /* the normal form */
         name_tag(nm, nt);
         if (f != 1 || !lk.have_batch[0] || !batch_eq(&lk.batch[0], &batch)
             || lk.have_batch[1] || lk.found[1] || lk.have_batch[2]) {

@@ -1,0 +1,159 @@
+#!/bin/bash
+# bench-import.sh -- verify-import at national scale against mdb_load.
+#
+#   make bench                  (this runs after bench.sh and bench-sample.sh)
+#   bash scripts/bench-import.sh   (after `make all unit`)
+#
+# Generates a plain household batch of IMPORT_COUNT records (23.5 million:
+# Taiwan's population) with build/gen-household-fast, then, round after
+# round, imports it into a store (a new snapshot each time, the batch
+# kept: --keep-input) and loads the same records -- the household
+# database of the snapshot the first import made, as mdb_dump writes it
+# -- into an empty LMDB file with `mdb_load`, LMDB's own loader, under
+# eatmydata: as Debian ships it (LMDB 0.9.24) mdb_load commits, with an
+# fdatasync, every 100 records, which at national scale takes the better
+# part of an hour; without those syncs it shows LMDB's raw speed, which
+# no crash-safe import can claim (IMPORT_SYNCED_LOAD=1 times the synced
+# one as well). Each run is timed by /usr/bin/time: wall clock, CPU
+# (user + system) and peak RSS. At the end: medians, records/s end to end
+# (wall clock, and per CPU second for a machine shared with other work)
+# and the ratio to mdb_load.
+#
+# What the importer does that mdb_load does not: read and check the CSV
+# (UTF-8, IDs, dates, names in their normal form), two keyed hashes per
+# record, spill and sort by key, fsync the snapshot and publish it.
+#
+# Environment:
+#   IMPORT_COUNT   records (default 23500000)
+#   IMPORT_ROUNDS  rounds (default 2)
+#   IMPORT_SYNCED_LOAD  1: also mdb_load with its own syncs (slow)
+#   IMPORT_RSS_MB  fail if the importer's peak RSS reaches this (default
+#                  2048: the 2 GB of issue 10)
+#   IMPORT_DIR     where the scratch directory goes (default $TMPDIR or
+#                  /tmp; needs about 12 GB at the default count)
+#   BENCH_KEEP=1   keep the scratch directory
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib-httpd.sh
+. "$HERE/scripts/lib-httpd.sh"
+
+COUNT=${IMPORT_COUNT:-23500000}
+ROUNDS=${IMPORT_ROUNDS:-2}
+RSS_MB=${IMPORT_RSS_MB:-2048}
+SYNCED=${IMPORT_SYNCED_LOAD:-0}
+GEN="$HERE/build/gen-household-fast"
+
+[[ $COUNT =~ ^[1-9][0-9]*$ ]] || die "IMPORT_COUNT must be a positive number"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "IMPORT_ROUNDS must be a positive number"
+[[ $RSS_MB =~ ^[1-9][0-9]*$ ]] || die "IMPORT_RSS_MB must be a positive number"
+need_cmd mdb_load mdb_dump openssl eatmydata
+need_file "$IMPORT" /usr/bin/time
+[ -x "$GEN" ] || make -C "$HERE" build/gen-household-fast >/dev/null
+need_file "$GEN"
+
+D=$(TMPDIR=${IMPORT_DIR:-${TMPDIR:-/tmp}} scratch_dir verify-bench-import)
+cleanup() {
+    local rc=$?
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        echo "scratch directory kept: $D"
+    else
+        rm -rf "$D"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+cd "$D"
+
+# "wall user sys maxrss_kb" of a command (its output to $1.out)
+timed() {
+    local name=$1; shift
+    /usr/bin/time -f '%e %U %S %M' -o "$name.time" "$@" > "$name.out" 2>&1 \
+        || { tail -5 "$name.out" >&2; die "$name failed"; }
+    cat "$name.time"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] \
+                                          : (a[NR/2]+a[NR/2+1])/2}'; }
+
+step "Generating $COUNT household records in $D"
+openssl rand -hex 32 > pseudonym.key
+chmod 0400 pseudonym.key
+t0=$(date +%s%N)
+"$GEN" "$COUNT" 10 > household.csv 2>/dev/null
+say "$(du -h household.csv | cut -f1) of CSV in $(( ($(date +%s%N) - t0) \
+    / 1000000 )) ms"
+
+: > import.runs
+: > load.runs
+: > nosync.runs
+for r in $(seq 1 "$ROUNDS"); do
+    step "Round $r of $ROUNDS"
+    res=$(timed import "$IMPORT" --store "$D/store" --key "$D/pseudonym.key" \
+          --source household --allow-plain --keep-input --force \
+          "$D/household.csv")
+    echo "$res" >> import.runs
+    set -- $res
+    say "verify-import: $1 s wall, $2 s user, $3 s sys, peak RSS $(( $4 / 1024 )) MB"
+    grep -q "\"records\":$COUNT," import.out || die "import: not $COUNT records"
+    if [ ! -e household.dump ]; then
+        # the same records, as LMDB's own tools carry them
+        mdb_dump -n -s household "$D/store/current/data.mdb" > household.dump
+    fi
+    if [ "$SYNCED" = 1 ]; then
+        rm -f loaded.mdb loaded.mdb-lock
+        res=$(timed load mdb_load -n -s household -f household.dump \
+              loaded.mdb)
+        echo "$res" >> load.runs
+        set -- $res
+        say "mdb_load:      $1 s wall, $2 s user, $3 s sys, peak RSS" \
+            "$(( $4 / 1024 )) MB"
+    fi
+    rm -f loaded.mdb loaded.mdb-lock
+    res=$(timed nosync eatmydata mdb_load -n -s household -f household.dump \
+          loaded.mdb)
+    echo "$res" >> nosync.runs
+    set -- $res
+    say "mdb_load, no fsync: $1 s wall, $2 s user, $3 s sys"
+    rm -f loaded.mdb loaded.mdb-lock
+done
+
+step "Results ($COUNT records, medians of $ROUNDS rounds)"
+iw=$(awk '{print $1}' import.runs | median)
+ic=$(awk '{print $2 + $3}' import.runs | median)
+ir=$(awk '{print $4}' import.runs | sort -n | tail -1)
+[ -s load.runs ] || echo "0 0 0 0" > load.runs
+lw=$(awk '{print $1}' load.runs | median)
+lc=$(awk '{print $2 + $3}' load.runs | median)
+lr=$(awk '{print $4}' load.runs | sort -n | tail -1)
+nw=$(awk '{print $1}' nosync.runs | median)
+nc=$(awk '{print $2 + $3}' nosync.runs | median)
+nr=$(awk '{print $4}' nosync.runs | sort -n | tail -1)
+awk -v n="$COUNT" -v iw="$iw" -v ic="$ic" -v ir="$ir" -v lw="$lw" \
+    -v lc="$lc" -v lr="$lr" -v nw="$nw" -v nc="$nc" -v nr="$nr" 'BEGIN {
+    printf "    %-14s %10s %10s %14s %14s %10s\n", "", "wall s", "CPU s",
+           "records/s", "rec/CPU s", "peak RSS"
+    printf "    %-14s %10.1f %10.1f %14.0f %14.0f %7.0f MB\n", "verify-import",
+           iw, ic, n / iw, n / ic, ir / 1024
+    if (lw > 0)
+        printf "    %-14s %10.1f %10.1f %14.0f %14.0f %7.0f MB\n",
+               "mdb_load", lw, lc, n / lw, n / lc, lr / 1024
+    printf "    %-14s %10.1f %10.1f %14.0f %14.0f %7.0f MB\n",
+           "mdb_load nosync", nw, nc, n / nw, n / nc, nr / 1024
+    if (lw > 0)
+        printf "    verify-import: %.2fx the speed of mdb_load (wall)\n",
+               lw / iw
+    printf "    verify-import: %.2fx the speed of mdb_load without fsync " \
+           "(wall), %.2fx (CPU)\n", nw / iw, nc / ic
+}'
+if [ "$ir" -ge $(( RSS_MB * 1024 )) ]; then
+    die "verify-import's peak RSS $(( ir / 1024 )) MB reached $RSS_MB MB"
+fi
+ok "peak RSS $(( ir / 1024 )) MB, under $RSS_MB MB"
+if awk -v n="$COUNT" -v w="$iw" 'BEGIN { exit !(n / w >= 1000000) }'; then
+    ok "at least 1 million records/s end to end"
+else
+    say "under 1 million records/s end to end (wall clock; see the CPU" \
+        "column if the machine is shared)"
+fi
