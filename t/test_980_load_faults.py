@@ -19,6 +19,8 @@ connections, every request id of every answer recorded):
 Each prints its figures (also under pytest -q).
 """
 
+import contextlib
+import errno
 import os
 import re
 import subprocess
@@ -98,9 +100,13 @@ def test_graceful_restarts_under_load(make_server, say):
 
 # -- kill -9 of random children --------------------------------------------
 
-def test_children_killed_under_load(make_server, say):
+@pytest.mark.parametrize("sync", ["Off", "On"])
+def test_children_killed_under_load(make_server, say, sync):
+    """With VerifyAuditSync On, an answer waits for the group commit after
+    its line is written: a kill is then more likely to leave lines whose
+    answers never left."""
     kills = size(6, 60)
-    s = serving(make_server)
+    s = serving(make_server, extra_conf="VerifyAuditSync %s\n" % sync)
     s.expect_log(r"AH00052: child pid \d+ exit signal Killed",
                  r"\[verify:warn\].*VFY92: process \d+ ended with \d+ "
                  r"answer\(s\) in flight",
@@ -134,7 +140,7 @@ def test_children_killed_under_load(make_server, say):
         assert ln["seq"] in named, ("an audited line whose answer did not "
                                     "arrive is not named", ln)
     assert {ln["pid"] for ln in unconfirmed} <= set(killed)
-    say(kills=len(killed), lines=len(lines), unanswered_lines=len(lost),
+    say(sync=sync, kills=len(killed), lines=len(lines), unanswered_lines=len(lost),
         unconfirmed_lines=len(unconfirmed), unconfirmed_seqs=len(named),
         audit_recover=len(recovered), **fig)
     # a killed child's unconfirmed seqs are lines it wrote: each is a
@@ -282,3 +288,168 @@ def test_importer_killed_under_load(make_server, say, tmp_path):
     assert not load.failed(), load.failed()[:5]
     assert len(points) >= 24 and outcome["committed"] and \
         outcome["not committed"]
+
+
+# -- the audit volume full -------------------------------------------------
+
+VFY6_RE = re.compile(r"VFY6: cannot write audit line to \S+; (\d+) line\(s\) "
+                     r"refused since the last message")
+VFY91_RE = re.compile(r"VFY91: audit lines are written again; (\d+) more "
+                      r"line\(s\) were refused")
+
+
+@contextlib.contextmanager
+def small_volume(size_opt):
+    """A tmpfs of @size_opt owned by the run-time user, mounted here and
+    unmounted (lazily, should httpd still hold it) whatever happens."""
+    mnt = harness.tempfile.mkdtemp(prefix="mod_verify-vol-")
+    os.chmod(mnt, 0o755)
+    uid = subprocess.run(["id", "-u", harness.RUN_USER], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    subprocess.run(["mount", "-t", "tmpfs", "-o",
+                    "size=%s,mode=0750,uid=%s,gid=%s" % (size_opt, uid, uid),
+                    "tmpfs", mnt], check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", mnt])
+        os.rmdir(mnt)
+
+
+def fill(mnt):
+    """Take every free block of the volume; the filler's path."""
+    path = os.path.join(mnt, "filler")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+    try:
+        while True:
+            os.write(fd, b"\0" * 512)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+    finally:
+        os.close(fd)
+    return path
+
+
+@pytest.mark.skipif(not harness.IS_ROOT, reason="mounting a tmpfs needs "
+                    "root (CI runs as root)")
+def test_audit_volume_full_under_load(make_server, say):
+    cycles, hold = size(2, 10), size(2.0, 5.0)
+    with small_volume("64m") as mnt:
+        s = serving(make_server, audit=mnt)
+        s.expect_log(r"\[verify:error\].*VFY6: cannot write audit line",
+                     r"\[verify:error\].*VFY3: audit writer pid \d+ "
+                     r"(died|left a partial line)")
+        s.start()
+        gens = s.generations()
+        full = []           # (filling from, freed at)
+        with Load(s.port, s.people, threads=size(6, 8)) as load:
+            for _ in range(cycles):
+                harness.time.sleep(1.5)
+                t0 = harness.time.time()
+                filler = fill(mnt)
+                harness.time.sleep(hold)
+                os.unlink(filler)
+                full.append((t0, harness.time.time()))
+            harness.time.sleep(1.5)
+        fig = load.figures()
+        lines = chain_ok(s)
+        audited = verify_ids(s)
+        refused = [r for r in load.results if r.status == 503]
+        said = [int(n) for n in VFY6_RE.findall(s.error_log_text())]
+        again = [int(n) for n in VFY91_RE.findall(s.error_log_text())]
+        say(cycles=cycles, full_seconds=hold, lines=len(lines),
+            refused=len(refused), vfy6=len(said), vfy91=len(again), **fig)
+        # 503 only while full, and nothing else fails
+        for r in refused:
+            assert any(a <= r.t1 and r.t0 <= b for a, b in full), r
+        assert not [r for r in load.results if r.status not in
+                    (None, 200, 503)]
+        assert not load.failed(), load.failed()[:5]
+        # recovered without a restart, after each full spell
+        assert s.generations() == gens
+        for _, b in full:
+            assert [r for r in load.results if r.status == 200 and
+                    r.t0 > b], "no answer after the volume had room"
+        # answered == audited; a refused request has no line; every
+        # refused line is counted in the error log (no silent gap)
+        answered = set(load.answered())
+        assert answered == set(audited)
+        assert not {r.request_id for r in refused} & set(audited)
+        assert refused, "the volume never filled"
+        assert sum(said) + sum(again) == len(refused), (said, again,
+                                                        len(refused))
+        assert len(again) == cycles
+        s.stop()
+
+
+# -- the day boundary ------------------------------------------------------
+
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def test_day_boundary_under_load(make_server, say):
+    """Under libfaketime, @before seconds before midnight Taipei at a
+    month's end (so the day and the month change): the load runs across
+    midnight and on for a while."""
+    before, after = size(12, 40), size(6, 40)
+    s = serving(make_server, checkpoints=True)
+    s.env["LD_PRELOAD"] = FAKETIME_LIB
+    s.env["FAKETIME"] = "@2026-11-30 %s" % (
+        harness.datetime.datetime(2026, 11, 30, 16, 0, 0)
+        - harness.datetime.timedelta(seconds=before)).strftime("%H:%M:%S")
+    s.env["FAKETIME_DONT_RESET"] = "1"
+    old_day, new_day = "audit-2026-11-30.jsonl", "audit-2026-12-01.jsonl"
+    launched = harness.time.time()
+    s.start()
+    with Load(s.port, s.people, threads=size(6, 8)) as load:
+        # past midnight on the server's clock, and on
+        while harness.time.time() < launched + before + after:
+            harness.time.sleep(0.5)
+        assert new_day in harness.audit_files(s.audit), \
+            harness.audit_files(s.audit)
+    fig = load.figures()
+    s.stop()
+    lines = s.audit_lines()
+    assert not harness.chain_problems(lines), \
+        harness.chain_problems(lines)[:5]
+    assert not harness.line_format_problems(lines), \
+        harness.line_format_problems(lines)[:5]
+    assert harness.audit_files(s.audit) == [old_day, new_day]
+    by_file = {}
+    for ln in lines:
+        by_file.setdefault(ln.file, []).append(ln)
+    # the switch: seq and prev go on from the last line of the old day
+    last, first = by_file[old_day][-1], by_file[new_day][0]
+    assert first["seq"] == last["seq"] + 1 and first["prev"] == last["hash"]
+    verifies = [ln for ln in lines if ln.get("op") == "verify"]
+    per_day = {f: sum(1 for ln in ls if ln.get("op") == "verify")
+               for f, ls in by_file.items()}
+    assert all(per_day.values()), per_day
+    # answered == audited, nothing failed
+    assert not load.failed(), load.failed()[:5]
+    assert set(load.answered()) == {ln["request_id"] for ln in verifies}
+    # checkpoints: every one verifies against the log (the tool checks
+    # each checkpoint line, and the notes kept in VerifyCheckpointDir);
+    # the old day's file signed whole (a "day" checkpoint, the first of
+    # the new day, of exactly the old day's lines), and the one at the
+    # stop covers all
+    cps = [ln for ln in lines if ln.get("op") == "checkpoint"]
+    res = harness.run_audit_tool("verify", "--verifier", s.verifier,
+                                 "--witnessed", s.checkpoint_dir, s.audit)
+    assert res.returncode == 0, res.stdout + res.stderr
+    reasons = {}
+    for c in cps:
+        reasons.setdefault(c.file, []).append(c["reason"])
+    day_cp = [c for c in cps if c["reason"] == "day"]
+    assert day_cp and day_cp[0].file == new_day, reasons
+    assert day_cp[0]["size"] == last["seq"], (day_cp[0], last["seq"])
+    assert cps[-1]["reason"] == "stop" and cps[-1]["size"] == len(lines) - 1
+    say(lines=len(lines), **{"verify_" + f[6:16]: n
+                             for f, n in per_day.items()},
+        checkpoints=len(cps), reasons="/".join(c["reason"] for c in cps),
+        switch_seq=first["seq"], **fig)
