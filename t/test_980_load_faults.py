@@ -40,11 +40,17 @@ def size(small, full):
 
 @pytest.fixture
 def say(capsys, request):
-    """Print a test's figures to the terminal, past pytest's capture."""
+    """Print a test's figures to the terminal, past pytest's capture (and
+    append them to $MOD_VERIFY_FIGURES, for scripts/soak.sh)."""
     def out(**figures):
+        line = "[%s %s] %s" % (request.node.name, MPM, " ".join(
+            "%s=%s" % (k, str(v).replace(" ", ""))
+            for k, v in figures.items()))
         with capsys.disabled():
-            print("\n[%s %s] %s" % (request.node.name, MPM, " ".join(
-                "%s=%s" % kv for kv in figures.items())))
+            print("\n" + line)
+        if os.environ.get("MOD_VERIFY_FIGURES"):
+            with open(os.environ["MOD_VERIFY_FIGURES"], "a") as f:
+                f.write(line + "\n")
     return out
 
 
