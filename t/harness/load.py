@@ -15,7 +15,6 @@ Any other failure is recorded as it is.
 
 import http.client
 import json
-import random
 import threading
 import time
 import urllib.parse
@@ -49,14 +48,13 @@ class Load:
     """
 
     def __init__(self, port, people, threads=6, fresh=0.5, per_conn=50,
-                 timeout=30, seed=None):
+                 timeout=30):
         self.port = port
         self.people = list(people)
         self.nthreads = threads
         self.fresh = fresh
         self.per_conn = per_conn
         self.timeout = timeout
-        self.rnd = random.Random(seed)
         self.results = []
         self.lock = threading.Lock()
         self.running = threading.Event()
