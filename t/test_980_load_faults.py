@@ -357,7 +357,11 @@ def test_audit_volume_full_under_load(make_server, say):
         s = serving(make_server, audit=mnt)
         s.expect_log(r"\[verify:error\].*VFY6: cannot write audit line",
                      r"\[verify:error\].*VFY3: audit writer pid \d+ "
-                     r"(died|left a partial line)")
+                     r"(died|left a partial line)",
+                     # the parent's watch of the volume, should it look
+                     # while the volume is full
+                     r"\[verify:(warn|error)\].*: the audit volume of "
+                     r"\S+ is [\d.]+% full")
         s.start()
         gens = s.generations()
         full = []           # (filling from, freed at)
