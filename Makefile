@@ -56,7 +56,7 @@ TOOL_HDRS  := $(wildcard scripts/*/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
-.PHONY: all test check demo bench install deps clean unit fuzz deb
+.PHONY: all test check demo bench soak install deps clean unit fuzz deb
 all: $(BUILD)/mod_verify.so $(BUILD)/verify-import $(BUILD)/verify-audit
 
 $(BUILD)/obj/%.o: mod_verify/%.c $(HDRS)
@@ -122,6 +122,14 @@ bench:
 	bash scripts/bench-sample.sh
 	$(MAKE) $(BUILD)/gen-household-fast
 	bash scripts/bench-import.sh
+
+# Faults under load at full size (t/test_980 runs them small in `make
+# test`): restarts, killed children and importer, a full audit volume,
+# midnight; prints the figures (scripts/soak.sh).
+soak:
+	bash scripts/install-deps.sh
+	$(MAKE) all
+	bash scripts/soak.sh
 
 # The module (by apxs, then 0644 as httpd's own modules are), the tools,
 # their manual pages, the a2enmod files (an admin's edited copy is kept),
