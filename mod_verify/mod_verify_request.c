@@ -170,7 +170,9 @@ static void validate_checks(verify_req_t *q)
     }
 }
 
-/* A case or reason holding what looks like an ID number is refused,
+/* A case, reason or operator holding what looks like an ID number is
+ * refused (an account named by its holder's ID number is personal data
+ * in every line of the log),
  * and whatever fault is told, its audit line holds the field with the
  * number masked: the log never keeps an ID in clear, whoever typed it
  * where. Nothing of it reaches the error log or the answer. */
@@ -205,6 +207,7 @@ static void validate_texts(verify_req_t *q)
 {
     refuse_id_in_text(q, VERIFY_F_CASE);
     refuse_id_in_text(q, VERIFY_F_REASON);
+    refuse_id_in_text(q, VERIFY_F_OPERATOR);
     if (q->f[VERIFY_F_CASE].present && q->f[VERIFY_F_CASE].len
         && !text_ok(&q->f[VERIFY_F_CASE], CASE_MAX_CHARS)) {
         refuse(q, HTTP_BAD_REQUEST, "invalid_field",

@@ -1,4 +1,5 @@
-"""A national ID typed into `case` or `reason` (issue 8 item 4, R5.1):
+"""A national ID typed into `case`, `reason` or `operator` (issue 8 item
+4, R5.1; an account named by its holder's ID number is personal data):
 the module refuses the request 400 `invalid_field` with a JSON error, and
 neither its answer, its audit line nor the error log holds the number in
 clear: the audit line keeps the field with the number masked as the
@@ -55,7 +56,7 @@ def no_clear_id(s, pid, *texts):
 
 
 @pytest.mark.parametrize("kind", ["form", "json"])
-@pytest.mark.parametrize("field", ["reason", "case"])
+@pytest.mark.parametrize("field", ["reason", "case", "operator"])
 @pytest.mark.parametrize("which", ["citizen", "resident", "old_resident",
                                    "lower", "outsider", "full_width"])
 def test_id_in_text_is_refused_and_masked(hserver, kind, field, which):
@@ -68,7 +69,8 @@ def test_id_in_text_is_refused_and_masked(hserver, kind, field, which):
     case = "C126-%s-%s-%s" % (kind, field, which)
     f = fields_for(s.people[0], case=case)
     text = {"reason": "查詢身分證 %s 的資格" % shown,
-            "case": "%s-%s" % (case[:20], shown)}[field]
+            "case": "%s-%s" % (case[:20], shown),
+            "operator": "op-%s" % shown}[field]
     f[field] = text
     r = s.post(f, kind=kind)
     a = refused(s, r, 400, "invalid_field")
