@@ -15,6 +15,8 @@ VERSION   := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
+# the automatic import's systemd unit (empty: not installed)
+UNITDIR   ?= /lib/systemd/system
 MODDIR    ?= $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
 # verify.load and verify.conf for `a2enmod verify`; empty: not installed
 # (the package has dh_apache2 install them)
@@ -140,6 +142,10 @@ install: all
 	chmod 0644 $(DESTDIR)$(MODDIR)/mod_verify.so
 	install -m 0755 $(BUILD)/verify-import $(BUILD)/verify-audit $(DESTDIR)$(SBINDIR)/
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
+	if [ -n '$(UNITDIR)' ]; then \
+	    install -d $(DESTDIR)$(UNITDIR); \
+	    install -m 0644 conf/verify-import-watch@.service $(DESTDIR)$(UNITDIR)/; \
+	fi
 	@# Debian layout: `a2enmod verify`; staged (DESTDIR) or where it exists
 	d='$(DESTDIR)$(APACHE_MODS_AVAILABLE)'; \
 	if [ -n '$(APACHE_MODS_AVAILABLE)' ] && \

@@ -56,6 +56,7 @@ INSTALLED_FILES = [
     "/usr/sbin/verify-audit",
     "/usr/share/man/man8/verify-import.8.gz",
     "/usr/share/man/man8/verify-audit.8.gz",
+    "/lib/systemd/system/verify-import-watch@.service",
     MODS + "/verify.load",
     MODS + "/verify.conf",
 ]
