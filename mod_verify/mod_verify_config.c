@@ -18,6 +18,7 @@
 #include "mod_verify_sources.h"
 #include "mod_verify_checkpoint.h"
 #include "mod_verify_handler.h"
+#include "mod_verify_node.h"
 
 #define DEFAULT_MAX_BODY 8192
 #define DEFAULT_MISMATCH_LIMIT 5
@@ -521,6 +522,9 @@ const command_rec verify_cmds[] = {
     AP_INIT_TAKE1("VerifyCheckpointOrigin", verify_checkpoint_set_origin,
                   NULL, RSRC_CONF, "the log's name in its checkpoints "
                   "(default SERVERNAME/verify-audit)"),
+    AP_INIT_TAKE1("VerifyNodeId", verify_node_set_id, NULL, RSRC_CONF,
+                  "this server's id among several nodes: in every audit "
+                  "line and the default checkpoint origin"),
     AP_INIT_TAKE1("VerifyCheckpointSyslog", verify_checkpoint_set_syslog,
                   NULL, RSRC_CONF, "syslog facility of checkpoint "
                   "messages, or off (default daemon)"),
