@@ -15,7 +15,8 @@ set -euo pipefail
 # so the test's pages do not depend on whatever fonts a machine has.
 # python3-jsonschema and python3-yaml validate real answers against
 # docs/openapi.yaml, and python3-requests, php-cli and php-curl run the
-# client code of docs/clients.md (t/test_970, t/test_975).
+# client code of docs/clients.md (t/test_970, t/test_975). haproxy is the
+# load balancer of t/test_985_cluster.py and `make demo-cluster`.
 # debhelper and lintian build and check the Debian package (`make deb`,
 # t/test_960); dh-apache2 is a virtual package that apache2-dev provides
 # in Debian 12, so apache2-dev stands for it here (dpkg-query knows no
@@ -26,7 +27,8 @@ PKGS="faketime apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-
       build-essential clang-14 libclang-rt-14-dev llvm-14 strace
       chromium poppler-utils fonts-dejavu-core fonts-wqy-zenhei
       debhelper lintian
-      python3-jsonschema python3-yaml python3-requests php-cli php-curl"
+      python3-jsonschema python3-yaml python3-requests php-cli php-curl
+      haproxy"
 # Installed together with anything missing, so they move in step.
 OPENSSL_PKGS="libssl3 libssl-dev openssl"
 MOD_SSL=/usr/lib/apache2/modules/mod_ssl.so
