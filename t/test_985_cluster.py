@@ -391,3 +391,50 @@ def test_ship_refuses_bad_input(tmp_path):
     assert res.returncode == 0, res.stderr
     assert os.readlink(node / "current") == "snap-x"
     assert (node / "snap-x" / "data.mdb").read_bytes() == b"x"
+
+
+def test_node_id_added_and_removed_by_restart(make_server):
+    """A log with lines before VerifyNodeId, with it, and after it was
+    removed (graceful restarts): the lines carry node exactly while the
+    directive is set, and verify-audit verify, report and sample read
+    the one chain, the checkpoints of both origins checked."""
+    s = make_server(checkpoints=True)
+    gen = harness.People("test_985b")
+    people = gen.batch(2)
+    s.import_household(people)
+    s.start()
+    plain_origin = s.origin
+
+    def ask():
+        r = s.post(harness.fields_for(people[0]))
+        assert r.status == 200, r
+        return r.json["request_id"]
+
+    before = ask()
+    s.extra_conf = "VerifyNodeId node-x"
+    s.write_conf()
+    s.graceful()
+    during = ask()
+    s.extra_conf = ""
+    s.write_conf()
+    s.graceful()
+    after = ask()
+    time.sleep(2.5)     # a checkpoint (interval 1 s) covers the last line
+    s.stop()
+    by_id = {ln.get("request_id"): ln for ln in s.audit_lines()}
+    assert by_id[before].get("node") is None
+    assert by_id[after].get("node") is None
+    assert by_id[during]["node"] == "node-x"
+    cps = [ln for ln in s.audit_lines() if ln.get("op") == "checkpoint"]
+    origins = {ln.get("origin") for ln in cps}
+    assert origins == {plain_origin, plain_origin + "/node-x"}, origins
+    keys = [verifier_key(s.checkpoint_key, o) for o in sorted(origins)]
+    vargs = [x for k in keys for x in ("--verifier", k)]
+    res = harness.run_audit_tool("verify", *vargs, s.audit)
+    assert res.returncode == 0, res.stdout + res.stderr
+    month = by_id[during]["ts"][:7]
+    for cmd in (["report", "--month", month],
+                ["sample", "--month", month, "--preview"] + vargs):
+        res = harness.run_audit_tool(*cmd, s.audit)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert during in res.stdout, (cmd, res.stdout)
