@@ -114,7 +114,7 @@ demo:
 demo-cluster:
 	bash scripts/install-deps.sh
 	$(MAKE) all
-	bash scripts/demo-cluster.sh
+	PYTHON=$(PYTHON) bash scripts/demo-cluster.sh
 
 bench:
 	bash scripts/install-deps.sh

@@ -9,5 +9,5 @@ set -eu
 cd "$(dirname "$0")/.."
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || {
     echo "demo-cluster: haproxy missing (make deps)" >&2; exit 1; }
-exec python3 -m pytest -v -s -p no:cacheprovider t/test_985_cluster.py \
+exec "${PYTHON:-/usr/bin/python3}" -m pytest -v -s -p no:cacheprovider t/test_985_cluster.py \
     -k "behind or ship_switches or kill_one"
