@@ -198,6 +198,9 @@ def test_nodes_behind_haproxy(cluster):
         res = harness.run_audit_tool("verify", "--verifier", other.verifier,
                                      s.audit)
         assert res.returncode != 0, res.stdout
+    # the nodes' logs are separate chains: read as one log, they break
+    res = harness.run_audit_tool("verify", *[s.audit for s in c.nodes])
+    assert res.returncode == 1, res.stdout + res.stderr
 
 
 def test_ship_switches_atomically(cluster):
