@@ -56,7 +56,7 @@ TOOL_HDRS  := $(wildcard scripts/*/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
-.PHONY: all test check demo demo-cluster bench install deps clean unit fuzz deb
+.PHONY: all test check demo bench install deps clean unit fuzz deb
 all: $(BUILD)/mod_verify.so $(BUILD)/verify-import $(BUILD)/verify-audit
 
 $(BUILD)/obj/%.o: mod_verify/%.c $(HDRS)
@@ -111,6 +111,7 @@ demo:
 	bash scripts/demo.sh
 
 # Three nodes behind HAProxy (docs/scaling.md).
+.PHONY: demo-cluster
 demo-cluster:
 	bash scripts/install-deps.sh
 	$(MAKE) all

@@ -14,11 +14,11 @@
 #include "verify.h"
 #include "verify_private.h"
 #include "mod_verify_audit.h"
+#include "mod_verify_node.h"
 #include "mod_verify_config.h"
 #include "mod_verify_sources.h"
 #include "mod_verify_checkpoint.h"
 #include "mod_verify_handler.h"
-#include "mod_verify_node.h"
 
 #define DEFAULT_MAX_BODY 8192
 #define DEFAULT_MISMATCH_LIMIT 5

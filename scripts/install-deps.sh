@@ -23,12 +23,11 @@ set -euo pipefail
 # virtual package, and would call it missing at every run).
 PKGS="faketime apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-utils
       libjansson-dev libssl-dev openssl curl wrk python3 python3-pytest
-      python3-cryptography
+      python3-cryptography haproxy
       build-essential clang-14 libclang-rt-14-dev llvm-14 strace
       chromium poppler-utils fonts-dejavu-core fonts-wqy-zenhei
       debhelper lintian
-      python3-jsonschema python3-yaml python3-requests php-cli php-curl
-      haproxy"
+      python3-jsonschema python3-yaml python3-requests php-cli php-curl"
 # Installed together with anything missing, so they move in step.
 OPENSSL_PKGS="libssl3 libssl-dev openssl"
 MOD_SSL=/usr/lib/apache2/modules/mod_ssl.so
