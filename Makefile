@@ -117,6 +117,13 @@ demo:
 	$(MAKE) all
 	bash scripts/demo.sh
 
+# Three nodes behind HAProxy (docs/scaling.md).
+.PHONY: demo-cluster
+demo-cluster:
+	bash scripts/install-deps.sh
+	$(MAKE) all
+	PYTHON=$(PYTHON) bash scripts/demo-cluster.sh
+
 bench:
 	bash scripts/install-deps.sh
 	$(MAKE) all

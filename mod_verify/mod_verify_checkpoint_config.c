@@ -18,6 +18,7 @@
 #include "verify_note_fork.h"
 #include "verify_private.h"
 #include "mod_verify_checkpoint.h"
+#include "verify_node.h"
 
 #define DEFAULT_INTERVAL 60
 #define MAX_INTERVAL (24 * 3600)
@@ -186,7 +187,9 @@ const char *verify_checkpoint_origin(server_rec *s, apr_pool_t *p)
     if (!host || !verify_note_name_valid(host, strlen(host))) {
         host = "localhost";
     }
-    return apr_pstrcat(p, host, "/verify-audit", NULL);
+    return apr_pstrcat(p, host, "/verify-audit",
+                       verify_node_get() ? "/" : NULL, verify_node_get(),
+                       NULL);
 }
 
 int verify_checkpoint_syslog(void)

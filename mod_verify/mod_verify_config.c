@@ -14,6 +14,7 @@
 #include "verify.h"
 #include "verify_private.h"
 #include "mod_verify_audit.h"
+#include "mod_verify_node.h"
 #include "mod_verify_config.h"
 #include "mod_verify_sources.h"
 #include "mod_verify_checkpoint.h"
@@ -547,6 +548,9 @@ const command_rec verify_cmds[] = {
     AP_INIT_TAKE1("VerifyCheckpointOrigin", verify_checkpoint_set_origin,
                   NULL, RSRC_CONF, "the log's name in its checkpoints "
                   "(default SERVERNAME/verify-audit)"),
+    AP_INIT_TAKE1("VerifyNodeId", verify_node_set_id, NULL, RSRC_CONF,
+                  "this server's id among several nodes: in every audit "
+                  "line and the default checkpoint origin"),
     AP_INIT_TAKE1("VerifyCheckpointSyslog", verify_checkpoint_set_syslog,
                   NULL, RSRC_CONF, "syslog facility of checkpoint "
                   "messages, or off (default daemon)"),

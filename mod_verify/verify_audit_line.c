@@ -14,6 +14,7 @@
 #include "verify_text.h"
 #include "verify_time.h"
 #include "verify_merkle.h"
+#include "verify_node.h"
 
 /* `,"hash":"` + 64 hex + `"}` */
 #define HASH_TAIL (9 + VERIFY_HASH_HEX + 2)
@@ -41,6 +42,11 @@ size_t verify_audit_seal(verify_chain_t *chain, apr_time_t now,
     verify_time_format_us(now, ts);
     verify_jbuf_raw(&b, ts, VERIFY_TS_LEN);
     VERIFY_JRAW(&b, "\"");
+    if (verify_node_get()) {    /* VerifyNodeId: plain ASCII, no escaping */
+        VERIFY_JRAW(&b, ",\"node\":\"");
+        verify_jbuf_raw(&b, verify_node_get(), strlen(verify_node_get()));
+        VERIFY_JRAW(&b, "\"");
+    }
     verify_jbuf_raw(&b, body, body_len);
     VERIFY_JRAW(&b, ",\"prev\":\"");
     verify_hex(chain->hash, 32, hex);

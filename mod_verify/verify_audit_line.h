@@ -28,7 +28,8 @@ typedef struct verify_chain_t {
  * Finish one audit line. @p body holds the members after ts, starting
  * with ',' (e.g. ",\"request_id\":\"…\",…"). Writes
  * {"seq":N,"ts":"…"BODY,"prev":"…","hash":"…"}\n into @p out and
- * advances @p chain. `hash` is SHA-256 of the line's bytes from '{' up
+ * advances @p chain; with a node id set (verify_node_set), ,"node":"…"
+ * comes between ts and BODY. `hash` is SHA-256 of the line's bytes from '{' up
  * to and including the closing quote of the prev value.
  * @return the line length, or 0 if it would not fit in @p cap.
  */

@@ -470,7 +470,7 @@ const char *verify_spool_event_check(const char *buf, size_t len,
                                      const char *id)
 {
     static const char *const chain_members[] = {
-        "seq", "ts", "prev", "hash"
+        "seq", "ts", "node", "prev", "hash"
     };
     const unsigned char *u = (const unsigned char *)buf;
     const char *why = NULL, *s;
@@ -515,7 +515,7 @@ const char *verify_spool_event_check(const char *buf, size_t len,
     }
     for (i = 0; i < sizeof(chain_members) / sizeof(chain_members[0]); i++) {
         if (json_object_get(j, chain_members[i])) {
-            why = "a member the chain adds (seq, ts, prev, hash)";
+            why = "a member the chain adds (seq, ts, node, prev, hash)";
             goto done;
         }
     }

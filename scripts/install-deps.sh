@@ -15,14 +15,15 @@ set -euo pipefail
 # so the test's pages do not depend on whatever fonts a machine has.
 # python3-jsonschema and python3-yaml validate real answers against
 # docs/openapi.yaml, and python3-requests, php-cli and php-curl run the
-# client code of docs/clients.md (t/test_970, t/test_975).
+# client code of docs/clients.md (t/test_970, t/test_975). haproxy is the
+# load balancer of t/test_985_cluster.py and `make demo-cluster`.
 # debhelper and lintian build and check the Debian package (`make deb`,
 # t/test_960); dh-apache2 is a virtual package that apache2-dev provides
 # in Debian 12, so apache2-dev stands for it here (dpkg-query knows no
 # virtual package, and would call it missing at every run).
 PKGS="faketime apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-utils
       libjansson-dev libssl-dev openssl curl wrk python3 python3-pytest
-      python3-cryptography
+      python3-cryptography haproxy
       build-essential clang-14 libclang-rt-14-dev llvm-14 strace
       chromium poppler-utils fonts-dejavu-core fonts-wqy-zenhei
       debhelper lintian jq libutf8proc-dev eatmydata

@@ -274,6 +274,10 @@ static void test_check(void)
         { "{\"op\":\"import\",\"hash\":\"\",\"at\":\"2026-11-19T16:06:40.123"
           "456+08:00\",\"event_id\":\"20261119T080640.123456Z-0000\"}\n",
           "chain adds" },
+        /* a node id the server did not seal (VerifyNodeId) */
+        { "{\"op\":\"import\",\"node\":\"node-b\",\"at\":\"2026-11-19T16:06"
+          ":40.123456+08:00\",\"event_id\":\"20261119T080640.123456Z-0000\"}"
+          "\n", "chain adds" },
         { "{\"op\":\"import\",\"event_id\":\"20261119T080640.123456Z-0000\"}"
           "\n", "no time" },
         { "{\"op\":\"import\",\"at\":\"2026-11-19T16:06:40.123456+08:00\","
