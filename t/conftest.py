@@ -11,12 +11,36 @@ MPMS = ["event", "prefork"]
 
 @pytest.fixture(scope="session", autouse=True)
 def built():
-    """The tests run against build/; `make all` makes it."""
+    """The tests run against build/ (`make all` makes it), or what
+    MOD_VERIFY_BUILD names; at the end of the session, no sanitizer
+    report may have appeared (a child exiting after its test)."""
     missing = [p for p in (harness.MODULE, harness.VERIFY_IMPORT,
                            harness.VERIFY_AUDIT) if not os.path.exists(p)]
     if missing:
         pytest.fail("not built (run `make all`): " + ", ".join(missing),
                     pytrace=False)
+    seen = set(harness.sanitizer.reports())
+    yield
+    new = [r for r in harness.sanitizer.reports() if r not in seen]
+    if new:
+        pytest.fail("sanitizer reports written at the end of the session:"
+                    "\n" + harness.sanitizer.read_reports(new),
+                    pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_report():
+    """Under `make asan`: the test fails when httpd or a tool wrote an
+    ASan, LSan or UBSan report while it ran (t/harness/sanitizer.py)."""
+    if not harness.sanitizer.ENABLED:
+        yield
+        return
+    before = set(harness.sanitizer.reports())
+    yield
+    new = [r for r in harness.sanitizer.reports() if r not in before]
+    if new:
+        pytest.fail("sanitizer report(s) during this test:\n"
+                    + harness.sanitizer.read_reports(new), pytrace=False)
 
 
 def _stop_all(servers):

@@ -5,13 +5,15 @@ import subprocess
 
 import pytest
 
+import harness
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNITS = sorted(glob.glob(os.path.join(ROOT, "t", "unit", "test_*.c")))
 
 
 @pytest.mark.parametrize("src", UNITS, ids=[os.path.basename(u) for u in UNITS])
 def test_unit(src):
-    binary = os.path.join(ROOT, "build", "t",
+    binary = os.path.join(harness.BUILD, "t",
                           os.path.basename(src)[:-2])
     assert os.path.exists(binary), "run `make unit` first"
     res = subprocess.run([binary], capture_output=True, text=True,
