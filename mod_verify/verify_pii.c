@@ -234,8 +234,10 @@ static char *mask_phone(const char *s, size_t len,
 
     for (i = sp->start; i < sp->end; i += adv, prev = c) {
         c = unit(s, len, i, &adv);
-        if (intl && c == '0' && prev == '(') {
-            memcpy(o, s + i, adv);      /* the national 0 of "(0)" */
+        /* the national 0 of "+886 (0)": only before the first national
+         * digit (n counts 886 too); a "(0" further on is a digit */
+        if (intl && c == '0' && prev == '(' && n == 3) {
+            memcpy(o, s + i, adv);
             o += adv;
         }
         else if (is_digit(c) && n++ >= (intl ? 4 : 2)) {

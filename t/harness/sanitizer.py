@@ -83,6 +83,10 @@ def _setup():
         "detect_stack_use_after_return=0",
         "allocator_may_return_null=1",
         "handle_segv=1",
+        # httpd's children install their own SIGSEGV handler (a core
+        # dump): ASan's stays, so that a crash leaves a report with
+        # its stack
+        "allow_user_segv_handler=0",
         "symbolize=1",
         # full stacks at malloc: APR and OpenSSL have no frame pointers,
         # and the suppressions name the hooks that allocated
