@@ -58,7 +58,7 @@ UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
 .PHONY: all test check demo bench install deps clean unit fuzz deb \
-        asan asan-build asan-request valgrind
+        asan asan-build asan-request valgrind fuzz-run
 all: $(BUILD)/mod_verify.so $(BUILD)/verify-import $(BUILD)/verify-audit
 
 $(BUILD)/obj/%.o: mod_verify/%.c $(HDRS)
@@ -102,6 +102,11 @@ check: all unit deb
 # The libFuzzer targets (t/fuzz/), built with clang and sanitizers.
 fuzz:
 	bash t/fuzz/build.sh
+
+# A fuzzing campaign of FUZZ_CPU_MINUTES of CPU time per target (default
+# 2), FUZZ_JOBS at a time (t/fuzz/campaign.py; docs/memory-safety.md).
+fuzz-run: fuzz
+	$(PYTHON) t/fuzz/campaign.py
 
 # Memory safety (docs/memory-safety.md). The module, the tools and the
 # unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer
