@@ -130,6 +130,10 @@ static void test_phones(void)
         { "+886 (0)2 2345-67-9(0)2 2345-6789", "phone:0-21",
           "+886 (0)2 ****-**-*(*)2 2345-6789" },
         { "+886 2 2345-679(0", "phone:0-17", "+886 2 ****-***(*" },
+        /* a number right after another: a digit precedes it, until
+         * that digit is masked (found by fuzz_text) */
+        { "0223456789+886 2 2345 6789", "phone:0-10",
+          "02********+886 2 **** ****" },
         /* near misses: stay as they are */
         { "A180-017", "", NULL },
         { "2026-11-27", "", NULL },
