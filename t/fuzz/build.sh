@@ -99,7 +99,7 @@ for t in $targets; do
     [ -f "$src" ] || { echo "build.sh: no $src" >&2; exit 2; }
     # shellcheck disable=SC2086
     if stale "$OUT/$t" "$src" $objs $HDRS t/fuzz/build.sh \
-        mod_verify/mod_verify_body.c; then
+        mod_verify/mod_verify_body.c $REPLAY; then
         echo "  LINK  $OUT/$t"
         # shellcheck disable=SC2086
         "$CC" $CFLAGS -o "$OUT/$t" "$src" $REPLAY $objs $LIBS

@@ -4,7 +4,9 @@
  * what t/fuzz/build.sh links the targets with when clang is missing
  * (FUZZ_REPLAY=1, gcc with ASan and UBSan), so that `make test` still
  * replays every corpus file and every kept crash through every target.
- * Arguments starting with '-' (libFuzzer's options) are ignored.
+ * Arguments starting with '-' (libFuzzer's options) are ignored; leaks
+ * are not checked (that is fuzzing's job), memory errors and undefined
+ * behaviour are.
  * Exit status 0 when every input ran (a failed invariant aborts).
  */
 #include <dirent.h>
@@ -14,6 +16,10 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+/* optional, as with libFuzzer: called once, first */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+/* LeakSanitizer's, when linked with it */
+void __lsan_disable(void) __attribute__((weak));
 
 static int replay_file(const char *path)
 {
@@ -55,6 +61,16 @@ int main(int argc, char **argv)
     int i, runs = 0, bad = 0;
     struct stat st;
 
+    /* No leak check at exit: the targets keep their keys and pools for
+     * the whole process (libFuzzer checks leaks per input, and does not
+     * at exit); ASan and UBSan stay on. */
+    if (__lsan_disable) {
+        __lsan_disable();
+    }
+    if (LLVMFuzzerInitialize && LLVMFuzzerInitialize(&argc, &argv) != 0) {
+        fprintf(stderr, "replay: LLVMFuzzerInitialize failed\n");
+        return 1;
+    }
     for (i = 1; i < argc; i++) {
         if (argv[i][0] == '-') {
             continue;
