@@ -54,6 +54,12 @@ HTTPD_LEAKS = int(os.environ.get("MOD_VERIFY_HTTPD_LEAKS", "0") == "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 LSAN_SUPP = os.path.join(HERE, "lsan.supp")
 REPORT_RE = re.compile(r"^(asan|ubsan|lsan)\.\d+")
+# A report printed instead of written to LOG_DIR: gcc's UBSan, linked
+# with ASan, ignores log_path and prints to stderr (httpd's error log,
+# a tool's stderr). Checked in both (server.py, test_000).
+REPORT_LINE_RE = re.compile(r"runtime error: |ERROR: AddressSanitizer|"
+                            r"ERROR: LeakSanitizer|"
+                            r"SUMMARY: UndefinedBehaviorSanitizer")
 
 LOG_DIR = None
 APACHE = APACHE_BIN
@@ -125,6 +131,12 @@ def _setup():
 
 if ENABLED:
     _setup()
+
+
+def options():
+    """The sanitizer options of CLEAN_ENV ({} when off): for a test that
+    runs a sanitized program with an environment of its own."""
+    return {k: v for k, v in CLEAN_ENV.items() if k.endswith("SAN_OPTIONS")}
 
 
 def reports():

@@ -426,6 +426,15 @@ class Server:
                     not any(rx.search(line)
                                                  for rx in self.allowed):
                 bad.append(line)
+            elif sanitizer.REPORT_LINE_RE.search(line):
+                bad.append(line)        # never allowed
+        # httpd's own stderr before the error log opens
+        try:
+            with open(self.stdout_log, errors="replace") as f:
+                bad += [ln for ln in f.read().splitlines()
+                        if sanitizer.REPORT_LINE_RE.search(ln)]
+        except (OSError, AttributeError):
+            pass
         return bad
 
     def check_log(self):
