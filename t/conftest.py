@@ -51,6 +51,7 @@ def pytest_sessionfinish(session, exitstatus):
         print("\nsanitizer report(s) after the last test:\n"
               + harness.sanitizer.read_reports(new))
         session.exitstatus = 1
+    harness.sanitizer.cleanup()
 
 
 def _stop_all(servers):

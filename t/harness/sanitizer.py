@@ -80,10 +80,15 @@ def runtime_libs(binary):
     return [libs[k] for k in ("asan", "ubsan") if k in libs]
 
 
+_LOG_DIR_OURS = False
+
+
 def _setup():
-    global LOG_DIR, APACHE
-    LOG_DIR = os.environ.get("MOD_VERIFY_SAN_LOG") or \
-        tempfile.mkdtemp(prefix="mod_verify-san-")
+    global LOG_DIR, APACHE, _LOG_DIR_OURS
+    LOG_DIR = os.environ.get("MOD_VERIFY_SAN_LOG")
+    if not LOG_DIR:
+        LOG_DIR = tempfile.mkdtemp(prefix="mod_verify-san-")
+        _LOG_DIR_OURS = True
     os.makedirs(LOG_DIR, exist_ok=True)
     if IS_ROOT:
         shutil.chown(LOG_DIR, RUN_USER, RUN_USER)
@@ -131,6 +136,13 @@ def _setup():
 
 if ENABLED:
     _setup()
+
+
+def cleanup():
+    """At the end of the session: the directory made here goes, unless a
+    report is in it (then its path was told)."""
+    if ENABLED and _LOG_DIR_OURS and not reports():
+        shutil.rmtree(LOG_DIR, ignore_errors=True)
 
 
 def options():
