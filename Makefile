@@ -3,6 +3,7 @@
 
 APXS      ?= apxs
 CC        ?= gcc
+# The build directory: `make asan` builds into build-asan/ with BUILD.
 BUILD     := build
 PYTHON    ?= /usr/bin/python3
 
@@ -58,7 +59,8 @@ TOOL_HDRS  := $(wildcard scripts/*/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
-.PHONY: all test check demo bench soak install deps clean unit fuzz deb
+.PHONY: all test check demo bench soak install deps clean unit fuzz deb \
+        asan asan-build asan-request valgrind fuzz-run demo-cluster
 all: $(BUILD)/mod_verify.so $(BUILD)/verify-import $(BUILD)/verify-audit
 
 $(BUILD)/obj/%.o: mod_verify/%.c $(HDRS)
@@ -102,10 +104,47 @@ deps:
 # purges it.)
 check: all unit deb
 	$(PYTHON) -m pytest -q t
+	$(MAKE) asan-request
 
 # The libFuzzer targets (t/fuzz/), built with clang and sanitizers.
 fuzz:
 	bash t/fuzz/build.sh
+
+# A fuzzing campaign of FUZZ_CPU_MINUTES of CPU time per target (default
+# 2), FUZZ_JOBS at a time (t/fuzz/campaign.py; docs/memory-safety.md).
+fuzz-run: fuzz
+	$(PYTHON) t/fuzz/campaign.py
+
+# Memory safety (docs/memory-safety.md). The module, the tools and the
+# unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (gcc; libasan is preloaded into Debian's httpd by the harness) into
+# their own directory, so that build/ is left alone.
+ASAN_BUILD   := build-asan
+ASAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined
+ASAN_LDFLAGS := -fsanitize=address,undefined
+# what the harness reads (t/harness/env.py, t/harness/sanitizer.py)
+ASAN_ENV     := MOD_VERIFY_BUILD=$(CURDIR)/$(ASAN_BUILD) MOD_VERIFY_SANITIZER=asan
+# `make asan`: the integration suite under ASan, less the tests that do
+# not load the module or tools of build-asan/ (t/test_190 is libFuzzer's
+# own ASan build; t/test_950 and t/test_960 build and install build/)
+ASAN_TESTS   ?= $(filter-out t/test_190_fuzz.py t/test_950_demo.py \
+                  t/test_960_deb.py,$(wildcard t/test_*.py))
+# the request path, run under ASan by `make check` (t/asan-request.txt)
+ASAN_REQUEST := $(shell sed -e 's/\#.*//' t/asan-request.txt 2>/dev/null)
+
+asan-build:
+	$(MAKE) BUILD=$(ASAN_BUILD) CFLAGS='$(ASAN_CFLAGS)' \
+	    LDFLAGS='$(ASAN_LDFLAGS)' all unit
+
+asan: asan-build
+	$(ASAN_ENV) $(PYTHON) -m pytest -q $(ASAN_TESTS)
+
+asan-request: asan-build
+	$(ASAN_ENV) $(PYTHON) -m pytest -q $(ASAN_REQUEST)
+
+# The unit tests under valgrind (memcheck, leaks included), from build/.
+valgrind: unit
+	bash t/valgrind.sh
 
 # `deps` runs first as its own make so the flags above see apxs.
 test:
@@ -177,11 +216,11 @@ DEB_INPUTS := $(shell find Makefile README.md mod_verify scripts conf debian \
 deb: $(DEB)
 $(DEB): $(DEB_INPUTS)
 	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
-	tar -cf - --exclude=./$(BUILD) --exclude=./.git --exclude=__pycache__ \
+	tar -cf - --exclude=./$(BUILD) --exclude=./$(ASAN_BUILD) --exclude=./.git --exclude=__pycache__ \
 	    --exclude=.pytest_cache --exclude=node_modules . | tar -xf - -C $(DEB_SRC)
 	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -J >../build.log 2>&1 \
 	    || { tail -40 ../build.log; exit 1; }
 	@echo "built $@"
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)

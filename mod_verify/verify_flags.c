@@ -29,9 +29,11 @@
  * to collide from making the probes long.
  */
 typedef struct ktab_t {
-    unsigned char *slots;       /* cap slots of [used][key][value] */
+    unsigned char *slots;       /* cap slots of [used][key][pad][value] */
     size_t cap, n;
     size_t klen, vlen, slot;
+    size_t voff;                /* the value's offset: 8-aligned, as its
+                                 * struct may need (UBSan) */
     uint64_t salt;
 } ktab_t;
 
@@ -70,7 +72,8 @@ static void ktab_init(ktab_t *t, size_t klen, size_t vlen, apr_pool_t *p)
     memset(t, 0, sizeof(*t));
     t->klen = klen;
     t->vlen = vlen;
-    t->slot = (1 + klen + vlen + 7) & ~(size_t)7;
+    t->voff = (1 + klen + 7) & ~(size_t)7;
+    t->slot = (t->voff + vlen + 7) & ~(size_t)7;
     t->salt = (uint64_t)apr_time_now() * 0x9e3779b97f4a7c15ULL
               ^ (uint64_t)(uintptr_t)t;
     apr_pool_cleanup_register(p, t, ktab_free, apr_pool_cleanup_null);
@@ -144,7 +147,7 @@ static void *ktab_get(ktab_t *t, const unsigned char *key, int *added)
         memcpy(s + 1, key, t->klen);
         t->n++;
     }
-    return s + 1 + t->klen;
+    return s + t->voff;
 }
 
 static void ktab_clear(ktab_t *t)

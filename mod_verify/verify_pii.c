@@ -234,8 +234,10 @@ static char *mask_phone(const char *s, size_t len,
 
     for (i = sp->start; i < sp->end; i += adv, prev = c) {
         c = unit(s, len, i, &adv);
-        if (intl && c == '0' && prev == '(') {
-            memcpy(o, s + i, adv);      /* the national 0 of "(0)" */
+        /* the national 0 of "+886 (0)": only before the first national
+         * digit (n counts 886 too); a "(0" further on is a digit */
+        if (intl && c == '0' && prev == '(' && n == 3) {
+            memcpy(o, s + i, adv);
             o += adv;
         }
         else if (is_digit(c) && n++ >= (intl ? 4 : 2)) {
@@ -249,8 +251,8 @@ static char *mask_phone(const char *s, size_t len,
     return o;
 }
 
-const char *verify_pii_mask(const char *s, size_t len, unsigned kinds,
-                            size_t *outlen, unsigned *found, apr_pool_t *p)
+static const char *mask_once(const char *s, size_t len, unsigned kinds,
+                             size_t *outlen, unsigned *found, apr_pool_t *p)
 {
     verify_pii_span_t sp;
     char buf[VERIFY_ID_LEN], masked[VERIFY_ID_LEN + 1];
@@ -296,6 +298,30 @@ const char *verify_pii_mask(const char *s, size_t len, unsigned kinds,
         *outlen = (size_t)(o - out);
     }
     return out;
+}
+
+/* Masked until nothing is found: a number written right after another
+ * ("...6789+886 2 2345 6789") is no span while a digit precedes it, and
+ * becomes one once that digit is a '*'. Each round masks digits, so it
+ * ends. */
+const char *verify_pii_mask(const char *s, size_t len, unsigned kinds,
+                            size_t *outlen, unsigned *found, apr_pool_t *p)
+{
+    const char *m = s, *next;
+    size_t n = len;
+    unsigned got = 0, more;
+
+    while ((next = mask_once(m, n, kinds, &n, &more, p)) != m) {
+        m = next;
+        got |= more;
+    }
+    if (outlen) {
+        *outlen = n;
+    }
+    if (found) {
+        *found = got;
+    }
+    return m;
 }
 
 const char *verify_pii_kind_name(unsigned kinds)

@@ -10,6 +10,7 @@
 # result: the OpenSSL mod_ssl was compiled against must not be newer than
 # the one it runs with.
 set -euo pipefail
+# valgrind runs the unit tests under memcheck (`make valgrind`).
 # chromium and poppler-utils print the monthly sheet to PDF and read it
 # back (t/test_187); the sheet names DejaVu and WenQuanYi Zen Hei first,
 # so the test's pages do not depend on whatever fonts a machine has.
@@ -24,7 +25,7 @@ set -euo pipefail
 PKGS="faketime apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-utils
       libjansson-dev libssl-dev openssl curl wrk python3 python3-pytest
       python3-cryptography haproxy
-      build-essential clang-14 libclang-rt-14-dev llvm-14 strace
+      build-essential clang-14 libclang-rt-14-dev llvm-14 strace valgrind
       chromium poppler-utils fonts-dejavu-core fonts-wqy-zenhei
       debhelper lintian jq libutf8proc-dev eatmydata
       python3-jsonschema python3-yaml python3-requests php-cli php-curl"

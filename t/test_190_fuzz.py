@@ -11,7 +11,11 @@ of the suite, not an optional extra. Debian: clang-14 (or clang),
 libclang-rt-14-dev (libFuzzer, ASan, UBSan) and llvm-14 (symbolizer).
 
 Reproducers of crashes found (named TARGET-*) are kept under
-t/fuzz/crashes/ and run here too.
+t/fuzz/crashes/ and run here too, and every file of every seed corpus
+is replayed once through its target, without fuzzing
+(test_fuzz_corpus_replay): with libFuzzer, or, where clang is missing,
+through the targets built by gcc with t/fuzz/replay.c (FUZZ_REPLAY=1,
+build/fuzz-replay/), so that the replay still runs when fuzzing cannot.
 
 Environment: MOD_VERIFY_FUZZ_SECONDS overrides the time per target
 (default 8).
@@ -27,7 +31,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FUZZ_SRC = os.path.join(ROOT, "t", "fuzz")
 FUZZ_BIN = os.path.join(ROOT, "build", "fuzz")
-TARGETS = ["fuzz_id", "fuzz_audit", "fuzz_csv", "fuzz_cms", "fuzz_event"]
+TARGETS = ["fuzz_id", "fuzz_audit", "fuzz_csv", "fuzz_cms", "fuzz_event",
+           "fuzz_body", "fuzz_text"]
 SECONDS = int(os.environ.get("MOD_VERIFY_FUZZ_SECONDS", "8"))
 PACKAGES = "clang-14 libclang-rt-14-dev llvm-14"
 
@@ -124,3 +129,45 @@ def test_fuzz_reproducers(fuzzers):
             failed.append("%s:\n%s" % (os.path.basename(path),
                                         _tail(res.stderr, 40)))
     assert not failed, "reproducers still failing:\n" + "\n".join(failed)
+
+
+def _replayers():
+    """The targets with libFuzzer when clang is here, else built by gcc
+    with t/fuzz/replay.c (no fuzzing: each file named runs once)."""
+    if shutil.which("clang") or shutil.which("clang-14"):
+        return None
+    env = _env()
+    env["FUZZ_REPLAY"] = "1"
+    res = subprocess.run(["bash", os.path.join(FUZZ_SRC, "build.sh")]
+                         + TARGETS, cwd=ROOT, capture_output=True,
+                         text=True, timeout=900, env=env)
+    assert res.returncode == 0, "replay build failed:\n%s%s" % (
+        res.stdout[-3000:], res.stderr[-6000:])
+    return {t: os.path.join(ROOT, "build", "fuzz-replay", t)
+            for t in TARGETS}
+
+
+@pytest.fixture(scope="module")
+def replayers(request):
+    bins = _replayers()
+    if bins is None:
+        bins = request.getfixturevalue("fuzzers")
+    return bins
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_fuzz_corpus_replay(replayers, target):
+    """Every seed of the corpus, whole (no -max_len cut), runs once
+    through its target: an input that once passed keeps passing."""
+    seeds = os.path.join(FUZZ_SRC, "corpus", target)
+    files = sorted(os.path.join(seeds, f) for f in os.listdir(seeds))
+    assert files, "no seed corpus in " + seeds
+    res = subprocess.run([replayers[target], "-runs=1"] + files,
+                         capture_output=True, text=True, errors="replace",
+                         timeout=300, cwd=ROOT, env=_env())
+    assert res.returncode == 0, "%s on its corpus (exit %d):\n%s" % (
+        target, res.returncode, _tail(res.stderr, 60))
+    # libFuzzer says "Executed FILE" per input, replay.c counts them
+    ran = res.stderr.count("Executed ") or \
+        int(res.stderr.rsplit("replay: ", 1)[-1].split()[0])
+    assert ran == len(files), (ran, len(files), _tail(res.stderr))

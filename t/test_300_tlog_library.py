@@ -13,10 +13,11 @@ import subprocess
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+import harness
 import tlogref
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DRIVER = os.path.join(ROOT, "build", "t", "tlog-driver")
+DRIVER = os.path.join(harness.BUILD, "t", "tlog-driver")
 ORIGIN = "county.example/mod_verify/audit"
 
 

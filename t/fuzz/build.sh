@@ -11,8 +11,15 @@
 # libclang-rt-14-dev; llvm-14 for symbolized reports) and the build
 # dependencies of the library (scripts/install-deps.sh).
 #
+# fuzz_body compiles mod_verify/mod_verify_body.c in (httpd's headers;
+# what it calls of httpd is played by the target).
+#
 # Usage: t/fuzz/build.sh [TARGET...]   (default: every t/fuzz/fuzz_*.c)
 # Environment: FUZZ_CC (default: clang, else clang-14),
+#              FUZZ_REPLAY=1: build each target with gcc and
+#              t/fuzz/replay.c instead of libFuzzer (it runs the files
+#              named, no fuzzing) into build/fuzz-replay/; t/test_190
+#              does when clang is missing,
 #              FUZZ_CFLAGS (appended to the compile flags; use a fresh
 #              FUZZ_OUT with them, objects are not rebuilt for flags),
 #              FUZZ_OUT (default: build/fuzz)
@@ -27,19 +34,30 @@ if [ -z "$CC" ]; then
         if command -v "$c" >/dev/null 2>&1; then CC=$c; break; fi
     done
 fi
-if [ -z "$CC" ] || ! command -v "$CC" >/dev/null 2>&1; then
+REPLAY=""
+if [ -n "${FUZZ_REPLAY:-}" ]; then
+    # no libFuzzer: each target with t/fuzz/replay.c's main(), by gcc
+    CC=gcc
+    REPLAY=t/fuzz/replay.c
+elif [ -z "$CC" ] || ! command -v "$CC" >/dev/null 2>&1; then
     echo "build.sh: clang not found (Debian: apt-get install clang-14" \
          "libclang-rt-14-dev llvm-14)" >&2
     exit 2
 fi
 
-OUT=${FUZZ_OUT:-build/fuzz}
-OBJ=$OUT/obj
 # -fno-sanitize-recover: an undefined-behaviour report stops the run
 # (libFuzzer then saves the input) instead of scrolling past.
-SAN="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+if [ -n "$REPLAY" ]; then
+    OUT=${FUZZ_OUT:-build/fuzz-replay}
+    SAN="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all"
+else
+    OUT=${FUZZ_OUT:-build/fuzz}
+    SAN="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+fi
+OBJ=$OUT/obj
 CFLAGS="$SAN -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter \
 -D_GNU_SOURCE -Imod_verify $(apr-1-config --includes --cppflags) \
+-I$(apxs -q INCLUDEDIR 2>/dev/null || echo /usr/include/apache2) \
 $(apu-1-config --includes) ${FUZZ_CFLAGS:-}"
 LIBS="$(apr-1-config --link-ld --libs) $(apu-1-config --link-ld --libs) \
 -llmdb -lcrypto -ljansson -lutf8proc"
@@ -80,9 +98,10 @@ for t in $targets; do
     src=t/fuzz/$t.c
     [ -f "$src" ] || { echo "build.sh: no $src" >&2; exit 2; }
     # shellcheck disable=SC2086
-    if stale "$OUT/$t" "$src" $objs $HDRS t/fuzz/build.sh; then
+    if stale "$OUT/$t" "$src" $objs $HDRS t/fuzz/build.sh \
+        mod_verify/mod_verify_body.c $REPLAY; then
         echo "  LINK  $OUT/$t"
         # shellcheck disable=SC2086
-        "$CC" $CFLAGS -o "$OUT/$t" "$src" $objs $LIBS
+        "$CC" $CFLAGS -o "$OUT/$t" "$src" $REPLAY $objs $LIBS
     fi
 done

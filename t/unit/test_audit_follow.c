@@ -580,6 +580,8 @@ static void fault(const char *what, const char *bad, size_t badlen,
 {
     verify_follow_t f, g, saved;
     verify_follow_stop_t stop;
+    apr_status_t rv;   /* apart from the ok() that reads err: C evaluates
+                        * arguments in no set order */
     char *err, *d, *path;
     int fd;
 
@@ -591,16 +593,19 @@ static void fault(const char *what, const char *bad, size_t badlen,
     append(d, DAY3, bad, badlen);
     append_lines(d, DAY3, 4, 6);
 
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS, "%s: error", what);
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS, "%s: error", what);
     ok(has(err, "audit-2026-11-26.jsonl") && has(err, fault_words),
        "%s: the message names the file and '%s' (%s)", what, fault_words,
        err ? err : "no message");
     ok(same(&f, &saved), "%s: the follower stays at line 3", what);
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS && same(&f, &saved),
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS && same(&f, &saved),
        "%s: and again", what);
 
     verify_follow_init(&g);
-    ok(run(&g, fd, 100, &stop, &err) != APR_SUCCESS,
+    rv = run(&g, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS,
        "%s: a fresh follower: error", what);
     at(&g, 3, DAY3, bytes(0, 3), apr_psprintf(pool, "%s: a fresh follower",
                                               what));
@@ -609,7 +614,8 @@ static void fault(const char *what, const char *bad, size_t badlen,
     path = day_path(d, DAY3);
     unlink(path);
     append_lines(d, DAY3, 0, 6);
-    ok(run(&f, fd, 100, &stop, &err) == APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv == APR_SUCCESS
        && run(&g, fd, 100, &stop, &err) == APR_SUCCESS,
        "%s: repaired: both go on", what);
     at(&f, 6, DAY3, bytes(0, 6), apr_psprintf(pool, "%s: repaired", what));
@@ -663,6 +669,8 @@ static void test_first_line(void)
 {
     verify_follow_t f;
     verify_follow_stop_t stop;
+    apr_status_t rv;   /* apart from the ok() that reads err: C evaluates
+                        * arguments in no set order */
     verify_chain_t c;
     size_t len;
     char *err, *d, *line;
@@ -672,7 +680,8 @@ static void test_first_line(void)
     d = new_dir("purged", &fd);
     append_lines(d, DAY2, 2, 6);
     verify_follow_init(&f);
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS
        && has(err, "audit-2026-11-25.jsonl"),
        "first line seq 3: error naming the file (%s)",
        err ? err : "no message");
@@ -686,7 +695,8 @@ static void test_first_line(void)
     line = seal(&c, 0, 100, &len);
     append(d, DAY2, line, len);
     verify_follow_init(&f);
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS
        && has(err, "prev is not the hash"),
        "first line seq 1, prev not zero: error (%s)",
        err ? err : "no message");
@@ -700,7 +710,8 @@ static void test_first_line(void)
     line = seal(&c, 0, 100, &len);
     append(d, DAY2, line, len);
     verify_follow_init(&f);
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS
        && has(err, "seq does not follow"),
        "first line seq 2, prev zero: error (%s)", err ? err : "no message");
     close(fd);
@@ -710,6 +721,8 @@ static void test_refused(void)
 {
     verify_follow_t f, saved;
     verify_follow_stop_t stop;
+    apr_status_t rv;   /* apart from the ok() that reads err: C evaluates
+                        * arguments in no set order */
     char *err, *d, *elsewhere;
     int fd;
 
@@ -721,7 +734,8 @@ static void test_refused(void)
         diag("symlink: %s", strerror(errno));
     }
     verify_follow_init(&f);
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS
        && has(err, "audit-2026-11-24.jsonl") && has(err, "symbolic link"),
        "symlink day file: refused (%s)", err ? err : "no message");
     ok(f.chain.seq == 0 && f.edge.size == 0 && f.offset == 0,
@@ -738,7 +752,8 @@ static void test_refused(void)
     ok(stop == VERIFY_FOLLOW_DAY_END && f.chain.seq == 2,
        "symlink as the newer file: the older one taken");
     memcpy(&saved, &f, sizeof(f));
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS
        && has(err, "audit-2026-11-25.jsonl") && has(err, "symbolic link"),
        "symlink as the newer file: refused (%s)", err ? err : "no message");
     ok(same(&f, &saved), "symlink as the newer file: follower unchanged");
@@ -751,14 +766,16 @@ static void test_refused(void)
         diag("link: %s", strerror(errno));
     }
     verify_follow_init(&f);
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS
        && has(err, "audit-2026-11-24.jsonl") && has(err, "hard links"),
        "two links: refused (%s)", err ? err : "no message");
     ok(f.chain.seq == 0 && f.edge.size == 0,
        "two links: nothing taken");
     /* with the second name gone, it is read */
     unlink(apr_pstrcat(pool, d, "/other", NULL));
-    ok(run(&f, fd, 100, &stop, &err) == APR_SUCCESS && f.chain.seq == 3,
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv == APR_SUCCESS && f.chain.seq == 3,
        "one link again: read");
 
     /* the owner asked for */
@@ -777,6 +794,8 @@ static void test_long(void)
 {
     verify_follow_t f, saved;
     verify_follow_stop_t stop;
+    apr_status_t rv;   /* apart from the ok() that reads err: C evaluates
+                        * arguments in no set order */
     verify_chain_t c;
     struct rusage ru0, ru1;
     long long r0, r1;
@@ -797,7 +816,8 @@ static void test_long(void)
     line = craft(&aft[2], VERIFY_AUDIT_LINE_MAX - 1);
     append(d, DAY1, line, VERIFY_AUDIT_LINE_MAX - 1);
     verify_follow_init(&f);
-    ok(run(&f, fd, 100, &stop, &err) == APR_SUCCESS && f.chain.seq == 4,
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv == APR_SUCCESS && f.chain.seq == 4,
        "a line of %d bytes: taken", VERIFY_AUDIT_LINE_MAX - 1);
     close(fd);
 
@@ -808,7 +828,8 @@ static void test_long(void)
     append(d, DAY1, line, VERIFY_AUDIT_LINE_MAX);
     append_lines(d, DAY1, 4, 5);
     verify_follow_init(&f);
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS
        && has(err, "audit-2026-11-24.jsonl") && has(err, "bytes or longer"),
        "a sealed line of %d bytes: error (%s)", VERIFY_AUDIT_LINE_MAX,
        err ? err : "no message");
@@ -821,7 +842,8 @@ static void test_long(void)
     line = craft(&aft[2], 20000);
     append(d, DAY1, line, 20000);
     verify_follow_init(&f);
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS
        && has(err, "bytes or longer"),
        "a sealed line of 20000 bytes: error (%s)", err ? err : "no message");
     at(&f, 3, DAY1, bytes(0, 3), "a sealed 20000-byte line: stays at 3");
@@ -843,7 +865,8 @@ static void test_long(void)
     memcpy(&saved, &f, sizeof(f));
     getrusage(RUSAGE_SELF, &ru0);
     r0 = read_so_far();
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS
        && has(err, "audit-2026-11-24.jsonl") && has(err, "bytes or longer"),
        "no newline in 256 MiB: error (%s)", err ? err : "no message");
     r1 = read_so_far();
@@ -863,10 +886,12 @@ static void test_long(void)
     line = craft(&aft[2], VERIFY_AUDIT_LINE_MAX - 1);
     append(d, DAY1, line, VERIFY_AUDIT_LINE_MAX - 2);
     verify_follow_init(&f);
-    ok(run(&f, fd, 100, &stop, &err) == APR_SUCCESS && f.chain.seq == 3,
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv == APR_SUCCESS && f.chain.seq == 3,
        "a partial line of %d bytes: waited for", VERIFY_AUDIT_LINE_MAX - 2);
     append(d, DAY1, "\n", 1);
-    ok(run(&f, fd, 100, &stop, &err) == APR_SUCCESS && f.chain.seq == 4,
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv == APR_SUCCESS && f.chain.seq == 4,
        "completed: taken");
     close(fd);
 
@@ -876,7 +901,8 @@ static void test_long(void)
     line = craft(&aft[2], VERIFY_AUDIT_LINE_MAX);
     append(d, DAY1, line, VERIFY_AUDIT_LINE_MAX - 1);
     verify_follow_init(&f);
-    ok(run(&f, fd, 100, &stop, &err) != APR_SUCCESS
+    rv = run(&f, fd, 100, &stop, &err);
+    ok(rv != APR_SUCCESS
        && has(err, "bytes or longer"),
        "a partial line of %d bytes: error (%s)", VERIFY_AUDIT_LINE_MAX - 1,
        err ? err : "no message");

@@ -125,6 +125,15 @@ static void test_phones(void)
         { "tel:02-2345-6789;", "phone:4-16", "tel:02-****-****;" },
         { "0912345678, 02-2345-6789", "phone:0-10 phone:12-24",
           "09********, 02-****-****" },
+        /* "(0" inside a +886 number is its last digit, not the
+         * national 0 of "+886 (0)": masked (found by fuzz_text) */
+        { "+886 (0)2 2345-67-9(0)2 2345-6789", "phone:0-21",
+          "+886 (0)2 ****-**-*(*)2 2345-6789" },
+        { "+886 2 2345-679(0", "phone:0-17", "+886 2 ****-***(*" },
+        /* a number right after another: a digit precedes it, until
+         * that digit is masked (found by fuzz_text) */
+        { "0223456789+886 2 2345 6789", "phone:0-10",
+          "02********+886 2 **** ****" },
         /* near misses: stay as they are */
         { "A180-017", "", NULL },
         { "2026-11-27", "", NULL },
