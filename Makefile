@@ -110,11 +110,19 @@ demo:
 	$(MAKE) all
 	bash scripts/demo.sh
 
+# `make bench`: every figure of docs/performance.md, in one run
+# (scripts/bench-all.sh; BENCH_QUICK=1 for a short check of the tooling).
 bench:
 	bash scripts/install-deps.sh
-	$(MAKE) all
-	bash scripts/bench.sh
-	bash scripts/bench-sample.sh
+	$(MAKE) all $(BUILD)/bench-load
+	bash scripts/bench-all.sh
+
+# bench's load generator: HTTP keep-alive or TLS 1.3 with a client
+# certificate (wrk cannot present one).
+$(BUILD)/bench-load: scripts/bench-load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(LDFLAGS) -o $@ $< \
+	    -lssl -lcrypto -lpthread
 
 # The module (by apxs, then 0644 as httpd's own modules are), the tools,
 # their manual pages, the a2enmod files (an admin's edited copy is kept),
