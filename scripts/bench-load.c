@@ -64,7 +64,8 @@ static char **bodies;
 static size_t n_bodies;
 static SSL_CTX *ctx;
 static atomic_int stop;
-static atomic_long budget = -1;  /* -n: requests left to hand out */
+static int limited;              /* -n given */
+static atomic_long budget;       /* -n: requests left to hand out */
 static pthread_barrier_t start_line;
 
 static double now(void)
@@ -237,7 +238,7 @@ static void *run(void *arg)
         size_t len;
         double t0;
 
-        if (atomic_load(&budget) >= 0 && atomic_fetch_sub(&budget, 1) <= 0)
+        if (limited && atomic_fetch_sub(&budget, 1) <= 0)
             break;
         if (c->fd < 0) {
             if (connect_one(c) != 0) {
@@ -365,6 +366,7 @@ int main(int argc, char **argv)
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     }
     signal(SIGPIPE, SIG_IGN);
+    limited = total > 0;
     atomic_store(&budget, total);
 
     cs = calloc((size_t)conns, sizeof *cs);

@@ -94,7 +94,7 @@ md = ["### httpd child memory over %s requests" % format(requests, ","), "",
       "VerifyAuditSync Off; %s req/s during the load%s." % (
           format(round(float(load["rps"])), ","),
           " (BENCH_QUICK: fewer requests, a check of the tooling)" if quick else ""), "",
-      "| child | RSS before | RSS after | growth | private before | private after | growth (target <= %d KiB) |" % limit,
+      "| child | RSS before | RSS after | growth (target <= %d KiB) | private before | private after | growth |" % limit,
       "|---|---|---|---|---|---|---|"]
 worst = 0
 for i, pid in enumerate(sorted(set(before) & set(after)), 1):

@@ -51,9 +51,10 @@ timed() {
     local c t0 t1 cpu=0 t
     t0=$(date +%s.%N)
     for c in $(seq 1 "$COPIES"); do
-        t=$( { /usr/bin/time -f "%U %S" "$AUDIT" "$@" "$D/copy-$c" \
-                 > "$D/out.txt" 2> "$D/err.txt"; } 2>&1 | tail -n 1) \
+        /usr/bin/time -o "$D/time.txt" -f "%U %S" "$AUDIT" "$@" "$D/copy-$c" \
+            > "$D/out.txt" 2> "$D/err.txt" \
             || { cat "$D/err.txt" >&2; die "verify-audit $1 failed on copy $c"; }
+        t=$(tail -n 1 "$D/time.txt")
         cpu=$(awk -v a="$cpu" -v t="$t" 'BEGIN { split(t, x, " "); print a + x[1] + x[2] }')
     done
     t1=$(date +%s.%N)

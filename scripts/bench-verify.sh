@@ -20,6 +20,9 @@
 #   BENCH_CONNS     connections (default 32)
 #   BENCH_DURATION  seconds of each run (default 10; quick 2)
 #   BENCH_COUNT     residents in the store (default 100000; quick 10000)
+#   BENCH_PERF=1    profile the httpd children during the last round
+#                   (perf, cpu-clock sampling): perf-TRANSPORT-KIND.txt
+#                   in BENCH_OUT_DIR, KIND static, off or on
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +37,9 @@ COUNT=${BENCH_COUNT:-$(quick 10000 100000)}
 [[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNS must be a positive number"
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION: seconds, e.g. 10"
 [[ $COUNT =~ ^[1-9][0-9]*$ ]] || die "BENCH_COUNT must be a positive number"
+BENCH_PERF=${BENCH_PERF:-0}
+case $BENCH_PERF in 0|1) ;; *) die "BENCH_PERF must be 0 or 1" ;; esac
+[ "$BENCH_PERF" = 0 ] || need_cmd perf
 need_cmd curl openssl "$PYTHON" "$HTTPD_BIN"
 need_file "$MODULE" "$IMPORT" "$AUDIT" "$LOADGEN"
 
@@ -59,12 +65,36 @@ say "httpd $("$HTTPD_BIN" -v | sed -n 's/^Server version: //p'), event MPM," \
     "VerifyAuditSync Off on :${PORT[Off]}, On on :${PORT[On]}"
 say "bench-load -c $CONNS, ${DURATION}s a run; $(bench_machine)"
 
+# profiled OUT PORT PAGE SECS KIND: one run; with BENCH_PERF=1 in the last
+# round, under `perf record -e cpu-clock -g` of that httpd's children
+# (cpu-clock: no PMU counters in a VM), the top of the profile to
+# $BENCH_OUT_DIR/perf-TRANSPORT-KIND.txt.
+profiled() {
+    local out=$1 port=$2 page=$3 secs=$4 kind=$5 sync=Off pids perf_pid
+    [ "$kind" = on ] && sync=On
+    if [ "$BENCH_PERF" != 1 ] || [ "$out" != "round-$ROUNDS-$kind" ]; then
+        bench_load "$out" "$port" "$TRANSPORT" "$page" "$CONNS" -d "$secs"
+        return
+    fi
+    pids=$(ps -o pid= --ppid "$(cat "$D/$sync/run/httpd.pid")" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
+    perf record -q -e cpu-clock -g -p "$pids" -o "perf-$kind.data" > /dev/null 2>&1 &
+    perf_pid=$!
+    sleep 0.5
+    bench_load "$out" "$port" "$TRANSPORT" "$page" "$CONNS" -d "$secs"
+    kill -INT "$perf_pid"
+    wait "$perf_pid" || true
+    perf report -i "perf-$kind.data" --no-children --sort dso,symbol --stdio -g none \
+        > "perf-$kind.txt" 2>/dev/null || true
+    grep '%' "perf-$kind.txt" | head -n 40 > "$BENCH_OUT_DIR/perf-$TRANSPORT-$kind.txt" || true
+    say "profile of the httpd children ($kind): $BENCH_OUT_DIR/perf-$TRANSPORT-$kind.txt"
+}
+
 # The three runs of a round (and the warm-up, not counted).
 runs() {
     local prefix=$1 secs=$2
-    bench_load "$prefix-static" "${PORT[Off]}" "$TRANSPORT" static "$CONNS" -d "$secs"
-    bench_load "$prefix-off" "${PORT[Off]}" "$TRANSPORT" verify "$CONNS" -d "$secs"
-    bench_load "$prefix-on" "${PORT[On]}" "$TRANSPORT" verify "$CONNS" -d "$secs"
+    profiled "$prefix-static" "${PORT[Off]}" static "$secs" static
+    profiled "$prefix-off" "${PORT[Off]}" verify "$secs" off
+    profiled "$prefix-on" "${PORT[On]}" verify "$secs" on
 }
 runs warm 1
 step "$TRANSPORT: $ROUNDS rounds of ${DURATION}s (static, verify sync off, verify sync on)"
