@@ -93,7 +93,7 @@ deps:
 # Every test, without installing dependencies: the developer's loop.
 # (The package is built first: t/test_960 installs it with apt, then
 # purges it.)
-check: all unit deb
+check: all unit deb $(BUILD)/bench-load
 	$(PYTHON) -m pytest -q t
 
 # The libFuzzer targets (t/fuzz/), built with clang and sanitizers.
