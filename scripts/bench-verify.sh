@@ -65,6 +65,30 @@ say "httpd $("$HTTPD_BIN" -v | sed -n 's/^Server version: //p'), event MPM," \
     "VerifyAuditSync Off on :${PORT[Off]}, On on :${PORT[On]}"
 say "bench-load -c $CONNS, ${DURATION}s a run; $(bench_machine)"
 
+# cpu_ticks SYNC: CPU ticks (user + system) used so far by that httpd's
+# parent and children (/proc/PID/stat; with the parent's children's
+# ticks, so that a child that ended in between is still counted).
+cpu_ticks() {
+    local parent pids
+    parent=$(cat "$D/$1/run/httpd.pid")
+    pids="$parent $(ps -o pid= --ppid "$parent" | tr '\n' ' ')"
+    # shellcheck disable=SC2046,SC2086
+    (cd /proc && cat $(printf '%s/stat ' $pids) 2>/dev/null) \
+        | sed 's/^.*) //' | awk '{ t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+
+# measured OUT PORT PAGE SECS SYNC: one run; its CPU cost per request
+# (httpd only, microseconds) added to OUT as cpu_us.
+measured() {
+    local out=$1 port=$2 page=$3 secs=$4 sync=$5 t0 t1 cpu
+    t0=$(cpu_ticks "$sync")
+    bench_load "$out" "$port" "$TRANSPORT" "$page" "$CONNS" -d "$secs"
+    t1=$(cpu_ticks "$sync")
+    cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" '$1 == "requests" {
+        printf "%.1f", ($2 > 0 ? (b - a) * 1e6 / hz / $2 : 0) }' "$out")
+    echo "cpu_us $cpu" >> "$out"
+}
+
 # profiled OUT PORT PAGE SECS KIND: one run; with BENCH_PERF=1 in the last
 # round, under `perf record -e cpu-clock -g` of that httpd's children
 # (cpu-clock: no PMU counters in a VM), the top of the profile to
@@ -73,19 +97,25 @@ profiled() {
     local out=$1 port=$2 page=$3 secs=$4 kind=$5 sync=Off pids perf_pid
     [ "$kind" = on ] && sync=On
     if [ "$BENCH_PERF" != 1 ] || [ "$out" != "round-$ROUNDS-$kind" ]; then
-        bench_load "$out" "$port" "$TRANSPORT" "$page" "$CONNS" -d "$secs"
+        measured "$out" "$port" "$page" "$secs" "$sync"
         return
     fi
     pids=$(ps -o pid= --ppid "$(cat "$D/$sync/run/httpd.pid")" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
     perf record -q -e cpu-clock -g -p "$pids" -o "perf-$kind.data" > /dev/null 2>&1 &
     perf_pid=$!
     sleep 0.5
-    bench_load "$out" "$port" "$TRANSPORT" "$page" "$CONNS" -d "$secs"
+    measured "$out" "$port" "$page" "$secs" "$sync"
     kill -INT "$perf_pid"
     wait "$perf_pid" || true
     perf report -i "perf-$kind.data" --no-children --sort dso,symbol --stdio -g none \
         > "perf-$kind.txt" 2>/dev/null || true
-    grep '%' "perf-$kind.txt" | head -n 40 > "$BENCH_OUT_DIR/perf-$TRANSPORT-$kind.txt" || true
+    {
+        echo "# by library"
+        perf report -i "perf-$kind.data" --no-children --sort dso --stdio -g none \
+            2>/dev/null | grep '%' || true
+        echo "# by function (top 40)"
+        grep '%' "perf-$kind.txt" | head -n 40 || true
+    } > "$BENCH_OUT_DIR/perf-$TRANSPORT-$kind.txt"
     say "profile of the httpd children ($kind): $BENCH_OUT_DIR/perf-$TRANSPORT-$kind.txt"
 }
 
@@ -139,7 +169,7 @@ kinds = ("static", "off", "on")
 res = {k: [parse("round-%d-%s" % (r, k)) for r in range(1, rounds + 1)]
        for k in kinds}
 med = {k: {f: statistics.median(x[f] for x in res[k])
-           for f in ("rps", "p50_ms", "p99_ms")} for k in kinds}
+           for f in ("rps", "p50_ms", "p99_ms", "cpu_us")} for k in kinds}
 fail = []
 for k in kinds:
     n = sum(x["requests"] for x in res[k])
@@ -161,8 +191,8 @@ md = ["### %s" % title, "",
       "%d rounds x %s s, %s connections, medians%s." % (
           rounds, secs, conns, " (BENCH_QUICK: a check of the tooling, not a result)" if quick else ""),
       "",
-      "| page | req/s | p50 | p99 | req/s ratio (target) | p99 ratio (target <= 1.5) |",
-      "|---|---|---|---|---|---|"]
+      "| page | req/s | p50 | p99 | httpd CPU/request | req/s ratio (target) | p99 ratio (target <= 1.5) |",
+      "|---|---|---|---|---|---|---|"]
 for k in kinds:
     m = med[k]
     if k == "static":
@@ -172,8 +202,12 @@ for k in kinds:
         ratios = "%.2f (>= %.1f%s) | %.2f (%s)" % (
             rr, target[k], "" if rr >= target[k] else ", **missed**",
             pr, "met" if pr <= 1.5 else "**missed**")
-    md.append("| %s | %.0f | %.2f ms | %.2f ms | %s |" % (
-        label[k], m["rps"], m["p50_ms"], m["p99_ms"], ratios))
+    md.append("| %s | %.0f | %.2f ms | %.2f ms | %.0f µs | %s |" % (
+        label[k], m["rps"], m["p50_ms"], m["p99_ms"], m["cpu_us"], ratios))
+md.append("")
+md.append("httpd CPU/request: user + system time of httpd's processes "
+          "(/proc) over the requests of the run; unlike req/s, it hardly "
+          "depends on what else the machine runs.")
 md.append("")
 md.append("Per round (req/s, static / sync off / sync on): " + "; ".join(
     "%.0f / %.0f / %.0f" % tuple(res[k][r]["rps"] for k in kinds)
