@@ -31,7 +31,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 ONLY=${BENCH_ONLY:-http tls tools rss wrk import sample}
 OUT=$BENCH_OUT_DIR/performance-run.md
-rm -f "$BENCH_OUT_DIR"/*.md "$BENCH_OUT_DIR"/*.log
+# (only what the parts write: BENCH_OUT_DIR may hold other files)
+for f in http tls tools rss wrk import sample; do
+    rm -f "$BENCH_OUT_DIR/$f.md" "$BENCH_OUT_DIR/$f.log" \
+        "$BENCH_OUT_DIR/perf-$f-static.txt" "$BENCH_OUT_DIR/perf-$f-off.txt" \
+        "$BENCH_OUT_DIR/perf-$f-on.txt"
+done
+rm -f "$OUT"
 START=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 FAILED=()

@@ -65,6 +65,13 @@ say "httpd $("$HTTPD_BIN" -v | sed -n 's/^Server version: //p'), event MPM," \
     "VerifyAuditSync Off on :${PORT[Off]}, On on :${PORT[On]}"
 say "bench-load -c $CONNS, ${DURATION}s a run; $(bench_machine)"
 
+# The disk's flush latency where the audit logs are (sync on waits for it):
+# 500 synchronous 600-byte writes.
+FLUSH_MS=$(LC_ALL=C dd if=/dev/zero of="$D/flush.test" bs=600 count=500 oflag=dsync 2>&1 \
+    | awk '/copied/ { for (i = 1; i <= NF; i++) if ($i ~ /^s,?$/) { printf "%.2f", $(i - 1) * 1000 / 500; exit } }')
+rm -f "$D/flush.test"
+say "a synchronous 600-byte write on the audit logs' file system: ${FLUSH_MS:-?} ms"
+
 # cpu_ticks SYNC: CPU ticks (user + system) used so far by that httpd's
 # parent and children (/proc/PID/stat; with the parent's children's
 # ticks, so that a child that ended in between is still counted).
@@ -151,12 +158,12 @@ ok "both audit chains intact"
 step "$TRANSPORT: results"
 "$PYTHON" - "$TRANSPORT" "$ROUNDS" "$CONNS" "$DURATION" \
     "$(lines "$D/Off/audit")" "$(lines "$D/On/audit")" \
-    "$BENCH_OUT_DIR/$TRANSPORT.md" "$BENCH_QUICK" <<'EOF'
+    "$BENCH_OUT_DIR/$TRANSPORT.md" "$BENCH_QUICK" "${FLUSH_MS:-?}" <<'EOF'
 import statistics, sys
 
 transport, rounds, conns, secs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 lines = {"off": int(sys.argv[5]), "on": int(sys.argv[6])}
-out, quick = sys.argv[7], sys.argv[8] == "1"
+out, quick, flush_ms = sys.argv[7], sys.argv[8] == "1", sys.argv[9]
 
 def parse(path):
     d = {}
@@ -207,7 +214,9 @@ for k in kinds:
 md.append("")
 md.append("httpd CPU/request: user + system time of httpd's processes "
           "(/proc) over the requests of the run; unlike req/s, it hardly "
-          "depends on what else the machine runs.")
+          "depends on what else the machine runs. A synchronous 600-byte "
+          "write on the audit logs' file system took %s ms (`dd oflag=dsync`): "
+          "with sync on, answers wait for such flushes." % flush_ms)
 md.append("")
 md.append("Per round (req/s, static / sync off / sync on): " + "; ".join(
     "%.0f / %.0f / %.0f" % tuple(res[k][r]["rps"] for k in kinds)
