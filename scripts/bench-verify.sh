@@ -84,16 +84,32 @@ cpu_ticks() {
         | sed 's/^.*) //' | awk '{ t += $12 + $13 + $14 + $15 } END { print t + 0 }'
 }
 
-# measured OUT PORT PAGE SECS SYNC: one run; its CPU cost per request
-# (httpd only, microseconds) added to OUT as cpu_us.
+# switches SYNC: context switches (voluntary and not) of that httpd's
+# threads so far (/proc/PID/task/*/status; the event MPM keeps its
+# threads, so few are lost with a thread that ends).
+switches() {
+    local parent
+    parent=$(cat "$D/$1/run/httpd.pid")
+    # shellcheck disable=SC2002,SC2046
+    cat $(for p in $parent $(ps -o pid= --ppid "$parent"); do
+              printf '%s ' /proc/"$p"/task/*/status; done) 2>/dev/null \
+        | awk '/ctxt_switches:/ { t += $2 } END { print t + 0 }'
+}
+
+# measured OUT PORT PAGE SECS SYNC: one run; httpd's CPU per request
+# (microseconds) and context switches per request added to OUT as cpu_us
+# and switches.
 measured() {
-    local out=$1 port=$2 page=$3 secs=$4 sync=$5 t0 t1 cpu
+    local out=$1 port=$2 page=$3 secs=$4 sync=$5 t0 t1 c0 c1 cpu
     t0=$(cpu_ticks "$sync")
+    c0=$(switches "$sync")
     bench_load "$out" "$port" "$TRANSPORT" "$page" "$CONNS" -d "$secs"
     t1=$(cpu_ticks "$sync")
-    cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" '$1 == "requests" {
-        printf "%.1f", ($2 > 0 ? (b - a) * 1e6 / hz / $2 : 0) }' "$out")
-    echo "cpu_us $cpu" >> "$out"
+    c1=$(switches "$sync")
+    cpu=$(awk -v a="$t0" -v b="$t1" -v c="$c0" -v d="$c1" -v hz="$(getconf CLK_TCK)" '
+        $1 == "requests" { n = $2 > 0 ? $2 : 1
+            printf "cpu_us %.1f\nswitches %.2f\n", (b - a) * 1e6 / hz / n, (d - c) / n }' "$out")
+    echo "$cpu" >> "$out"
 }
 
 # profiled OUT PORT PAGE SECS KIND: one run; with BENCH_PERF=1 in the last
@@ -176,7 +192,7 @@ kinds = ("static", "off", "on")
 res = {k: [parse("round-%d-%s" % (r, k)) for r in range(1, rounds + 1)]
        for k in kinds}
 med = {k: {f: statistics.median(x[f] for x in res[k])
-           for f in ("rps", "p50_ms", "p99_ms", "cpu_us")} for k in kinds}
+           for f in ("rps", "p50_ms", "p99_ms", "cpu_us", "switches")} for k in kinds}
 fail = []
 for k in kinds:
     n = sum(x["requests"] for x in res[k])
@@ -198,8 +214,8 @@ md = ["### %s" % title, "",
       "%d rounds x %s s, %s connections, medians%s." % (
           rounds, secs, conns, " (BENCH_QUICK: a check of the tooling, not a result)" if quick else ""),
       "",
-      "| page | req/s | p50 | p99 | httpd CPU/request | req/s ratio (target) | p99 ratio (target <= 1.5) |",
-      "|---|---|---|---|---|---|---|"]
+      "| page | req/s | p50 | p99 | httpd CPU/request | context switches/request | req/s ratio (target) | p99 ratio (target <= 1.5) |",
+      "|---|---|---|---|---|---|---|---|"]
 for k in kinds:
     m = med[k]
     if k == "static":
@@ -209,12 +225,14 @@ for k in kinds:
         ratios = "%.2f (>= %.1f%s) | %.2f (%s)" % (
             rr, target[k], "" if rr >= target[k] else ", **missed**",
             pr, "met" if pr <= 1.5 else "**missed**")
-    md.append("| %s | %.0f | %.2f ms | %.2f ms | %.0f µs | %s |" % (
-        label[k], m["rps"], m["p50_ms"], m["p99_ms"], m["cpu_us"], ratios))
+    md.append("| %s | %.0f | %.2f ms | %.2f ms | %.0f µs | %.1f | %s |" % (
+        label[k], m["rps"], m["p50_ms"], m["p99_ms"], m["cpu_us"],
+        m["switches"], ratios))
 md.append("")
 md.append("httpd CPU/request: user + system time of httpd's processes "
           "(/proc) over the requests of the run; unlike req/s, it hardly "
-          "depends on what else the machine runs. A synchronous 600-byte "
+          "depends on what else the machine runs; context switches/request: "
+          "of httpd's threads (/proc/PID/task/*/status). A synchronous 600-byte "
           "write on the audit logs' file system took %s ms (`dd oflag=dsync`): "
           "with sync on, answers wait for such flushes." % flush_ms)
 md.append("")
