@@ -102,7 +102,7 @@ deps:
 # Every test, without installing dependencies: the developer's loop.
 # (The package is built first: t/test_960 installs it with apt, then
 # purges it.)
-check: all unit deb
+check: all unit deb $(BUILD)/bench-load
 	$(PYTHON) -m pytest -q t
 	$(MAKE) asan-request
 
@@ -163,13 +163,19 @@ demo-cluster:
 	$(MAKE) all
 	PYTHON=$(PYTHON) bash scripts/demo-cluster.sh
 
+# `make bench`: every figure of docs/performance.md, in one run
+# (scripts/bench-all.sh; BENCH_QUICK=1 for a short check of the tooling).
 bench:
 	bash scripts/install-deps.sh
-	$(MAKE) all
-	bash scripts/bench.sh
-	bash scripts/bench-sample.sh
-	$(MAKE) $(BUILD)/gen-household-fast
-	bash scripts/bench-import.sh
+	$(MAKE) all $(BUILD)/bench-load $(BUILD)/gen-household-fast
+	bash scripts/bench-all.sh
+
+# bench's load generator: HTTP keep-alive or TLS 1.3 with a client
+# certificate (wrk cannot present one).
+$(BUILD)/bench-load: scripts/bench-load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(LDFLAGS) -o $@ $< \
+	    -lssl -lcrypto -lpthread
 
 # Faults under load at full size (t/test_980 runs them small in `make
 # test`): restarts, killed children and importer, a full audit volume,

@@ -23,7 +23,7 @@ set -euo pipefail
 # in Debian 12, so apache2-dev stands for it here (dpkg-query knows no
 # virtual package, and would call it missing at every run).
 PKGS="faketime apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-utils
-      libjansson-dev libssl-dev openssl curl wrk python3 python3-pytest
+      libjansson-dev libssl-dev openssl curl wrk time python3 python3-pytest
       python3-cryptography haproxy
       build-essential clang-14 libclang-rt-14-dev llvm-14 strace valgrind
       chromium poppler-utils fonts-dejavu-core fonts-wqy-zenhei
