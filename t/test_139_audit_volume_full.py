@@ -7,17 +7,14 @@ failing volume at most once a second, with a count, not once per
 refused request."""
 
 import concurrent.futures
-import contextlib
-import errno
 import os
 import re
-import subprocess
-import tempfile
 import time
 
 import pytest
 
 import harness
+from harness.volume import fill, small_volume
 from harness import fields_for
 
 pytestmark = pytest.mark.skipif(
@@ -30,37 +27,8 @@ VFY91_RE = re.compile(r"VFY91: audit lines are written again; (\d+) more "
                       r"line\(s\) were refused")
 
 
-@contextlib.contextmanager
-def small_volume(size="256k"):
-    """A tmpfs of @size owned by the run-time user (mode 0750), as an
-    audit directory on its own volume; unmounted and removed after."""
-    mnt = tempfile.mkdtemp(prefix="mod_verify-vol-")
-    os.chmod(mnt, 0o755)
-    ids = subprocess.run(["id", "-u", harness.RUN_USER], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    subprocess.run(["mount", "-t", "tmpfs", "-o",
-                    "size=%s,mode=0750,uid=%s,gid=%s" % (size, ids, ids),
-                    "tmpfs", mnt], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", mnt])
-        os.rmdir(mnt)
 
 
-def fill(mnt):
-    """Take every free block of the volume (root has no reserve on
-    tmpfs); returns the filler's path."""
-    path = os.path.join(mnt, "filler")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as e:
-        assert e.errno == errno.ENOSPC, e
-    finally:
-        os.close(fd)
-    return path
 
 
 def align_page(s, person):

@@ -9,7 +9,6 @@ batch is 503 and nothing is answered, the log as before. Faults of the
 request as a whole (VerifyBatchMax, shape, shared fields, permission,
 rate, client) are single refusals with one audit line."""
 
-import contextlib
 import hashlib
 import hmac
 import json
@@ -20,6 +19,7 @@ import tempfile
 import pytest
 
 import harness
+from harness.volume import fill, small_volume
 from conftest import MPMS, household_server_fixture, _stop_all
 from harness import fields_for, run_audit_tool
 
@@ -459,35 +459,8 @@ def test_flags_count_each_subject(make_server):
 
 # -- the audit volume cannot take the lines ---------------------------
 
-@contextlib.contextmanager
-def small_volume(size="256k"):
-    mnt = tempfile.mkdtemp(prefix="mod_verify-vol-")
-    os.chmod(mnt, 0o755)
-    import subprocess
-    ids = subprocess.run(["id", "-u", harness.RUN_USER], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    subprocess.run(["mount", "-t", "tmpfs", "-o",
-                    "size=%s,mode=0750,uid=%s,gid=%s" % (size, ids, ids),
-                    "tmpfs", mnt], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", mnt])
-        os.rmdir(mnt)
 
 
-def fill(mnt):
-    import errno
-    path = os.path.join(mnt, "filler")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as e:
-        assert e.errno == errno.ENOSPC, e
-    finally:
-        os.close(fd)
-    return path
 
 
 def newest_file(s):

@@ -8,17 +8,14 @@ once room is made the error log says so (VFY133) and the next crossing
 warns again, found by the parent's monitor without any request."""
 
 import concurrent.futures
-import contextlib
-import errno
 import os
 import re
-import subprocess
-import tempfile
 import time
 
 import pytest
 
 import harness
+from harness.volume import fill, small_volume
 from harness import fields_for
 
 pytestmark = pytest.mark.skipif(
@@ -40,22 +37,6 @@ VFY131 = r"VFY131: the audit volume of \S+ is 7\d\.\d% full \(past 75%\)"
 VFY132 = r"VFY132: the audit volume of \S+ is 9\d\.\d% full \(past 90%\)"
 
 
-@contextlib.contextmanager
-def small_volume(size="2m"):
-    """A tmpfs of @size owned by the run-time user (mode 0750);
-    unmounted and removed after."""
-    mnt = tempfile.mkdtemp(prefix="mod_verify-vol-")
-    os.chmod(mnt, 0o755)
-    ids = subprocess.run(["id", "-u", harness.RUN_USER], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    subprocess.run(["mount", "-t", "tmpfs", "-o",
-                    "size=%s,mode=0750,uid=%s,gid=%s" % (size, ids, ids),
-                    "tmpfs", mnt], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", mnt])
-        os.rmdir(mnt)
 
 
 def fill_to(mnt, percent, name):
@@ -70,19 +51,6 @@ def fill_to(mnt, percent, name):
     pct = 100.0 * (st.f_blocks - st.f_bfree) / st.f_blocks
     assert percent <= pct < percent + 2, pct
     return pct
-
-
-def fill_up(mnt):
-    """Take every free block (root has no reserve on tmpfs)."""
-    fd = os.open(os.path.join(mnt, "full"),
-                 os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as e:
-        assert e.errno == errno.ENOSPC, e
-    finally:
-        os.close(fd)
 
 
 def health(s):
@@ -115,7 +83,7 @@ def wait_for(cond, timeout):
 
 
 def test_thresholds(make_server):
-    with small_volume() as mnt:
+    with small_volume("2m") as mnt:
         s = make_server(mpm="prefork", audit=mnt, extra_conf=CONF)
         s.expect_log(VFY131, VFY132)
         people = harness.People("test_630").batch(2)
@@ -151,7 +119,7 @@ def test_thresholds(make_server):
         assert count(s, "VFY131") == 1 and count(s, "VFY132") == 1
 
         # full: the run-time user cannot write a block
-        fill_up(mnt)
+        fill(mnt)
         code, h = health(s)
         assert code == 503 and h["status"] == "fail", h
         assert h["audit"]["writable"] is False and not h["audit"]["ok"], h
@@ -160,7 +128,7 @@ def test_thresholds(make_server):
         assert count(s, "VFY132") == 1
 
         # room again: said once, and the check passes
-        for name in ("a", "b", "full"):
+        for name in ("a", "b", "filler"):
             os.unlink(os.path.join(mnt, name))
         code, h = health(s)
         assert code == 200 and h["problems"] == [], h

@@ -19,8 +19,6 @@ connections, every request id of every answer recorded):
 Each prints its figures (also under pytest -q).
 """
 
-import contextlib
-import errno
 import os
 import re
 import subprocess
@@ -28,6 +26,7 @@ import subprocess
 import pytest
 
 import harness
+from harness.volume import fill, small_volume
 from harness.load import FRESH, Load
 
 SOAK = os.environ.get("MOD_VERIFY_SOAK") == "1"
@@ -312,41 +311,8 @@ VFY91_RE = re.compile(r"VFY91: audit lines are written again; (\d+) more "
                       r"line\(s\) were refused")
 
 
-@contextlib.contextmanager
-def small_volume(size_opt):
-    """A tmpfs of @size_opt owned by the run-time user, mounted here and
-    unmounted (lazily, should httpd still hold it) whatever happens."""
-    mnt = harness.tempfile.mkdtemp(prefix="mod_verify-vol-")
-    os.chmod(mnt, 0o755)
-    uid = subprocess.run(["id", "-u", harness.RUN_USER], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    subprocess.run(["mount", "-t", "tmpfs", "-o",
-                    "size=%s,mode=0750,uid=%s,gid=%s" % (size_opt, uid, uid),
-                    "tmpfs", mnt], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", mnt])
-        os.rmdir(mnt)
 
 
-def fill(mnt):
-    """Take every free block of the volume; the filler's path."""
-    path = os.path.join(mnt, "filler")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 65536)
-    except OSError as e:
-        assert e.errno == errno.ENOSPC, e
-    try:
-        while True:
-            os.write(fd, b"\0" * 512)
-    except OSError as e:
-        assert e.errno == errno.ENOSPC, e
-    finally:
-        os.close(fd)
-    return path
 
 
 @pytest.mark.skipif(not harness.IS_ROOT, reason="mounting a tmpfs needs "

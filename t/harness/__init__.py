@@ -14,6 +14,7 @@ names this package re-exports; the code lives in one module per concern:
   pki     a test CA and its certificates (openssl), and the data
           provider's PKI that signs and encrypts batches (CMS)
   server  Server: a private httpd with mod_verify loaded
+  volume  a small tmpfs audit volume of its own, and filling it
   tlog    audit logs with signed checkpoints built without a server
           (LogBuilder, SigningKey), and an insider's rewrites of them
 """
