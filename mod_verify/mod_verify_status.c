@@ -23,6 +23,7 @@
 #include "mod_verify_audit.h"
 #include "mod_verify_sources.h"
 #include "mod_verify_status.h"
+#include "mod_verify_shm.h"
 #include "mod_verify_volume.h"
 
 #define USERDATA_KEY "mod_verify_status_counts"
@@ -52,27 +53,21 @@ static counts_t *counts;
 
 apr_status_t verify_status_post_config(server_rec *s)
 {
-    apr_pool_t *pproc = s->process->pool;
-    apr_shm_t *shm = NULL;
     void *data = NULL;
     apr_status_t rv;
+    int fresh;
 
-    apr_pool_userdata_get(&data, USERDATA_KEY, pproc);
-    if (data) {
-        counts = data;
-        return APR_SUCCESS;
-    }
-    rv = apr_shm_create(&shm, sizeof(*counts), NULL, pproc);
+    rv = verify_shm_lifelong(s, USERDATA_KEY, sizeof(*counts), &data,
+                             &fresh);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(135)
                      "cannot create shared memory for the status counts");
         return rv;
     }
-    counts = apr_shm_baseaddr_get(shm);
-    memset(counts, 0, sizeof(*counts));
-    counts->since = apr_time_now();
-    apr_pool_userdata_set(counts, USERDATA_KEY, apr_pool_cleanup_null,
-                          pproc);
+    counts = data;
+    if (fresh) {
+        counts->since = apr_time_now();
+    }
     return APR_SUCCESS;
 }
 

@@ -25,6 +25,7 @@
 #include "verify_private.h"
 #include "mod_verify_config.h"
 #include "mod_verify_volume.h"
+#include "mod_verify_shm.h"
 
 /* How far under a threshold the volume must come back before passing
  * it again warns again: a volume hovering at 75 % says it once. */
@@ -39,26 +40,17 @@ static apr_uint32_t *level;
 
 apr_status_t verify_volume_post_config(server_rec *s, apr_pool_t *pconf)
 {
-    apr_pool_t *pproc = s->process->pool;
-    apr_shm_t *shm = NULL;
     void *data = NULL;
     apr_status_t rv;
 
-    apr_pool_userdata_get(&data, USERDATA_KEY, pproc);
-    if (data) {
-        level = data;
-        return APR_SUCCESS;
-    }
-    rv = apr_shm_create(&shm, sizeof(*level), NULL, pproc);
+    rv = verify_shm_lifelong(s, USERDATA_KEY, sizeof(*level), &data, NULL);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, VERIFY_LOGNO(134)
                      "cannot create shared memory for the audit volume's "
                      "level");
         return rv;
     }
-    level = apr_shm_baseaddr_get(shm);
-    *level = 0;
-    apr_pool_userdata_set(level, USERDATA_KEY, apr_pool_cleanup_null, pproc);
+    level = data;
     return APR_SUCCESS;
 }
 
