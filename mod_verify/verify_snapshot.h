@@ -192,4 +192,11 @@ const char *verify_snap_name(const verify_snap_t *s);
  */
 int verify_snapshot_legacy(const char *dir);
 
+/** Longest snapshot name, its NUL included. */
+#define VERIFY_SNAP_NAME_MAX 64
+
+/** Is @p s a snapshot's name: "snap-" and then letters, digits and '-'
+ * (never a path)? */
+int verify_snapshot_name_ok(const char *s);
+
 #endif /* VERIFY_SNAPSHOT_H */
