@@ -177,13 +177,8 @@ def expected_warning(name):
 
 @pytest.fixture(scope="module")
 def aging_pki():
-    d = tempfile.mkdtemp(prefix="mod_verify-pki-")
-    os.chmod(d, 0o755)
-    try:
-        harness.make_ca(d, "ca", "aging test CA")
-        out = {"dir": d, "ca": os.path.join(d, "ca.crt"),
-               "server": harness.make_cert(d, "server", "127.0.0.1",
-                                           server=True)}
+    with harness.tls_pki("aging test CA") as out:
+        d = out["dir"]
         for name, (nb, na, _) in AGING.items():
             out[name] = harness.sign_cert(d, name, name + " client", nb, na)
         for name, nb, na in (("young", NOW - datetime.timedelta(minutes=30),
@@ -192,8 +187,6 @@ def aging_pki():
                               NOW + DAY)):
             out[name] = harness.sign_cert(d, name, name + " client", nb, na)
         yield out
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def aging_line(pki, name, last=None):

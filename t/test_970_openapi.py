@@ -16,10 +16,8 @@ import glob
 import json
 import os
 import re
-import shutil
 import ssl
 import subprocess
-import tempfile
 
 import pytest
 
@@ -250,13 +248,8 @@ def test_validator_finds_faults():
 
 @pytest.fixture(scope="module")
 def pki():
-    d = tempfile.mkdtemp(prefix="mod_verify-pki-")
-    os.chmod(d, 0o755)
-    try:
-        harness.make_ca(d, "ca", "openapi test CA")
-        out = {"dir": d, "ca": os.path.join(d, "ca.crt"),
-               "server": harness.make_cert(d, "server", "127.0.0.1",
-                                           server=True)}
+    with harness.tls_pki("openapi test CA") as out:
+        d = out["dir"]
         ages = {"warn": 80, "aged": 91, "retired": 60}
         for name in list(CLIENTS) + ["retired", "stranger"]:
             if name == "reuse":
@@ -269,8 +262,6 @@ def pki():
                                          NOW - DAY, NOW + 200 * DAY,
                                          key=out["retired"][1])
         yield out
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def context(pki, name):

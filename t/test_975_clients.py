@@ -82,13 +82,8 @@ def programs():
 
 @pytest.fixture(scope="module")
 def pki():
-    d = tempfile.mkdtemp(prefix="mod_verify-pki-")
-    os.chmod(d, 0o755)
-    try:
-        harness.make_ca(d, "ca", "clients test CA")
-        out = {"dir": d, "ca": os.path.join(d, "ca.crt"),
-               "server": harness.make_cert(d, "server", "127.0.0.1",
-                                           server=True)}
+    with harness.tls_pki("clients test CA") as out:
+        d = out["dir"]
         out["fresh"] = harness.sign_cert(d, "fresh", "fresh client",
                                          NOW - DAY, NOW + 200 * DAY)
         # 80 days old: the 90-day limit is within the warning's 14 days
@@ -99,8 +94,6 @@ def pki():
         for name in ("fresh", "aging", "stranger"):
             os.chmod(out[name][1], 0o600)
         yield out
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,8 @@ from .people import (ASCII_NAMES, GIVEN, INDIG_ZH, LETTER_CODES, SURNAMES,
                      id_check_digit, id_valid, make_id, mask_id, roc_date)
 from .pki import (IMPORT_SUBJECT, PROVIDER_SUBJECT, BatchPKI, batch_pki,
                   cert_sha256, cms_encrypt, cms_sign, make_ca, make_cert,
-                  new_ca, new_cert, openssl, sign_cert, spki_sha256)
+                  new_ca, new_cert, openssl, sign_cert, spki_sha256,
+                  tls_pki)
 from . import sanitizer
 from .server import (CRASH_RE, DEFAULT_CLIENTS, LEVEL_RE, MPM_CONF, Server,
                      chown_run_user, free_port, wait_port)

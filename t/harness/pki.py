@@ -7,6 +7,7 @@ batches a data provider sends (signed, then encrypted to the county),
 with the PKI they need."""
 
 import atexit
+import contextlib
 import datetime
 import hashlib
 import os
@@ -239,3 +240,18 @@ def batch_pki():
         atexit.register(shutil.rmtree, d, True)
         _BATCH_PKI.append(BatchPKI(d))
     return _BATCH_PKI[0]
+
+
+@contextlib.contextmanager
+def tls_pki(cn):
+    """A temporary directory with a CA called @cn and a server
+    certificate for 127.0.0.1: yields {"dir", "ca", "server"}, to which
+    a test adds its clients' (crt, key) with sign_cert(); removed after."""
+    d = tempfile.mkdtemp(prefix="mod_verify-pki-")
+    os.chmod(d, 0o755)
+    try:
+        make_ca(d, "ca", cn)
+        yield {"dir": d, "ca": os.path.join(d, "ca.crt"),
+               "server": make_cert(d, "server", "127.0.0.1", server=True)}
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
