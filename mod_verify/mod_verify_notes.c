@@ -5,7 +5,8 @@
  * `%{verify-client}n`, `%{verify-operator}n`, `%{verify-case}n` and
  * `%{verify-error}n` in a LogFormat, and the Verify-Request-Id header of
  * every answer. The operator and the case are the client's free text:
- * an ID number in them is masked, as in the audit line (mod_log_config
+ * an ID number in them is masked, as in the audit line (validation
+ * masks it for both; mod_log_config
  * escapes what is left); the ID, the name and the birth date never
  * appear.
  */
@@ -22,20 +23,19 @@
  * at four bytes each; a longer field is refused anyway. */
 #define NOTE_MAX 256
 
+/* The field as the audit line has it: validation masked an ID number in
+ * the operator and the case already (refuse_id_in_text, for every
+ * request, whatever else was refused). */
 static void note_text(verify_req_t *q, const char *note, int field)
 {
     const verify_field_t *f = &q->f[field];
-    size_t len;
-    const char *v;
 
     if (!f->present || !f->len) {
         return;
     }
-    v = verify_pii_mask(f->v, f->len, VERIFY_PII_ID, &len, NULL,
-                        q->r->pool);
     apr_table_setn(q->r->notes, note,
-                   apr_pstrndup(q->r->pool, v,
-                                len > NOTE_MAX ? NOTE_MAX : len));
+                   apr_pstrndup(q->r->pool, f->v,
+                                f->len > NOTE_MAX ? NOTE_MAX : f->len));
 }
 
 void verify_notes_set(verify_req_t *q)
