@@ -234,7 +234,16 @@ struct verify_flags_t {
     uint64_t count[VERIFY_FLAG_KINDS];
     char *key;                  /* scratch for op keys */
     size_t key_cap;
+    verify_flags_line_name_fn *name_fn;     /* NULL: "seq N" */
+    void *name_ctx;
 };
+
+void verify_flags_name_lines(verify_flags_t *f, verify_flags_line_name_fn *fn,
+                             void *ctx)
+{
+    f->name_fn = fn;
+    f->name_ctx = ctx;
+}
 
 verify_flags_t *verify_flags_make(const verify_flags_conf_t *c,
                                   apr_pool_t *p)
@@ -434,12 +443,25 @@ static void check_burst(verify_flags_t *f, op_t *op,
     }
     first = win_at(op, 0);
     last = win_at(op, op->win_n - 1);
-    why = apr_psprintf(f->p, "%" APR_SIZE_T_FMT " queries by this client+operator within "
-                       "%.3f s (seq %" APR_UINT64_T_FMT "-%" APR_UINT64_T_FMT
-                       "); the rule: %s", op->win_n,
-                       (double)(last->us - first->us) / US, first->seq,
-                       last->seq, verify_flags_rule(&f->c, VERIFY_FLAG_BURST,
-                                                    f->p));
+    if (f->name_fn) {
+        why = apr_psprintf(f->p, "%" APR_SIZE_T_FMT " queries by this "
+                           "client+operator within %.3f s (%s to %s); the "
+                           "rule: %s", op->win_n,
+                           (double)(last->us - first->us) / US,
+                           f->name_fn(f->name_ctx, first->seq, f->p),
+                           f->name_fn(f->name_ctx, last->seq, f->p),
+                           verify_flags_rule(&f->c, VERIFY_FLAG_BURST, f->p));
+    }
+    else {
+        why = apr_psprintf(f->p, "%" APR_SIZE_T_FMT " queries by this "
+                           "client+operator within %.3f s (seq %"
+                           APR_UINT64_T_FMT "-%" APR_UINT64_T_FMT "); the "
+                           "rule: %s", op->win_n,
+                           (double)(last->us - first->us) / US, first->seq,
+                           last->seq, verify_flags_rule(&f->c,
+                                                        VERIFY_FLAG_BURST,
+                                                        f->p));
+    }
     for (i = 0; i < op->win_n; i++) {
         if (win_at(op, i)->seq > op->burst_done) {
             flag(f, win_at(op, i)->seq, VERIFY_FLAG_BURST, why);

@@ -109,6 +109,18 @@ const char *verify_flags_rule(const verify_flags_conf_t *c,
 verify_flags_t *verify_flags_make(const verify_flags_conf_t *c,
                                   apr_pool_t *p);
 
+/** How a flag's text names line @p seq (see verify_flags_name_lines). */
+typedef const char *verify_flags_line_name_fn(void *ctx, uint64_t seq,
+                                              apr_pool_t *p);
+
+/**
+ * Name lines in the flags' texts by @p fn ("seq 12" by default): the
+ * months of several nodes' logs are fed with numbers of their own, which
+ * @p fn turns back into the node and seq of each line.
+ */
+void verify_flags_name_lines(verify_flags_t *f, verify_flags_line_name_fn *fn,
+                             void *ctx);
+
 /** A query line before the month: who queried is remembered. */
 void verify_flags_before(verify_flags_t *f, const verify_flags_query_t *q);
 

@@ -242,66 +242,6 @@ static int choose_seed(draw_t *d, const audit_args_t *a, apr_pool_t *p)
     return 0;
 }
 
-/* -- reading a shown line again ---------------------------------------- */
-
-/* The files open for the second reading. */
-typedef struct again_t {
-    const apr_array_header_t *files;
-    int fd, fi;
-    char *line;
-    size_t len;
-    apr_pool_t *p;
-} again_t;
-
-/* The line of @p q read again, checked against its chain hash: NULL
- * with a message when the file changed since the first reading. */
-static json_t *read_again(again_t *g, const squery_t *q)
-{
-    const char *path = APR_ARRAY_IDX(g->files, q->file, const char *);
-    unsigned char h[32], tail[32];
-    const char *nl = NULL;
-    json_error_t jerr;
-    json_t *j = NULL;
-    struct stat st;
-    ssize_t n = -1;
-
-    if (g->fd < 0 || g->fi != q->file) {
-        if (g->fd >= 0) {
-            close(g->fd);
-        }
-        g->fi = q->file;
-        g->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (g->fd >= 0 && (fstat(g->fd, &st) != 0 || !S_ISREG(st.st_mode))) {
-            close(g->fd);
-            g->fd = -1;
-        }
-    }
-    if (g->fd >= 0) {
-        n = pread(g->fd, g->line, VERIFY_AUDIT_LINE_MAX, q->off);
-    }
-    if (n > 0) {
-        nl = memchr(g->line, '\n', (size_t)n);
-    }
-    /* the line ends ,"hash":"<64 hex>"} and that hash covers the rest */
-    if (nl && nl - g->line > 75
-        && !memcmp(nl - 75, ",\"hash\":\"", 9)
-        && verify_unhex(nl - 66, 32, tail, 0) == 0
-        && !memcmp(tail, q->hash, 32)
-        && EVP_Digest(g->line, (size_t)(nl - g->line) - 75, h, NULL,
-                      EVP_sha256(), NULL) == 1
-        && !memcmp(h, q->hash, 32)) {
-        g->len = (size_t)(nl - g->line);
-        j = json_loadb(g->line, g->len, VERIFY_SCAN_JSON_FLAGS, &jerr);
-    }
-    if (!j) {
-        fprintf(stderr, PROG ": %s changed while it was read (the line of "
-                "seq %" APR_UINT64_T_FMT " is not what it was): run the "
-                "command again, then `" PROG " verify`\n",
-                safe_str(g->p, path), q->seq);
-    }
-    return j;
-}
-
 /* -- JSON -------------------------------------------------------------- */
 
 static json_t *jtext(const char *s)
@@ -712,6 +652,9 @@ int cmd_sample(const audit_args_t *a, apr_pool_t *p)
     again_t g;
     int rc;
 
+    if (a->nodes) {
+        return sample_nodes(a, p);
+    }
     memset(&g, 0, sizeof(g));
     g.fd = -1;
     rc = flags_conf_load(a, &d->fc, p);

@@ -644,6 +644,41 @@ static int collect_files(audit_args_t *a, int n, const char *const *args,
     return 0;
 }
 
+/*
+ * sample and report given two or more directories: each is one node's
+ * log (docs/scaling.md section 5), into a->nodes. Files given one by
+ * one are one log, as always; mixed with several directories they
+ * would belong to no node: refused. @return 0, or 2 with the reason.
+ */
+static int node_dirs(const audit_cmd_t *cmd, audit_args_t *a, int n,
+                     const char *const *args, apr_pool_t *p)
+{
+    apr_finfo_t fi;
+    int i, dirs = 0;
+
+    if (cmd->run != cmd_sample && cmd->run != cmd_report) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        dirs += apr_stat(&fi, args[i], APR_FINFO_TYPE, p) == APR_SUCCESS
+                && fi.filetype == APR_DIR;
+    }
+    if (dirs < 2) {
+        return 0;
+    }
+    if (dirs != n) {
+        fprintf(stderr, PROG ": %s: several directories are several nodes' "
+                "logs, one each; audit files named one by one are one log: "
+                "give the nodes' directories only\n", cmd->name);
+        return 2;
+    }
+    a->nodes = apr_array_make(p, n, sizeof(const char *));
+    for (i = 0; i < n; i++) {
+        APR_ARRAY_PUSH(a->nodes, const char *) = args[i];
+    }
+    return 0;
+}
+
 /* The command was run (not refused for its usage): its warnings follow. */
 static int command_ran;
 
@@ -735,6 +770,10 @@ static int run_with_options(const audit_cmd_t *cmd, audit_args_t *a,
         fprintf(stderr, PROG ": %s: no audit files or directory given\n",
                 cmd->name);
         return 2;
+    }
+    rc = node_dirs(cmd, a, os->argc - os->ind, os->argv + os->ind, p);
+    if (rc != 0) {
+        return rc;
     }
     if (collect_files(a, os->argc - os->ind, os->argv + os->ind, p) != 0) {
         return 1;

@@ -8,6 +8,7 @@
 #define VERIFY_AUDIT_SAMPLE_H
 
 #include "tool.h"
+#include "verify_node.h"
 
 /* Leaf hashes kept after the month's end to check a checkpoint's root
  * at any size up to the seed (32 bytes each: 128 MB at the most). */
@@ -88,6 +89,13 @@ typedef struct sample_scan_t {
     char *newest_line;          /* the line itself (malloc) */
     size_t newest_len, newest_cap;
     const char *error;          /* why the reading stopped, or NULL */
+    /* one node of several (sample_nodes.c): its queries ranked by
+     * "NODE:request_id", the month's lines not fed to the flags here
+     * (the flags of all nodes are fed in time order afterwards) */
+    int multi;
+    const char *label;          /* "node directory DIR: " before its
+                                   messages, or "" */
+    char node[VERIFY_NODE_MAX + 1];     /* the node of its queries */
     char *buf;                  /* unescaping (VERIFY_AUDIT_LINE_MAX) */
     apr_pool_t *p;
     apr_pool_t *scratch;        /* cleared after each checkpoint line */
@@ -102,6 +110,13 @@ typedef struct sample_scan_t {
 int sample_scan(sample_scan_t *ss, verify_scan_t *s, const audit_args_t *a,
                 const verify_flags_conf_t *fc, apr_pool_t *p);
 void sample_scan_free(sample_scan_t *ss);
+/* The same for one node of several: its messages start with @p label,
+ * the queries before the month go to the shared @p flags, those of the
+ * month are kept only (every one must name the same node, kept in
+ * ss->node). */
+int sample_scan_node(sample_scan_t *ss, verify_scan_t *s,
+                     const audit_args_t *a, verify_flags_t *flags,
+                     const char *label, apr_pool_t *p);
 
 /* -- seed.c ----------------------------------------------------------- */
 
@@ -133,6 +148,30 @@ int seed_from_dir(sample_scan_t *ss);
 /* For a preview: the newest checkpoint line checked, into @p cp (found
  * 0 when there is none). 0, or 1 with the reason said. */
 int seed_newest(sample_scan_t *ss, seedcp_t *cp);
+
+/* -- again.c ---------------------------------------------------------- */
+
+/* The files open for the second reading. */
+typedef struct again_t {
+    const apr_array_header_t *files;
+    int fd, fi;                 /* fd -1: none open */
+    char *line;                 /* VERIFY_AUDIT_LINE_MAX bytes */
+    size_t len;
+    apr_pool_t *p;
+} again_t;
+
+/* The line of @p q read again (g->line, g->len bytes, no newline),
+ * checked against its chain hash: NULL with a message when the file
+ * changed since the first reading. */
+const char *again_line(again_t *g, const squery_t *q);
+/* The same, parsed. */
+json_t *read_again(again_t *g, const squery_t *q);
+void again_close(again_t *g);
+
+/* -- sample_nodes.c ---------------------------------------------------- */
+
+/* sample given several nodes' directories (a->nodes): one population. */
+int sample_nodes(const audit_args_t *a, apr_pool_t *p);
 
 /* -- big.c ------------------------------------------------------------ */
 

@@ -68,6 +68,43 @@ static void count_refusal(sample_scan_t *ss, const verify_flags_query_t *fq,
     ss->refused++;
 }
 
+/* A query line of one node of several: it names the node, the same as
+ * every query before it in the month (ss->node). 0, or -1 with
+ * ss->error said. */
+static int node_of(sample_scan_t *ss, const verify_flat_t *f, uint64_t seq)
+{
+    char got[VERIFY_NODE_MAX + 1];
+    const char *n;
+    size_t len = 0;
+
+    n = verify_flat_str(f, "node", got, sizeof(got) - 1, &len);
+    if (n && len <= VERIFY_NODE_MAX) {
+        memmove(got, n, len);
+        got[len] = '\0';
+    }
+    if (!n || len > VERIFY_NODE_MAX || !verify_node_valid(got)) {
+        ss->error = apr_psprintf(ss->p, "no sample drawn: the query line "
+                                 "of seq %" APR_UINT64_T_FMT " names no "
+                                 "node: with several directories, each is "
+                                 "one node's log and each line names its "
+                                 "node (VerifyNodeId, docs/scaling.md)",
+                                 seq);
+        return -1;
+    }
+    if (!ss->node[0]) {
+        memcpy(ss->node, got, len + 1);
+    }
+    else if (strcmp(ss->node, got)) {
+        ss->error = apr_psprintf(ss->p, "no sample drawn: the query line "
+                                 "of seq %" APR_UINT64_T_FMT " names the "
+                                 "node %s, the month's queries before it %s: "
+                                 "each directory given must be the log of "
+                                 "one node", seq, got, ss->node);
+        return -1;
+    }
+    return 0;
+}
+
 /* A query of the month, kept by place. */
 static int keep_query(sample_scan_t *ss, verify_scan_t *s,
                       const verify_flat_t *f, const verify_flags_query_t *fq,
@@ -89,6 +126,9 @@ static int keep_query(sample_scan_t *ss, verify_scan_t *s,
         ss->q = nq;
         ss->cap = cap;
     }
+    if (ss->multi && node_of(ss, f, s->chain.seq) != 0) {
+        return -1;
+    }
     q = &ss->q[ss->n++];        /* zeroed: fresh pages */
     q->seq = s->chain.seq;
     q->off = off;
@@ -104,8 +144,14 @@ static int keep_query(sample_scan_t *ss, verify_scan_t *s,
         int64_t item;
         size_t slen = verify_sample_item_suffix(
             verify_flat_int(f, "item", &item) == 0 ? item : -1, suffix);
-        if (ss->rids_len + rlen + slen > ss->rids_cap) {
+        /* of several nodes: "NODE:" first (two nodes could repeat a
+         * request_id; a node id holds no ':') */
+        size_t nlen = ss->multi ? strlen(ss->node) + 1 : 0;
+        if (ss->rids_len + nlen + rlen + slen > ss->rids_cap) {
             cap = ss->rids_cap ? 2 * ss->rids_cap : 1 << 21;
+            while (cap < ss->rids_len + nlen + rlen + slen) {
+                cap *= 2;
+            }
             nr = big_grow(ss->rids, ss->rids_cap, cap);
             if (!nr) {
                 ss->error = "out of memory for the request_ids";
@@ -114,9 +160,13 @@ static int keep_query(sample_scan_t *ss, verify_scan_t *s,
             ss->rids = nr;
             ss->rids_cap = cap;
         }
-        memcpy(ss->rids + ss->rids_len, rid, rlen);
-        memcpy(ss->rids + ss->rids_len + rlen, suffix, slen);
-        rlen += slen;
+        if (nlen) {
+            memcpy(ss->rids + ss->rids_len, ss->node, nlen - 1);
+            ss->rids[ss->rids_len + nlen - 1] = ':';
+        }
+        memcpy(ss->rids + ss->rids_len + nlen, rid, rlen);
+        memcpy(ss->rids + ss->rids_len + nlen + rlen, suffix, slen);
+        rlen += nlen + slen;
         q->rid = ss->rids_len;
         q->rid_len = (uint32_t)rlen;
         ss->rids_len += rlen;
@@ -190,7 +240,9 @@ static int sample_line(verify_scan_t *s, const char *line, size_t len,
             verify_flags_before(ss->flags, &fq);
             return 0;
         }
-        verify_flags_add(ss->flags, &fq);
+        if (!ss->multi) {
+            verify_flags_add(ss->flags, &fq);
+        }
         return keep_query(ss, s, f, &fq, fi, off);
     }
     if (!is_op(f, "checkpoint") || ss->seed.found || !ss->tree_ok
@@ -208,14 +260,13 @@ static int sample_line(verify_scan_t *s, const char *line, size_t len,
     return 0;
 }
 
-int sample_scan(sample_scan_t *ss, verify_scan_t *s, const audit_args_t *a,
-                const verify_flags_conf_t *fc, apr_pool_t *p)
+static int scan_month(sample_scan_t *ss, verify_scan_t *s,
+                      const audit_args_t *a, apr_pool_t *p)
 {
     verify_date_t last, next;
     char day[11];
     int rc;
 
-    memset(ss, 0, sizeof(*ss));
     ss->a = a;
     ss->p = p;
     apr_pool_create(&ss->scratch, p);
@@ -228,7 +279,6 @@ int sample_scan(sample_scan_t *ss, verify_scan_t *s, const audit_args_t *a,
     verify_date_format(next, day);
     apr_snprintf(ss->next, sizeof(ss->next), "%sT00:00:00+08:00", day);
     ss->refusals = apr_hash_make(p);
-    ss->flags = verify_flags_make(fc, p);
     ss->buf = apr_palloc(p, VERIFY_AUDIT_LINE_MAX);
     verify_merkle_edge_init(&ss->edge);
     snap_start(&ss->at_cp[0], &ss->edge);  /* for the first checkpoint */
@@ -236,7 +286,7 @@ int sample_scan(sample_scan_t *ss, verify_scan_t *s, const audit_args_t *a,
     s->lazy = 1;
     rc = scan_run(s);
     if (rc < 0 && ss->error) {
-        fprintf(stderr, PROG ": %s\n", safe_str(p, ss->error));
+        fprintf(stderr, PROG ": %s%s\n", ss->label, safe_str(p, ss->error));
     }
     if (rc == 0 && !ss->past) {
         /* nothing after the month yet: the tree ends at its last line */
@@ -244,6 +294,26 @@ int sample_scan(sample_scan_t *ss, verify_scan_t *s, const audit_args_t *a,
         ss->at_end.active = 0;
     }
     return rc;
+}
+
+int sample_scan(sample_scan_t *ss, verify_scan_t *s, const audit_args_t *a,
+                const verify_flags_conf_t *fc, apr_pool_t *p)
+{
+    memset(ss, 0, sizeof(*ss));
+    ss->label = "";
+    ss->flags = verify_flags_make(fc, p);
+    return scan_month(ss, s, a, p);
+}
+
+int sample_scan_node(sample_scan_t *ss, verify_scan_t *s,
+                     const audit_args_t *a, verify_flags_t *flags,
+                     const char *label, apr_pool_t *p)
+{
+    memset(ss, 0, sizeof(*ss));
+    ss->multi = 1;
+    ss->label = label;
+    ss->flags = flags;
+    return scan_month(ss, s, a, p);
 }
 
 void sample_scan_free(sample_scan_t *ss)

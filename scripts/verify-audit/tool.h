@@ -20,6 +20,10 @@
 /* What the command line gave a command (NULL/0: not given). */
 typedef struct audit_args_t {
     apr_array_header_t *files;  /* const char *: audit files, chain order */
+    apr_array_header_t *nodes;  /* const char *: sample and report given
+                                   two or more directories: each one
+                                   node's log (docs/scaling.md 5); NULL
+                                   otherwise */
     const char *checkpoint;     /* newest purge checkpoint of the dirs */
     const char *dir;            /* purge: the audit directory */
     const char *file_args;      /* the FILE|DIR arguments, shell-quoted */
