@@ -399,3 +399,71 @@ def test_options_of_one_node_and_mixed_arguments_are_refused(cluster):
     res = sample(c, dirs=[c.dirs["node-a"], c.dirs["node-b"], one])
     assert res.returncode == 2 and "give the nodes' directories only" \
         in res.stderr, res.stderr
+
+
+def read_csv(path):
+    import csv
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_report_is_one_sheet_naming_each_node(cluster, tmp_path):
+    c = cluster
+    html = str(tmp_path / "sheet.html")
+    res = audit("report", "--month", MONTH, *keys(c), "--flags", c.burstflags,
+                "--output", html, *[c.dirs[n] for n in NODES])
+    assert res.returncode == 0, res.stderr
+    text = open(html, encoding="utf-8").read()
+    h, lines = sample_json(c, "--flags", c.burstflags)
+    assert "3 nodes" in text
+    for n in h["nodes"]:
+        assert n["directory"] in text and n["origin"] in text
+    assert h["seed"] in text, "the seed, in full among the notes"
+    assert "<strong>%d of %d</strong>" % (h["sample_size"],
+                                          h["population"]) in text
+    rows = read_csv(str(tmp_path / "sheet.csv"))
+    # every query of every node, each row naming its node
+    total = sum(len(queries(c.dirs[n])) for n in NODES)
+    assert len(rows) == total
+    by_rid = {}
+    for n in NODES:
+        for q in queries(c.dirs[n]):
+            by_rid[q["request_id"]] = (n, q["seq"])
+    for r in rows:
+        assert by_rid[r["request_id"]] == (r["node"], int(r["seq"])), r
+    drawn = sorted((r["node"], int(r["seq"])) for r in rows
+                   if r["sampled"] == "yes")
+    assert drawn == sorted((x["node"], x["seq"]) for x in lines
+                           if x["drawn"])
+    flagged = sorted((r["node"], int(r["seq"])) for r in rows
+                     if "burst" in (r["flags"] or ""))
+    assert flagged == sorted((x["node"], x["seq"]) for x in lines
+                             if any(f["flag"] == "burst"
+                                    for f in x["flags"]))
+    assert len(flagged) == sum(BURST.values())
+    # the table rows name their node before the seq
+    for node, seq in drawn:
+        assert re.search(r'<td class="mono">%s</td><td class="num">%d</td>'
+                         % (node, seq), text), (node, seq)
+
+
+def test_report_of_several_nodes_refuses_what_sample_refuses(cluster,
+                                                             tmp_path):
+    c = cluster
+    res = audit("report", "--month", MONTH, *[c.dirs[n] for n in NODES])
+    assert res.returncode == 2 and "needs --verifier" in res.stderr
+    assert res.stdout == ""
+    bad = str(tmp_path / "node-c")
+    shutil.copytree(c.dirs["node-c"], bad)
+    path = first_file(bad)
+    data = open(path, encoding="utf-8").read()
+    open(path, "w", encoding="utf-8").write(
+        data.replace('"case":"N-2"', '"case":"N-9"', 1))
+    html = str(tmp_path / "sheet.html")
+    res = audit("report", "--month", MONTH, *keys(c), "--output", html,
+                c.dirs["node-a"], c.dirs["node-b"], bad)
+    assert res.returncode == 1
+    assert "node directory %s: no sample drawn: the node's audit chain is " \
+        "broken" % bad in res.stderr, res.stderr
+    assert "no sheet made" in res.stderr
+    assert not os.path.exists(html), "nothing written"

@@ -32,7 +32,7 @@
  * holds about 45 rows; identifiers and hashes never wrap. Fonts that
  * Debian ships (fonts-dejavu, fonts-wqy-zenhei) first, then those of
  * the office's machines. */
-static const char report_css[] =
+const char report_css[] =
     "body{font-family:\"DejaVu Sans\",\"WenQuanYi Zen Hei\",\"Noto Sans CJK "
     "TC\",\"Microsoft JhengHei\",\"PingFang TC\",sans-serif;font-size:9pt;"
     "color:#000;margin:1.5em}\n"
@@ -886,6 +886,9 @@ int cmd_report(const audit_args_t *a, apr_pool_t *p)
     month_t m;
     int rc;
 
+    if (a->nodes) {
+        return report_nodes(a, p);
+    }
     memset(&m, 0, sizeof(m));
     memset(&h, 0, sizeof(h));
     rc = sheet_cp_keys(a, &keys, p);

@@ -304,6 +304,27 @@ static int earlier(const node_t *a, const node_t *b)
     return c < 0 || (c == 0 && la < lb);
 }
 
+/* A query counted by its client, over all nodes (the sheet's table). */
+static void tally_client(nodes_t *ns, const verify_flags_query_t *q,
+                         apr_pool_t *p)
+{
+    const char *key = q->client ? apr_pstrmemdup(p, q->client,
+                                                 q->client_len) : "";
+    tally_t *t = apr_hash_get(ns->clients, key, APR_HASH_KEY_STRING);
+
+    if (!t && apr_hash_count(ns->clients) >= 64) {
+        key = TALLY_OTHER;
+        t = apr_hash_get(ns->clients, key, APR_HASH_KEY_STRING);
+    }
+    if (!t) {
+        t = apr_pcalloc(p, sizeof(*t));
+        t->key = key;
+        apr_hash_set(ns->clients, key, APR_HASH_KEY_STRING, t);
+    }
+    t->n++;
+    t->answered += q->status == 200;
+}
+
 static const char *fed_name(void *ctx, uint64_t seq, apr_pool_t *p)
 {
     const nodes_t *ns = ctx;
@@ -353,6 +374,7 @@ static int nodes_flags(nodes_t *ns, apr_pool_t *p)
         ns->fed[ns->nfed].n = best;
         ns->fed[ns->nfed].q = &best->ss.q[best->next];
         best->fq.seq = ++ns->nfed;
+        tally_client(ns, &best->fq, p);
         verify_flags_add(ns->flags, &best->fq);
         best->next++;
         if (feed_load(best) != 0) {
@@ -429,18 +451,11 @@ static void nodes_refusals(nodes_t *ns, apr_pool_t *p)
 
 /* -- the command ------------------------------------------------------- */
 
-int sample_nodes(const audit_args_t *a, apr_pool_t *p)
+int nodes_build(nodes_t *ns, const audit_args_t *a, apr_pool_t *p)
 {
-    nodes_t *ns = apr_pcalloc(p, sizeof(*ns));
     node_t *all;
     int i, rc;
 
-    if (a->checkpoints || a->preview) {
-        fprintf(stderr, PROG ": sample of several nodes' directories: %s "
-                "belongs to one node's log (sample each node apart for it)"
-                "\n", a->checkpoints ? "--checkpoints" : "--preview");
-        return 2;
-    }
     rc = flags_conf_load(a, &ns->fc, p);
     if (rc != 0) {
         return rc;
@@ -449,6 +464,7 @@ int sample_nodes(const audit_args_t *a, apr_pool_t *p)
     ns->p = p;
     ns->nn = a->nodes->nelts;
     ns->flags = verify_flags_make(&ns->fc, p);
+    ns->clients = apr_hash_make(p);
     all = apr_pcalloc(p, (size_t)ns->nn * sizeof(*all));
     ns->n = apr_pcalloc(p, (size_t)ns->nn * sizeof(*ns->n));
     for (i = 0; i < ns->nn; i++) {
@@ -456,13 +472,13 @@ int sample_nodes(const audit_args_t *a, apr_pool_t *p)
         n->dir = APR_ARRAY_IDX(a->nodes, i, const char *);
         n->label = apr_psprintf(p, "node directory %s: ",
                                 safe_str(p, n->dir));
+        n->g.fd = -1;
         ns->n[i] = n;
     }
     rc = 0;
     for (i = 0; i < ns->nn && rc == 0; i++) {
         rc = node_read(ns, &all[i], p);
         all[i].g.files = all[i].a.files;
-        all[i].g.fd = -1;
         all[i].g.line = apr_palloc(p, VERIFY_AUDIT_LINE_MAX);
         all[i].g.p = p;
     }
@@ -482,21 +498,41 @@ int sample_nodes(const audit_args_t *a, apr_pool_t *p)
     if (rc == 0) {
         nodes_gather(ns, p);
         ns->note = month_note(a->month, p);
+    }
+    return rc;
+}
+
+void nodes_free(nodes_t *ns)
+{
+    size_t total = 0;
+    int i;
+
+    for (i = 0; ns->n && i < ns->nn; i++) {
+        total += ns->n[i]->ss.n;
+        again_close(&ns->n[i]->g);
+        sample_scan_free(&ns->n[i]->ss);
+    }
+    big_free(ns->fed, (total + 1) * sizeof(*ns->fed));
+}
+
+int sample_nodes(const audit_args_t *a, apr_pool_t *p)
+{
+    nodes_t *ns = apr_pcalloc(p, sizeof(*ns));
+    int rc;
+
+    if (a->checkpoints || a->preview) {
+        fprintf(stderr, PROG ": sample of several nodes' directories: %s "
+                "belongs to one node's log (sample each node apart for it)"
+                "\n", a->checkpoints ? "--checkpoints" : "--preview");
+        return 2;
+    }
+    rc = nodes_build(ns, a, p);
+    if (rc == 0) {
         rc = a->as_json ? nodes_print_json(ns, p) : nodes_print_text(ns, p);
     }
     if (rc == 0) {
         rc = write_failed();
     }
-    for (i = 0; i < ns->nn; i++) {
-        again_close(&all[i].g);
-        sample_scan_free(&all[i].ss);
-    }
-    if (ns->fed) {
-        size_t total = 0;
-        for (i = 0; i < ns->nn; i++) {
-            total += all[i].ss.n;
-        }
-        big_free(ns->fed, (total + 1) * sizeof(*ns->fed));
-    }
+    nodes_free(ns);
     return rc;
 }

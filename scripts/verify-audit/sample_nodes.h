@@ -8,6 +8,7 @@
 
 #include "sample.h"
 #include "flags_line.h"
+#include "month.h"
 
 /* What the month's seed of several nodes hashes first. */
 #define NODES_SEED_TAG "mod_verify multi-node seed v1\n"
@@ -58,8 +59,16 @@ typedef struct nodes_t {
                                    order */
     size_t nout;
     const char *note;           /* the month is not over, or NULL */
+    apr_hash_t *clients;        /* tally_t (month.h) by client */
     apr_pool_t *p;
 } nodes_t;
+
+/* -- sample_nodes.c ------------------------------------------------------ */
+
+/* Read every node of a->nodes, check each, make the seed, draw, flag:
+ * 0, or the exit status with the reason said. */
+int nodes_build(nodes_t *ns, const audit_args_t *a, apr_pool_t *p);
+void nodes_free(nodes_t *ns);
 
 /* -- sample_nodes_print.c ------------------------------------------------ */
 

@@ -235,6 +235,13 @@ int events_print(FILE *o, csv_t *csv, sheet_notes_t *n,
 /* Rows the events table has. */
 uint64_t events_rows(const sheet_events_t *e);
 
+/* The sheet's style sheet (cmd_report.c). */
+extern const char report_css[];
+
+/* report given several nodes' directories (a->nodes): one population
+ * (report_nodes.c). */
+int report_nodes(const audit_args_t *a, apr_pool_t *p);
+
 /* The CSV's columns: one table for the queries and the service lines. */
 #define CSV_COLS 16
 #define CSV_HEAD "section", "sampled", "seq", "ts", "client", "operator", \
