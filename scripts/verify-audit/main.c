@@ -139,7 +139,10 @@ static const audit_cmd_t commands[] = {
       "             thresholds from --flags FILE) join the sample; --json\n"
       "             prints the lines; refuses a broken chain. A month\n"
       "             without that checkpoint yet: --preview, marked NOT an\n"
-      "             official draw on every line\n"
+      "             official draw on every line. Two or more\n"
+      "             directories: each one node's log, the month of all\n"
+      "             one population (a --verifier per node; the seed from\n"
+      "             every node's checkpoint; docs/scaling.md 5)\n"
       "  sample --print-flag-defaults\n"
       "             the built-in thresholds, as a --flags file\n" },
     { "report", ARGS_FILES,
@@ -158,7 +161,9 @@ static const audit_cmd_t commands[] = {
       "             same rows as CSV (--csv, or beside --output). With\n"
       "             --verifier (a key as pubkey prints it, or a file of\n"
       "             them) the newest checkpoint covering the month and\n"
-      "             the sample's seed checkpoint are verified\n" },
+      "             the sample's seed checkpoint are verified. Two or\n"
+      "             more nodes' directories: one sheet of one population\n"
+      "             (as sample; needs --verifier)\n" },
     { "subject", ARGS_FILES, OPT('i') | OPT('k') | OPT('j'),
       OPT('i') | OPT('k'),
       "--id ID and --key FILE (the subject key, or the VerifyKeyFile)",
