@@ -229,6 +229,11 @@ def test_one_population_and_the_draw_replays(cluster):
     # chance that none of ten is its is 0.02 %)
     assert "node-b" in {n for n, _ in got}, got
     assert len({n for n, _ in got}) >= 2
+    print("\n  month %s of %d nodes: seed %s (re-derived from the signed "
+          "checkpoints)\n  population %d answered (%s), sample size %d, "
+          "drawn: %s" % (MONTH, len(NODES), h["seed"], total, ", ".join(
+              "%s %d" % (n["node"], n["population"]) for n in h["nodes"]),
+              h["sample_size"], ", ".join("%s seq %d" % x for x in got)))
 
 
 def test_text_names_each_node_and_the_seed(cluster):
@@ -441,6 +446,9 @@ def test_report_is_one_sheet_naming_each_node(cluster, tmp_path):
                              if any(f["flag"] == "burst"
                                     for f in x["flags"]))
     assert len(flagged) == sum(BURST.values())
+    print("\n  one sheet of %d nodes: %d rows, each naming its node; %d "
+          "drawn, %d flagged as a burst across node-a and node-b"
+          % (len(NODES), len(rows), len(drawn), len(flagged)))
     # the table rows name their node before the seq
     for node, seq in drawn:
         assert re.search(r'<td class="mono">%s</td><td class="num">%d</td>'
