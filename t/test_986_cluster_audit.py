@@ -81,8 +81,9 @@ def make_node(name, node_id, origin=None):
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """November 2026 of three nodes (node-a, node-b, node-c), each closed
-    by its month checkpoint, and two more logs for the refusals: "twin"
-    (node id node-a, an origin of its own) and "plain" (no node id).
+    by its month checkpoint, and more logs for the refusals: "twin" (node
+    id node-a, an origin of its own), "plain" (no node id) and "renamed"
+    (node-d, then node-e after a graceful restart).
     c.dirs[name]: a copy of the audit directory; c.keys[name]: its
     verifier key; c.work: scratch."""
     gen = harness.People("test_986")
@@ -91,7 +92,7 @@ def cluster(tmp_path_factory):
     nodes = [make_node("node-a", "node-a"), make_node("node-b", "node-b"),
              make_node("node-c", "node-c"),
              make_node("twin", "node-a", "127.0.0.1/verify-audit/twin"),
-             make_node("plain", None)]
+             make_node("plain", None), make_node("renamed", "node-d")]
     c = type("Cluster", (), {})()
     c.work, c.dirs, c.keys = str(out), {}, {}
     try:
@@ -113,6 +114,16 @@ def cluster(tmp_path_factory):
                 r = s.post(fields_for(people[i], operator="x"),
                            source_address=("127.0.0.9", 0))
                 assert r.status == 403, r
+            if s.name == "renamed":
+                # the node's id changed in the month: its later lines,
+                # and its month checkpoint, are node-e's
+                s.extra_conf = "VerifyNodeId node-e\n"
+                s.write_conf()
+                s.graceful()
+                s.origin = "127.0.0.1/verify-audit/node-e"
+                s.verifier = verifier_key(s.checkpoint_key, s.origin)
+                r = s.post(fields_for(people[5], operator="late"))
+                assert r.status == 200, r
         for s in nodes:
             got = wait_for(lambda: [ln.obj for ln in
                                     harness.read_audit(s.audit)
@@ -475,3 +486,45 @@ def test_report_of_several_nodes_refuses_what_sample_refuses(cluster,
         "broken" % bad in res.stderr, res.stderr
     assert "no sheet made" in res.stderr
     assert not os.path.exists(html), "nothing written"
+
+
+def test_a_directory_of_two_node_ids_is_refused(cluster):
+    c = cluster
+    res = audit("sample", "--month", MONTH, *keys(c, ("node-a", "renamed")),
+                c.dirs["node-a"], c.dirs["renamed"])
+    assert res.returncode == 1 and res.stdout == ""
+    assert "node directory %s: no sample drawn: the query line of seq" \
+        % c.dirs["renamed"] in res.stderr, res.stderr
+    assert "names the node node-e, the month's queries before it node-d" \
+        in res.stderr
+
+
+def test_a_node_without_its_seed_or_its_first_lines_is_refused(cluster,
+                                                               tmp_path):
+    c = cluster
+    days = sorted(f for f in os.listdir(c.dirs["node-b"])
+                  if f.startswith("audit-"))
+    assert days == ["audit-2026-11-30.jsonl", "audit-2026-12-01.jsonl"]
+    # the files end before its month checkpoint: no seed yet
+    cut = str(tmp_path / "cut")
+    os.mkdir(cut)
+    shutil.copy(os.path.join(c.dirs["node-b"], days[0]), cut)
+    res = sample(c, dirs=[c.dirs["node-a"], cut, c.dirs["node-c"]])
+    assert res.returncode == 1 and res.stdout == ""
+    assert "node directory %s: no sample drawn: 2026-11 has no seed in " \
+        "this node's log yet" % cut in res.stderr, res.stderr
+    # its first day missing: the tree cannot check the seed
+    late = str(tmp_path / "late")
+    os.mkdir(late)
+    shutil.copy(os.path.join(c.dirs["node-b"], days[1]), late)
+    res = sample(c, dirs=[c.dirs["node-a"], late, c.dirs["node-c"]])
+    assert res.returncode == 1 and res.stdout == ""
+    assert "node directory %s: no sample drawn: its files start at seq" \
+        % late in res.stderr, res.stderr
+    # a directory without audit files
+    empty = str(tmp_path / "empty")
+    os.mkdir(empty)
+    res = sample(c, dirs=[c.dirs["node-a"], empty, c.dirs["node-c"]])
+    assert res.returncode == 1 and res.stdout == ""
+    assert "node directory %s: no sample drawn: no audit files in it" \
+        % empty in res.stderr, res.stderr
