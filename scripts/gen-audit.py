@@ -16,6 +16,10 @@ goes to OUT/verifier (the checkpoint key itself is thrown away).
 
     gen-audit.py --month 2026-10 --lines 1000000 --out /tmp/audit
 
+--node NAME writes one node's log of several (VerifyNodeId NAME: "node"
+after ts in every line, the origin ORIGIN/NAME), for the month of several
+nodes (docs/scaling.md section 5).
+
 Lines are sealed as the module seals them (seal_line in
 t/harness/audit.py) and the notes made by t/tlogref.py, so the log is
 what a real server would have written, only faster. Needs
@@ -67,8 +71,10 @@ class Edge:
 
 
 class Log:
-    def __init__(self, out):
+    def __init__(self, out, node=None):
         self.out, self.seq, self.prev = out, 0, ZERO
+        self.node = ',"node":"%s"' % node if node else ""
+        self.origin = ORIGIN + ("/" + node if node else "")
         self.edge, self.files, self.last_day = Edge(), None, None
         self.key = ed25519.Ed25519PrivateKey.generate()
 
@@ -84,8 +90,9 @@ class Log:
             self.files = open(os.path.join(self.out, "audit-%s.jsonl" % day),
                               "ab")
             self.last_day = day
-        covered = ('{"seq":%d,"ts":"%s"%s,"prev":"%s"'
-                   % (self.seq, self.ts(t), body, self.prev)).encode()
+        covered = ('{"seq":%d,"ts":"%s"%s%s,"prev":"%s"'
+                   % (self.seq, self.ts(t), self.node, body,
+                      self.prev)).encode()
         h = hashlib.sha256(covered).hexdigest()
         line = covered + (',"hash":"%s"}' % h).encode()
         self.files.write(line + b"\n")
@@ -95,14 +102,14 @@ class Log:
     def checkpoint(self, t, reason):
         size, root = self.edge.size, self.edge.root()
         text = tlogref.checkpoint_text(
-            ORIGIN, size, root,
+            self.origin, size, root,
             ["time " + t.strftime("%Y-%m-%dT%H:%M:%S+08:00")])
-        note = tlogref.sign_note(text, ORIGIN, self.key)
+        note = tlogref.sign_note(text, self.origin, self.key)
         esc = note.replace("\n", "\\u000a")
         self.write(t, ',"op":"checkpoint","origin":"%s","size":%d,'
                    '"root":"%s","reason":"%s","note":"%s"'
-                   % (ORIGIN, size, base64.b64encode(root).decode(), reason,
-                      esc))
+                   % (self.origin, size, base64.b64encode(root).decode(),
+                      reason, esc))
 
     def close(self):
         if self.files:
@@ -171,6 +178,7 @@ def main():
                     help="clerks, spread over 8 client systems")
     ap.add_argument("--seed", default="bench")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--node", help="one node's log of several")
     args = ap.parse_args()
 
     y, m = (int(x) for x in args.month.split("-"))
@@ -180,7 +188,7 @@ def main():
     if any(n.startswith("audit-") for n in os.listdir(args.out)):
         sys.exit("gen-audit: %s already holds audit files" % args.out)
     rng = random.Random(args.seed)
-    log = Log(args.out)
+    log = Log(args.out, args.node)
     log.write(start, ',"op":"start","pid":1,"generation":1,'
                      '"server":"gen-audit"')
     log.checkpoint(start, "start")
@@ -200,7 +208,7 @@ def main():
                   query(rng, args.lines + i, args.operators))
     log.close()
     with open(os.path.join(args.out, "verifier"), "w") as f:
-        f.write(tlogref.vkey(ORIGIN, tlogref.raw_public(
+        f.write(tlogref.vkey(log.origin, tlogref.raw_public(
             log.key.public_key())) + "\n")
     print("%d lines in %s (verifier key in %s/verifier)"
           % (log.seq, args.out, args.out))
