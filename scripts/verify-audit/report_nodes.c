@@ -85,7 +85,7 @@ static void sheet_head(nsheet_t *h, apr_pool_t *p)
             "<meta name=\"generator\" content=\"" PROG " report\">\n"
             "<title>查詢紀錄表 Query record sheet %s</title>\n"
             "<style>\n%s"
-            "col.c-node{width:9ch}\n"
+            "col.c-node{width:9ch}\ntable.nodes{width:100%%}\n"
             "@page{size:A4 landscape;margin:10mm 10mm 12mm;\n"
             "@bottom-left{content:\"查詢紀錄表 Query record sheet %s\";"
             "font:7pt sans-serif}\n"
@@ -112,7 +112,8 @@ static void sheet_head(nsheet_t *h, apr_pool_t *p)
     fputs("</td></tr>\n", o);
     fprintf(o, "<tr><th>製表時間 Generated</th><td>%s by <code>" PROG
             " report</code></td></tr>\n", h->now);
-    fprintf(o, "<tr><th>節點 Nodes</th><td><table>\n<thead><tr><th>節點 "
+    fprintf(o, "<tr><th>節點 Nodes</th><td><table class=\"nodes\">\n"
+            "<thead><tr><th>節點 "
             "Node</th><th>稽核檔案 Audit files</th><th>雜湊鏈 Hash chain"
             "</th><th>種子查核點 Seed checkpoint (signed)</th></tr></thead>"
             "\n<tbody>\n");
