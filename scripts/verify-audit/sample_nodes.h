@@ -70,6 +70,13 @@ typedef struct nodes_t {
 int nodes_build(nodes_t *ns, const audit_args_t *a, apr_pool_t *p);
 void nodes_free(nodes_t *ns);
 
+/* -- sample_nodes_flags.c ------------------------------------------------ */
+
+/* Feed ns->flags every node's queries of the month, merged by ts (each
+ * node's in chain order), counting them by client too; tie the flags
+ * found to their queries. 0, or 1 with the reason said. */
+int nodes_flags(nodes_t *ns, apr_pool_t *p);
+
 /* -- sample_nodes_print.c ------------------------------------------------ */
 
 /* The sample as text, or as JSON Lines (--json). 0, or 1 when a line
