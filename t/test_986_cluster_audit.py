@@ -398,8 +398,8 @@ def test_a_broken_chain_is_named_with_its_node(cluster, tmp_path):
     open(path, "w", encoding="utf-8").writelines(lines)
     res = sample(c, dirs=[c.dirs["node-a"], bad, c.dirs["node-c"]])
     assert res.returncode == 1 and res.stdout == ""
-    assert "node directory %s: no sample drawn: the node's audit chain is " \
-        "broken" % bad in res.stderr, res.stderr
+    assert "node directory %s: no sample drawn: the audit chain of the " \
+        "node node-b is broken" % bad in res.stderr, res.stderr
 
 
 def test_options_of_one_node_and_mixed_arguments_are_refused(cluster):
@@ -482,8 +482,8 @@ def test_report_of_several_nodes_refuses_what_sample_refuses(cluster,
     res = audit("report", "--month", MONTH, *keys(c), "--output", html,
                 c.dirs["node-a"], c.dirs["node-b"], bad)
     assert res.returncode == 1
-    assert "node directory %s: no sample drawn: the node's audit chain is " \
-        "broken" % bad in res.stderr, res.stderr
+    assert "node directory %s: no sample drawn: the audit chain of the " \
+        "node node-c is broken" % bad in res.stderr, res.stderr
     assert "no sheet made" in res.stderr
     assert not os.path.exists(html), "nothing written"
 

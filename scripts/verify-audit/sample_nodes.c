@@ -58,10 +58,11 @@ static int node_read(nodes_t *ns, node_t *n, apr_pool_t *p)
     }
     rc = sample_scan_node(ss, &n->s, &n->a, ns->flags, n->label, p);
     if (rc == 1) {
-        fprintf(stderr, PROG ": %sno sample drawn: the node's audit chain "
+        fprintf(stderr, PROG ": %sno sample drawn: the audit chain of %s "
                 "is broken, and a sample must come from intact logs:\n  %s\n"
                 "(`" PROG " verify` on that directory shows it; keep a copy "
-                "and investigate, R5.2)\n", n->label,
+                "and investigate, R5.2)\n", n->label, ss->node[0]
+                ? apr_psprintf(p, "the node %s", ss->node) : "the node",
                 safe_str(p, n->s.fault));
         return 1;
     }
