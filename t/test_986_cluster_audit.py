@@ -37,6 +37,7 @@ MONTH = "2026-11"
 ANSWERED = {"node-a": 10, "node-b": 20, "node-c": 10}
 BURST = {"node-a": 3, "node-b": 3}
 REFUSED = 2
+DECEMBER = 4        # answered queries per node after the month's end
 NO_FLAGS = ("off_hours = off\nburst_queries = 0\nday_subjects = 0\n"
             "subject_clients = 0\nnot_found_run = 0\n"
             "identity_mismatch = off\nreason_share = 0\nnew_operator = off\n")
@@ -129,6 +130,12 @@ def cluster(tmp_path_factory):
                                     harness.read_audit(s.audit)
                                     if ln.obj.get("reason") == "month"], 60)
             assert got, "no month checkpoint on " + s.name
+        for s in nodes:
+            if s.name in ANSWERED:
+                # December has begun: its queries are a preview's
+                for i in range(DECEMBER):
+                    r = s.post(fields_for(people[i], operator="dec%d" % i))
+                    assert r.status == 200, r
         for s in nodes:
             s.stop()
             c.dirs[s.name] = str(out / s.name)
@@ -409,8 +416,8 @@ def test_options_of_one_node_and_mixed_arguments_are_refused(cluster):
         in res.stderr, res.stderr
     res = audit("sample", "--month", MONTH, "--preview",
                 *[c.dirs[n] for n in NODES])
-    assert res.returncode == 2 and "--preview belongs to one node" \
-        in res.stderr, res.stderr
+    assert res.returncode == 2 and "a preview of several nodes needs " \
+        "--verifier" in res.stderr, res.stderr
     one = first_file(c.dirs["node-c"])
     res = sample(c, dirs=[c.dirs["node-a"], c.dirs["node-b"], one])
     assert res.returncode == 2 and "give the nodes' directories only" \
@@ -528,3 +535,53 @@ def test_a_node_without_its_seed_or_its_first_lines_is_refused(cluster,
     assert res.returncode == 1 and res.stdout == ""
     assert "node directory %s: no sample drawn: no audit files in it" \
         % empty in res.stderr, res.stderr
+
+
+def test_an_open_month_is_only_previewed_and_marked(cluster):
+    """December has no seed checkpoint on any node yet: refused without
+    --preview; with it, drawn as the month would be, from every node's
+    newest checkpoint, every line marked NOT an official draw."""
+    c = cluster
+    res = audit("sample", "--month", "2026-12", *keys(c),
+                *[c.dirs[n] for n in NODES])
+    assert res.returncode == 1 and res.stdout == ""
+    assert "no sample drawn: 2026-12 has no seed in this node's log yet" \
+        in res.stderr and "--preview" in res.stderr, res.stderr
+    res = audit("sample", "--month", "2026-12", "--preview", "--json",
+                "--flags", c.noflags, *keys(c), *[c.dirs[n] for n in NODES])
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(x) for x in res.stdout.splitlines()]
+    h, lines = rows[0], rows[1:]
+    assert h["official"] is False and "NOT an official draw" in h["preview"]
+    assert all(n["official"] is False for n in h["nodes"])
+    assert all(x["official"] is False and x["preview"] for x in lines)
+    text = b"mod_verify multi-node seed v1\n"
+    for n in sorted(h["nodes"], key=lambda n: n["origin"].encode()):
+        origin, root_hex = note_parts(n["checkpoint"]["note"])
+        assert origin == n["origin"]
+        text += origin.encode() + b"\n" + root_hex.encode() + b"\n"
+    assert h["seed"] == hashlib.sha256(text).hexdigest()
+    mine = [(n, q) for n in NODES for q in [
+        ln.obj for ln in harness.read_audit(c.dirs[n])
+        if ln.obj.get("op") == "verify" and ln.obj["ts"][:7] == "2026-12"]
+        if q["status"] == 200]
+    assert len(mine) == h["population"] == DECEMBER * len(NODES)
+    seed = bytes.fromhex(h["seed"])
+    ranked = sorted(mine, key=lambda x: hmac.new(
+        seed, rank_text(x[1], x[0]).encode(), hashlib.sha256).digest())
+    assert sorted((n, q["seq"]) for n, q in ranked[:h["sample_size"]]) == \
+        sorted((x["node"], x["seq"]) for x in lines if x["drawn"])
+    # the text: every line marked
+    res = audit("sample", "--month", "2026-12", "--preview", *keys(c),
+                *[c.dirs[n] for n in NODES])
+    assert res.returncode == 0, res.stderr
+    out = res.stdout.splitlines()
+    assert out and all(ln.startswith("PREVIEW, NOT an official draw | ")
+                       for ln in out)
+    assert "its newest signed checkpoint (NOT the month's" in res.stdout
+    # a closed month asked as a preview is the official draw, said so
+    res = audit("sample", "--month", MONTH, "--preview", "--json", *keys(c),
+                *[c.dirs[n] for n in NODES])
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout.splitlines()[0])["official"] is True
+    assert "is closed on every node" in res.stderr

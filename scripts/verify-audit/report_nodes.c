@@ -30,7 +30,7 @@ const char *node_shown(const node_t *n)
 static void head_node(nsheet_t *h, const node_t *n, apr_pool_t *p)
 {
     FILE *o = h->o;
-    const seedcp_t *cp = &n->ss.seed;
+    const seedcp_t *cp = &n->cp;
     char hex[65], b64[45];
 
     fputs("<tr><td class=\"mono\">", o);

@@ -81,7 +81,24 @@ static int node_read(nodes_t *ns, node_t *n, apr_pool_t *p)
                 n->label, n->s.first_seq);
         return 1;
     }
-    if (!ss->seed.found) {
+    if (ss->seed.found) {
+        n->cp = ss->seed;
+        n->official = 1;
+    }
+    else if (ns->a->preview) {
+        /* an open month: the node's newest checkpoint, checked */
+        if (seed_newest(ss, &n->cp) != 0) {
+            return 1;
+        }
+        if (!n->cp.found) {
+            fprintf(stderr, PROG ": %sno preview drawn: no checkpoint line "
+                    "in this node's log (a preview of several nodes makes "
+                    "its seed from each node's newest signed checkpoint)\n",
+                    n->label);
+            return 1;
+        }
+    }
+    else {
         fprintf(stderr, PROG ": %sno sample drawn: %s has no seed in this "
                 "node's log yet: no signed checkpoint made after %s ended "
                 "(time %s or later) that covers its last line (seq %"
@@ -89,15 +106,17 @@ static int node_read(nodes_t *ns, node_t *n, apr_pool_t *p)
                 "in the first seconds of the next month (reason \"month\"): "
                 "give each node's files up to it.\n", n->label, ss->month,
                 ss->month, ss->next, ss->end.seq);
+        fprintf(stderr, PROG ": (until every node has it, --preview shows "
+                "a sample that is NOT the official draw)\n");
         return 1;
     }
-    n->origin = note_origin(ss->seed.note, p);
+    n->origin = note_origin(n->cp.note, p);
     if (!n->origin) {
         fprintf(stderr, PROG ": %sno sample drawn: its seed checkpoint has "
                 "no origin line\n", n->label);
         return 1;
     }
-    verify_hex(ss->seed.root, VERIFY_MERKLE_HASH_LEN, n->root_hex);
+    verify_hex(n->cp.root, VERIFY_MERKLE_HASH_LEN, n->root_hex);
     return 0;
 }
 
@@ -355,6 +374,10 @@ int nodes_build(nodes_t *ns, const audit_args_t *a, apr_pool_t *p)
         all[i].g.line = apr_palloc(p, VERIFY_AUDIT_LINE_MAX);
         all[i].g.p = p;
     }
+    ns->official = 1;
+    for (i = 0; i < ns->nn; i++) {
+        ns->official &= all[i].official;
+    }
     if (rc == 0) {
         rc = nodes_order(ns, p);
     }
@@ -393,15 +416,35 @@ int sample_nodes(const audit_args_t *a, apr_pool_t *p)
     nodes_t *ns = apr_pcalloc(p, sizeof(*ns));
     int rc;
 
-    if (a->checkpoints || a->preview) {
-        fprintf(stderr, PROG ": sample of several nodes' directories: %s "
-                "belongs to one node's log (sample each node apart for it)"
-                "\n", a->checkpoints ? "--checkpoints" : "--preview");
+    if (a->checkpoints) {
+        fprintf(stderr, PROG ": sample of several nodes' directories: "
+                "--checkpoints belongs to one node's log (sample each node "
+                "apart for it)\n");
+        return 2;
+    }
+    if (a->preview && !a->nkeys) {
+        fprintf(stderr, PROG ": a preview of several nodes needs --verifier, "
+                "each node's key: its seed is made from every node's newest "
+                "signed checkpoint, checked\n");
         return 2;
     }
     rc = nodes_build(ns, a, p);
-    if (rc == 0) {
-        rc = a->as_json ? nodes_print_json(ns, p) : nodes_print_text(ns, p);
+    if (rc == 0 && ns->official && a->preview) {
+        fprintf(stderr, PROG ": note: %s is closed on every node (their "
+                "seed checkpoints exist): this is the official draw, not a "
+                "preview\n", a->month);
+    }
+    if (rc == 0 && a->as_json) {
+        rc = nodes_print_json(ns, p);
+    }
+    else if (rc == 0) {
+        rc = !ns->official && preview_begin() != 0;
+        if (rc == 0) {
+            rc = nodes_print_text(ns, p);
+        }
+        if (!ns->official && preview_end() != 0) {
+            rc = 1;
+        }
     }
     if (rc == 0) {
         rc = write_failed();

@@ -10,6 +10,10 @@
 #include "flags_line.h"
 #include "month.h"
 
+/* What a preview says it is, in JSON. */
+#define NODES_PREVIEW_TEXT "NOT an official draw: a preview of a month " \
+    "without every node's seed checkpoint yet; the seed can still change"
+
 /* What the month's seed of several nodes hashes first. */
 #define NODES_SEED_TAG "mod_verify multi-node seed v1\n"
 
@@ -21,7 +25,10 @@ typedef struct node_t {
     audit_args_t a;             /* its files and purge checkpoint */
     sample_scan_t ss;
     verify_scan_t s;
-    const char *origin;         /* its seed checkpoint's origin */
+    seedcp_t cp;                /* its seed checkpoint; for a preview
+                                   of an open month its newest one */
+    int official;               /* cp is the month's seed checkpoint */
+    const char *origin;         /* cp's origin */
     char root_hex[65];          /* ... and root, in hex */
     again_t g;                  /* its files, read again */
     /* the month's queries fed to the flags in time order */
@@ -47,6 +54,8 @@ typedef struct nodes_t {
     unsigned char seed[VERIFY_MERKLE_HASH_LEN];
     char seed_hex[2 * VERIFY_MERKLE_HASH_LEN + 1];
     const char *seed_text;      /* what the seed is the SHA-256 of */
+    int official;               /* every node's cp is its month seed's:
+                                   else a preview, marked on every line */
     uint64_t answered, refused; /* of all nodes */
     apr_hash_t *refusals;       /* "status error" -> refusal_t */
     size_t k;                   /* the sample size */

@@ -51,7 +51,7 @@ static void print_note(const char *note, const char *indent, apr_pool_t *p)
 static void print_node(const node_t *n, apr_pool_t *p)
 {
     const sample_scan_t *ss = &n->ss;
-    const seedcp_t *cp = &ss->seed;
+    const seedcp_t *cp = &n->cp;
     const verify_scan_t *s = &n->s;
     char hex[65], b64[45];
 
@@ -69,8 +69,16 @@ static void print_node(const node_t *n, apr_pool_t *p)
     }
     printf("  queries:    %" APR_UINT64_T_FMT " answered, %" APR_UINT64_T_FMT
            " refused\n", ss->answered, ss->refused);
-    printf("  checkpoint: its seed: the first signed checkpoint made after "
-           "%s that covers\n              its last line\n", ss->month);
+    if (n->official) {
+        printf("  checkpoint: its seed: the first signed checkpoint made "
+               "after %s that covers\n              its last line\n",
+               ss->month);
+    }
+    else {
+        printf("  checkpoint: its newest signed checkpoint (NOT the month's "
+               "seed: that one is\n              made after the month "
+               "ends)\n");
+    }
     printf("    origin:     %s\n", safe_str(p, n->origin));
     printf("    size:       %" APR_UINT64_T_FMT "\n", cp->size);
     printf("    root:       %s (hex %s; the node's own tree at that size: "
@@ -104,8 +112,10 @@ static void print_counts(const nodes_t *ns, apr_pool_t *p)
     int i, k;
 
     printf("seed:         %s\n", ns->seed_hex);
-    printf("              (%s: docs/audit-guide.md shows it done with "
-           "sha256sum)\n", SEED_FROM);
+    printf("              (%s%s: docs/audit-guide.md shows it done with "
+           "sha256sum)\n", ns->official ? "" : "PREVIEW, not the month's "
+           "seed: made as the seed is, from the newest checkpoints: ",
+           SEED_FROM);
     printf("population:   %" APR_UINT64_T_FMT " answered quer%s (status 200) "
            "of %d nodes, one population\n", ns->answered,
            ns->answered == 1 ? "y" : "ies", ns->nn);
@@ -203,7 +213,8 @@ int nodes_print_text(nodes_t *ns, apr_pool_t *p)
     int i;
 
     printf("Monthly sample of queries (R5.1, R5.2): %d nodes, one "
-           "population\n", ns->nn);
+           "population%s\n", ns->nn, ns->official ? ""
+           : ": PREVIEW, NOT the official draw");
     printf("month:        %s (Taipei time)\n", ns->a->month);
     if (ns->note) {
         printf("note:         %s\n", ns->note);
@@ -232,7 +243,7 @@ static json_t *jtext(const char *s)
 static json_t *json_node(const node_t *n)
 {
     const sample_scan_t *ss = &n->ss;
-    const seedcp_t *cp = &ss->seed;
+    const seedcp_t *cp = &n->cp;
     const verify_scan_t *s = &n->s;
     json_t *files = json_array(), *o;
     char hex[65], end_hex[65], b64[45];
@@ -249,6 +260,7 @@ static json_t *json_node(const node_t *n)
     json_object_set_new(o, "node", ss->node[0] ? json_string(ss->node)
                                                : json_null());
     json_object_set_new(o, "origin", jtext(n->origin));
+    json_object_set_new(o, "official", json_boolean(n->official));
     json_object_set_new(o, "files", files);
     json_object_set_new(o, "chain", json_pack("{s:b,s:I,s:I,s:s}", "intact",
                         1, "first_seq", (json_int_t)s->first_seq,
@@ -326,8 +338,9 @@ int nodes_print_json(nodes_t *ns, apr_pool_t *p)
         json_array_append_new(nodes, json_node(ns->n[f]));
     }
     json_object_set_new(h, "tool", json_string(PROG " sample"));
-    json_object_set_new(h, "official", json_true());
-    json_object_set_new(h, "preview", json_null());
+    json_object_set_new(h, "official", json_boolean(ns->official));
+    json_object_set_new(h, "preview", ns->official ? json_null()
+                        : json_string(NODES_PREVIEW_TEXT));
     json_object_set_new(h, "month", json_string(ns->a->month));
     json_object_set_new(h, "nodes", nodes);
     json_object_set_new(h, "seed", json_string(ns->seed_hex));
@@ -362,11 +375,13 @@ int nodes_print_json(nodes_t *ns, apr_pool_t *p)
             json_array_append_new(fl, json_pack("{s:s,s:s}", "flag",
                                   verify_flag_name(v->kind), "why", v->why));
         }
-        o = json_pack("{s:o,s:I,s:b,s:o,s:b,s:n}", "node",
+        o = json_pack("{s:o,s:I,s:b,s:o,s:b,s:o}", "node",
                       x->n->ss.node[0] ? json_string(x->n->ss.node)
                                        : json_null(),
                       "seq", (json_int_t)x->q->seq, "drawn", x->q->drawn,
-                      "flags", fl, "official", 1, "preview");
+                      "flags", fl, "official", ns->official, "preview",
+                      ns->official ? json_null()
+                                   : json_string(NODES_PREVIEW_TEXT));
         json_object_set_new(o, "line", json_stringn(x->n->g.line,
                                                     x->n->g.len));
         if (put(o, p) != 0) {

@@ -239,8 +239,8 @@ int seed_newest(sample_scan_t *ss, seedcp_t *out)
                            b64(cp.root, ss->p));
     }
     if (why) {
-        fprintf(stderr, PROG ": no preview drawn: %s does not verify: %s\n",
-                what, safe_str(ss->p, why));
+        fprintf(stderr, PROG ": %sno preview drawn: %s does not verify: "
+                "%s\n", ss->label, what, safe_str(ss->p, why));
         json_decref(j);
         return 1;
     }
