@@ -481,10 +481,11 @@ static void parsed_upto(void *ctx, size_t off)
  * (size_t)-1.
  */
 size_t verify_intake_scan(const char *buf, size_t from, size_t to, int *nul,
-                        verify_intake_span_fn drop, void *drop_ctx)
+                          unsigned long *lines, verify_intake_span_fn drop,
+                          void *drop_ctx)
 {
-    size_t off = from, w, bad;
-    const char *z;
+    size_t off = from, w, bad, step;
+    const char *z, *q, *end;
 
     while (off < to) {
         w = to - off < SCAN_STEP ? to - off : SCAN_STEP;
@@ -499,15 +500,24 @@ size_t verify_intake_scan(const char *buf, size_t from, size_t to, int *nul,
             return off + bad;
         }
         /* a character cut by the window's end: from its start again */
-        if (drop) {
-            drop(drop_ctx, off, off + (bad == w ? w : bad));
+        step = bad == w ? w : bad;
+        if (lines) {
+            /* counted while the window is in memory */
+            for (q = buf + off, end = q + step;
+                 (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) {
+                ++*lines;
+            }
         }
-        off += bad == w ? w : bad;
+        if (drop) {
+            drop(drop_ctx, off, off + step);
+        }
+        off += step;
     }
     return (size_t)-1;
 }
 
-char *verify_intake_scan_fault(const char *buf, size_t off, int nul, apr_pool_t *p)
+char *verify_intake_scan_fault(const char *buf, size_t off, int nul,
+                               apr_pool_t *p)
 {
     if (nul) {
         return apr_psprintf(p, "line %lu: NUL byte in file",
@@ -538,7 +548,7 @@ apr_status_t verify_intake_serial(intake_t *in, const char *buf, size_t len,
     size_t bad;
     int nul, rc;
 
-    bad = verify_intake_scan(buf, 0, len, &nul, in->drop, in->drop_ctx);
+    bad = verify_intake_scan(buf, 0, len, &nul, NULL, in->drop, in->drop_ctx);
     if (bad != (size_t)-1) {
         *err = verify_intake_scan_fault(buf, bad, nul, in->p);
         return APR_EINVAL;

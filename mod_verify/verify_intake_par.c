@@ -39,16 +39,10 @@ typedef struct part_t {
 static int part_scan(void *arg)
 {
     part_t *pt = arg;
-    const char *q = pt->buf + pt->from, *end = pt->buf + pt->to;
 
-    pt->bad = verify_intake_scan(pt->buf, pt->from, pt->to, &pt->nul, pt->in.drop,
-                        pt->in.drop_ctx);
     pt->lines = 0;
-    while (pt->bad == (size_t)-1
-           && (q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
-        pt->lines++;
-        q++;
-    }
+    pt->bad = verify_intake_scan(pt->buf, pt->from, pt->to, &pt->nul,
+                                 &pt->lines, pt->in.drop, pt->in.drop_ctx);
     return 0;
 }
 
@@ -183,7 +177,8 @@ static apr_status_t intake_par(intake_t *in, const char *buf, size_t len,
     }
     for (k = 0; k < n; k++) {
         if (parts[k].bad != (size_t)-1) {
-            *err = verify_intake_scan_fault(buf, parts[k].bad, parts[k].nul, in->p);
+            *err = verify_intake_scan_fault(buf, parts[k].bad,
+                                            parts[k].nul, in->p);
             return APR_EINVAL;
         }
     }

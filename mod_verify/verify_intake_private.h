@@ -61,9 +61,11 @@ int verify_intake_row(void *ctx, unsigned long line, const char *const *f,
                       const size_t *lens, int n);
 
 /** [@p from, @p to) is UTF-8 without NUL: the offset of the first fault
- *  (*nul: a NUL byte), or (size_t)-1; windows done told to @p drop. */
+ *  (*nul: a NUL byte), or (size_t)-1; its line feeds added to *lines
+ *  (if not NULL), each window counted before it is told to @p drop. */
 size_t verify_intake_scan(const char *buf, size_t from, size_t to, int *nul,
-                          verify_intake_span_fn drop, void *drop_ctx);
+                          unsigned long *lines, verify_intake_span_fn drop,
+                          void *drop_ctx);
 
 /** The message of a scan fault at @p off. */
 char *verify_intake_scan_fault(const char *buf, size_t off, int nul,
