@@ -531,8 +531,9 @@ char *verify_intake_scan_fault(const char *buf, size_t off, int nul,
 int verify_intake_records(intake_t *in, const char *buf, size_t len,
                          span_t *sp, char **err)
 {
-    int rc = verify_csv_parse_span(buf, len, sp, verify_intake_row, in->drop ? parsed_upto : NULL, in,
-                        err, in->p);
+    int rc = verify_csv_parse_span(buf, len, sp, verify_intake_row,
+                                   in->drop ? parsed_upto : NULL, in,
+                                   err, in->p);
 
     if (rc != 0 && in->err) {
         *err = in->err;

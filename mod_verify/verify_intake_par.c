@@ -184,7 +184,8 @@ static apr_status_t intake_par(intake_t *in, const char *buf, size_t len,
     }
     /* the header, here: the parts need its columns */
     in->done = 0;
-    rc = verify_csv_parse_span(buf, len, &head, header_row, NULL, in, err, in->p);
+    rc = verify_csv_parse_span(buf, len, &head, header_row, NULL, in, err,
+                               in->p);
     if (rc == 0) {
         *err = apr_pstrdup(in->p, "line 1: empty file (a header line is "
                            "required)");
