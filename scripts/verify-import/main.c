@@ -68,8 +68,8 @@ static void usage(FILE *to)
         "                         read the store (default: the group of\n"
         "                         the store directory)\n"
         "  --threads N            take the batch in with N threads (1-%d;\n"
-        "                         default: the CPUs online, or\n"
-        "                         VERIFY_IMPORT_THREADS)\n"
+        "                         default: VERIFY_IMPORT_THREADS, else\n"
+        "                         the CPUs online, at most 8)\n"
         "  --help                 this text\n"
         "  --version              the version of mod_verify's tools\n",
         VERIFY_INTAKE_MAX_THREADS);
