@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <apr_strings.h>
 #include "verify_csv.h"
+#include "verify_intake_private.h"
 #include "verify_id.h"
 #include "verify_text.h"
 #include "verify_recset.h"
@@ -43,24 +44,24 @@ int verify_csv_parse(const char *buf, size_t len, verify_csv_row_fn fn,
 /* How often (bytes) the parse says how far it has come. */
 #define PROGRESS_STEP ((size_t)16 << 20)
 
-int verify_csv_parse_ex(const char *buf, size_t len, verify_csv_row_fn fn,
-                        verify_csv_progress_fn progress, void *ctx,
-                        char **err, apr_pool_t *p)
+int verify_csv_parse_span(const char *buf, size_t len, span_t *sp,
+                      verify_csv_row_fn fn, verify_csv_progress_fn progress,
+                      void *ctx, char **err, apr_pool_t *p)
 {
-    size_t next_mark = PROGRESS_STEP;
+    size_t next_mark = sp->start + PROGRESS_STEP;
     const char *fields[VERIFY_CSV_MAX_FIELDS];
     size_t lens[VERIFY_CSV_MAX_FIELDS];
     char *scratch, *out;
-    unsigned long line = 1, rec_line;
-    size_t i = 0;
+    unsigned long line = sp->line, rec_line;
+    size_t i = sp->start, end = sp->end;
     int nf, rc;
 
-    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+    if (i == 0 && len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
         i = 3;
     }
     /* Unquoted output is never longer than the input. */
-    scratch = apr_palloc(p, len + 1);
-    while (i < len) {
+    scratch = apr_palloc(p, len - sp->start + 1);
+    while (i < end) {
         if (buf[i] == '\n' || (buf[i] == '\r' && i + 1 < len
                                && buf[i + 1] == '\n')) {
             i += buf[i] == '\r' ? 2 : 1;
@@ -139,15 +140,25 @@ int verify_csv_parse_ex(const char *buf, size_t len, verify_csv_row_fn fn,
         }
         rc = fn(ctx, rec_line, fields, lens, nf);
         if (rc != 0) {
+            sp->stop = i;
+            sp->line = line;
             return rc;
         }
     }
+    sp->stop = i;
+    sp->line = line;
     return 0;
 }
 
-/* Column roles of the sources. */
-enum { COL_ID, COL_NAME, COL_BIRTH, COL_INDIGENOUS, COL_VALID, COL_LEVEL,
-       COL_ROMANISED, COL_COUNT };
+int verify_csv_parse_ex(const char *buf, size_t len, verify_csv_row_fn fn,
+                        verify_csv_progress_fn progress, void *ctx,
+                        char **err, apr_pool_t *p)
+{
+    span_t sp = { 0, len, 1, 0 };
+
+    return verify_csv_parse_span(buf, len, &sp, fn, progress, ctx, err, p);
+}
+
 
 typedef struct {
     int role;
@@ -177,21 +188,6 @@ static const unsigned source_optional[VERIFY_SRC_COUNT] = {
     1u << COL_ROMANISED, 0, 0
 };
 
-typedef struct {
-    verify_source_t src;
-    const verify_keys_t *keys;
-    verify_date_t today;
-    int pos[COL_COUNT];         /* column index of each role, -1 none */
-    int nfields;
-    int have_header;
-    verify_import_rec_t *recs;
-    size_t n, cap;
-    verify_recset_t *set;       /* or into this set */
-    verify_intake_drop_fn drop; /* told how far the batch has been read */
-    void *drop_ctx;
-    char *err;
-    apr_pool_t *p;
-} intake_t;
 
 static int name_in(const char *list, const char *s, size_t len)
 {
@@ -344,7 +340,7 @@ static const char *name_tag(intake_t *in, const char *nm, size_t nl,
     return NULL;
 }
 
-static int row(void *ctx, unsigned long line, const char *const *f,
+int verify_intake_row(void *ctx, unsigned long line, const char *const *f,
                const size_t *lens, int n)
 {
     intake_t *in = ctx;
@@ -358,6 +354,10 @@ static int row(void *ctx, unsigned long line, const char *const *f,
 
     if (!in->have_header) {
         return header(in, line, f, lens, n);
+    }
+    if (in->first_bad
+        && __atomic_load_n(in->first_bad, __ATOMIC_RELAXED) < in->part) {
+        return PART_STOPPED;
     }
     if (n != in->nfields) {
         in->err = apr_psprintf(in->p, "line %lu: %d fields, the header has "
@@ -466,68 +466,105 @@ static void parsed_upto(void *ctx, size_t off)
 {
     intake_t *in = ctx;
 
-    in->drop(in->drop_ctx, off);
+    in->drop(in->drop_ctx, in->done, off);
+    in->done = off;
 }
 
 /* Window of the checks over the whole batch before its parse. */
 #define SCAN_STEP ((size_t)16 << 20)
 
-/* The batch is UTF-8 and has no NUL byte: checked a window at a time,
- * each window given up when done with. 0, or -1 with *err set. */
-static int scan_batch(intake_t *in, const char *buf, size_t len, char **err)
+/*
+ * Bytes [from, to) of the batch (@p to: its end, or just after a line
+ * feed) are UTF-8 and have no NUL byte: checked a window at a time,
+ * each window told to @p drop (if not NULL) when done with. The offset
+ * of the first fault in the span (*nul: a NUL byte, not bad UTF-8), or
+ * (size_t)-1.
+ */
+size_t verify_intake_scan(const char *buf, size_t from, size_t to, int *nul,
+                          unsigned long *lines, verify_intake_span_fn drop,
+                          void *drop_ctx)
 {
-    size_t off = 0, w, bad;
-    const char *z;
+    size_t off = from, w, bad, step;
+    const char *z, *q, *end;
 
-    while (off < len) {
-        w = len - off < SCAN_STEP ? len - off : SCAN_STEP;
+    while (off < to) {
+        w = to - off < SCAN_STEP ? to - off : SCAN_STEP;
         bad = verify_utf8_scan(buf + off, w);
-        if (bad != w && (off + w == len || w - bad > 3)) {
-            *err = apr_psprintf(in->p, "line %lu: not valid UTF-8 (use "
-                                "--encoding big5 for Big5 files)",
-                                verify_line_at(buf, off + bad));
-            return -1;
-        }
         z = memchr(buf + off, '\0', bad);
         if (z) {
-            *err = apr_psprintf(in->p, "line %lu: NUL byte in file",
-                                verify_line_at(buf, (size_t)(z - buf)));
-            return -1;
+            *nul = 1;
+            return (size_t)(z - buf);
+        }
+        if (bad != w && (off + w == to || w - bad > 3)) {
+            *nul = 0;
+            return off + bad;
         }
         /* a character cut by the window's end: from its start again */
-        off += bad == w ? w : bad;
-        if (in->drop) {
-            in->drop(in->drop_ctx, off);
+        step = bad == w ? w : bad;
+        if (lines) {
+            /* counted while the window is in memory */
+            for (q = buf + off, end = q + step;
+                 (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) {
+                ++*lines;
+            }
         }
+        if (drop) {
+            drop(drop_ctx, off, off + step);
+        }
+        off += step;
     }
-    return 0;
+    return (size_t)-1;
 }
 
-static apr_status_t intake(intake_t *in, const char *buf, size_t len,
+char *verify_intake_scan_fault(const char *buf, size_t off, int nul,
+                               apr_pool_t *p)
+{
+    if (nul) {
+        return apr_psprintf(p, "line %lu: NUL byte in file",
+                            verify_line_at(buf, off));
+    }
+    return apr_psprintf(p, "line %lu: not valid UTF-8 (use --encoding big5 "
+                        "for Big5 files)", verify_line_at(buf, off));
+}
+
+/* The records of [sp->start, sp->end) into @p in (its header known). */
+int verify_intake_records(intake_t *in, const char *buf, size_t len,
+                         span_t *sp, char **err)
+{
+    int rc = verify_csv_parse_span(buf, len, sp, verify_intake_row,
+                                   in->drop ? parsed_upto : NULL, in,
+                                   err, in->p);
+
+    if (rc != 0 && in->err) {
+        *err = in->err;
+    }
+    return rc;
+}
+
+/* The whole batch, in this thread: scanned, then parsed. */
+apr_status_t verify_intake_serial(intake_t *in, const char *buf, size_t len,
                            char **err)
 {
-    int rc;
+    span_t sp = { 0, len, 1, 0 };
+    size_t bad;
+    int nul, rc;
 
-    if (scan_batch(in, buf, len, err) != 0) {
+    bad = verify_intake_scan(buf, 0, len, &nul, NULL, in->drop, in->drop_ctx);
+    if (bad != (size_t)-1) {
+        *err = verify_intake_scan_fault(buf, bad, nul, in->p);
         return APR_EINVAL;
     }
-    rc = verify_csv_parse_ex(buf, len, row, in->drop ? parsed_upto : NULL,
-                             in, err, in->p);
+    in->done = 0;
+    rc = verify_intake_records(in, buf, len, &sp, err);
     if (rc == 0 && !in->have_header) {
         *err = apr_pstrdup(in->p, "line 1: empty file (a header line is "
                            "required)");
         rc = -1;
     }
     if (in->drop) {
-        in->drop(in->drop_ctx, len);
+        in->drop(in->drop_ctx, 0, len);
     }
-    if (rc != 0) {
-        if (in->err) {
-            *err = in->err;
-        }
-        return APR_EINVAL;
-    }
-    return APR_SUCCESS;
+    return rc != 0 ? APR_EINVAL : APR_SUCCESS;
 }
 
 apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
@@ -544,7 +581,7 @@ apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
     in.p = p;
     *recs = NULL;
     *n = 0;
-    if (intake(&in, buf, len, err) != APR_SUCCESS) {
+    if (verify_intake_serial(&in, buf, len, err) != APR_SUCCESS) {
         free(in.recs);
         return APR_EINVAL;
     }
@@ -557,12 +594,26 @@ apr_status_t verify_intake(verify_source_t src, const char *buf, size_t len,
     return APR_SUCCESS;
 }
 
+/* verify_intake_set()'s @p drop, told the end of each span. */
+typedef struct drop_to_t {
+    verify_intake_drop_fn fn;
+    void *ctx;
+} drop_to_t;
+
+static void drop_to(void *ctx, size_t from, size_t to)
+{
+    drop_to_t *d = ctx;
+
+    d->fn(d->ctx, to);
+}
+
 apr_status_t verify_intake_set(verify_source_t src, const char *buf,
                                size_t len, const verify_keys_t *keys,
                                verify_date_t today, verify_recset_t *set,
                                verify_intake_drop_fn drop, void *drop_ctx,
                                char **err, apr_pool_t *p)
 {
+    drop_to_t d = { drop, drop_ctx };
     intake_t in;
 
     memset(&in, 0, sizeof(in));
@@ -570,8 +621,8 @@ apr_status_t verify_intake_set(verify_source_t src, const char *buf,
     in.keys = keys;
     in.today = today;
     in.set = set;
-    in.drop = drop;
-    in.drop_ctx = drop_ctx;
+    in.drop = drop ? drop_to : NULL;
+    in.drop_ctx = &d;
     in.p = p;
-    return intake(&in, buf, len, err);
+    return verify_intake_serial(&in, buf, len, err);
 }

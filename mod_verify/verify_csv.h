@@ -73,4 +73,50 @@ apr_status_t verify_intake_set(verify_source_t src, const char *buf,
                                verify_intake_drop_fn drop, void *drop_ctx,
                                char **err, apr_pool_t *p);
 
+/** Told that bytes [@p from, @p to) of the batch will not be read
+ *  again (called from any thread of a parallel intake). */
+typedef void (*verify_intake_span_fn)(void *ctx, size_t from, size_t to);
+
+/** Runs @p fn(@p arg) for one thread of a parallel intake and returns
+ *  its value; anything but 0, -1, 1 or 2 when it stopped it instead
+ *  (the batch is then refused, that value in guard_rc). */
+typedef int (*verify_intake_guard_fn)(void *ctx, int (*fn)(void *arg),
+                                      void *arg);
+
+/** Most threads a parallel intake uses. */
+#define VERIFY_INTAKE_MAX_THREADS 8
+
+/** How a batch is taken in parallel (verify_intake_set_par). */
+typedef struct verify_intake_par_t {
+    unsigned threads;           /* 1: in this thread, as
+                                   verify_intake_set(); at most
+                                   VERIFY_INTAKE_MAX_THREADS */
+    verify_intake_span_fn drop; /* may be NULL */
+    void *drop_ctx;
+    verify_intake_guard_fn guard; /* each other thread's work runs in it
+                                     (may be NULL) */
+    void *guard_ctx;
+    int guard_rc;               /* out: what the guard said, or 0 */
+    unsigned used;              /* out: threads that parsed records */
+} verify_intake_par_t;
+
+/**
+ * verify_intake_set() in @p par->threads threads: the batch is cut at
+ * line feeds into one range each, and each range is checked (UTF-8,
+ * NUL), parsed, validated and pseudonymised into a record set of its
+ * own (verify_recset_create_like), joined to @p set in file order
+ * (verify_recset_join). The result, and the fault reported for a bad
+ * batch (the first in file order), are those of verify_intake_set();
+ * should a cut fall inside a quoted field, the records are parsed again
+ * in this thread. The calling thread does the first range: if it runs
+ * under a guard, that guard covers it.
+ * @return APR_SUCCESS; APR_EINVAL with *err; APR_EGENERAL when a guard
+ *         stopped a thread (par->guard_rc)
+ */
+apr_status_t verify_intake_set_par(verify_source_t src, const char *buf,
+                                   size_t len, const verify_keys_t *keys,
+                                   verify_date_t today, verify_recset_t *set,
+                                   verify_intake_par_t *par, char **err,
+                                   apr_pool_t *p);
+
 #endif /* VERIFY_CSV_H */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct verify_recset_t {
     size_t count[PARTS];        /* records in each (written or buffered) */
     size_t buffered[PARTS];
     verify_import_rec_t *buf;   /* PARTS x PART_BUF */
+    verify_recset_t *next;      /* joined: its records come after these */
     apr_pool_t *p;
 };
 
@@ -72,14 +74,41 @@ apr_status_t verify_recset_create(verify_recset_t **out, int spill_dirfd,
     return APR_SUCCESS;
 }
 
+apr_status_t verify_recset_create_like(verify_recset_t **out,
+                                       const verify_recset_t *like,
+                                       unsigned share, apr_pool_t *p)
+{
+    size_t mem = like->mem_max / (share ? share : 1);
+
+    return verify_recset_create(out, like->dirfd, mem ? mem : 1, p);
+}
+
+void verify_recset_join(verify_recset_t *s, verify_recset_t *next)
+{
+    while (s->next) {
+        s = s->next;
+    }
+    s->next = next;
+}
+
 size_t verify_recset_count(const verify_recset_t *s)
 {
-    return s->total;
+    size_t n = 0;
+
+    for (; s; s = s->next) {
+        n += s->total;
+    }
+    return n;
 }
 
 int verify_recset_spilled(const verify_recset_t *s)
 {
-    return s->spilled;
+    for (; s; s = s->next) {
+        if (s->spilled) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* An unnamed file in the spill directory, readable by nobody else;
@@ -219,10 +248,17 @@ int verify_recset_add(verify_recset_t *s, const verify_import_rec_t *r,
     return 0;
 }
 
+/* By key; records of the same key (a duplicate ID) in file order, so
+ * that the duplicate named does not depend on how the set was built. */
 static int rec_cmp(const void *a, const void *b)
 {
-    return memcmp(((const verify_import_rec_t *)a)->key,
-                  ((const verify_import_rec_t *)b)->key, VERIFY_TAG_LEN);
+    const verify_import_rec_t *x = a, *y = b;
+    int c = memcmp(x->key, y->key, VERIFY_TAG_LEN);
+
+    if (c != 0) {
+        return c;
+    }
+    return x->line < y->line ? -1 : x->line > y->line;
 }
 
 /*
@@ -305,70 +341,225 @@ static int read_part(verify_recset_t *s, int i, verify_import_rec_t *r)
     return 0;
 }
 
-/* Walk the partitions in order: each read, sorted, checked, given. */
+/* Partition @p i of every set of the chain @p s, in the chain's order,
+ * into @p r (room for all of them); 0 or -1. */
+static int read_parts(verify_recset_t *s, int i, verify_import_rec_t *r)
+{
+    for (; s; s = s->next) {
+        if (s->spilled && s->count[i]) {
+            if (read_part(s, i, r) != 0) {
+                return -1;
+            }
+            r += s->count[i];
+        }
+    }
+    return 0;
+}
+
+/* One partition made ready for the walk: read, sorted, checked. */
+typedef struct prep_t {
+    verify_recset_t *s;
+    int i;                      /* the partition */
+    size_t n;                   /* its records */
+    verify_import_rec_t *r, *tmp;
+    size_t *cnt;
+    int read_errno;             /* could not be read: errno */
+    unsigned long dup[2];       /* a duplicate ID: its lines */
+} prep_t;
+
+static void *prep_part(void *arg)
+{
+    prep_t *w = arg;
+    size_t k;
+
+    w->read_errno = 0;
+    w->dup[0] = 0;
+    if (read_parts(w->s, w->i, w->r) != 0) {
+        w->read_errno = errno ? errno : EIO;
+        return NULL;
+    }
+    sort_recs(w->r, w->tmp, w->n, 1, w->cnt);
+    for (k = 1; k < w->n; k++) {
+        if (memcmp(w->r[k - 1].key, w->r[k].key, VERIFY_TAG_LEN) == 0) {
+            unsigned long a = w->r[k - 1].line, b = w->r[k].line;
+            w->dup[0] = a > b ? a : b;
+            w->dup[1] = a > b ? b : a;
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* What prep_part() found wrong, as a message; APR_SUCCESS if nothing. */
+static apr_status_t prep_result(const prep_t *w, char **err, apr_pool_t *p)
+{
+    if (w->read_errno) {
+        *err = apr_psprintf(p, "cannot read a temporary file of the "
+                            "import: %s", strerror(w->read_errno));
+        return APR_EGENERAL;
+    }
+    if (w->dup[0]) {
+        *err = apr_psprintf(p, "line %lu: duplicate ID (same as line %lu)",
+                            w->dup[0], w->dup[1]);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* The next partition with records after @p i, or PARTS. */
+static int next_part(const size_t *part, int i)
+{
+    for (i++; i < PARTS && part[i] == 0; i++)
+        ;
+    return i;
+}
+
+/*
+ * Walk the partitions in order: each read (from every set of the
+ * chain), sorted, checked, given -- the next one read and sorted by a
+ * thread of its own while @p fn takes this one (or here, should the
+ * thread not start). A partition is given only once every one before
+ * it was found sound, as one after the other would.
+ */
 static apr_status_t walk_parts(verify_recset_t *s, verify_recset_fn fn,
                                void *ctx, int *fn_rc, size_t *cnt,
                                char **err, apr_pool_t *p)
 {
-    verify_import_rec_t *r = NULL, *tmp = NULL;
-    size_t most = 0;
+    prep_t w[2];
+    verify_recset_t *m;
+    size_t most = 0, part[PARTS], *cnt2;
     apr_status_t rv = APR_SUCCESS;
-    int i, rc;
+    pthread_t tid;
+    int i, j, rc, cur = 0, ahead;
 
     for (i = 0; i < PARTS; i++) {
-        if (flush_part(s, i, err) != 0) {
-            return APR_EGENERAL;
+        part[i] = 0;
+        for (m = s; m; m = m->next) {
+            if (!m->spilled) {
+                continue;
+            }
+            if (flush_part(m, i, err) != 0) {
+                return APR_EGENERAL;
+            }
+            part[i] += m->count[i];
         }
-        if (s->count[i] > most) {
-            most = s->count[i];
+        if (part[i] > most) {
+            most = part[i];
         }
     }
-    r = malloc((most ? most : 1) * sizeof(*r));
-    tmp = malloc((most ? most : 1) * sizeof(*tmp));
-    if (!r || !tmp) {
-        *err = apr_pstrdup(p, "out of memory");
-        rv = APR_ENOMEM;
+    memset(w, 0, sizeof(w));
+    cnt2 = malloc(sizeof(*cnt2) * 65537);
+    for (j = 0; j < 2; j++) {
+        w[j].s = s;
+        w[j].r = malloc((most ? most : 1) * sizeof(*w[j].r));
+        w[j].tmp = malloc((most ? most : 1) * sizeof(*w[j].tmp));
+        w[j].cnt = j ? cnt2 : cnt;
+        if (!w[j].r || !w[j].tmp || !w[j].cnt) {
+            *err = apr_pstrdup(p, "out of memory");
+            rv = APR_ENOMEM;
+        }
     }
-    for (i = 0; rv == APR_SUCCESS && i < PARTS; i++) {
-        if (s->count[i] == 0) {
-            continue;
+    i = next_part(part, -1);
+    if (rv == APR_SUCCESS && i < PARTS) {
+        w[cur].i = i;
+        w[cur].n = part[i];
+        prep_part(&w[cur]);
+    }
+    while (rv == APR_SUCCESS && i < PARTS) {
+        j = next_part(part, i);
+        ahead = 0;
+        rv = prep_result(&w[cur], err, p);
+        if (rv == APR_SUCCESS && j < PARTS) {
+            w[!cur].i = j;
+            w[!cur].n = part[j];
+            ahead = pthread_create(&tid, NULL, prep_part, &w[!cur]) == 0;
         }
-        if (read_part(s, i, r) != 0) {
-            *err = apr_psprintf(p, "cannot read a temporary file of the "
-                                "import: %s", strerror(errno));
-            rv = APR_EGENERAL;
-            break;
-        }
-        sort_recs(r, tmp, s->count[i], 1, cnt);
-        rv = no_dups(r, s->count[i], err, p);
-        if (rv == APR_SUCCESS && fn && (rc = fn(ctx, r, s->count[i])) != 0) {
+        if (rv == APR_SUCCESS && fn
+            && (rc = fn(ctx, w[cur].r, w[cur].n)) != 0) {
             *fn_rc = rc;
             rv = APR_EGENERAL;
         }
+        if (ahead) {
+            pthread_join(tid, NULL);
+        }
+        else if (rv == APR_SUCCESS && j < PARTS) {
+            prep_part(&w[!cur]);
+        }
+        cur = !cur;
+        i = j;
     }
-    if (r) {
-        memset(r, 0, most * sizeof(*r));
+    for (j = 0; j < 2; j++) {
+        if (w[j].r && w[j].tmp) {
+            memset(w[j].r, 0, most * sizeof(*w[j].r));
+            memset(w[j].tmp, 0, most * sizeof(*w[j].tmp));
+        }
+        free(w[j].r);
+        free(w[j].tmp);
     }
-    free(r);
-    free(tmp);
+    free(cnt2);
     return rv;
+}
+
+/*
+ * A chain of sets made one walkable whole: when one of them spilled,
+ * each of the others spills too (the partitions are read set after set);
+ * when none did, their records are moved after the first set's, in
+ * order. 0, or -1 with *err set.
+ */
+static int gather(verify_recset_t *s, char **err)
+{
+    verify_recset_t *m;
+
+    if (verify_recset_spilled(s)) {
+        for (m = s; m; m = m->next) {
+            if (!m->spilled && m->n && spill(m, err) != 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    for (m = s->next; m; m = m->next) {
+        if (m->n == 0) {
+            continue;
+        }
+        if (s->cap - s->n < m->n) {
+            verify_import_rec_t *nr = realloc(s->mem, (s->n + m->n)
+                                                      * sizeof(*nr));
+            if (!nr) {
+                *err = apr_pstrdup(s->p, "out of memory");
+                return -1;
+            }
+            s->mem = nr;
+            s->cap = s->n + m->n;
+        }
+        memcpy(s->mem + s->n, m->mem, m->n * sizeof(*m->mem));
+        memset(m->mem, 0, m->n * sizeof(*m->mem));
+        s->n += m->n;
+        s->total += m->total;
+        m->total = m->n = 0;
+    }
+    return 0;
 }
 
 apr_status_t verify_recset_walk(verify_recset_t *s, verify_recset_fn fn,
                                 void *ctx, int *fn_rc, char **err,
                                 apr_pool_t *p)
 {
-    size_t *cnt = malloc(sizeof(*cnt) * 65537);
+    size_t *cnt;
     verify_import_rec_t *tmp = NULL;
     apr_status_t rv = APR_SUCCESS;
     int rc;
 
     *fn_rc = 0;
+    if (s->next && gather(s, err) != 0) {
+        return APR_EGENERAL;
+    }
+    cnt = malloc(sizeof(*cnt) * 65537);
     if (!cnt) {
         *err = apr_pstrdup(p, "out of memory");
         return APR_ENOMEM;
     }
-    if (s->spilled) {
+    if (verify_recset_spilled(s)) {
         rv = walk_parts(s, fn, ctx, fn_rc, cnt, err, p);
         free(cnt);
         return rv;

@@ -29,11 +29,29 @@
 apr_status_t verify_recset_create(verify_recset_t **out, int spill_dirfd,
                                   size_t mem_records, apr_pool_t *p);
 
+/**
+ * A new, empty set like @p like (the same spill directory), keeping
+ * 1/@p share of its records in memory: for one of @p share threads
+ * that fill a set each, to be joined.
+ */
+apr_status_t verify_recset_create_like(verify_recset_t **out,
+                                       const verify_recset_t *like,
+                                       unsigned share, apr_pool_t *p);
+
+/**
+ * Join @p next (and whatever is joined to it) after the last set joined
+ * to @p s: from now on @p s stands for all of them, its records first
+ * (as if added to @p s in that order). @p next is then only used
+ * through @p s; each set is still freed with its own pool, which must
+ * last as long as @p s is used.
+ */
+void verify_recset_join(verify_recset_t *s, verify_recset_t *next);
+
 /** Add a record (copied). 0, or -1 with *err set. */
 int verify_recset_add(verify_recset_t *s, const verify_import_rec_t *r,
                       char **err);
 
-/** Records added so far. */
+/** Records added so far (to the sets joined too). */
 size_t verify_recset_count(const verify_recset_t *s);
 
 /** Did the set spill to temporary files? */

@@ -338,10 +338,17 @@ cleanup:
     return rc ? rc : recovered;
 }
 
-/* The importer has read the batch up to @p off (verify_intake_drop_fn). */
-static void intake_drop(void *ctx, size_t off)
+/* The importer has read a span of the batch (verify_intake_span_fn). */
+static void intake_drop(void *ctx, size_t from, size_t to)
 {
-    input_drop(ctx, off);
+    input_drop_span(ctx, from, to);
+}
+
+/* A thread of the intake, guarded as the importer is
+ * (verify_intake_guard_fn). */
+static int intake_guard(void *ctx, int (*fn)(void *), void *arg)
+{
+    return input_guarded(ctx, fn, arg);
 }
 
 /* The batch into the record set, as a guarded step (input_guarded). */
@@ -357,11 +364,22 @@ typedef struct intake_args_t {
 static int intake_run(void *ctx)
 {
     intake_args_t *a = ctx;
+    verify_intake_par_t par;
+    apr_status_t rv;
 
-    return verify_intake_set(a->o->src, a->in->buf, a->in->len, a->keys,
-                             verify_date_taipei(apr_time_now()), a->set,
-                             intake_drop, a->in, a->err, a->p)
-           != APR_SUCCESS;
+    memset(&par, 0, sizeof(par));
+    par.threads = import_threads(a->o);
+    par.drop = intake_drop;
+    par.drop_ctx = a->in;
+    par.guard = intake_guard;
+    par.guard_ctx = a->in;
+    rv = verify_intake_set_par(a->o->src, a->in->buf, a->in->len, a->keys,
+                               verify_date_taipei(apr_time_now()), a->set,
+                               &par, a->err, a->p);
+    if (rv == APR_EGENERAL && par.guard_rc == INPUT_SHRANK) {
+        return INPUT_SHRANK;
+    }
+    return rv != APR_SUCCESS;
 }
 
 const char *import_last_fault(void)

@@ -36,6 +36,8 @@ typedef struct import_opts_t {
     const char *quarantine;       /* --quarantine DIR (with --watch) */
     const char *file;             /* the batch file; NULL with
                                      --require-signed */
+    unsigned threads;             /* --threads or VERIFY_IMPORT_THREADS;
+                                     0: the CPUs online */
 } import_opts_t;
 
 /** The batch in the clear, in memory wiped by input_release(). */
@@ -66,6 +68,15 @@ typedef struct input_t {
 /** What the command line asks for: import the batch @p o names, watch
  * an inbox, or set the store's intake policy; returns the exit code. */
 int import_run(const import_opts_t *o, apr_pool_t *p);
+
+/** @p arg as a thread count (1 to VERIFY_INTAKE_MAX_THREADS) into
+ * *out; 0, or 2 with the reason said (naming @p from). */
+int import_threads_parse(const char *arg, const char *from, unsigned *out);
+
+/** The threads a batch is taken in with (threads.c): o->threads, or
+ * the CPUs online, fewer if the process may not open the spill files
+ * of that many (its soft limit of descriptors is raised first). */
+unsigned import_threads(const import_opts_t *o);
 
 /** Import the one batch o->file; *accepted: the store took it (the
  * exit code may still be 1: not destroyed). Returns the exit code. */
@@ -103,11 +114,17 @@ int input_open(input_t *in, const import_opts_t *o, apr_pool_t *p);
  *  memory). */
 void input_drop(input_t *in, size_t off);
 
+/** Bytes [@p from, @p to) of the batch will not be read again: their
+ *  whole pages are let go (from any thread). */
+void input_drop_span(input_t *in, size_t from, size_t to);
+
 /** input_guarded(): the mapped file shrank under a read. */
 #define INPUT_SHRANK (-2)
 
 /** Run @p fn(@p ctx), its return value; INPUT_SHRANK instead if it read
- *  the mapped batch past the end of a file truncated meanwhile. */
+ *  the mapped batch past the end of a file truncated meanwhile. Each
+ *  thread may run its own (a thread of the intake under the importer's:
+ *  the same handler, a jump of each thread's own). */
 int input_guarded(input_t *in, int (*fn)(void *ctx), void *ctx);
 
 /** The refusal of a batch whose file shrank while it was read; 1. */

@@ -36,8 +36,8 @@ static void take(input_t *in, char *buf, size_t len, size_t cap)
 /* A read of the mapped file past its end, once another process has
  * truncated it, is a SIGBUS: while a guarded step runs, it is turned
  * into a refusal instead of the importer's death (unrecorded). */
-static sigjmp_buf guard_jmp;
-static volatile sig_atomic_t guarding;
+static __thread sigjmp_buf guard_jmp;
+static __thread volatile sig_atomic_t guarding;
 
 static void on_sigbus(int sig)
 {
@@ -94,6 +94,17 @@ void input_drop(input_t *in, size_t off)
     if (in->mapped && upto > in->dropped) {
         madvise(in->buf + in->dropped, upto - in->dropped, MADV_DONTNEED);
         in->dropped = upto;
+    }
+}
+
+void input_drop_span(input_t *in, size_t from, size_t to)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+    from = (from + pg - 1) / pg * pg;
+    to -= to % pg;
+    if (in->mapped && to > from) {
+        madvise(in->buf + from, to - from, MADV_DONTNEED);
     }
 }
 

@@ -14,6 +14,7 @@
  * main.c parses the options; import.c imports, input.c reads the batch.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -66,8 +67,12 @@ static void usage(FILE *to)
         "  --group NAME           let this group (httpd's run-time group)\n"
         "                         read the store (default: the group of\n"
         "                         the store directory)\n"
+        "  --threads N            take the batch in with N threads (1-%d;\n"
+        "                         default: VERIFY_IMPORT_THREADS, else\n"
+        "                         the CPUs online, at most 8)\n"
         "  --help                 this text\n"
-        "  --version              the version of mod_verify's tools\n");
+        "  --version              the version of mod_verify's tools\n",
+        VERIFY_INTAKE_MAX_THREADS);
 }
 
 /* Fill @p o from the command line; GO_ON, or the exit code. */
@@ -91,12 +96,14 @@ static int parse_options(import_opts_t *o, int argc,
         { "require-signed", 'R', 1, "on|off" },
         { "watch", 'W', 1, "inbox" },
         { "quarantine", 'Q', 1, "quarantine directory" },
+        { "threads", 'j', 1, "intake threads" },
         { "help", 'h', 0, "help" },
         { "version", 'v', 0, "version" },
         { NULL, 0, 0, NULL }
     };
     const char *source = NULL, *approved = NULL, *encoding = "utf-8";
-    const char *policy = NULL;
+    const char *policy = NULL, *threads = getenv("VERIFY_IMPORT_THREADS");
+    const char *threads_from = "VERIFY_IMPORT_THREADS";
     const char *arg;
     apr_getopt_t *os;
     apr_status_t rv;
@@ -122,6 +129,7 @@ static int parse_options(import_opts_t *o, int argc,
         case 'R': policy = arg; break;
         case 'W': o->watch = arg; break;
         case 'Q': o->quarantine = arg; break;
+        case 'j': threads = arg; threads_from = "--threads"; break;
         case 'h': usage(stdout); return 0;
         case 'v': puts(PROG " (mod_verify) " VERIFY_VERSION); return 0;
         }
@@ -179,6 +187,10 @@ static int parse_options(import_opts_t *o, int argc,
         return 2;
     }
     o->big5 = !strcasecmp(encoding, "big5");
+    if (threads && *threads
+        && import_threads_parse(threads, threads_from, &o->threads) != 0) {
+        return 2;
+    }
     return GO_ON;
 }
 
