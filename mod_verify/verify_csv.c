@@ -430,9 +430,11 @@ int verify_intake_row(void *ctx, unsigned long line, const char *const *f,
     if (in->set) {
         verify_import_rec_t one;
 
+        /* whole, padding too: a spilled record goes to a file as it is,
+         * and the stack's old bytes (the row's fields) must not */
+        memset(&one, 0, sizeof(one));
         verify_keys_tag(in->keys, VERIFY_KEY_STORE, id, VERIFY_ID_LEN,
                         one.key);
-        memset(one.val, 0, sizeof(one.val));
         one.vlen = (unsigned char)verify_record_encode(in->src, &rec,
                                                        one.val);
         one.line = line;

@@ -18,6 +18,8 @@
 #include <apr_strings.h>
 #include "verify_csv.h"
 #include "verify_intake_private.h"
+#include "verify_key.h"
+#include "verify_merkle.h"
 #include "verify_recset.h"
 
 typedef struct part_t {
@@ -73,6 +75,10 @@ static void *part_thread(void *arg)
 
     pt->rc = par->guard ? par->guard(par->guard_ctx, pt->step, pt)
                         : pt->step(pt);
+    /* the hashes' per-thread contexts would outlive the thread: the
+     * importer's --watch starts threads for every batch */
+    verify_keys_thread_end();
+    verify_merkle_thread_end();
     return NULL;
 }
 

@@ -338,13 +338,23 @@ apr_status_t verify_keys_export_subject(const char *path,
     return rv;
 }
 
+/* One working context per thread, kept: the request path computes
+ * two or three tags and need not allocate for each. A thread that ends
+ * before its process (the importer's workers) lets it go with
+ * verify_keys_thread_end(). */
+static __thread EVP_MD_CTX *tag_ctx;
+
+void verify_keys_thread_end(void)
+{
+    EVP_MD_CTX_free(tag_ctx);
+    tag_ctx = NULL;
+}
+
 void verify_keys_tag(const verify_keys_t *keys, verify_key_use_t use,
                      const void *data, size_t len,
                      unsigned char out[VERIFY_TAG_LEN])
 {
-    /* One working context per thread, kept: the request path computes
-     * two or three tags and need not allocate for each. */
-    static __thread EVP_MD_CTX *c;
+    EVP_MD_CTX *c;
     unsigned char ih[VERIFY_TAG_LEN];
 
     /* Failure here means OpenSSL cannot allocate; the output is then
@@ -353,9 +363,10 @@ void verify_keys_tag(const verify_keys_t *keys, verify_key_use_t use,
     if (keys->inner[use] == NULL) {
         return;     /* an exported subject key sets no other use */
     }
-    if (c == NULL && (c = EVP_MD_CTX_new()) == NULL) {
+    if (tag_ctx == NULL && (tag_ctx = EVP_MD_CTX_new()) == NULL) {
         return;
     }
+    c = tag_ctx;
     if (EVP_MD_CTX_copy_ex(c, keys->inner[use])
         && EVP_DigestUpdate(c, data, len)
         && EVP_DigestFinal_ex(c, ih, NULL)

@@ -29,26 +29,37 @@ static const char *const hash_failed = "cannot hash (OpenSSL failure)";
  * hashes three or four times per line under its lock, the parent's
  * follower as often per line it reads: each thread keeps a fetched
  * digest and a context instead of looking SHA-256 up (a lock) and
- * allocating per hash. */
+ * allocating per hash. A thread that ends before its process lets them
+ * go with verify_merkle_thread_end(). */
+static __thread EVP_MD *tl_md;
+static __thread EVP_MD_CTX *tl_ctx;
+
+void verify_merkle_thread_end(void)
+{
+    EVP_MD_CTX_free(tl_ctx);
+    tl_ctx = NULL;
+    EVP_MD_free(tl_md);
+    tl_md = NULL;
+}
+
 static apr_status_t hash_parts(const void *a, size_t alen, const void *b,
                                size_t blen, const void *c, size_t clen,
                                unsigned char *out)
 {
-    static __thread EVP_MD *md;
-    static __thread EVP_MD_CTX *ctx;
     unsigned char tmp[HLEN];
 
-    if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA2-256", NULL)) == NULL) {
+    if (tl_md == NULL
+        && (tl_md = EVP_MD_fetch(NULL, "SHA2-256", NULL)) == NULL) {
         return APR_ENOMEM;
     }
-    if (ctx == NULL && (ctx = EVP_MD_CTX_new()) == NULL) {
+    if (tl_ctx == NULL && (tl_ctx = EVP_MD_CTX_new()) == NULL) {
         return APR_ENOMEM;
     }
-    if (!EVP_DigestInit_ex(ctx, md, NULL)
-        || (alen && !EVP_DigestUpdate(ctx, a, alen))
-        || (blen && !EVP_DigestUpdate(ctx, b, blen))
-        || (clen && !EVP_DigestUpdate(ctx, c, clen))
-        || !EVP_DigestFinal_ex(ctx, tmp, NULL)) {
+    if (!EVP_DigestInit_ex(tl_ctx, tl_md, NULL)
+        || (alen && !EVP_DigestUpdate(tl_ctx, a, alen))
+        || (blen && !EVP_DigestUpdate(tl_ctx, b, blen))
+        || (clen && !EVP_DigestUpdate(tl_ctx, c, clen))
+        || !EVP_DigestFinal_ex(tl_ctx, tmp, NULL)) {
         return APR_ENOMEM;
     }
     memcpy(out, tmp, HLEN);

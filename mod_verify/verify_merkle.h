@@ -69,6 +69,9 @@ typedef apr_status_t (*verify_merkle_leaf_fn)(void *ctx, uint64_t index,
  * @return APR_SUCCESS, or APR_ENOMEM (OpenSSL). */
 apr_status_t verify_sha256(const void *data, size_t len,
                            unsigned char out[VERIFY_MERKLE_HASH_LEN]);
+/** Frees the calling thread's digest and context of the hashes above:
+ * for a thread that ends before its process. */
+void verify_merkle_thread_end(void);
 /** SHA-256(0x00 || data). @return APR_SUCCESS, or APR_ENOMEM (OpenSSL). */
 apr_status_t verify_merkle_leaf_hash(const void *data, size_t len,
                                      unsigned char out[VERIFY_MERKLE_HASH_LEN]);

@@ -159,6 +159,7 @@ static void test_same_records(void)
            par.err ? par.err : "ok");
         ok(same_records(&one, &par), "%u threads: the same records, lines "
            "and order as one", threads[k]);
+        free(par.got.r);
         /* spilled: each thread's set into partitions of its own */
         run(b, len, threads[k], 300, &par);
         ok(par.rv == APR_SUCCESS && same_records(&one, &par),
@@ -322,6 +323,8 @@ static void test_duplicate_across(void)
            && strstr(two.err, "same as line 10)"),
            "a duplicate across the halves%s: the same fault (%s)",
            mems[m] ? ", spilled" : "", two.err ? two.err : "accepted");
+        free(one.got.r);     /* records walked before the duplicate */
+        free(two.got.r);
     }
 }
 
