@@ -581,7 +581,8 @@ static apr_status_t group_sync(verify_writer_t *w, uint64_t seq, int fd,
 {
     verify_writer_head_t *h = w->head;
     uint64_t upto, cur;
-    uint32_t gen;
+    uint32_t gen, waited_gen = 0;
+    int waited = 0;
     apr_status_t rv;
 
     for (;;) {
@@ -594,8 +595,23 @@ static apr_status_t group_sync(verify_writer_t *w, uint64_t seq, int fd,
             return APR_EGENERAL;
         }
         gen = __atomic_load_n(&h->sync_gen, __ATOMIC_ACQUIRE);
+        /* A sync is running: it may cover us; wake when it ends. Whether
+         * its process still lives (verify_lock_try: a kill(2) per look)
+         * is asked only after a wait in which no sync ended: the usual
+         * waiter makes no system call but its futex wait. The gen is
+         * read before the syncer word, and the syncer posts after
+         * releasing it, so a sync that ends in between is not missed. */
+        if (__atomic_load_n(&h->syncer, __ATOMIC_ACQUIRE) != 0
+            && !(waited && gen == waited_gen)) {
+            waited = 1;
+            waited_gen = gen;
+            verify_event_wait(&h->sync_gen, gen, 50000000L);
+            continue;
+        }
+        waited = 0;
         if (!verify_lock_try(&h->syncer, w->pid)) {
-            /* a sync is running: it may cover us; wake when it ends */
+            waited = 1;
+            waited_gen = gen;
             verify_event_wait(&h->sync_gen, gen, 50000000L);
             continue;
         }
