@@ -569,81 +569,6 @@ static apr_status_t chain_unlock(verify_writer_t *w)
 }
 
 /*
- * Make lines written up to @p seq durable: group commit. One process at
- * a time is the syncer; it notes the last line written, syncs the file,
- * and then every line up to that one is durable. The others sleep until
- * a sync covers their line (or take the syncer's role when none is
- * running), so concurrent requests share one fdatasync instead of
- * queueing one each in the kernel.
- */
-static apr_status_t group_sync(verify_writer_t *w, uint64_t seq, int fd,
-                               verify_date_t day)
-{
-    verify_writer_head_t *h = w->head;
-    uint64_t upto, cur;
-    uint32_t gen, waited_gen = 0;
-    int waited = 0;
-    apr_status_t rv;
-
-    for (;;) {
-        if (__atomic_load_n(&h->synced_seq, __ATOMIC_ACQUIRE) >= seq) {
-            return APR_SUCCESS;
-        }
-        if (h->sync_failed) {
-            /* a sync failed while we waited: it may have dropped our
-             * line's pages, and a retry could succeed without them */
-            return APR_EGENERAL;
-        }
-        gen = __atomic_load_n(&h->sync_gen, __ATOMIC_ACQUIRE);
-        /* A sync is running: it may cover us; wake when it ends. Whether
-         * its process still lives (verify_lock_try: a kill(2) per look)
-         * is asked only after a wait in which no sync ended: the usual
-         * waiter makes no system call but its futex wait. The gen is
-         * read before the syncer word, and the syncer posts after
-         * releasing it, so a sync that ends in between is not missed. */
-        if (__atomic_load_n(&h->syncer, __ATOMIC_ACQUIRE) != 0
-            && !(waited && gen == waited_gen)) {
-            waited = 1;
-            waited_gen = gen;
-            verify_event_wait(&h->sync_gen, gen, 50000000L);
-            continue;
-        }
-        waited = 0;
-        if (!verify_lock_try(&h->syncer, w->pid)) {
-            waited = 1;
-            waited_gen = gen;
-            verify_event_wait(&h->sync_gen, gen, 50000000L);
-            continue;
-        }
-        upto = __atomic_load_n(&h->chain.seq, __ATOMIC_ACQUIRE);
-        /* lines after a change of day are in another file: not covered */
-        if (__atomic_load_n(&h->day, __ATOMIC_ACQUIRE) != day) {
-            upto = seq;
-        }
-        rv = APR_SUCCESS;
-        if (fdatasync(fd) != 0) {
-            rv = APR_FROM_OS_ERROR(errno);
-            h->sync_failed = 1;         /* before the waiters wake */
-        }
-        else {
-            cur = __atomic_load_n(&h->synced_seq, __ATOMIC_RELAXED);
-            while (cur < upto
-                   && !__atomic_compare_exchange_n(&h->synced_seq, &cur,
-                                                   upto, 1, __ATOMIC_RELEASE,
-                                                   __ATOMIC_RELAXED)) {
-            }
-        }
-        verify_lock_release(&h->syncer);
-        verify_event_post(&h->sync_gen);
-        if (rv != APR_SUCCESS) {
-            WLOG(w, VERIFY_LOG_ERR, rv, VERIFY_MSGNO(7),
-                 "cannot sync the audit file");
-            return rv;
-        }
-    }
-}
-
-/*
  * The ts of the lines of this chain step (the lock is held): the clock,
  * or the last line's ts while the clock is behind it, so that ts never
  * goes back and no line goes to an earlier day's file than the head's.
@@ -854,7 +779,7 @@ apr_status_t writer_step_end(verify_writer_t *w, apr_status_t rv,
              "cannot release the audit chain lock");
     }
     if (rv == APR_SUCCESS && w->sync) {
-        rv = group_sync(w, seq, fd, fd_day);
+        rv = writer_group_sync(w, seq, fd, fd_day);
         if (rv != APR_SUCCESS) {
             withdraw(w, seq, request_id, p);
         }
