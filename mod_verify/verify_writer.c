@@ -40,6 +40,8 @@ void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
     w->fd_day = 0;
     w->old_fd = -1;
     w->flights_full_said = 0;
+    w->day_sec = 0;
+    w->day_of_sec = 0;
 }
 
 void verify_writer_close(verify_writer_t *w)
@@ -410,7 +412,14 @@ apr_status_t writer_file_at(verify_writer_t *w, apr_time_t now,
     uint64_t nfail;
     int e;
 
-    *day = verify_date_taipei(now);
+    /* the day of the line's second, worked out once a second: gmtime_r
+     * takes glibc's process-wide time-zone lock, and this runs under the
+     * chain lock */
+    if (w->day_of_sec == 0 || apr_time_sec(now) != w->day_sec) {
+        w->day_sec = apr_time_sec(now);
+        w->day_of_sec = verify_date_taipei(now);
+    }
+    *day = w->day_of_sec;
     if (w->sync && h->day && *day != h->day) {
         apr_status_t rv = sync_previous_day(w, p);
         if (rv != APR_SUCCESS) {

@@ -145,6 +145,8 @@ typedef struct verify_writer_t {
     int fd;
     verify_date_t fd_day;
     int old_fd;                     /**< previous day's, kept for syncs */
+    apr_time_t day_sec;             /**< the second whose Taipei day is */
+    verify_date_t day_of_sec;       /**< this (0: none yet); under the lock */
 } verify_writer_t;
 
 /**
