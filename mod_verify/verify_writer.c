@@ -271,6 +271,9 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
     }
     h->offset = -1;
     h->synced_seq = head.seq;
+    /* no sync running: sync_for must not equal sync_gen (a waiter would
+     * take a stale sync_upto for the running sync's) */
+    h->sync_for = h->sync_gen - 1;
     h->lock_kind = lock_kind;
     h->layout = VERIFY_WRITER_LAYOUT;
     apr_cpystrn(h->audit_dir, w->dir, sizeof(h->audit_dir));
