@@ -221,13 +221,21 @@ static int concurrent(int each, int sync)
         kids[k] = fork();
         if (kids[k] == 0) {
             verify_writer_t w;
+            verify_writer_receipt_t rc;
             char body[64];
             writer(&w, sync);
             for (i = 0; i < each; i++) {
                 snprintf(body, sizeof(body), ",\"op\":\"t\",\"kid\":%d,"
                          "\"n\":%d", k, i);
-                if (append(&w, body) != APR_SUCCESS) {
+                if (verify_writer_append(&w, body, strlen(body), NULL, &rc,
+                                         pool) != APR_SUCCESS) {
                     _exit(1);
+                }
+                /* with sync, an append returns only once a sync covers
+                 * its line (group commit) */
+                if (sync && __atomic_load_n(&sh->head.synced_seq,
+                                            __ATOMIC_ACQUIRE) < rc.seq) {
+                    _exit(2);
                 }
             }
             verify_writer_close(&w);
