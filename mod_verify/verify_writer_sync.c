@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -33,6 +34,10 @@
 
 /* How long a waiter sleeps before it looks again (a dead syncer). */
 #define SYNC_WAIT_NSEC 50000000L
+/* How often a waiter yields, in one append, to a holder between taking
+ * the role and saying what it covers, or between its end and letting go
+ * (then it sleeps as when nothing is known). */
+#define SYNC_YIELDS 64
 
 /* The bits of the end of the sync that moves sync_gen on from @p gen:
  * END wakes every line it covers, LEAD one waiter that needs the sync
@@ -112,8 +117,8 @@ apr_status_t writer_group_sync(verify_writer_t *w, uint64_t seq, int fd,
                                verify_date_t day)
 {
     verify_writer_head_t *h = w->head;
-    uint32_t gen, waited_gen = 0, bits;
-    int waited = 0;
+    uint32_t gen, waited_gen = 0, bits, sync_for;
+    int waited = 0, yields = 0;
     uint64_t upto;
     apr_status_t rv;
 
@@ -142,10 +147,20 @@ apr_status_t writer_group_sync(verify_writer_t *w, uint64_t seq, int fd,
             continue;
         }
         /* a sync is running (or its holder is not known dead yet) */
-        if (__atomic_load_n(&h->sync_for, __ATOMIC_ACQUIRE) == gen) {
+        sync_for = __atomic_load_n(&h->sync_for, __ATOMIC_ACQUIRE);
+        if (sync_for == gen) {
             upto = __atomic_load_n(&h->sync_upto, __ATOMIC_RELAXED);
             bits = upto >= seq ? END_BIT(gen)
                                : END_BIT(gen + 1) | LEAD_BIT(gen + 1);
+        }
+        else if (sync_for == gen - 1 && yields < SYNC_YIELDS) {
+            /* the holder has just taken the role and not yet said what
+             * it covers, or has ended and not yet let go: a moment.
+             * (Sleeping now could miss the one wake-up that names the
+             * next leader.) */
+            yields++;
+            sched_yield();
+            continue;
         }
         else {
             /* its holder has not said yet what it covers, or it has
