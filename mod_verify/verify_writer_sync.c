@@ -19,9 +19,12 @@
  * wake-up lost costs time, never a line.) (One futex word,
  * FUTEX_WAIT_BITSET: before, every end woke every waiter, and those
  * not covered went back to sleep, a context switch and a futex call
- * more each.) A waiter that finds nothing published yet sleeps on both
- * ends; any failure wakes everyone. Whether a holder of the role lives
- * (a kill(2)) is asked only after a whole wait in which no sync ended.
+ * more each.) A holder between taking the role and publishing, or
+ * between its end and letting go, is given a moment (sched_yield) rather
+ * than slept on; a waiter that still knows nothing sleeps on both ends
+ * and the lead bit; any failure wakes everyone. Whether a holder of the
+ * role lives (a kill(2)) is asked only after a whole wait in which no
+ * sync ended.
  */
 #include <errno.h>
 #include <limits.h>
