@@ -85,6 +85,22 @@ int verify_request_key_matches(const verify_batch_t *b)
            || !memcmp(b->key_check, key_check, VERIFY_KEY_CHECK_LEN);
 }
 
+/* The child's prefix and @p n as 8 hex digits ("%s%08x", without the
+ * formatter: once a request). */
+static void request_id(char out[VERIFY_REQUEST_ID_LEN + 1], apr_uint32_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t len = strlen(id_prefix);     /* 16 once child_init has run */
+    int i;
+
+    memcpy(out, id_prefix, len);
+    for (i = 7; i >= 0; i--) {
+        out[len + (size_t)i] = hex[n & 15];
+        n >>= 4;
+    }
+    out[len + 8] = '\0';
+}
+
 verify_req_t *verify_request_create(request_rec *r)
 {
     verify_req_t *q = apr_pcalloc(r->pool, sizeof(*q));
@@ -93,8 +109,7 @@ verify_req_t *verify_request_create(request_rec *r)
     q->status = HTTP_OK;
     q->age_n = -1;
     q->check_list = apr_array_make(r->pool, 4, sizeof(verify_field_t));
-    apr_snprintf(q->request_id, sizeof(q->request_id), "%s%08x",
-                 id_prefix, apr_atomic_inc32(&id_counter));
+    request_id(q->request_id, apr_atomic_inc32(&id_counter));
     return q;
 }
 

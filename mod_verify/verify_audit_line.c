@@ -26,6 +26,30 @@ static int sha256(const void *data, size_t len, unsigned char out[32])
     return verify_sha256(data, len, out) == APR_SUCCESS;
 }
 
+/* The line's ts (verify_time_format_us), its date and time of day
+ * worked out once a second per thread: seal runs under the chain lock,
+ * and gmtime_r takes glibc's process-wide time-zone lock. */
+static void line_ts(apr_time_t now, char ts[VERIFY_TS_LEN + 1])
+{
+    static __thread apr_time_t sec = -1;
+    static __thread char head[VERIFY_TS_LEN + 1];
+    unsigned long us = (unsigned long)apr_time_usec(now);
+    int i;
+
+    if (now < 0 || apr_time_sec(now) != sec) {
+        verify_time_format_us(now, head);
+        sec = now < 0 ? -1 : apr_time_sec(now);
+        memcpy(ts, head, VERIFY_TS_LEN + 1);
+        return;
+    }
+    /* "YYYY-MM-DDTHH:MM:SS." then the microseconds, then "+08:00" */
+    memcpy(ts, head, VERIFY_TS_LEN + 1);
+    for (i = 25; i >= 20; i--) {
+        ts[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+}
+
 size_t verify_audit_seal(verify_chain_t *chain, apr_time_t now,
                          const char *body, size_t body_len,
                          char *out, size_t cap)
@@ -39,7 +63,7 @@ size_t verify_audit_seal(verify_chain_t *chain, apr_time_t now,
     VERIFY_JRAW(&b, "{\"seq\":");
     verify_jbuf_u64(&b, chain->seq + 1);
     VERIFY_JRAW(&b, ",\"ts\":\"");
-    verify_time_format_us(now, ts);
+    line_ts(now, ts);
     verify_jbuf_raw(&b, ts, VERIFY_TS_LEN);
     VERIFY_JRAW(&b, "\"");
     if (verify_node_get()) {    /* VerifyNodeId: plain ASCII, no escaping */

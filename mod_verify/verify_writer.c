@@ -40,6 +40,8 @@ void verify_writer_init(verify_writer_t *w, verify_writer_head_t *head,
     w->fd_day = 0;
     w->old_fd = -1;
     w->flights_full_said = 0;
+    w->day_sec = 0;
+    w->day_of_sec = 0;
 }
 
 void verify_writer_close(verify_writer_t *w)
@@ -269,6 +271,9 @@ apr_status_t verify_writer_start(verify_writer_t *w, int lock_kind,
     }
     h->offset = -1;
     h->synced_seq = head.seq;
+    /* no sync running: sync_for must not equal sync_gen (a waiter would
+     * take a stale sync_upto for the running sync's) */
+    h->sync_for = h->sync_gen - 1;
     h->lock_kind = lock_kind;
     h->layout = VERIFY_WRITER_LAYOUT;
     apr_cpystrn(h->audit_dir, w->dir, sizeof(h->audit_dir));
@@ -410,7 +415,14 @@ apr_status_t writer_file_at(verify_writer_t *w, apr_time_t now,
     uint64_t nfail;
     int e;
 
-    *day = verify_date_taipei(now);
+    /* the day of the line's second, worked out once a second: gmtime_r
+     * takes glibc's process-wide time-zone lock, and this runs under the
+     * chain lock */
+    if (w->day_of_sec == 0 || apr_time_sec(now) != w->day_sec) {
+        w->day_sec = apr_time_sec(now);
+        w->day_of_sec = verify_date_taipei(now);
+    }
+    *day = w->day_of_sec;
     if (w->sync && h->day && *day != h->day) {
         apr_status_t rv = sync_previous_day(w, p);
         if (rv != APR_SUCCESS) {
@@ -566,65 +578,6 @@ static apr_status_t chain_unlock(verify_writer_t *w)
     }
     verify_lock_release(&w->head->lock);
     return APR_SUCCESS;
-}
-
-/*
- * Make lines written up to @p seq durable: group commit. One process at
- * a time is the syncer; it notes the last line written, syncs the file,
- * and then every line up to that one is durable. The others sleep until
- * a sync covers their line (or take the syncer's role when none is
- * running), so concurrent requests share one fdatasync instead of
- * queueing one each in the kernel.
- */
-static apr_status_t group_sync(verify_writer_t *w, uint64_t seq, int fd,
-                               verify_date_t day)
-{
-    verify_writer_head_t *h = w->head;
-    uint64_t upto, cur;
-    uint32_t gen;
-    apr_status_t rv;
-
-    for (;;) {
-        if (__atomic_load_n(&h->synced_seq, __ATOMIC_ACQUIRE) >= seq) {
-            return APR_SUCCESS;
-        }
-        if (h->sync_failed) {
-            /* a sync failed while we waited: it may have dropped our
-             * line's pages, and a retry could succeed without them */
-            return APR_EGENERAL;
-        }
-        gen = __atomic_load_n(&h->sync_gen, __ATOMIC_ACQUIRE);
-        if (!verify_lock_try(&h->syncer, w->pid)) {
-            /* a sync is running: it may cover us; wake when it ends */
-            verify_event_wait(&h->sync_gen, gen, 50000000L);
-            continue;
-        }
-        upto = __atomic_load_n(&h->chain.seq, __ATOMIC_ACQUIRE);
-        /* lines after a change of day are in another file: not covered */
-        if (__atomic_load_n(&h->day, __ATOMIC_ACQUIRE) != day) {
-            upto = seq;
-        }
-        rv = APR_SUCCESS;
-        if (fdatasync(fd) != 0) {
-            rv = APR_FROM_OS_ERROR(errno);
-            h->sync_failed = 1;         /* before the waiters wake */
-        }
-        else {
-            cur = __atomic_load_n(&h->synced_seq, __ATOMIC_RELAXED);
-            while (cur < upto
-                   && !__atomic_compare_exchange_n(&h->synced_seq, &cur,
-                                                   upto, 1, __ATOMIC_RELEASE,
-                                                   __ATOMIC_RELAXED)) {
-            }
-        }
-        verify_lock_release(&h->syncer);
-        verify_event_post(&h->sync_gen);
-        if (rv != APR_SUCCESS) {
-            WLOG(w, VERIFY_LOG_ERR, rv, VERIFY_MSGNO(7),
-                 "cannot sync the audit file");
-            return rv;
-        }
-    }
 }
 
 /*
@@ -838,7 +791,7 @@ apr_status_t writer_step_end(verify_writer_t *w, apr_status_t rv,
              "cannot release the audit chain lock");
     }
     if (rv == APR_SUCCESS && w->sync) {
-        rv = group_sync(w, seq, fd, fd_day);
+        rv = writer_group_sync(w, seq, fd, fd_day);
         if (rv != APR_SUCCESS) {
             withdraw(w, seq, request_id, p);
         }

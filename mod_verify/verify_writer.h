@@ -63,6 +63,9 @@ typedef struct verify_writer_head_t {
     uint64_t synced_seq;            /**< lines up to here are on disk */
     verify_lock_t syncer;           /**< pid of the process syncing, or 0 */
     uint32_t sync_gen;              /**< counts finished syncs (futex) */
+    uint32_t sync_for;              /**< the sync_gen the running sync's
+                                     * end moves on from */
+    uint64_t sync_upto;             /**< the last line it covers */
     char note[160];                 /**< recovery to record in the chain */
     apr_time_t last_ts;             /**< ts of the last line: never back */
     int sync_failed;                /**< a sync failed: refuse until reset */
@@ -142,6 +145,8 @@ typedef struct verify_writer_t {
     int fd;
     verify_date_t fd_day;
     int old_fd;                     /**< previous day's, kept for syncs */
+    apr_time_t day_sec;             /**< the second whose Taipei day is */
+    verify_date_t day_of_sec;       /**< this (0: none yet); under the lock */
 } verify_writer_t;
 
 /**

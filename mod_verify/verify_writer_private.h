@@ -2,7 +2,8 @@
  * verify_writer_private.h -- what the writer's files share
  * (verify_writer.c: the chain step; verify_writer_flight.c: answers in
  * flight and the "unconfirmed" lines of processes that died with some;
- * verify_writer_batch.c: the lines of one request, all or none).
+ * verify_writer_batch.c: the lines of one request, all or none;
+ * verify_writer_sync.c: group commit).
  * Not for callers of the writer.
  */
 #ifndef VERIFY_WRITER_PRIVATE_H
@@ -33,6 +34,12 @@ apr_status_t writer_step_begin(verify_writer_t *w, apr_time_t *now,
 apr_status_t writer_step_end(verify_writer_t *w, apr_status_t rv,
                              uint64_t seq, const char *request_id,
                              apr_pool_t *p);
+
+/* VerifyAuditSync On (verify_writer_sync.c): the lines up to @p seq,
+ * written through @p fd to the file of @p day, made durable by a group
+ * commit; the lock is not held. @return the sync's failure, if any. */
+apr_status_t writer_group_sync(verify_writer_t *w, uint64_t seq, int fd,
+                               verify_date_t day);
 
 /* The day's file for lines with ts @p now, open, and the offset where
  * they will start; the lock is held. */

@@ -26,7 +26,8 @@
  * --cert/--key/--ca: TLS 1.3 only, the client certificate presented and
  * the server's checked against the CA. -n N: stop after N requests in
  * all (instead of -d). Output, one "key value" a line: requests,
- * seconds, rps, p50_ms, p99_ms, non2xx, errors, reconnects.
+ * seconds, rps, p50_ms, p99_ms, p90_ms, p999_ms, max_ms, mean_ms, non2xx,
+ * errors, reconnects.
  * Exit 1 on a usage error or when no connection can be made.
  */
 #include <arpa/inet.h>
@@ -538,6 +539,15 @@ int main(int argc, char **argv)
     printf("p50_ms %.3f\np99_ms %.3f\n",
            n ? all[(n - 1) / 2] / 1000.0 : 0.0,
            n ? all[(size_t)((n - 1) * 0.99)] / 1000.0 : 0.0);
+    /* the shape of the tail: a few long waits (a connection left
+     * behind) or many a little longer */
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += all[i];
+    printf("p90_ms %.3f\np999_ms %.3f\nmax_ms %.3f\nmean_ms %.3f\n",
+           n ? all[(size_t)((n - 1) * 0.9)] / 1000.0 : 0.0,
+           n ? all[(size_t)((n - 1) * 0.999)] / 1000.0 : 0.0,
+           n ? all[n - 1] / 1000.0 : 0.0, n ? sum / n / 1000.0 : 0.0);
     printf("non2xx %lu\nerrors %lu\nreconnects %lu\n", non2xx, errors,
            reconnects);
     return 0;

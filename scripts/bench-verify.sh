@@ -9,12 +9,13 @@
 # one after the other at the same concurrency: the static file (from the
 # Off server), /verify on the Off server, /verify on the On server
 # (build/bench-load: every connection opened before the clock starts,
-# one request in flight each). Each /verify request is a real audited
+# one request in flight each), then, with BENCH_BASELINE, /verify on the
+# baseline's two servers. Each /verify request is a real audited
 # query rotating over 300 IDs of the batch. The medians over the rounds
 # give req/s, p50 and p99, the ratios to the static file and the targets
 # of issue 11 (2 cores: req/s ratio >= 1.0 with sync off, >= 0.7 with it
 # on; p99 <= 1.5 x the static file's). Then: audit lines >= answers and
-# `verify-audit verify` on both logs.
+# `verify-audit verify` on every log.
 #
 # Environment (besides lib-bench.sh's BENCH_QUICK, BENCH_ROUNDS ...):
 #   BENCH_CONNS     connections (default 32)
@@ -23,6 +24,12 @@
 #   BENCH_PERF=1    profile the httpd children during the last round
 #                   (perf, cpu-clock sampling): perf-TRANSPORT-KIND.txt
 #                   in BENCH_OUT_DIR, KIND static, off or on
+#   BENCH_BASELINE  a directory holding another build's mod_verify.so
+#                   (e.g. main's build/): two more httpds, the same in all
+#                   else, serve /verify with it (sync off and on), and
+#                   every round runs them too, right after this tree's,
+#                   so that a change is judged against the old code in
+#                   one run (rows "baseline ..." and the ratios to them)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,6 +47,14 @@ COUNT=${BENCH_COUNT:-$(quick 10000 100000)}
 BENCH_PERF=${BENCH_PERF:-0}
 case $BENCH_PERF in 0|1) ;; *) die "BENCH_PERF must be 0 or 1" ;; esac
 [ "$BENCH_PERF" = 0 ] || need_cmd perf
+BASELINE=${BENCH_BASELINE:-}
+if [ -n "$BASELINE" ]; then
+    BASELINE=$(cd "$BASELINE" && pwd) || die "BENCH_BASELINE: no such directory"
+    need_file "$BASELINE/mod_verify.so"
+    SERVERS="Off On bOff bOn"
+else
+    SERVERS="Off On"
+fi
 need_cmd curl openssl "$PYTHON" "$HTTPD_BIN"
 need_file "$MODULE" "$IMPORT" "$AUDIT" "$LOADGEN"
 
@@ -53,16 +68,26 @@ else
     SCHEME=http
 fi
 declare -A PORT
-for sync in Off On; do
-    mkdir -p "$D/$sync"
-    chmod 0755 "$D/$sync"
-    PORT[$sync]=$(free_port)
-    bench_conf "$D/$sync" "${PORT[$sync]}" "$sync" "$TRANSPORT" > "$sync.conf"
-    httpd_start "$D/$sync.conf"
-    bench_check_page "$SCHEME://127.0.0.1:${PORT[$sync]}" "$TRANSPORT"
+OWN_MODULE=$MODULE
+for srv in $SERVERS; do
+    # bOff, bOn: the baseline's module, VerifyAuditSync Off and On
+    MODULE=$OWN_MODULE
+    if [ "${srv#b}" != "$srv" ]; then
+        MODULE=$BASELINE/mod_verify.so
+    fi
+    mkdir -p "$D/$srv"
+    chmod 0755 "$D/$srv"
+    PORT[$srv]=$(free_port)
+    bench_conf "$D/$srv" "${PORT[$srv]}" "${srv#b}" "$TRANSPORT" > "$srv.conf"
+    httpd_start "$D/$srv.conf"
+    bench_check_page "$SCHEME://127.0.0.1:${PORT[$srv]}" "$TRANSPORT"
 done
+MODULE=$OWN_MODULE
 say "httpd $("$HTTPD_BIN" -v | sed -n 's/^Server version: //p'), event MPM," \
     "VerifyAuditSync Off on :${PORT[Off]}, On on :${PORT[On]}"
+if [ -n "$BASELINE" ]; then
+    say "baseline $BASELINE/mod_verify.so: Off on :${PORT[bOff]}, On on :${PORT[bOn]}"
+fi
 say "bench-load -c $CONNS, ${DURATION}s a run; $(bench_machine)"
 
 # The disk's flush latency where the audit logs are (sync on waits for it):
@@ -118,7 +143,7 @@ measured() {
 # $BENCH_OUT_DIR/perf-TRANSPORT-KIND.txt.
 profiled() {
     local out=$1 port=$2 page=$3 secs=$4 kind=$5 sync=Off pids perf_pid
-    [ "$kind" = on ] && sync=On
+    case $kind in on) sync=On ;; boff) sync=bOff ;; bon) sync=bOn ;; esac
     if [ "$BENCH_PERF" != 1 ] || [ "$out" != "round-$ROUNDS-$kind" ]; then
         measured "$out" "$port" "$page" "$secs" "$sync"
         return
@@ -148,12 +173,16 @@ runs() {
     profiled "$prefix-static" "${PORT[Off]}" static "$secs" static
     profiled "$prefix-off" "${PORT[Off]}" verify "$secs" off
     profiled "$prefix-on" "${PORT[On]}" verify "$secs" on
+    if [ -n "$BASELINE" ]; then
+        profiled "$prefix-boff" "${PORT[bOff]}" verify "$secs" boff
+        profiled "$prefix-bon" "${PORT[bOn]}" verify "$secs" bon
+    fi
 }
 runs warm 1
 step "$TRANSPORT: $ROUNDS rounds of ${DURATION}s (static, verify sync off, verify sync on)"
 for r in $(seq 1 "$ROUNDS"); do
     runs "round-$r" "$DURATION"
-    say "round $r: $(for k in static off on; do
+    say "round $r: $(for k in static off on ${BASELINE:+boff bon}; do
         printf '%s %s req/s  ' "$k" "$(awk '$1 == "rps" { printf "%.0f", $2 }' "round-$r-$k")"
     done)"
 done
@@ -165,21 +194,24 @@ lines() {
     done
     echo "$n"
 }
-for sync in Off On; do
+for sync in $SERVERS; do
     show "$AUDIT" verify "$D/$sync/audit" > "verify-$sync.out" 2>&1 \
         || { cat "verify-$sync.out" >&2; die "the chain is broken after the load (sync $sync)"; }
 done
-ok "both audit chains intact"
+ok "every audit chain intact"
 
 step "$TRANSPORT: results"
 "$PYTHON" - "$TRANSPORT" "$ROUNDS" "$CONNS" "$DURATION" \
     "$(lines "$D/Off/audit")" "$(lines "$D/On/audit")" \
-    "$BENCH_OUT_DIR/$TRANSPORT.md" "$BENCH_QUICK" "${FLUSH_MS:-?}" <<'EOF'
+    "$BENCH_OUT_DIR/$TRANSPORT.md" "$BENCH_QUICK" "${FLUSH_MS:-?}" \
+    "$BASELINE" "$(lines "$D/bOff/audit")" "$(lines "$D/bOn/audit")" <<'EOF'
 import statistics, sys
 
 transport, rounds, conns, secs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-lines = {"off": int(sys.argv[5]), "on": int(sys.argv[6])}
+lines = {"off": int(sys.argv[5]), "on": int(sys.argv[6]),
+         "boff": int(sys.argv[11]), "bon": int(sys.argv[12])}
 out, quick, flush_ms = sys.argv[7], sys.argv[8] == "1", sys.argv[9]
+baseline = sys.argv[10]
 
 def parse(path):
     d = {}
@@ -188,7 +220,7 @@ def parse(path):
         d[k] = float(v)
     return d
 
-kinds = ("static", "off", "on")
+kinds = ("static", "off", "on") + (("boff", "bon") if baseline else ())
 res = {k: [parse("round-%d-%s" % (r, k)) for r in range(1, rounds + 1)]
        for k in kinds}
 med = {k: {f: statistics.median(x[f] for x in res[k])
@@ -207,8 +239,10 @@ for k in kinds:
 
 title = {"http": "HTTP keep-alive", "tls": "TLS 1.3, client certificate"}[transport]
 label = {"static": "static file (100 bytes)", "off": "`POST /verify`, VerifyAuditSync Off",
-         "on": "`POST /verify`, VerifyAuditSync On"}
-target = {"off": 1.0, "on": 0.7}
+         "on": "`POST /verify`, VerifyAuditSync On",
+         "boff": "baseline `POST /verify`, VerifyAuditSync Off",
+         "bon": "baseline `POST /verify`, VerifyAuditSync On"}
+target = {"off": 1.0, "on": 0.7, "boff": 1.0, "bon": 0.7}
 s = med["static"]
 md = ["### %s" % title, "",
       "%d rounds x %s s, %s connections, medians%s." % (
@@ -229,6 +263,17 @@ for k in kinds:
         label[k], m["rps"], m["p50_ms"], m["p99_ms"], m["cpu_us"],
         m["switches"], ratios))
 md.append("")
+if baseline:
+    md.append("Baseline: the module of `%s`, on two more httpds the same in all "
+              "else, run right after this tree's in every round. This tree "
+              "against it (medians): req/s %.2f (sync off) and %.2f (sync on); "
+              "httpd CPU/request %.0f against %.0f µs (off) and %.0f against "
+              "%.0f µs (on)." % (
+                  baseline, med["off"]["rps"] / med["boff"]["rps"],
+                  med["on"]["rps"] / med["bon"]["rps"],
+                  med["off"]["cpu_us"], med["boff"]["cpu_us"],
+                  med["on"]["cpu_us"], med["bon"]["cpu_us"]))
+    md.append("")
 md.append("httpd CPU/request: user + system time of httpd's processes "
           "(/proc) over the requests of the run; unlike req/s, it hardly "
           "depends on what else the machine runs; context switches/request: "
@@ -236,8 +281,11 @@ md.append("httpd CPU/request: user + system time of httpd's processes "
           "write on the audit logs' file system took %s ms (`dd oflag=dsync`): "
           "with sync on, answers wait for such flushes." % flush_ms)
 md.append("")
-md.append("Per round (req/s, static / sync off / sync on): " + "; ".join(
-    "%.0f / %.0f / %.0f" % tuple(res[k][r]["rps"] for k in kinds)
+md.append("Per round (req/s, " + " / ".join(
+    {"static": "static", "off": "sync off", "on": "sync on",
+     "boff": "baseline off", "bon": "baseline on"}[k] for k in kinds)
+    + "): " + "; ".join(
+    " / ".join("%.0f" % res[k][r]["rps"] for k in kinds)
     for r in range(rounds)) + ".")
 md.append("")
 open(out, "w").write("\n".join(md) + "\n")
@@ -247,7 +295,7 @@ if fail:
         print("    FAIL " + f, file=sys.stderr)
     sys.exit(1)
 EOF
-for sync in Off On; do
+for sync in $SERVERS; do
     httpd_stop "$D/$sync/run/httpd.pid"
     if ! httpd_log_problems "$D/$sync/logs/error.log" > problems.txt; then
         cat problems.txt

@@ -408,6 +408,51 @@ static void test_line_limit(void)
     free(out);
 }
 
+/* The ts of a sealed line is verify_time_format_us's, whatever the
+ * seconds and microseconds of the lines before it (seal keeps the date
+ * and time of day of the last second per thread). */
+static void test_seal_ts(void)
+{
+    static const apr_time_t base[] = {
+        APR_TIME_C(1764604799) * APR_USEC_PER_SEC,  /* 23:59:59 in Taipei */
+        APR_TIME_C(1764604800) * APR_USEC_PER_SEC,
+        APR_TIME_C(1767196799) * APR_USEC_PER_SEC,  /* the year's end */
+        APR_TIME_C(1767196800) * APR_USEC_PER_SEC,
+    };
+    static const apr_time_t us[] = { 0, 1, 9, 10, 999999, 123456, 500000,
+                                     999999, 0 };
+    char out[1024], want[VERIFY_TS_LEN + 1];
+    const char *ts;
+    verify_chain_t c;
+    int i, k, good = 1, n = 0;
+
+    memset(&c, 0, sizeof(c));
+    for (k = 0; k < 4; k++) {
+        for (i = 0; i < (int)(sizeof(us) / sizeof(us[0])); i++) {
+            apr_time_t t = base[k] + us[i];
+            if (verify_audit_seal(&c, t, "", 0, out, sizeof(out)) == 0
+                || !(ts = strstr(out, "\"ts\":\""))) {
+                good = 0;
+                break;
+            }
+            verify_time_format_us(t, want);
+            if (memcmp(ts + 6, want, VERIFY_TS_LEN) || ts[6 + VERIFY_TS_LEN]
+                != '"') {
+                diag("ts %.*s, want %s", VERIFY_TS_LEN, ts + 6, want);
+                good = 0;
+            }
+            n++;
+        }
+    }
+    ok(good, "the ts of %d lines in and across seconds, days and years", n);
+    /* a second again after others: not the stale one */
+    verify_audit_seal(&c, base[0] + 7, "", 0, out, sizeof(out));
+    verify_time_format_us(base[0] + 7, want);
+    ts = strstr(out, "\"ts\":\"");
+    ok(ts && !memcmp(ts + 6, want, VERIFY_TS_LEN), "back to an earlier "
+       "second: %s", want);
+}
+
 int main(void)
 {
     unit_begin();
@@ -415,5 +460,6 @@ int main(void)
     test_chain_ok();
     test_chain_faults();
     test_line_limit();
+    test_seal_ts();
     return unit_end();
 }

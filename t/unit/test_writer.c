@@ -221,13 +221,21 @@ static int concurrent(int each, int sync)
         kids[k] = fork();
         if (kids[k] == 0) {
             verify_writer_t w;
+            verify_writer_receipt_t rc;
             char body[64];
             writer(&w, sync);
             for (i = 0; i < each; i++) {
                 snprintf(body, sizeof(body), ",\"op\":\"t\",\"kid\":%d,"
                          "\"n\":%d", k, i);
-                if (append(&w, body) != APR_SUCCESS) {
+                if (verify_writer_append(&w, body, strlen(body), NULL, &rc,
+                                         pool) != APR_SUCCESS) {
                     _exit(1);
+                }
+                /* with sync, an append returns only once a sync covers
+                 * its line (group commit) */
+                if (sync && __atomic_load_n(&sh->head.synced_seq,
+                                            __ATOMIC_ACQUIRE) < rc.seq) {
+                    _exit(2);
                 }
             }
             verify_writer_close(&w);
@@ -372,6 +380,61 @@ static void test_group_commit(void)
     syncs = sh->head.sync_gen - syncs;
     ok(syncs >= 1 && syncs <= KIDS * 100, "%u syncs for %d lines", syncs,
        KIDS * 100);
+}
+
+/* The syncer's role held by another process: a waiter neither steals
+ * it from a live one nor waits forever for a dead one. (Waiters look
+ * whether the holder lives only after a wait in which no sync ended.) */
+static void test_syncer_held(void)
+{
+    verify_writer_t w;
+    apr_time_t t0, took;
+    int status;
+    pid_t pid;
+
+    /* a live holder for ~300 ms, then it lets go as a syncer does */
+    pid = fork();
+    if (pid == 0) {
+        if (!verify_lock_try(&sh->head.syncer, getpid())) {
+            _exit(1);
+        }
+        usleep(300000);
+        verify_lock_release(&sh->head.syncer);
+        verify_event_post(&sh->head.sync_gen);
+        _exit(0);
+    }
+    while (__atomic_load_n(&sh->head.syncer, __ATOMIC_ACQUIRE) == 0) {
+        usleep(1000);
+    }
+    writer(&w, 1);
+    t0 = apr_time_now();
+    is_int(append(&w, ",\"op\":\"behind a live syncer\""), APR_SUCCESS,
+           "a line synced behind a live syncer");
+    took = apr_time_now() - t0;
+    ok(took >= 200000, "it waited for the live syncer (%d ms)",
+       (int)(took / 1000));
+    waitpid(pid, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the holder ran");
+    is_int(sh->head.synced_seq, sh->head.chain.seq, "synced to the head");
+
+    /* a holder that died holding the role */
+    pid = fork();
+    if (pid == 0) {
+        _exit(verify_lock_try(&sh->head.syncer, getpid()) ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0
+       && sh->head.syncer == (uint32_t)pid, "a dead process holds it");
+    t0 = apr_time_now();
+    is_int(append(&w, ",\"op\":\"behind a dead syncer\""), APR_SUCCESS,
+           "a line synced after the holder died");
+    took = apr_time_now() - t0;
+    ok(took < apr_time_from_sec(2), "the role taken over in %d ms",
+       (int)(took / 1000));
+    is_int(sh->head.synced_seq, sh->head.chain.seq, "synced to the head");
+    is_int(sh->head.syncer, 0, "the role free again");
+    is_int(sh->head.sync_failed, 0, "no failed sync");
+    verify_writer_close(&w);
 }
 
 static apr_status_t count_acquire(void *baton)
@@ -695,6 +758,7 @@ int main(void)
     test_partial_at_start();
     test_tree_catch_up();
     test_group_commit();
+    test_syncer_held();
     test_callers_lock();
     test_patience();
     test_flights();
