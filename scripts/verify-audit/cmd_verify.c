@@ -19,6 +19,7 @@
 #include <apr_strings.h>
 #include "print.h"
 #include "tool.h"
+#include "verify_chain_par.h"
 
 /* Faults printed of each kind; the rest are counted. */
 #define SHOWN 20
@@ -31,6 +32,20 @@ typedef struct deferred_t {
     const char *where;          /* "FILE:LINE", safe to show */
     int want;                   /* its slot in the second walk */
 } deferred_t;
+
+/* What a worker finds of a sound line (verify_chain_par.h): its leaf
+ * hash and ts, and of a checkpoint line what cpline_check() says. */
+typedef enum { CP_NONE, CP_LINE, CP_SOUND } vcp_t;
+
+typedef struct vpre_t {
+    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
+    char line_ts[40];           /* as flat_ts_copy() */
+    vcp_t cp;                   /* CP_LINE: check it on this thread */
+    int by;                     /* CP_SOUND: cpline_check's findings */
+    uint64_t size;
+    unsigned char root[VERIFY_MERKLE_HASH_LEN];
+    char cp_ts[40];             /* as line_ts_copy() */
+} vpre_t;
 
 typedef struct vctx_t {
     const audit_args_t *a;
@@ -109,22 +124,24 @@ static int flat_is_checkpoint(const verify_flat_t *f)
     return op && len == 10 && !memcmp(op, "checkpoint", 10);
 }
 
-/* One checkpoint line, after the chain accepted it. */
-static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
+/* One checkpoint line, after the chain accepted it: @p why is what
+ * cpline_check() said of it, or NULL with @p cp, @p by and @p ts (its
+ * ts, as line_ts_copy) what it found. */
+static void check_found(vctx_t *v, verify_scan_t *s, const char *why,
+                        const verify_checkpoint_t *cpf, int by,
+                        const char *ts, int file)
 {
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
     uint64_t seq = s->chain.seq;
-    verify_checkpoint_t cp;
+    verify_checkpoint_t cp = *cpf;
     deferred_t *d;
-    const char *why, *where;
+    const char *where;
     char b1[45], b2[45];
     apr_status_t rv;
-    int by;
 
     where = apr_psprintf(v->scratch, "%s:%" APR_UINT64_T_FMT,
                          safe_str(v->scratch, s->files[file].path),
                          s->files[file].lines);
-    why = cpline_check(v->a, j, seq, &cp, &by, v->scratch);
     if (!why && v->last_seq && cp.size < v->last_size) {
         why = apr_psprintf(v->scratch, "its size %" APR_UINT64_T_FMT " is "
                            "below the size %" APR_UINT64_T_FMT " of the "
@@ -170,10 +187,24 @@ static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
     v->by_key[by]++;
     v->last_size = cp.size;
     v->last_seq = seq;
-    line_ts_copy(v->last_ts, j);
+    apr_cpystrn(v->last_ts, ts, sizeof(v->last_ts));
     if (cp.size > v->signed_through) {
         v->signed_through = cp.size;
     }
+}
+
+/* One checkpoint line, after the chain accepted it. */
+static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
+{
+    verify_checkpoint_t cp;
+    const char *why;
+    char ts[40];
+    int by = 0;
+
+    memset(&cp, 0, sizeof(cp));
+    why = cpline_check(v->a, j, s->chain.seq, &cp, &by, v->scratch);
+    line_ts_copy(ts, j);
+    check_found(v, s, why, &cp, by, ts, file);
 }
 
 /* At the first line: where the tree starts (seq 1, or the edge of the
@@ -228,6 +259,79 @@ static int verify_line(verify_scan_t *s, const char *line, size_t len,
         apr_pool_clear(v->scratch);
     }
     json_decref(j);
+    return 0;
+}
+
+/* In a worker thread: the work of verify_line that needs only the line
+ * (the leaf hash, the ts, a checkpoint line's signature), ahead. */
+static int verify_pre(void *ctx, const char *line, size_t len, uint64_t seq,
+                      const verify_flat_t *flat, void *extra, apr_pool_t *p)
+{
+    const vctx_t *v = ctx;
+    vpre_t *x = extra;
+    verify_checkpoint_t cp;
+    json_t *j;
+    int by = 0;
+
+    if (verify_merkle_leaf_hash(line, len, x->leaf) != APR_SUCCESS) {
+        return -1;
+    }
+    flat_ts_copy(x->line_ts, flat);
+    if (!flat_is_checkpoint(flat)) {
+        return 0;
+    }
+    x->cp = CP_LINE;
+    if (!v->a->nkeys) {
+        return 0;
+    }
+    j = json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, NULL);
+    if (j && cpline_check(v->a, j, seq, &cp, &by, p) == NULL) {
+        x->cp = CP_SOUND;
+        x->by = by;
+        x->size = cp.size;
+        memcpy(x->root, cp.root, sizeof(x->root));
+        line_ts_copy(x->cp_ts, j);
+    }
+    json_decref(j);
+    return 0;
+}
+
+/* verify_line of a line the workers found sound, with what they found. */
+static int verify_found(verify_scan_t *s, const char *line, size_t len,
+                        const void *extra, int file, apr_off_t off)
+{
+    vctx_t *v = s->ctx;
+    const vpre_t *x = extra;
+    verify_checkpoint_t cp;
+    json_t *j;
+
+    if (!v->started) {
+        start_tree(v, s);
+    }
+    if (walk_leaf_hash(&v->walk, x->leaf) != APR_SUCCESS) {
+        fprintf(stderr, PROG ": cannot hash (OpenSSL)\n");
+        return -1;
+    }
+    memcpy(v->line_ts, x->line_ts, sizeof(v->line_ts));
+    if (x->cp == CP_NONE) {
+        return 0;
+    }
+    v->lines_cp++;
+    if (!v->a->nkeys) {
+        return 0;
+    }
+    if (x->cp == CP_SOUND) {
+        memset(&cp, 0, sizeof(cp));
+        cp.size = x->size;
+        memcpy(cp.root, x->root, sizeof(cp.root));
+        check_found(v, s, NULL, &cp, x->by, x->cp_ts, file);
+    }
+    else if ((j = json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, NULL))
+             != NULL) {
+        check_line(v, s, j, file);
+        json_decref(j);
+    }
+    apr_pool_clear(v->scratch);
     return 0;
 }
 
@@ -508,11 +612,16 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     apr_array_header_t *held = NULL;
     uint64_t agree = 0, held_bad = 0, refused = 0, missing = 0;
     verify_scan_t s;
+    verify_par_t par;
     const char *tail = NULL, *why;
     char hex[65], b64[45];
     vctx_t v;
     int rc;
 
+    memset(&par, 0, sizeof(par));
+    if (scan_threads(&par) != 0) {
+        return 2;
+    }
     memset(&v, 0, sizeof(v));
     v.a = a;
     v.p = p;
@@ -534,7 +643,10 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     scan_init(&s, a, verify_line, &v, p);
     s.lazy = 1;
     s.note_fn = print_note;
-    if (scan_run(&s) != 0) {
+    par.extra_size = sizeof(vpre_t);
+    par.pre_fn = verify_pre;
+    par.line_fn = verify_found;
+    if (scan_run_par(&s, &par) != 0) {
         return 1;
     }
     if (s.lines == 0) {

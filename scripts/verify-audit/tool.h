@@ -11,6 +11,7 @@
 #include <apr_hash.h>
 #include <jansson.h>
 #include "verify.h"
+#include "verify_chain_par.h"
 
 #define PROG "verify-audit"
 
@@ -203,6 +204,9 @@ void walk_want_leaf(audit_walk_t *w, uint64_t index);
 void walk_keep_history(audit_walk_t *w, apr_pool_t *p);
 /* Add the line (without its newline) as the next leaf. */
 apr_status_t walk_leaf(audit_walk_t *w, const char *line, size_t len);
+/* The same, given the line's leaf hash (verify_merkle_leaf_hash). */
+apr_status_t walk_leaf_hash(audit_walk_t *w,
+                            const unsigned char leaf[VERIFY_MERKLE_HASH_LEN]);
 /* The root of the tree of @p size leaves, no larger than the tree so
  * far: APR_SUCCESS; APR_EINVAL when larger; APR_INCOMPLETE when it is
  * further back than the history kept; APR_ENOENT when it is below the
@@ -289,7 +293,7 @@ int pick_scan(const audit_args_t *a, const char *cmd, audit_walk_t *w,
 /* The picked checkpoint after a proof: where it is, its key, the note. */
 void pick_print(const audit_pick_t *pk, apr_pool_t *p);
 
-/* -- the chain, as the commands read it (chain.c) ------------------- */
+/* -- the chain, as the commands read it (chain.c, threads.c) -------- */
 
 /* A scan of the command's files from its checkpoint on, calling
  * @p line_fn with @p ctx; nothing printed as found. */
@@ -297,6 +301,15 @@ void scan_init(verify_scan_t *s, const audit_args_t *a,
                verify_scan_line_fn line_fn, void *ctx, apr_pool_t *p);
 /* verify_chain_scan(), saying why when it could not finish. */
 int scan_run(verify_scan_t *s);
+/* The same with the lines' work spread over threads
+ * (verify_chain_scan_par; par->threads from scan_threads). */
+int scan_run_par(verify_scan_t *s, const verify_par_t *par);
+/* par->threads and par->window from the environment: VERIFY_AUDIT_THREADS
+ * (threads checking lines; 1: the one-thread scan; default: the online
+ * CPUs, at most SCAN_THREADS_DEFAULT_MAX) and VERIFY_AUDIT_WINDOW (lines
+ * of a window). 0, or -1 with the fault said (a usage error). */
+#define SCAN_THREADS_DEFAULT_MAX 8
+int scan_threads(verify_par_t *par);
 /* scan_run() refusing a broken chain: 0, or 1 with the reason printed. */
 int scan_intact(verify_scan_t *s, const char *cmd);
 /* "files:" and "chain:" lines of a text header. */
