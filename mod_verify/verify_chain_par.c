@@ -35,6 +35,7 @@ typedef struct pline_t {
     unsigned char prev[32];
     unsigned char hash[32];
     const char *ts;             /* VERIFY_TS_LEN bytes in text, or NULL */
+    apr_time_t t;               /* ... parsed */
 } pline_t;
 
 /* Lines read together, of one file. */
@@ -124,7 +125,9 @@ static void check_one(par_t *par, pline_t *pl, void *extra,
     }
     m = verify_flat_get(flat, "ts");
     pl->ts = m && m->type == VERIFY_FLAT_STRING && !m->val.esc
-             && m->val.len == VERIFY_TS_LEN ? m->val.s : NULL;
+             && m->val.len == VERIFY_TS_LEN
+             && verify_time_parse_us(m->val.s, VERIFY_TS_LEN, &pl->t) == 0
+             ? m->val.s : NULL;
     if (par->o->pre_fn
         && par->o->pre_fn(par->s->ctx, line, len, c.seq, flat, extra, p)
            != 0) {
@@ -279,7 +282,9 @@ static int walk_sound(par_t *par, walk_t *wk, win_t *w, size_t i)
     }
     s->chain.seq = pl->seq;
     memcpy(s->chain.hash, pl->hash, 32);
-    verify_walk_ts(wk, pl->ts);
+    if (pl->ts) {
+        verify_walk_ts_parsed(wk, pl->ts, pl->t);
+    }
     if (sf->lines++ == 0) {
         sf->first_seq = s->chain.seq;
     }

@@ -229,12 +229,17 @@ static void check_ts(walk_t *w, json_t *j)
 
 void verify_walk_ts(walk_t *w, const char *ts)
 {
-    verify_scan_t *s = w->s;
     apr_time_t t;
 
-    if (!ts || verify_time_parse_us(ts, VERIFY_TS_LEN, &t) != 0) {
-        return;
+    if (ts && verify_time_parse_us(ts, VERIFY_TS_LEN, &t) == 0) {
+        verify_walk_ts_parsed(w, ts, t);
     }
+}
+
+void verify_walk_ts_parsed(walk_t *w, const char *ts, apr_time_t t)
+{
+    verify_scan_t *s = w->s;
+
     if (w->ts && t < w->ts) {
         s->warnings++;
         note(s, apr_psprintf(s->p, "%s:%lu: warning: seq %" APR_UINT64_T_FMT

@@ -63,5 +63,7 @@ int verify_walk_line(walk_t *w, int fi, const rline_t *rl, apr_off_t at);
 /* The ts rule of a sound line whose ts (VERIFY_TS_LEN bytes, no escapes)
  * is @p ts, or NULL when it has none such. */
 void verify_walk_ts(walk_t *w, const char *ts);
+/* The same, @p ts already parsed (verify_time_parse_us) into @p t. */
+void verify_walk_ts_parsed(walk_t *w, const char *ts, apr_time_t t);
 
 #endif /* VERIFY_CHAIN_WALK_H */

@@ -44,7 +44,7 @@ typedef struct vpre_t {
     int by;                     /* CP_SOUND: cpline_check's findings */
     uint64_t size;
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
-    char cp_ts[40];             /* as line_ts_copy() */
+    char cp_ts[40];             /* as line_ts_copy() (= flat_ts_copy) */
 } vpre_t;
 
 typedef struct vctx_t {
@@ -270,7 +270,6 @@ static int verify_pre(void *ctx, const char *line, size_t len, uint64_t seq,
     const vctx_t *v = ctx;
     vpre_t *x = extra;
     verify_checkpoint_t cp;
-    json_t *j;
     int by = 0;
 
     if (verify_merkle_leaf_hash(line, len, x->leaf) != APR_SUCCESS) {
@@ -284,15 +283,13 @@ static int verify_pre(void *ctx, const char *line, size_t len, uint64_t seq,
     if (!v->a->nkeys) {
         return 0;
     }
-    j = json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, NULL);
-    if (j && cpline_check(v->a, j, seq, &cp, &by, p) == NULL) {
+    if (cpline_sound_flat(v->a, flat, seq, &cp, &by, p)) {
         x->cp = CP_SOUND;
         x->by = by;
         x->size = cp.size;
         memcpy(x->root, cp.root, sizeof(x->root));
-        line_ts_copy(x->cp_ts, j);
+        memcpy(x->cp_ts, x->line_ts, sizeof(x->cp_ts));
     }
-    json_decref(j);
     return 0;
 }
 

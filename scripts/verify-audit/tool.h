@@ -144,6 +144,12 @@ int is_checkpoint(json_t *j);
  * @p p: clear it after each line. */
 const char *cpline_check(const audit_args_t *a, json_t *j, uint64_t seq,
                          verify_checkpoint_t *cp, int *by, apr_pool_t *p);
+/* The same of the line's flat index (cpline_flat.c), without jansson:
+ * 1 when cpline_check() finds it sound (*cp and *by as it gives them),
+ * else 0 (ask cpline_check what is wrong). */
+int cpline_sound_flat(const audit_args_t *a, const verify_flat_t *f,
+                      uint64_t seq, verify_checkpoint_t *cp, int *by,
+                      apr_pool_t *p);
 
 /* -- the RFC 6962 tree over the lines, read once (tree.c) ---------- */
 
