@@ -164,7 +164,7 @@ typedef struct audit_want_t {
  * HISTORY_LEAVES lines and the right edge at every HISTORY_STEP-th
  * size among them. */
 #define HISTORY_LEAVES 65536
-#define HISTORY_STEP 64
+#define HISTORY_STEP 16
 
 /*
  * One reading of the log as a tree, leaf by leaf, in order: the right
@@ -206,7 +206,8 @@ apr_status_t walk_want_consistency(audit_walk_t *w, uint64_t size1,
                                    uint64_t size2);
 /* Keep the hash of leaf @p index (w->leaf). */
 void walk_want_leaf(audit_walk_t *w, uint64_t index);
-/* Keep what walk_root_at() needs (4 MB). */
+/* Keep what walk_root_at() needs (10 MB: the edge at every 16th size,
+ * so that a root takes 8 leaves on average, not 32). */
 void walk_keep_history(audit_walk_t *w, apr_pool_t *p);
 /* Add the line (without its newline) as the next leaf. */
 apr_status_t walk_leaf(audit_walk_t *w, const char *line, size_t len);
