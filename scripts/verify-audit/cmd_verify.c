@@ -21,58 +21,7 @@
 #include "print.h"
 #include "tool.h"
 #include "verify_chain_par.h"
-
-/* Faults printed of each kind; the rest are counted. */
-#define SHOWN 20
-
-/* A checkpoint whose root is too far back for the recent roots. */
-typedef struct deferred_t {
-    uint64_t seq;               /* its line */
-    uint64_t size;
-    unsigned char root[VERIFY_MERKLE_HASH_LEN];
-    const char *where;          /* "FILE:LINE", safe to show */
-    int want;                   /* its slot in the second walk */
-} deferred_t;
-
-/* What a worker finds of a sound line (verify_chain_par.h): its leaf
- * hash and ts, and of a checkpoint line what cpline_check() says. */
-typedef enum { CP_NONE, CP_LINE, CP_SOUND } vcp_t;
-
-typedef struct vpre_t {
-    unsigned char leaf[VERIFY_MERKLE_HASH_LEN];
-    char line_ts[40];           /* as flat_ts_copy() */
-    vcp_t cp;                   /* CP_LINE: check it on this thread */
-    int by;                     /* CP_SOUND: cpline_check's findings */
-    uint64_t size;
-    unsigned char root[VERIFY_MERKLE_HASH_LEN];
-    char cp_ts[40];             /* as line_ts_copy() (= flat_ts_copy) */
-} vpre_t;
-
-typedef struct vctx_t {
-    const audit_args_t *a;
-    audit_walk_t walk;
-    int tree;                   /* roots known: the log starts at seq 1,
-                                   or after a purge that kept the edge */
-    int started;                /* the first line was read */
-    verify_merkle_edge_t *purge_edge;   /* the purge checkpoint's, or NULL */
-    apr_array_header_t *held;   /* audit_held_t of --witnessed, or NULL */
-    uint64_t unrooted;          /* checkpoints of sizes before the purge */
-    uint64_t lines_cp;          /* checkpoint lines */
-    uint64_t cp_ok;             /* ... sound */
-    uint64_t cp_bad;            /* ... refused */
-    uint64_t *by_key;           /* sound ones per key */
-    uint64_t first_size;        /* size of the first sound one */
-    uint64_t last_size;         /* ... and of the last */
-    uint64_t last_seq;          /* its seq (0: none yet) */
-    char last_ts[40];           /* its ts */
-    char line_ts[40];           /* ts of the last line read */
-    uint64_t signed_through;    /* largest size of a root found equal */
-    apr_array_header_t *deferred;   /* deferred_t */
-    const char *first_fault;    /* safe to show */
-    uint64_t faults;            /* everything the checkpoints refuse */
-    apr_pool_t *p;
-    apr_pool_t *scratch;        /* cleared after each checkpoint line */
-} vctx_t;
+#include "verify_ctx.h"
 
 /* Notes and faults of the chain as the scan finds them: they hold file
  * names and log text (an audit_recover line's detail). */
@@ -476,134 +425,6 @@ static verify_merkle_edge_t *purge_edge(const audit_args_t *a, apr_pool_t *p)
     return NULL;
 }
 
-/* "NAME+KEYID (N)" of each key that signed a sound checkpoint line. */
-static const char *signers(const vctx_t *v)
-{
-    const char *out = NULL;
-    int i;
-
-    for (i = 0; i < v->a->nkeys; i++) {
-        if (v->by_key[i]) {
-            out = apr_psprintf(v->p, "%s%s%s (%" APR_UINT64_T_FMT ")",
-                               out ? out : "", out ? ", " : "",
-                               safe_str(v->p, key_label(&v->a->keys[i],
-                                                        v->p)),
-                               v->by_key[i]);
-        }
-    }
-    return out ? out : "none";
-}
-
-/* The "checkpoints:" and "witnessed:" lines. */
-static void print_checked(const vctx_t *v, const apr_array_header_t *held,
-                          uint64_t agree)
-{
-    if (!v->a->nkeys) {
-        printf("checkpoints: NOT checked (no --verifier given): %"
-               APR_UINT64_T_FMT " checkpoint line(s) in the log; give the "
-               "log's verifier key to check them\n", v->lines_cp);
-        return;
-    }
-    if (v->lines_cp == 0) {
-        printf("checkpoints: none in the log\n");
-    }
-    else if (v->cp_ok) {
-        printf("checkpoints: %" APR_UINT64_T_FMT " of %" APR_UINT64_T_FMT
-               " line(s) sound: signature, origin, sizes (%" APR_UINT64_T_FMT
-               "..%" APR_UINT64_T_FMT ", never going back)%s%s; signed by "
-               "%s\n", v->cp_ok, v->lines_cp, v->first_size, v->last_size,
-               v->tree ? " and roots equal to the log's"
-                       : "; roots NOT checked (the log does not start at "
-                         "seq 1, and no purge checkpoint kept the tree's "
-                         "edge where it starts)",
-               v->unrooted ? apr_psprintf(v->p, " (%" APR_UINT64_T_FMT " of "
-                                          "sizes before the purge: roots "
-                                          "not checkable)", v->unrooted)
-                           : "", signers(v));
-    }
-    else {
-        printf("checkpoints: none of the %" APR_UINT64_T_FMT " line(s) is "
-               "sound\n", v->lines_cp);
-    }
-    if (held->nelts) {
-        printf("witnessed:   %" APR_UINT64_T_FMT " of %d checkpoint(s) "
-               "agree with the log%s\n", agree, held->nelts,
-               v->tree ? "" : " (roots NOT checked: as above)");
-    }
-}
-
-/* The lines no signed checkpoint covers: a warning, and the clause of
- * the verdict. */
-static const char *tail_clause(const vctx_t *v, const verify_scan_t *s)
-{
-    uint64_t from = v->signed_through + 1, head = s->chain.seq;
-
-    if (from < s->first_seq) {
-        from = s->first_seq;
-    }
-    if (from > head) {
-        return apr_psprintf(v->p, "every line signed");
-    }
-    if (v->signed_through == 0) {
-        printf("WARNING: unsigned log: no line is covered by a signed "
-               "checkpoint (seq %" APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT
-               ", %" APR_UINT64_T_FMT " lines)\n", from, head,
-               head - from + 1);
-        return apr_psprintf(v->p, "but NO line is covered by a signed "
-                            "checkpoint");
-    }
-    printf("WARNING: unsigned tail: seq %" APR_UINT64_T_FMT "..%"
-           APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT " line(s), the last at %s)"
-           " come after the newest signed checkpoint (size %" APR_UINT64_T_FMT
-           "%s): no signature covers them yet, so whoever can write the "
-           "audit directory could still rewrite them\n", from, head,
-           head - from + 1, safe_str(v->p, ts_readable(v->line_ts, v->p)),
-           v->signed_through,
-           v->last_seq ? apr_psprintf(v->p, "; the newest checkpoint line is "
-                                      "seq %" APR_UINT64_T_FMT ", at %s",
-                                      v->last_seq,
-                                      safe_str(v->p, ts_readable(v->last_ts,
-                                                                 v->p)))
-                       : "");
-    return apr_psprintf(v->p, "signed through seq %" APR_UINT64_T_FMT ", seq %"
-                        APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT " (%"
-                        APR_UINT64_T_FMT " line(s)) NOT yet signed",
-                        v->signed_through, from, head, head - from + 1);
-}
-
-/* What the verdict FAILED says after "chain intact, but". */
-static const char *failures(const vctx_t *v, uint64_t held_bad,
-                            uint64_t refused, uint64_t missing)
-{
-    const char *out = "";
-
-    if (missing) {
-        out = "its start is missing";
-    }
-    if (v->cp_bad) {
-        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " bad checkpoint "
-                           "line(s)", out, *out ? ", " : "", v->cp_bad);
-    }
-    if (held_bad) {
-        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " witnessed "
-                           "checkpoint(s) contradict it or lie beyond its "
-                           "end", out, *out ? ", " : "", held_bad);
-    }
-    if (refused) {
-        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " witnessed "
-                           "note(s) do not verify", out, *out ? ", " : "",
-                           refused);
-    }
-    if (v->signed_through == 0) {
-        out = apr_psprintf(v->p, "%s%sno line is covered by a signed "
-                           "checkpoint", out, *out ? ", and " : "");
-    }
-    if (v->first_fault) {
-        out = apr_psprintf(v->p, "%s; the first: %s", out, v->first_fault);
-    }
-    return out;
-}
-
 int cmd_verify(const audit_args_t *a, apr_pool_t *p)
 {
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
@@ -667,7 +488,7 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     if (a->nkeys && s.first_seq != 1 && (why = start_fault(&s, p)) != NULL) {
         fault(&v, &missing, why);
     }
-    print_checked(&v, held, agree);
+    verdict_checked(&v, held, agree);
     /* the tree next: the verdict stays the last line */
     if (!v.tree) {
         printf("tree: not computed: the log starts at seq %" APR_UINT64_T_FMT
@@ -681,14 +502,14 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
                                           "checkpoint)", v.walk.base) : "");
     }
     if (a->nkeys) {
-        tail = tail_clause(&v, &s);
+        tail = verdict_tail(&v, &s);
     }
     verify_hex(s.chain.hash, 32, hex);
     if (v.faults || (a->nkeys && v.signed_through == 0)) {
         printf("FAILED: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
                APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, but "
                "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq,
-               failures(&v, held_bad, refused, missing));
+               verdict_failures(&v, held_bad, refused, missing));
         return 1;
     }
     printf("OK: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
