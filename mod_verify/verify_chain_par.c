@@ -20,6 +20,7 @@
 #include <apr_strings.h>
 #include "verify_chain_par.h"
 #include "verify_chain_walk.h"
+#include "verify_merkle.h"
 #include "verify_text.h"
 
 /* Lines a task. */
@@ -202,6 +203,7 @@ static void *worker_main(void *arg)
         }
     }
     pthread_mutex_unlock(&par->mu);
+    verify_hash_thread_end();
     return NULL;
 }
 
