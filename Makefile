@@ -81,11 +81,11 @@ $(BUILD)/verify-import: $(IMPORT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A) debian/chang
 	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $(IMPORT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
 
 $(BUILD)/verify-audit: $(AUDIT_SRC) $(TOOL_HDRS) $(HDRS) $(LIB_A) debian/changelog
-	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $(AUDIT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
+	$(CC) $(TOOL_CFLAGS) -pthread $(LDFLAGS) -o $@ $(AUDIT_SRC) $(LIB_A) $(APR_LIBS) $(LIBS)
 
 $(BUILD)/t/%: t/unit/%.c $(wildcard t/unit/*.h) $(HDRS) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -pthread -It/unit -o $@ $< $(LIB_A) $(APR_LIBS) $(LIBS)
 
 unit: $(UNIT_BIN)
 # the national-scale batch generator of `make bench` and t/test_176

@@ -15,42 +15,7 @@
 #include "verify_text.h"
 #include "verify_time.h"
 #include "verify_flat.h"
-
-/* Bytes read from a file at a time. */
-#define READ_CHUNK 65536
-/* Bytes of a line kept: one more than a line may have, so that a line
- * too long is known as such however long it is. */
-#define LINE_KEEP (VERIFY_AUDIT_LINE_MAX - 1)
-
-/* One file read in chunks, line by line, in bounded memory. */
-typedef struct in_t {
-    int fd;
-    char *buf;                  /* READ_CHUNK bytes */
-    size_t pos, end;            /* the unread part of buf */
-    int eof;
-} in_t;
-
-/* One line as next_line() found it. */
-typedef struct rline_t {
-    char *text;                 /* its first bytes (LINE_KEEP at most) */
-    size_t kept;                /* bytes in text */
-    apr_off_t size;             /* bytes in the file, newline included */
-    int newline;                /* it ends in a newline */
-} rline_t;
-
-/* The state of one walk across the files. */
-typedef struct walk_t {
-    verify_scan_t *s;
-    verify_chain_t cp;          /* the checkpoint's last purged line */
-    int have_cp;
-    int first;                  /* no line read yet */
-    int any;                    /* the next line may start the chain */
-    const char *path;           /* the file being read */
-    unsigned long lno;          /* its line number */
-    apr_time_t ts;              /* ts of the last sound line, or 0 */
-    char ts_text[VERIFY_TS_LEN + 1];    /* as written */
-    verify_flat_t *flat;        /* lazy: the line's members */
-} walk_t;
+#include "verify_chain_walk.h"
 
 static const char *line_fault(verify_line_status_t st)
 {
@@ -246,7 +211,6 @@ static void check_ts(walk_t *w, json_t *j)
     verify_scan_t *s = w->s;
     const verify_flat_member_t *m;
     const char *ts = NULL;
-    apr_time_t t;
 
     /* asked of every line: no allocation (a ts has no escapes) */
     if (!s->lazy) {
@@ -260,9 +224,22 @@ static void check_ts(walk_t *w, json_t *j)
              && m->val.len == VERIFY_TS_LEN) {
         ts = m->val.s;
     }
-    if (!ts || verify_time_parse_us(ts, VERIFY_TS_LEN, &t) != 0) {
-        return;
+    verify_walk_ts(w, ts);
+}
+
+void verify_walk_ts(walk_t *w, const char *ts)
+{
+    apr_time_t t;
+
+    if (ts && verify_time_parse_us(ts, VERIFY_TS_LEN, &t) == 0) {
+        verify_walk_ts_parsed(w, ts, t);
     }
+}
+
+void verify_walk_ts_parsed(walk_t *w, const char *ts, apr_time_t t)
+{
+    verify_scan_t *s = w->s;
+
     if (w->ts && t < w->ts) {
         s->warnings++;
         note(s, apr_psprintf(s->p, "%s:%lu: warning: seq %" APR_UINT64_T_FMT
@@ -389,7 +366,7 @@ static const char *read_fault(walk_t *w, const rline_t *rl)
 
 /* One line as next_line() read it. @return 0 go on, 1 stop at a fault,
  * -1 the callback stopped. */
-static int walk_line(walk_t *w, int fi, const rline_t *rl, apr_off_t at)
+int verify_walk_line(walk_t *w, int fi, const rline_t *rl, apr_off_t at)
 {
     verify_scan_t *s = w->s;
     verify_scan_file_t *sf = &s->files[fi];
@@ -439,7 +416,7 @@ cleanup:
 /* The next line of @p in into @p rl: at most LINE_KEEP of its bytes
  * kept, the rest of a longer one skipped. @return 1 a line, 0 the end
  * of the file, -1 a read error (errno). */
-static int next_line(in_t *in, rline_t *rl)
+int verify_walk_next_line(in_t *in, rline_t *rl)
 {
     const char *from, *nl;
     size_t avail, take, room;
@@ -484,7 +461,7 @@ static int next_line(in_t *in, rline_t *rl)
 
 /* Open @p path to read: a regular file only (a FIFO or a device would
  * block or never end). @return the descriptor, or -1 (s->error). */
-static int open_file(verify_scan_t *s, const char *path)
+int verify_walk_open(verify_scan_t *s, const char *path)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -513,16 +490,16 @@ static int walk_file(walk_t *w, int fi, in_t *in, rline_t *rl)
 
     w->path = s->files[fi].path;
     w->lno = 0;
-    in->fd = open_file(s, w->path);
+    in->fd = verify_walk_open(s, w->path);
     if (in->fd < 0) {
         return -1;
     }
     in->pos = in->end = 0;
     in->eof = 0;
     s->nread++;
-    while (rc == 0 && (got = next_line(in, rl)) > 0) {
+    while (rc == 0 && (got = verify_walk_next_line(in, rl)) > 0) {
         w->lno++;
-        rc = walk_line(w, fi, rl, off);
+        rc = verify_walk_line(w, fi, rl, off);
         off += rl->size;
     }
     if (rc == 0 && got < 0) {
@@ -534,18 +511,15 @@ static int walk_file(walk_t *w, int fi, in_t *in, rline_t *rl)
     return rc;
 }
 
-int verify_chain_scan(verify_scan_t *s)
+int verify_walk_begin(verify_scan_t *s, walk_t *w, in_t *in, rline_t *rl)
 {
-    walk_t w;
-    in_t in;
-    rline_t rl;
     char *err = NULL;
-    int i, rc = 0;
+    int i;
 
-    memset(&w, 0, sizeof(w));
-    w.s = s;
-    w.first = 1;
-    w.any = 1;
+    memset(w, 0, sizeof(*w));
+    w->s = s;
+    w->first = 1;
+    w->any = 1;
     s->fault_list = apr_array_make(s->p, 4, sizeof(const char *));
     memset(&s->chain, 0, sizeof(s->chain));
     s->files = apr_pcalloc(s->p, (size_t)(s->paths->nelts + 1)
@@ -554,21 +528,34 @@ int verify_chain_scan(verify_scan_t *s)
         s->files[i].path = APR_ARRAY_IDX(s->paths, i, const char *);
     }
     if (s->checkpoint) {
-        if (verify_audit_checkpoint_read(s->checkpoint, &w.cp, &err, s->p)
+        if (verify_audit_checkpoint_read(s->checkpoint, &w->cp, &err, s->p)
             != APR_SUCCESS) {
             s->error = err;
             return -1;
         }
-        w.have_cp = 1;
+        w->have_cp = 1;
     }
-    memset(&in, 0, sizeof(in));
-    memset(&rl, 0, sizeof(rl));
-    in.buf = apr_palloc(s->p, READ_CHUNK);
+    memset(in, 0, sizeof(*in));
+    memset(rl, 0, sizeof(*rl));
+    in->buf = apr_palloc(s->p, READ_CHUNK);
     if (s->lazy) {
-        w.flat = apr_palloc(s->p, sizeof(*w.flat));
-        s->flat = w.flat;
+        w->flat = apr_palloc(s->p, sizeof(*w->flat));
+        s->flat = w->flat;
     }
-    rl.text = apr_palloc(s->p, LINE_KEEP);
+    rl->text = apr_palloc(s->p, LINE_KEEP);
+    return 0;
+}
+
+int verify_chain_scan(verify_scan_t *s)
+{
+    walk_t w;
+    in_t in;
+    rline_t rl;
+    int i, rc = 0;
+
+    if (verify_walk_begin(s, &w, &in, &rl) != 0) {
+        return -1;
+    }
     for (i = 0; rc == 0 && i < s->paths->nelts; i++) {
         rc = walk_file(&w, i, &in, &rl);
     }

@@ -78,7 +78,7 @@ static void *part_thread(void *arg)
     /* the hashes' per-thread contexts would outlive the thread: the
      * importer's --watch starts threads for every batch */
     verify_keys_thread_end();
-    verify_merkle_thread_end();
+    verify_hash_thread_end();
     return NULL;
 }
 

@@ -64,14 +64,16 @@ typedef struct {
 typedef apr_status_t (*verify_merkle_leaf_fn)(void *ctx, uint64_t index,
                       unsigned char hash[VERIFY_MERKLE_HASH_LEN]);
 
+/** Free the calling thread's SHA-256 context and digest (kept per
+ * thread by the hashes below): a thread that hashed calls it before it
+ * ends, or they are lost with it. */
+void verify_hash_thread_end(void);
+
 /** Plain SHA-256 of @p data (the audit chain's line hash), with the
  * same per-thread digest and context as the tree's hashes.
  * @return APR_SUCCESS, or APR_ENOMEM (OpenSSL). */
 apr_status_t verify_sha256(const void *data, size_t len,
                            unsigned char out[VERIFY_MERKLE_HASH_LEN]);
-/** Frees the calling thread's digest and context of the hashes above:
- * for a thread that ends before its process. */
-void verify_merkle_thread_end(void);
 /** SHA-256(0x00 || data). @return APR_SUCCESS, or APR_ENOMEM (OpenSSL). */
 apr_status_t verify_merkle_leaf_hash(const void *data, size_t len,
                                      unsigned char out[VERIFY_MERKLE_HASH_LEN]);

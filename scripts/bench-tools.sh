@@ -1,6 +1,7 @@
 #!/bin/bash
-# bench-tools.sh -- `verify-audit verify`, `sample` and `report`, lines/s
-# over 10 million audit lines.
+# bench-tools.sh -- `verify-audit verify` (on one thread, and on its
+# default: one a CPU), `sample` and `report`, lines/s over 10 million
+# audit lines.
 #
 # scripts/gen-audit.py writes one Taipei month (October 2026) of
 # BENCH_TOOLS_LINES query lines (default 1,000,000: about 40 s of Python)
@@ -46,12 +47,15 @@ PER_COPY=$(cat "$D"/month/audit-*.jsonl | wc -l)
 say "$PER_COPY lines a copy (with start and checkpoint lines), $((PER_COPY * COPIES)) in all;" \
     "$(du -sh "$D/month" | cut -f1) on disk"
 
-# timed CMD ARGS...: run the command on every copy; "wall cpu" seconds.
+# timed THREADS CMD ARGS...: run the command on every copy with
+# VERIFY_AUDIT_THREADS=THREADS ("" for the default); "wall cpu" seconds.
 timed() {
-    local c t0 t1 cpu=0 t
+    local c t0 t1 cpu=0 t threads=$1
+    shift
     t0=$(date +%s.%N)
     for c in $(seq 1 "$COPIES"); do
-        /usr/bin/time -o "$D/time.txt" -f "%U %S" "$AUDIT" "$@" "$D/copy-$c" \
+        /usr/bin/time -o "$D/time.txt" -f "%U %S" \
+            env ${threads:+VERIFY_AUDIT_THREADS=$threads} "$AUDIT" "$@" "$D/copy-$c" \
             > "$D/out.txt" 2> "$D/err.txt" \
             || { cat "$D/err.txt" >&2; die "verify-audit $1 failed on copy $c"; }
         t=$(tail -n 1 "$D/time.txt")
@@ -61,17 +65,19 @@ timed() {
     echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $cpu"
 }
 
-step "tools: $ROUNDS rounds (verify, sample, report over $COPIES copies)"
+step "tools: $ROUNDS rounds (verify on 1 thread and on the default, sample, report over $COPIES copies)"
 : > times.txt
 for r in $(seq 1 "$ROUNDS"); do
-    for cmd in verify sample report; do
+    for cmd in verify-1 verify sample report; do
+        threads=
         case $cmd in
+            verify-1) args=(verify --verifier "$D/verifier"); threads=1 ;;
             verify) args=(verify --verifier "$D/verifier") ;;
             sample) args=(sample --month 2026-10 --verifier "$D/verifier") ;;
             report) args=(report --month 2026-10 --verifier "$D/verifier" \
                           --output "$D/report.html") ;;
         esac
-        t=$(timed "${args[@]}")
+        t=$(timed "$threads" "${args[@]}")
         echo "$cmd $t" >> times.txt
         say "round $r: $cmd: wall ${t% *} s, cpu ${t#* } s"
     done
@@ -93,11 +99,13 @@ md = ["### verify-audit over %s lines" % format(total, ","), "",
           format(lines, ","), copies, rounds, load,
           " (BENCH_QUICK: small data, a check of the tooling)" if quick else ""), "",
       "| command | wall s | lines/s (wall) | CPU s | lines/s (CPU) |", "|---|---|---|---|---|"]
-for cmd in ("verify", "sample", "report"):
+label = {"verify-1": "VERIFY_AUDIT_THREADS=1 verify-audit verify",
+         "verify": "verify-audit verify"}
+for cmd in ("verify-1", "verify", "sample", "report"):
     wall = statistics.median(w for w, _ in t[cmd])
     cpu = statistics.median(c for _, c in t[cmd])
-    md.append("| `verify-audit %s` | %.2f | %s | %.2f | %s |" % (
-        cmd, wall, format(round(total / wall), ","), cpu,
+    md.append("| `%s` | %.2f | %s | %.2f | %s |" % (
+        label.get(cmd, "verify-audit " + cmd), wall, format(round(total / wall), ","), cpu,
         format(round(total / cpu), ",") if cpu > 0 else "—"))
 md.append("")
 open(out, "w").write("\n".join(md) + "\n")

@@ -29,6 +29,16 @@ int scan_run(verify_scan_t *s)
     return rc;
 }
 
+int scan_run_par(verify_scan_t *s, const verify_par_t *par)
+{
+    int rc = verify_chain_scan_par(s, par);
+
+    if (rc < 0 && s->error) {
+        fprintf(stderr, PROG ": %s\n", safe_str(s->p, s->error));
+    }
+    return rc;
+}
+
 int scan_intact(verify_scan_t *s, const char *cmd)
 {
     switch (scan_run(s)) {

@@ -17,46 +17,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
+#include <openssl/evp.h>
 #include "print.h"
 #include "tool.h"
-
-/* Faults printed of each kind; the rest are counted. */
-#define SHOWN 20
-
-/* A checkpoint whose root is too far back for the recent roots. */
-typedef struct deferred_t {
-    uint64_t seq;               /* its line */
-    uint64_t size;
-    unsigned char root[VERIFY_MERKLE_HASH_LEN];
-    const char *where;          /* "FILE:LINE", safe to show */
-    int want;                   /* its slot in the second walk */
-} deferred_t;
-
-typedef struct vctx_t {
-    const audit_args_t *a;
-    audit_walk_t walk;
-    int tree;                   /* roots known: the log starts at seq 1,
-                                   or after a purge that kept the edge */
-    int started;                /* the first line was read */
-    verify_merkle_edge_t *purge_edge;   /* the purge checkpoint's, or NULL */
-    apr_array_header_t *held;   /* audit_held_t of --witnessed, or NULL */
-    uint64_t unrooted;          /* checkpoints of sizes before the purge */
-    uint64_t lines_cp;          /* checkpoint lines */
-    uint64_t cp_ok;             /* ... sound */
-    uint64_t cp_bad;            /* ... refused */
-    uint64_t *by_key;           /* sound ones per key */
-    uint64_t first_size;        /* size of the first sound one */
-    uint64_t last_size;         /* ... and of the last */
-    uint64_t last_seq;          /* its seq (0: none yet) */
-    char last_ts[40];           /* its ts */
-    char line_ts[40];           /* ts of the last line read */
-    uint64_t signed_through;    /* largest size of a root found equal */
-    apr_array_header_t *deferred;   /* deferred_t */
-    const char *first_fault;    /* safe to show */
-    uint64_t faults;            /* everything the checkpoints refuse */
-    apr_pool_t *p;
-    apr_pool_t *scratch;        /* cleared after each checkpoint line */
-} vctx_t;
+#include "verify_chain_par.h"
+#include "verify_ctx.h"
 
 /* Notes and faults of the chain as the scan finds them: they hold file
  * names and log text (an audit_recover line's detail). */
@@ -109,22 +74,24 @@ static int flat_is_checkpoint(const verify_flat_t *f)
     return op && len == 10 && !memcmp(op, "checkpoint", 10);
 }
 
-/* One checkpoint line, after the chain accepted it. */
-static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
+/* One checkpoint line, after the chain accepted it: @p why is what
+ * cpline_check() said of it, or NULL with @p cp, @p by and @p ts (its
+ * ts, as line_ts_copy) what it found. */
+static void check_found(vctx_t *v, verify_scan_t *s, const char *why,
+                        const verify_checkpoint_t *cpf, int by,
+                        const char *ts, int file)
 {
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
     uint64_t seq = s->chain.seq;
-    verify_checkpoint_t cp;
+    verify_checkpoint_t cp = *cpf;
     deferred_t *d;
-    const char *why, *where;
+    const char *where;
     char b1[45], b2[45];
     apr_status_t rv;
-    int by;
 
     where = apr_psprintf(v->scratch, "%s:%" APR_UINT64_T_FMT,
                          safe_str(v->scratch, s->files[file].path),
                          s->files[file].lines);
-    why = cpline_check(v->a, j, seq, &cp, &by, v->scratch);
     if (!why && v->last_seq && cp.size < v->last_size) {
         why = apr_psprintf(v->scratch, "its size %" APR_UINT64_T_FMT " is "
                            "below the size %" APR_UINT64_T_FMT " of the "
@@ -170,10 +137,24 @@ static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
     v->by_key[by]++;
     v->last_size = cp.size;
     v->last_seq = seq;
-    line_ts_copy(v->last_ts, j);
+    apr_cpystrn(v->last_ts, ts, sizeof(v->last_ts));
     if (cp.size > v->signed_through) {
         v->signed_through = cp.size;
     }
+}
+
+/* One checkpoint line, after the chain accepted it. */
+static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
+{
+    verify_checkpoint_t cp;
+    const char *why;
+    char ts[40];
+    int by = 0;
+
+    memset(&cp, 0, sizeof(cp));
+    why = cpline_check(v->a, j, s->chain.seq, &cp, &by, v->scratch);
+    line_ts_copy(ts, j);
+    check_found(v, s, why, &cp, by, ts, file);
 }
 
 /* At the first line: where the tree starts (seq 1, or the edge of the
@@ -228,6 +209,76 @@ static int verify_line(verify_scan_t *s, const char *line, size_t len,
         apr_pool_clear(v->scratch);
     }
     json_decref(j);
+    return 0;
+}
+
+/* In a worker thread: the work of verify_line that needs only the line
+ * (the leaf hash, the ts, a checkpoint line's signature), ahead. */
+static int verify_pre(void *ctx, const char *line, size_t len, uint64_t seq,
+                      const verify_flat_t *flat, void *extra, apr_pool_t *p)
+{
+    const vctx_t *v = ctx;
+    vpre_t *x = extra;
+    verify_checkpoint_t cp;
+    int by = 0;
+
+    if (verify_merkle_leaf_hash(line, len, x->leaf) != APR_SUCCESS) {
+        return -1;
+    }
+    flat_ts_copy(x->line_ts, flat);
+    if (!flat_is_checkpoint(flat)) {
+        return 0;
+    }
+    x->cp = CP_LINE;
+    if (!v->a->nkeys) {
+        return 0;
+    }
+    if (cpline_sound_flat(v->a, flat, seq, &cp, &by, p)) {
+        x->cp = CP_SOUND;
+        x->by = by;
+        x->size = cp.size;
+        memcpy(x->root, cp.root, sizeof(x->root));
+        memcpy(x->cp_ts, x->line_ts, sizeof(x->cp_ts));
+    }
+    return 0;
+}
+
+/* verify_line of a line the workers found sound, with what they found. */
+static int verify_found(verify_scan_t *s, const char *line, size_t len,
+                        const void *extra, int file, apr_off_t off)
+{
+    vctx_t *v = s->ctx;
+    const vpre_t *x = extra;
+    verify_checkpoint_t cp;
+    json_t *j;
+
+    if (!v->started) {
+        start_tree(v, s);
+    }
+    if (walk_leaf_hash(&v->walk, x->leaf) != APR_SUCCESS) {
+        fprintf(stderr, PROG ": cannot hash (OpenSSL)\n");
+        return -1;
+    }
+    memcpy(v->line_ts, x->line_ts, sizeof(v->line_ts));
+    if (x->cp == CP_NONE) {
+        return 0;
+    }
+    v->lines_cp++;
+    if (!v->a->nkeys) {
+        return 0;
+    }
+    if (x->cp == CP_SOUND) {
+        memset(&cp, 0, sizeof(cp));
+        cp.size = x->size;
+        memcpy(cp.root, x->root, sizeof(cp.root));
+        check_found(v, s, NULL, &cp, x->by, x->cp_ts, file);
+    }
+    else if ((j = json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, NULL))
+             != NULL) {
+        check_line(v, s, j, file);
+        json_decref(j);
+    }
+    apr_pool_clear(v->scratch);
     return 0;
 }
 
@@ -374,145 +425,22 @@ static verify_merkle_edge_t *purge_edge(const audit_args_t *a, apr_pool_t *p)
     return NULL;
 }
 
-/* "NAME+KEYID (N)" of each key that signed a sound checkpoint line. */
-static const char *signers(const vctx_t *v)
-{
-    const char *out = NULL;
-    int i;
-
-    for (i = 0; i < v->a->nkeys; i++) {
-        if (v->by_key[i]) {
-            out = apr_psprintf(v->p, "%s%s%s (%" APR_UINT64_T_FMT ")",
-                               out ? out : "", out ? ", " : "",
-                               safe_str(v->p, key_label(&v->a->keys[i],
-                                                        v->p)),
-                               v->by_key[i]);
-        }
-    }
-    return out ? out : "none";
-}
-
-/* The "checkpoints:" and "witnessed:" lines. */
-static void print_checked(const vctx_t *v, const apr_array_header_t *held,
-                          uint64_t agree)
-{
-    if (!v->a->nkeys) {
-        printf("checkpoints: NOT checked (no --verifier given): %"
-               APR_UINT64_T_FMT " checkpoint line(s) in the log; give the "
-               "log's verifier key to check them\n", v->lines_cp);
-        return;
-    }
-    if (v->lines_cp == 0) {
-        printf("checkpoints: none in the log\n");
-    }
-    else if (v->cp_ok) {
-        printf("checkpoints: %" APR_UINT64_T_FMT " of %" APR_UINT64_T_FMT
-               " line(s) sound: signature, origin, sizes (%" APR_UINT64_T_FMT
-               "..%" APR_UINT64_T_FMT ", never going back)%s%s; signed by "
-               "%s\n", v->cp_ok, v->lines_cp, v->first_size, v->last_size,
-               v->tree ? " and roots equal to the log's"
-                       : "; roots NOT checked (the log does not start at "
-                         "seq 1, and no purge checkpoint kept the tree's "
-                         "edge where it starts)",
-               v->unrooted ? apr_psprintf(v->p, " (%" APR_UINT64_T_FMT " of "
-                                          "sizes before the purge: roots "
-                                          "not checkable)", v->unrooted)
-                           : "", signers(v));
-    }
-    else {
-        printf("checkpoints: none of the %" APR_UINT64_T_FMT " line(s) is "
-               "sound\n", v->lines_cp);
-    }
-    if (held->nelts) {
-        printf("witnessed:   %" APR_UINT64_T_FMT " of %d checkpoint(s) "
-               "agree with the log%s\n", agree, held->nelts,
-               v->tree ? "" : " (roots NOT checked: as above)");
-    }
-}
-
-/* The lines no signed checkpoint covers: a warning, and the clause of
- * the verdict. */
-static const char *tail_clause(const vctx_t *v, const verify_scan_t *s)
-{
-    uint64_t from = v->signed_through + 1, head = s->chain.seq;
-
-    if (from < s->first_seq) {
-        from = s->first_seq;
-    }
-    if (from > head) {
-        return apr_psprintf(v->p, "every line signed");
-    }
-    if (v->signed_through == 0) {
-        printf("WARNING: unsigned log: no line is covered by a signed "
-               "checkpoint (seq %" APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT
-               ", %" APR_UINT64_T_FMT " lines)\n", from, head,
-               head - from + 1);
-        return apr_psprintf(v->p, "but NO line is covered by a signed "
-                            "checkpoint");
-    }
-    printf("WARNING: unsigned tail: seq %" APR_UINT64_T_FMT "..%"
-           APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT " line(s), the last at %s)"
-           " come after the newest signed checkpoint (size %" APR_UINT64_T_FMT
-           "%s): no signature covers them yet, so whoever can write the "
-           "audit directory could still rewrite them\n", from, head,
-           head - from + 1, safe_str(v->p, ts_readable(v->line_ts, v->p)),
-           v->signed_through,
-           v->last_seq ? apr_psprintf(v->p, "; the newest checkpoint line is "
-                                      "seq %" APR_UINT64_T_FMT ", at %s",
-                                      v->last_seq,
-                                      safe_str(v->p, ts_readable(v->last_ts,
-                                                                 v->p)))
-                       : "");
-    return apr_psprintf(v->p, "signed through seq %" APR_UINT64_T_FMT ", seq %"
-                        APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT " (%"
-                        APR_UINT64_T_FMT " line(s)) NOT yet signed",
-                        v->signed_through, from, head, head - from + 1);
-}
-
-/* What the verdict FAILED says after "chain intact, but". */
-static const char *failures(const vctx_t *v, uint64_t held_bad,
-                            uint64_t refused, uint64_t missing)
-{
-    const char *out = "";
-
-    if (missing) {
-        out = "its start is missing";
-    }
-    if (v->cp_bad) {
-        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " bad checkpoint "
-                           "line(s)", out, *out ? ", " : "", v->cp_bad);
-    }
-    if (held_bad) {
-        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " witnessed "
-                           "checkpoint(s) contradict it or lie beyond its "
-                           "end", out, *out ? ", " : "", held_bad);
-    }
-    if (refused) {
-        out = apr_psprintf(v->p, "%s%s%" APR_UINT64_T_FMT " witnessed "
-                           "note(s) do not verify", out, *out ? ", " : "",
-                           refused);
-    }
-    if (v->signed_through == 0) {
-        out = apr_psprintf(v->p, "%s%sno line is covered by a signed "
-                           "checkpoint", out, *out ? ", and " : "");
-    }
-    if (v->first_fault) {
-        out = apr_psprintf(v->p, "%s; the first: %s", out, v->first_fault);
-    }
-    return out;
-}
-
 int cmd_verify(const audit_args_t *a, apr_pool_t *p)
 {
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
     apr_array_header_t *held = NULL;
     uint64_t agree = 0, held_bad = 0, refused = 0, missing = 0;
     verify_scan_t s;
+    verify_par_t par;
     const char *tail = NULL, *why;
     char hex[65], b64[45];
     vctx_t v;
     int rc;
 
+    memset(&par, 0, sizeof(par));
+    if (scan_threads(&par) != 0) {
+        return 2;
+    }
     memset(&v, 0, sizeof(v));
     v.a = a;
     v.p = p;
@@ -531,10 +459,20 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
         v.held = held;
     }
     v.purge_edge = purge_edge(a, p);
+    if (a->nkeys && par.threads > 1) {
+        /* OpenSSL's tables of key types are made on first use: made
+         * here, before the workers open notes at once */
+        EVP_PKEY_free(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+                                                  a->keys[0].key,
+                                                  VERIFY_NOTE_KEY_LEN));
+    }
     scan_init(&s, a, verify_line, &v, p);
     s.lazy = 1;
     s.note_fn = print_note;
-    if (scan_run(&s) != 0) {
+    par.extra_size = sizeof(vpre_t);
+    par.pre_fn = verify_pre;
+    par.line_fn = verify_found;
+    if (scan_run_par(&s, &par) != 0) {
         return 1;
     }
     if (s.lines == 0) {
@@ -550,7 +488,7 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     if (a->nkeys && s.first_seq != 1 && (why = start_fault(&s, p)) != NULL) {
         fault(&v, &missing, why);
     }
-    print_checked(&v, held, agree);
+    verdict_checked(&v, held, agree);
     /* the tree next: the verdict stays the last line */
     if (!v.tree) {
         printf("tree: not computed: the log starts at seq %" APR_UINT64_T_FMT
@@ -564,14 +502,14 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
                                           "checkpoint)", v.walk.base) : "");
     }
     if (a->nkeys) {
-        tail = tail_clause(&v, &s);
+        tail = verdict_tail(&v, &s);
     }
     verify_hex(s.chain.hash, 32, hex);
     if (v.faults || (a->nkeys && v.signed_through == 0)) {
         printf("FAILED: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"
                APR_UINT64_T_FMT "..%" APR_UINT64_T_FMT ", chain intact, but "
                "%s\n", s.lines, a->files->nelts, s.first_seq, s.chain.seq,
-               failures(&v, held_bad, refused, missing));
+               verdict_failures(&v, held_bad, refused, missing));
         return 1;
     }
     printf("OK: %" APR_UINT64_T_FMT " lines in %d file(s), seq %"

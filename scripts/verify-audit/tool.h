@@ -11,6 +11,7 @@
 #include <apr_hash.h>
 #include <jansson.h>
 #include "verify.h"
+#include "verify_chain_par.h"
 
 #define PROG "verify-audit"
 
@@ -147,6 +148,12 @@ int is_checkpoint(json_t *j);
  * @p p: clear it after each line. */
 const char *cpline_check(const audit_args_t *a, json_t *j, uint64_t seq,
                          verify_checkpoint_t *cp, int *by, apr_pool_t *p);
+/* The same of the line's flat index (cpline_flat.c), without jansson:
+ * 1 when cpline_check() finds it sound (*cp and *by as it gives them),
+ * else 0 (ask cpline_check what is wrong). */
+int cpline_sound_flat(const audit_args_t *a, const verify_flat_t *f,
+                      uint64_t seq, verify_checkpoint_t *cp, int *by,
+                      apr_pool_t *p);
 
 /* -- the RFC 6962 tree over the lines, read once (tree.c) ---------- */
 
@@ -161,7 +168,7 @@ typedef struct audit_want_t {
  * HISTORY_LEAVES lines and the right edge at every HISTORY_STEP-th
  * size among them. */
 #define HISTORY_LEAVES 65536
-#define HISTORY_STEP 64
+#define HISTORY_STEP 16
 
 /*
  * One reading of the log as a tree, leaf by leaf, in order: the right
@@ -203,10 +210,14 @@ apr_status_t walk_want_consistency(audit_walk_t *w, uint64_t size1,
                                    uint64_t size2);
 /* Keep the hash of leaf @p index (w->leaf). */
 void walk_want_leaf(audit_walk_t *w, uint64_t index);
-/* Keep what walk_root_at() needs (4 MB). */
+/* Keep what walk_root_at() needs (10 MB: the edge at every 16th size,
+ * so that a root takes 8 leaves on average, not 32). */
 void walk_keep_history(audit_walk_t *w, apr_pool_t *p);
 /* Add the line (without its newline) as the next leaf. */
 apr_status_t walk_leaf(audit_walk_t *w, const char *line, size_t len);
+/* The same, given the line's leaf hash (verify_merkle_leaf_hash). */
+apr_status_t walk_leaf_hash(audit_walk_t *w,
+                            const unsigned char leaf[VERIFY_MERKLE_HASH_LEN]);
 /* The root of the tree of @p size leaves, no larger than the tree so
  * far: APR_SUCCESS; APR_EINVAL when larger; APR_INCOMPLETE when it is
  * further back than the history kept; APR_ENOENT when it is below the
@@ -293,7 +304,7 @@ int pick_scan(const audit_args_t *a, const char *cmd, audit_walk_t *w,
 /* The picked checkpoint after a proof: where it is, its key, the note. */
 void pick_print(const audit_pick_t *pk, apr_pool_t *p);
 
-/* -- the chain, as the commands read it (chain.c) ------------------- */
+/* -- the chain, as the commands read it (chain.c, threads.c) -------- */
 
 /* A scan of the command's files from its checkpoint on, calling
  * @p line_fn with @p ctx; nothing printed as found. */
@@ -301,6 +312,15 @@ void scan_init(verify_scan_t *s, const audit_args_t *a,
                verify_scan_line_fn line_fn, void *ctx, apr_pool_t *p);
 /* verify_chain_scan(), saying why when it could not finish. */
 int scan_run(verify_scan_t *s);
+/* The same with the lines' work spread over threads
+ * (verify_chain_scan_par; par->threads from scan_threads). */
+int scan_run_par(verify_scan_t *s, const verify_par_t *par);
+/* par->threads and par->window from the environment: VERIFY_AUDIT_THREADS
+ * (threads checking lines; 1: the one-thread scan; default: the online
+ * CPUs, at most SCAN_THREADS_DEFAULT_MAX) and VERIFY_AUDIT_WINDOW (lines
+ * of a window). 0, or -1 with the fault said (a usage error). */
+#define SCAN_THREADS_DEFAULT_MAX 8
+int scan_threads(verify_par_t *par);
 /* scan_run() refusing a broken chain: 0, or 1 with the reason printed. */
 int scan_intact(verify_scan_t *s, const char *cmd);
 /* "files:" and "chain:" lines of a text header. */

@@ -124,16 +124,20 @@ int walk_proof_done(const audit_walk_t *w)
 
 apr_status_t walk_leaf(audit_walk_t *w, const char *line, size_t len)
 {
-    const verify_merkle_range_t *r;
     unsigned char leaf[HLEN];
+    apr_status_t rv = verify_merkle_leaf_hash(line, len, leaf);
+
+    return rv != APR_SUCCESS ? rv : walk_leaf_hash(w, leaf);
+}
+
+apr_status_t walk_leaf_hash(audit_walk_t *w, const unsigned char leaf[HLEN])
+{
+    const verify_merkle_range_t *r;
     audit_want_t *x;
     uint64_t i = w->edge.size;
     apr_status_t rv;
 
-    rv = verify_merkle_leaf_hash(line, len, leaf);
-    if (rv == APR_SUCCESS) {
-        rv = verify_merkle_edge_append(&w->edge, leaf);
-    }
+    rv = verify_merkle_edge_append(&w->edge, leaf);
     if (rv != APR_SUCCESS) {
         return rv;
     }

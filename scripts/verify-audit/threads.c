@@ -1,0 +1,52 @@
+/*
+ * threads.c -- how many threads check the lines of a scan, and how many
+ * lines they take at a time: from the environment, since the answer
+ * depends on the machine, not on the question asked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "tool.h"
+
+/* A whole number from @p lo to @p hi in the variable @p name: 1 given
+ * (*out), 0 not set, -1 not such a number (said). */
+static int env_number(const char *name, long lo, long hi, long *out)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n;
+
+    if (!v || !*v) {
+        return 0;
+    }
+    n = strtol(v, &end, 10);
+    if (*end || end == v || n < lo || n > hi || v[0] == '+'
+        || v[0] == '-' || v[0] == ' ') {
+        fprintf(stderr, PROG ": %s must be a whole number from %ld to "
+                "%ld\n", name, lo, hi);
+        return -1;
+    }
+    *out = n;
+    return 1;
+}
+
+int scan_threads(verify_par_t *par)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN), w = 0;
+    int rc;
+
+    if (n < 1) {
+        n = 1;
+    }
+    if (n > SCAN_THREADS_DEFAULT_MAX) {
+        n = SCAN_THREADS_DEFAULT_MAX;
+    }
+    rc = env_number("VERIFY_AUDIT_THREADS", 1, VERIFY_PAR_MAX_THREADS, &n);
+    if (rc < 0
+        || env_number("VERIFY_AUDIT_WINDOW", 1, VERIFY_PAR_WINDOW, &w) < 0) {
+        return -1;
+    }
+    par->threads = (int)n;
+    par->window = (size_t)w;
+    return 0;
+}
