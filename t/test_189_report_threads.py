@@ -1,6 +1,7 @@
-"""`verify-audit report` with its hashes on a second thread (issue 8 item
-8): each line's RFC 6962 leaf and each query's SHA-256 are computed by
-another thread while the month is read (hash_ahead.c). The sheet and its
+"""`verify-audit report` with work on a second thread (issue 8 item 8):
+each line's RFC 6962 leaf, each query's SHA-256 and the anomaly flags'
+count of each query are done by another thread while the month is read
+(hash_ahead.c). The sheet and its
 CSV must be the same byte for byte whatever VERIFY_AUDIT_THREADS says
 (1: the one-thread path), on a sound month, a month with a changed line,
 and without --verifier; a bad value is a usage error that writes
@@ -75,6 +76,9 @@ def test_sound_month_same_sheet(month, tmp_path):
                                               "--verifier", verifier)
     assert rc == 0, err
     assert "checkpoints verified" in sheet
+    # the flags, counted on the hashing thread too, found lines
+    found = re.search(r"Anomaly flags \(R5\.2\): (\d+) line", sheet)
+    assert found and int(found.group(1)) > 100
 
 
 def test_without_verifier_same_sheet(month, tmp_path):

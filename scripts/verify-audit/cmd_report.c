@@ -134,8 +134,9 @@ static int sheet_seen(month_t *m, const month_seen_t *l)
     size_t rlen = 0;
     int64_t st = 0, seq = 0, item;
 
-    /* the line's leaf is added to h->walk by month.c (m->walk) */
-    sheet_flags_line(&h->flags, l);
+    /* the line's leaf is added to h->walk by month.c (m->walk); the
+     * flags count the query on the hashing thread when there is one */
+    sheet_flags_line(&h->flags, l, m->ahead);
     if (l->q) {
         verify_flat_int(l->flat, "status", &st);
         if (st == 200) {

@@ -6,11 +6,14 @@
  * hashing thread takes them in the same order, adds each line to the
  * walk as a leaf and hashes each query, the digests kept in the batch.
  * The reader puts them in place (qline_t.digest) when it takes the
- * batch back to fill it again, and at the end. The walk is only the
- * hashing thread's until hash_ahead_end() has joined it. Copying a
- * line costs a fraction of hashing it twice.
+ * batch back to fill it again, and at the end. The anomaly flags'
+ * queries go the same way (their few strings copied), in the lines'
+ * order. The walk and the flags are only the hashing thread's until
+ * hash_ahead_end() has joined it. Copying a line costs a fraction of
+ * hashing it twice.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +24,19 @@
 #define BATCH_BYTES (256 * 1024)
 #define BATCH_LINES 1024
 
+/* The strings of a query for the flags, as offsets in a batch's bytes
+ * (NO_STR: none): ts, client, operator, subject_tag, reason. */
+#define NSTR 5
+#define NO_STR ((size_t)-1)
+
 typedef struct ahead_line_t {
     size_t off, len;            /* in the batch's bytes */
     size_t qi;                  /* query, or HASH_AHEAD_NO_QUERY */
     unsigned char digest[32];
+    verify_flags_t *flags;      /* not a line: a query for these flags */
+    int before;                 /* verify_flags_before(), not _add() */
+    verify_flags_query_t fq;    /* its strings at str[] */
+    size_t str[NSTR];
 } ahead_line_t;
 
 typedef struct batch_t {
@@ -73,6 +85,26 @@ static int hash_one(audit_walk_t *walk, const char *line, size_t len,
     return 0;
 }
 
+/* A query given to the flags, on the hashing thread: its strings
+ * pointed back into the batch's bytes. */
+static void flags_one(ahead_line_t *l, const char *bytes)
+{
+    verify_flags_query_t fq = l->fq;
+    const char **str[NSTR] = { &fq.ts, &fq.client, &fq.operator_,
+                               &fq.subject_tag, &fq.reason };
+    int k;
+
+    for (k = 0; k < NSTR; k++) {
+        *str[k] = l->str[k] == NO_STR ? NULL : bytes + l->str[k];
+    }
+    if (l->before) {
+        verify_flags_before(l->flags, &fq);
+    }
+    else {
+        verify_flags_add(l->flags, &fq);
+    }
+}
+
 static void *hash_thread(void *arg)
 {
     hash_ahead_t *h = arg;
@@ -93,7 +125,10 @@ static void *hash_thread(void *arg)
         b = &h->b[at];
         for (i = 0; i < b->n && !b->failed; i++) {
             ahead_line_t *l = &b->line[i];
-            if (hash_one(h->walk, b->bytes + l->off, l->len,
+            if (l->flags) {
+                flags_one(l, b->bytes);
+            }
+            else if (hash_one(h->walk, b->bytes + l->off, l->len,
                          l->qi != HASH_AHEAD_NO_QUERY, l->digest) != 0) {
                 b->failed = 1;
             }
@@ -247,9 +282,57 @@ int hash_ahead_line(hash_ahead_t *h, const char *line, size_t len,
     l->off = b->used;
     l->len = len;
     l->qi = qi;
+    l->flags = NULL;
     memcpy(b->bytes + b->used, line, len);
     b->used += len;
     return 0;
+}
+
+void hash_ahead_flags(hash_ahead_t *h, verify_flags_t *f,
+                      const verify_flags_query_t *fq, int before)
+{
+    const char *str[NSTR] = { fq->ts, fq->client, fq->operator_,
+                              fq->subject_tag, fq->reason };
+    const size_t len[NSTR] = { fq->ts_len, fq->client_len,
+                               fq->operator_len, fq->tag_len,
+                               fq->reason_len };
+    size_t need = 0;
+    batch_t *b;
+    ahead_line_t *l;
+    int k;
+
+    for (k = 0; k < NSTR; k++) {
+        need += str[k] ? len[k] : 0;
+    }
+    if (h->threaded && need > BATCH_BYTES) {
+        batch_drain(h);         /* the queries before it first */
+    }
+    if (!h->threaded || need > BATCH_BYTES) {
+        if (before) {
+            verify_flags_before(f, fq);
+        }
+        else {
+            verify_flags_add(f, fq);
+        }
+        return;
+    }
+    b = &h->b[h->fill];
+    if (b->n == BATCH_LINES || BATCH_BYTES - b->used < need) {
+        batch_pass(h);
+        b = &h->b[h->fill];
+    }
+    l = &b->line[b->n++];
+    l->qi = HASH_AHEAD_NO_QUERY;
+    l->flags = f;
+    l->before = before;
+    l->fq = *fq;
+    for (k = 0; k < NSTR; k++) {
+        l->str[k] = str[k] ? b->used : NO_STR;
+        if (str[k]) {
+            memcpy(b->bytes + b->used, str[k], len[k]);
+            b->used += len[k];
+        }
+    }
 }
 
 int hash_ahead_end(hash_ahead_t *h)
