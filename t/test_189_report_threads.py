@@ -121,3 +121,15 @@ def test_bad_threads_value_writes_nothing(month, tmp_path, value):
     assert "VERIFY_AUDIT_THREADS must be a whole number from 1 to 64" in err
     assert sheet is None
     assert not os.path.exists(str(tmp_path / "bad.csv"))
+
+
+def test_bad_threads_value_several_nodes(month, tmp_path):
+    """Read before anything, for the sheet of several nodes too."""
+    audit, verifier = month
+    other = str(tmp_path / "node2")
+    os.makedirs(other)
+    rc, err, sheet, _ = report(audit, tmp_path / "bad", "0",
+                               "--verifier", verifier, other)
+    assert rc == 2
+    assert "VERIFY_AUDIT_THREADS must be a whole number" in err
+    assert sheet is None

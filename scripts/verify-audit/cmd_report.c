@@ -885,12 +885,13 @@ int cmd_report(const audit_args_t *a, apr_pool_t *p)
     month_t m;
     int rc, threads;
 
-    if (a->nodes) {
-        return report_nodes(a, p);
-    }
-    /* a bad VERIFY_AUDIT_THREADS writes nothing */
+    /* a bad VERIFY_AUDIT_THREADS writes nothing (several nodes are
+     * read on one thread) */
     if (audit_env_threads(&threads) != 0) {
         return 2;
+    }
+    if (a->nodes) {
+        return report_nodes(a, p);
     }
     memset(&m, 0, sizeof(m));
     memset(&h, 0, sizeof(h));
