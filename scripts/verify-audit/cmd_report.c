@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
+#include "env_threads.h"
 #include "month.h"
 #include "print.h"
 #include "sheet.h"
@@ -133,11 +134,9 @@ static int sheet_seen(month_t *m, const month_seen_t *l)
     size_t rlen = 0;
     int64_t st = 0, seq = 0, item;
 
-    sheet_flags_line(&h->flags, l);
-    if (h->nkeys && walk_leaf(&h->walk, l->line, l->len) != APR_SUCCESS) {
-        fprintf(stderr, PROG ": cannot hash (OpenSSL)\n");
-        return -1;
-    }
+    /* the line's leaf is added to h->walk by month.c (m->walk); the
+     * flags count the query on the hashing thread when there is one */
+    sheet_flags_line(&h->flags, l, m->ahead);
     if (l->q) {
         verify_flat_int(l->flat, "status", &st);
         if (st == 200) {
@@ -884,8 +883,13 @@ int cmd_report(const audit_args_t *a, apr_pool_t *p)
     sheet_t h;
     reader_t r;
     month_t m;
-    int rc;
+    int rc, threads;
 
+    /* a bad VERIFY_AUDIT_THREADS writes nothing (several nodes are
+     * read on one thread) */
+    if (audit_env_threads(&threads) != 0) {
+        return 2;
+    }
     if (a->nodes) {
         return report_nodes(a, p);
     }
@@ -928,6 +932,8 @@ int cmd_report(const audit_args_t *a, apr_pool_t *p)
     verify_date_format(verify_date_month_end(
         verify_date_parse_month(a->month, strlen(a->month))), h.last);
     m.summary = 1;
+    m.walk = h.nkeys ? &h.walk : NULL;
+    m.threads = threads;
     m.each = sheet_seen;
     m.each_ctx = &h;
     h.broken = month_scan(&s, &m, a, 1, p);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <apr_strings.h>
 #include <openssl/evp.h>
+#include "hash_ahead.h"
 #include "month.h"
 #include "print.h"
 
@@ -224,11 +225,6 @@ static int month_line(verify_scan_t *s, const char *line, size_t len,
     q->off = off;
     q->file = fi;
     q->bad = bad;
-    /* one fetched digest, not EVP_sha256()'s lookup under a lock */
-    if (verify_sha256(line, len, q->digest) != APR_SUCCESS) {
-        fprintf(stderr, PROG ": cannot hash (OpenSSL)\n");
-        return -1;
-    }
     if (m->seed) {
         char suffix[VERIFY_SAMPLE_SUFFIX_MAX];
         int64_t item;
@@ -248,6 +244,12 @@ static int month_line(verify_scan_t *s, const char *line, size_t len,
     }
 
 seen:
+    /* the leaf (m->walk) and the query's digest, maybe on a thread */
+    if (hash_ahead_line(m->ahead, line, len, q ? (size_t)(q - m->q)
+                        : HASH_AHEAD_NO_QUERY) != 0) {
+        json_decref(owned);
+        return -1;
+    }
     rc = 0;
     if (m->each) {
         seen.j = query ? NULL : j;
@@ -283,7 +285,15 @@ int month_scan(verify_scan_t *s, month_t *m, const audit_args_t *a,
     m->by_check = apr_hash_make(p);
     m->by_service = apr_hash_make(p);
     m->recovers = apr_array_make(p, 4, sizeof(json_t *));
+    m->ahead = hash_ahead_start(m->walk, &m->q, m->threads);
+    if (!m->ahead) {
+        return -1;
+    }
     rc = scan_run(s);
+    if (hash_ahead_end(m->ahead) != 0) {
+        rc = -1;
+    }
+    m->ahead = NULL;
     month_checks(m);
     return rc;
 }

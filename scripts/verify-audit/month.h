@@ -51,6 +51,12 @@ struct month_t {
     const unsigned char *seed;  /* sample: rank by it; NULL: no rank */
     size_t seed_len;
     int summary;                /* report: count by error, client, check */
+    audit_walk_t *walk;         /* report: every line read a leaf of it
+                                   (NULL: none); the walk is the hashing
+                                   thread's until month_scan() returns */
+    int threads;                /* VERIFY_AUDIT_THREADS (0 or 1: hash
+                                   on the reading thread) */
+    struct hash_ahead_t *ahead; /* the hashes (hash_ahead.c) */
     qline_t *q;                 /* the queries, in chain order */
     size_t n, cap;
     uint64_t answered, bad;

@@ -135,12 +135,15 @@ typedef struct sheet_flags_t {
     size_t extra;               /* ... of which not drawn at random */
 } sheet_flags_t;
 
-/* The thresholds (--flags); 0, or 2 having said why. */
+/* The thresholds (--flags); 0, or 2 having said why (1: out of
+ * memory). The flags get a pool of their own (see hash_ahead_flags). */
 int sheet_flags_init(sheet_flags_t *sf, const audit_args_t *a,
                      apr_pool_t *p);
 /* Every line of the scan: the query lines up to the month's end feed
- * the flags, as sample's do. */
-void sheet_flags_line(sheet_flags_t *sf, const month_seen_t *l);
+ * the flags, as sample's do; through @p ahead (hash_ahead_flags), or
+ * here when it is NULL. */
+void sheet_flags_line(sheet_flags_t *sf, const month_seen_t *l,
+                      struct hash_ahead_t *ahead);
 /* The scan is over: the month's flags, counted against the random
  * draw @p d (flagged lines join the sample on top of it). */
 void sheet_flags_end(sheet_flags_t *sf, const month_t *m, draw_t *d,

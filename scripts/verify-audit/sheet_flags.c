@@ -12,13 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
+#include "hash_ahead.h"
 #include "print.h"
 #include "sheet.h"
 #include "verify_pii.h"
 
+static apr_status_t flags_pool_free(void *data)
+{
+    apr_pool_destroy(data);
+    return APR_SUCCESS;
+}
+
 int sheet_flags_init(sheet_flags_t *sf, const audit_args_t *a,
                      apr_pool_t *p)
 {
+    apr_allocator_t *al = NULL;
+    apr_pool_t *fp = NULL;
     int rc;
 
     memset(sf, 0, sizeof(*sf));
@@ -27,12 +36,27 @@ int sheet_flags_init(sheet_flags_t *sf, const audit_args_t *a,
         return rc;
     }
     sf->month = a->month;
-    sf->f = verify_flags_make(&sf->fc, p);
+    /* the flags in a pool of their own, with its own allocator: they
+     * may be counted on the hashing thread (hash_ahead.c) while the
+     * reading thread allocates from @p p */
+    if (apr_allocator_create(&al) != APR_SUCCESS
+        || apr_pool_create_unmanaged_ex(&fp, NULL, al) != APR_SUCCESS) {
+        if (al) {
+            apr_allocator_destroy(al);
+        }
+        fprintf(stderr, PROG ": out of memory\n");
+        return 1;
+    }
+    apr_allocator_owner_set(al, fp);
+    apr_pool_cleanup_register(p, fp, flags_pool_free,
+                              apr_pool_cleanup_null);
+    sf->f = verify_flags_make(&sf->fc, fp);
     sf->buf = apr_palloc(p, VERIFY_AUDIT_LINE_MAX);
     return 0;
 }
 
-void sheet_flags_line(sheet_flags_t *sf, const month_seen_t *l)
+void sheet_flags_line(sheet_flags_t *sf, const month_seen_t *l,
+                      struct hash_ahead_t *ahead)
 {
     verify_flags_query_t fq;
     const char *op, *ts;
@@ -57,7 +81,10 @@ void sheet_flags_line(sheet_flags_t *sf, const month_seen_t *l)
         return;
     }
     flags_query_read(l->flat, (uint64_t)seq, sf->buf, &fq);
-    if (where < 0) {
+    if (ahead) {
+        hash_ahead_flags(ahead, sf->f, &fq, where < 0);
+    }
+    else if (where < 0) {
         verify_flags_before(sf->f, &fq);
     }
     else {

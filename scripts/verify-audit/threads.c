@@ -1,12 +1,13 @@
 /*
- * threads.c -- how many threads check the lines of a scan, and how many
- * lines they take at a time: from the environment, since the answer
- * depends on the machine, not on the question asked.
+ * threads.c -- how many threads check the lines of verify's scan
+ * (VERIFY_AUDIT_THREADS, read by env_threads.c for every command), and
+ * how many lines they take at a time (VERIFY_AUDIT_WINDOW).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "tool.h"
+#include "env_threads.h"
 
 /* A whole number from @p lo to @p hi in the variable @p name: 1 given
  * (*out), 0 not set, -1 not such a number (said). */
@@ -32,21 +33,16 @@ static int env_number(const char *name, long lo, long hi, long *out)
 
 int scan_threads(verify_par_t *par)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN), w = 0;
-    int rc;
+    int n;
+    long w = 0;
 
-    if (n < 1) {
-        n = 1;
-    }
-    if (n > SCAN_THREADS_DEFAULT_MAX) {
-        n = SCAN_THREADS_DEFAULT_MAX;
-    }
-    rc = env_number("VERIFY_AUDIT_THREADS", 1, VERIFY_PAR_MAX_THREADS, &n);
-    if (rc < 0
+    /* the count as every command reads it (env_threads.c); the window
+     * is verify's own */
+    if (audit_env_threads(&n) != 0
         || env_number("VERIFY_AUDIT_WINDOW", 1, VERIFY_PAR_WINDOW, &w) < 0) {
         return -1;
     }
-    par->threads = (int)n;
+    par->threads = n > VERIFY_PAR_MAX_THREADS ? VERIFY_PAR_MAX_THREADS : n;
     par->window = (size_t)w;
     return 0;
 }

@@ -317,9 +317,9 @@ int scan_run(verify_scan_t *s);
 int scan_run_par(verify_scan_t *s, const verify_par_t *par);
 /* par->threads and par->window from the environment: VERIFY_AUDIT_THREADS
  * (threads checking lines; 1: the one-thread scan; default: the online
- * CPUs, at most SCAN_THREADS_DEFAULT_MAX) and VERIFY_AUDIT_WINDOW (lines
- * of a window). 0, or -1 with the fault said (a usage error). */
-#define SCAN_THREADS_DEFAULT_MAX 8
+ * CPUs, at most AUDIT_THREADS_DEFAULT_MAX: env_threads.h) and
+ * VERIFY_AUDIT_WINDOW (lines of a window). 0, or -1 with the fault said
+ * (a usage error). */
 int scan_threads(verify_par_t *par);
 /* scan_run() refusing a broken chain: 0, or 1 with the reason printed. */
 int scan_intact(verify_scan_t *s, const char *cmd);
