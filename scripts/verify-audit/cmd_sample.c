@@ -480,19 +480,13 @@ static int cmp_refusal(const void *x, const void *y)
     return strcmp(a->error ? a->error : "", b->error ? b->error : "");
 }
 
-static void print_counts(const draw_t *d, apr_pool_t *p)
+void print_refusals_and_size(apr_hash_t *refusals, apr_uint64_t answered,
+                             size_t k, apr_pool_t *p)
 {
-    const sample_scan_t *ss = &d->ss;
-    apr_array_header_t *rs;
+    apr_array_header_t *rs = hash_sorted(refusals, cmp_refusal, p);
     const refusal_t *r;
-    const char *rule;
-    int i, k;
+    int i;
 
-    printf("population:   %" APR_UINT64_T_FMT " answered quer%s (status "
-           "200)\n", ss->answered, ss->answered == 1 ? "y" : "ies");
-    printf("refusals:     %" APR_UINT64_T_FMT "%s\n", ss->refused,
-           ss->refused ? ", not in the population and never drawn:" : "");
-    rs = hash_sorted(ss->refusals, cmp_refusal, p);
     for (i = 0; i < rs->nelts; i++) {
         r = APR_ARRAY_IDX(rs, i, const refusal_t *);
         printf("                %" APR_UINT64_T_FMT "  %s\n", r->n,
@@ -501,17 +495,30 @@ static void print_counts(const draw_t *d, apr_pool_t *p)
                                                              : "-"))
                          : "(other errors)");
     }
-    if (ss->answered < VERIFY_SAMPLE_MIN) {
-        printf("sample size:  %" APR_SIZE_T_FMT ", rule: %s\n", d->k,
-               verify_sample_rule((size_t)ss->answered));
+    if (answered < VERIFY_SAMPLE_MIN) {
+        printf("sample size:  %" APR_SIZE_T_FMT ", rule: %s\n", k,
+               verify_sample_rule((size_t)answered));
     }
     else {
         printf("sample size:  %" APR_SIZE_T_FMT ", rule: %s: ceil(%d %% of %"
                APR_UINT64_T_FMT ") = %" APR_SIZE_T_FMT ", at least %d\n",
-               d->k, verify_sample_rule((size_t)ss->answered),
-               VERIFY_SAMPLE_PERCENT, ss->answered,
-               verify_sample_share((size_t)ss->answered), VERIFY_SAMPLE_MIN);
+               k, verify_sample_rule((size_t)answered),
+               VERIFY_SAMPLE_PERCENT, answered,
+               verify_sample_share((size_t)answered), VERIFY_SAMPLE_MIN);
     }
+}
+
+static void print_counts(const draw_t *d, apr_pool_t *p)
+{
+    const sample_scan_t *ss = &d->ss;
+    const char *rule;
+    int k;
+
+    printf("population:   %" APR_UINT64_T_FMT " answered quer%s (status "
+           "200)\n", ss->answered, ss->answered == 1 ? "y" : "ies");
+    printf("refusals:     %" APR_UINT64_T_FMT "%s\n", ss->refused,
+           ss->refused ? ", not in the population and never drawn:" : "");
+    print_refusals_and_size(ss->refusals, ss->answered, d->k, p);
     printf("seed:         %s\n", d->seed_hex);
     printf("              (%s)\n", d->seed_from);
     printf("selection:    the %" APR_SIZE_T_FMT " smallest HMAC-SHA256(seed, "

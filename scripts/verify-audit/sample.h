@@ -194,4 +194,9 @@ int preview_begin(void);
 /* Print what was kept, every line marked: 0, or 1 when it failed. */
 int preview_end(void);
 
+/* sample's listing: the refusals by kind (most first), then the sample
+ * size and its rule (cmd_sample.c; one node or several). */
+void print_refusals_and_size(apr_hash_t *refusals, apr_uint64_t answered,
+                             size_t k, apr_pool_t *p);
+
 #endif /* VERIFY_AUDIT_SAMPLE_H */

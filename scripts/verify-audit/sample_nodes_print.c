@@ -91,25 +91,11 @@ static void print_node(const node_t *n, apr_pool_t *p)
     print_note(cp->note, "                ", p);
 }
 
-static int cmp_refusal(const void *x, const void *y)
-{
-    const refusal_t *a = *(refusal_t *const *)x, *b = *(refusal_t *const *)y;
-
-    if (a->n != b->n) {
-        return a->n > b->n ? -1 : 1;
-    }
-    if (a->status != b->status) {
-        return a->status - b->status;
-    }
-    return strcmp(a->error ? a->error : "", b->error ? b->error : "");
-}
 
 static void print_counts(const nodes_t *ns, apr_pool_t *p)
 {
-    apr_array_header_t *rs;
-    const refusal_t *r;
     const char *rule;
-    int i, k;
+    int k;
 
     printf("seed:         %s\n", ns->seed_hex);
     printf("              (%s%s: docs/audit-guide.md shows it done with "
@@ -121,26 +107,7 @@ static void print_counts(const nodes_t *ns, apr_pool_t *p)
            ns->answered == 1 ? "y" : "ies", ns->nn);
     printf("refusals:     %" APR_UINT64_T_FMT "%s\n", ns->refused,
            ns->refused ? ", not in the population and never drawn:" : "");
-    rs = hash_sorted(ns->refusals, cmp_refusal, p);
-    for (i = 0; i < rs->nelts; i++) {
-        r = APR_ARRAY_IDX(rs, i, const refusal_t *);
-        printf("                %" APR_UINT64_T_FMT "  %s\n", r->n,
-               r->status ? safe_str(p, apr_psprintf(p, "%d %s", r->status,
-                                                    r->error ? r->error
-                                                             : "-"))
-                         : "(other errors)");
-    }
-    if (ns->answered < VERIFY_SAMPLE_MIN) {
-        printf("sample size:  %" APR_SIZE_T_FMT ", rule: %s\n", ns->k,
-               verify_sample_rule((size_t)ns->answered));
-    }
-    else {
-        printf("sample size:  %" APR_SIZE_T_FMT ", rule: %s: ceil(%d %% of %"
-               APR_UINT64_T_FMT ") = %" APR_SIZE_T_FMT ", at least %d\n",
-               ns->k, verify_sample_rule((size_t)ns->answered),
-               VERIFY_SAMPLE_PERCENT, ns->answered,
-               verify_sample_share((size_t)ns->answered), VERIFY_SAMPLE_MIN);
-    }
+    print_refusals_and_size(ns->refusals, ns->answered, ns->k, p);
     printf("selection:    the %" APR_SIZE_T_FMT " smallest HMAC-SHA256(seed, "
            "NODE:request_id) of the\n              answered queries of all "
            "nodes (NODE:request_id/item for a\n              subject of a "
