@@ -826,13 +826,13 @@ static void sheet_signoff(sheet_t *h, const verify_scan_t *s,
 
 /* -- the command -------------------------------------------------------- */
 
-/* Where the HTML and the CSV go: 0, or the exit status. */
-static int sheet_open(sheet_t *h, const audit_args_t *a, apr_pool_t *p)
+int sheet_files(const audit_args_t *a, FILE **o, csv_t *c,
+                const char *const *head, int ncols, apr_pool_t *p)
 {
-    static const char *const head[CSV_COLS] = { CSV_HEAD };
     const char *csv = a->csv;
     size_t l;
 
+    *o = stdout;
     if (a->output) {
         l = strlen(a->output);
         if (!csv) {
@@ -850,14 +850,22 @@ static int sheet_open(sheet_t *h, const audit_args_t *a, apr_pool_t *p)
                     "\n");
             return 2;
         }
-        h->o = fopen(a->output, "w");
-        if (!h->o) {
+        *o = fopen(a->output, "w");
+        if (!*o) {
             fprintf(stderr, PROG ": cannot write %s: %s\n",
                     safe_str(p, a->output), strerror(errno));
             return 1;
         }
     }
-    return csv ? csv_open(&h->csv, csv, head, CSV_COLS, p) : 0;
+    return csv ? csv_open(c, csv, head, ncols, p) : 0;
+}
+
+/* Where the HTML and the CSV go: 0, or the exit status. */
+static int sheet_open(sheet_t *h, const audit_args_t *a, apr_pool_t *p)
+{
+    static const char *const head[CSV_COLS] = { CSV_HEAD };
+
+    return sheet_files(a, &h->o, &h->csv, head, CSV_COLS, p);
 }
 
 static int sheet_close(sheet_t *h, const audit_args_t *a, int failed,

@@ -244,32 +244,8 @@ static void sheet_signoff(nsheet_t *h)
 static int open_out(nsheet_t *h, apr_pool_t *p)
 {
     static const char *const head[NODES_CSV_COLS] = { CSV_HEAD, "node" };
-    const audit_args_t *a = h->a;
-    const char *csv = a->csv;
-    size_t l;
 
-    h->o = stdout;
-    if (a->output) {
-        l = strlen(a->output);
-        if (!csv) {
-            l -= l > 5 && !strcmp(a->output + l - 5, ".html") ? 5
-                 : l > 4 && !strcmp(a->output + l - 4, ".htm") ? 4 : 0;
-            csv = apr_pstrcat(p, apr_pstrmemdup(p, a->output, l), ".csv",
-                              NULL);
-        }
-        if (!strcmp(csv, a->output)) {
-            fprintf(stderr, PROG ": --csv and --output name the same file"
-                    "\n");
-            return 2;
-        }
-        h->o = fopen(a->output, "w");
-        if (!h->o) {
-            fprintf(stderr, PROG ": cannot write %s: %s\n",
-                    safe_str(p, a->output), strerror(errno));
-            return 1;
-        }
-    }
-    return csv ? csv_open(&h->csv, csv, head, NODES_CSV_COLS, p) : 0;
+    return sheet_files(h->a, &h->o, &h->csv, head, NODES_CSV_COLS, p);
 }
 
 int report_nodes(const audit_args_t *a, apr_pool_t *p)

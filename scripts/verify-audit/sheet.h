@@ -36,6 +36,11 @@ typedef struct csv_t {
  * with the reason said. */
 int csv_open(csv_t *c, const char *path, const char *const *head, int ncols,
              apr_pool_t *p);
+/* Where a sheet goes: the HTML to --output (else stdout) into *o, the CSV
+ * to --csv, or beside --output as NAME.csv, opened into *c with @p head
+ * (cmd_report.c; one node or several). 0, or the exit status (said). */
+int sheet_files(const audit_args_t *a, FILE **o, csv_t *c,
+                const char *const *head, int ncols, apr_pool_t *p);
 /* One cell (NULL: empty): made safe as the sheet shows text, quoted
  * when it holds , " or a line break, and prefixed with ' when it starts
  * with = + - @ (so no spreadsheet runs it as a formula). */
