@@ -585,3 +585,28 @@ def test_an_open_month_is_only_previewed_and_marked(cluster):
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout.splitlines()[0])["official"] is True
     assert "is closed on every node" in res.stderr
+
+
+# Where the sheet goes (sheet_files, one function for one node and for
+# several): --csv naming the --output file is refused before anything is
+# read or written; without --csv the CSV goes beside the HTML.
+def test_csv_and_output_the_same_file_refused(cluster, tmp_path):
+    c = cluster
+    html = str(tmp_path / "sheet.html")
+    for dirs in ([c.dirs["node-a"]], [c.dirs[n] for n in NODES]):
+        res = audit("report", "--month", MONTH, *keys(c), "--output", html,
+                    "--csv", html, *dirs)
+        assert res.returncode == 2, res.stderr
+        assert "--csv and --output name the same file" in res.stderr
+        assert not os.path.exists(html), "nothing written"
+
+
+def test_csv_beside_the_output_for_several_nodes(cluster, tmp_path):
+    c = cluster
+    html = str(tmp_path / "sheet.htm")
+    res = audit("report", "--month", MONTH, *keys(c), "--output", html,
+                *[c.dirs[n] for n in NODES])
+    assert res.returncode == 0, res.stderr
+    with open(str(tmp_path / "sheet.csv"), encoding="utf-8-sig") as f:
+        head = f.readline()
+    assert head.rstrip("\r\n").endswith(",node")
