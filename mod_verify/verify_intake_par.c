@@ -173,6 +173,7 @@ static apr_status_t intake_par(intake_t *in, const char *buf, size_t len,
         parts[k].from = cut[k];
         parts[k].to = cut[k + 1];
         parts[k].active = cut[k] < cut[k + 1];
+        parts[k].bad = (size_t)-1;      /* an empty range has no fault */
         parts[k].par = par;
         parts[k].in.drop = in->drop;
         parts[k].in.drop_ctx = in->drop_ctx;

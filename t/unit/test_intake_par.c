@@ -377,6 +377,32 @@ static void test_join(void)
     close(dirfd);
 }
 
+/* Batches smaller than the threads asked for: a range may hold nothing
+ * (the cut falls past the last line feed), and an empty range has no
+ * fault. One record, and none at all, with 2 to 8 threads. */
+static void test_tiny(void)
+{
+    static const unsigned threads[] = { 2, 3, 8 };
+    size_t rows, len, k;
+    run_t one, par;
+
+    for (rows = 0; rows <= 2; rows++) {
+        char *b = batch(rows, &len);
+
+        run(b, len, 0, 0, &one);
+        for (k = 0; k < sizeof(threads) / sizeof(threads[0]); k++) {
+            run(b, len, threads[k], 0, &par);
+            ok(par.rv == one.rv && par.got.n == rows
+               && (one.err == NULL) == (par.err == NULL)
+               && same_records(&one, &par),
+               "%zu record(s), %u threads: as one thread (%s)", rows,
+               threads[k], par.err ? par.err : "ok");
+            free(par.got.r);
+        }
+        free(one.got.r);
+    }
+}
+
 int main(void)
 {
     unit_begin();
@@ -385,5 +411,6 @@ int main(void)
     test_faults();
     test_duplicate_across();
     test_join();
+    test_tiny();
     return unit_end();
 }
