@@ -565,6 +565,18 @@ static void print_header(const draw_t *d, const audit_args_t *a,
     print_checkpoint(d, p);
 }
 
+void sample_row_cells(json_t *j, const squery_t *q, const char **raw,
+                      size_t *rlen, apr_pool_t *p)
+{
+    raw[0] = apr_psprintf(p, "%" APR_UINT64_T_FMT, q->seq);
+    raw[1] = line_ts(j, p);
+    query_cells(j, raw + 2, rlen + 2, p);
+    raw[8] = safe_subject(j, p);
+    raw[9] = status_text(j, p);
+    raw[10] = q->drawn ? (q->nflags ? "drawn+flagged" : "drawn")
+                       : "flagged";
+}
+
 /* The lines shown, as a table, then each flag with its reason. */
 static int print_table(draw_t *d, again_t *g, apr_pool_t *p)
 {
@@ -587,13 +599,7 @@ static int print_table(draw_t *d, again_t *g, apr_pool_t *p)
         if (!j) {
             return 1;
         }
-        raw[0] = apr_psprintf(p, "%" APR_UINT64_T_FMT, q->seq);
-        raw[1] = line_ts(j, p);
-        query_cells(j, raw + 2, rlen + 2, p);
-        raw[8] = safe_subject(j, p);
-        raw[9] = status_text(j, p);
-        raw[10] = q->drawn ? (q->nflags ? "drawn+flagged" : "drawn")
-                           : "flagged";
+        sample_row_cells(j, q, raw, rlen, p);
         table_add(&t, raw, rlen);
         json_decref(j);
     }

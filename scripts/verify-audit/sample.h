@@ -198,5 +198,10 @@ int preview_end(void);
  * size and its rule (cmd_sample.c; one node or several). */
 void print_refusals_and_size(apr_hash_t *refusals, apr_uint64_t answered,
                              size_t k, apr_pool_t *p);
+/* A listed line's 11 cells from seq to "sample" (its line @p j read
+ * again), as sample's table shows them (cmd_sample.c; the nodes' table
+ * puts its node before them). */
+void sample_row_cells(json_t *j, const squery_t *q, const char **raw,
+                      size_t *rlen, apr_pool_t *p);
 
 #endif /* VERIFY_AUDIT_SAMPLE_H */

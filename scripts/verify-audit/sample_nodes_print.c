@@ -150,13 +150,7 @@ static int print_table(nodes_t *ns, apr_pool_t *p)
             return 1;
         }
         raw[0] = node_id(x->n);
-        raw[1] = apr_psprintf(p, "%" APR_UINT64_T_FMT, x->q->seq);
-        raw[2] = line_ts(j, p);
-        query_cells(j, raw + 3, rlen + 3, p);
-        raw[9] = safe_subject(j, p);
-        raw[10] = status_text(j, p);
-        raw[11] = x->q->drawn ? (x->q->nflags ? "drawn+flagged" : "drawn")
-                              : "flagged";
+        sample_row_cells(j, x->q, raw + 1, rlen + 1, p);
         table_add(&t, raw, rlen);
         json_decref(j);
     }
