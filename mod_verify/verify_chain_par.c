@@ -203,7 +203,6 @@ static void *worker_main(void *arg)
         }
     }
     pthread_mutex_unlock(&par->mu);
-    verify_hash_thread_end();
     return NULL;
 }
 

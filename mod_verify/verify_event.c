@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <pwd.h>
-#include <openssl/evp.h>
 #include <apr_strings.h>
 #include "verify_audit_line.h"
 #include "verify_event.h"
 #include "verify_text.h"
+#include "verify_sha256.h"
 
 /* Bounds of the texts an event carries (escaped bytes). */
 #define SIGNER_MAX 1024
@@ -259,9 +259,8 @@ const char *verify_event_user(apr_pool_t *p)
 static void sha256_hex(const char *data, size_t len, char out[65])
 {
     unsigned char md[32];
-    unsigned int mdlen = 0;
 
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    verify_sha256_once(data, len, md);
     verify_hex(md, 32, out);
 }
 

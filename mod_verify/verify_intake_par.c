@@ -75,10 +75,6 @@ static void *part_thread(void *arg)
 
     pt->rc = par->guard ? par->guard(par->guard_ctx, pt->step, pt)
                         : pt->step(pt);
-    /* the hashes' per-thread contexts would outlive the thread: the
-     * importer's --watch starts threads for every batch */
-    verify_keys_thread_end();
-    verify_hash_thread_end();
     return NULL;
 }
 

@@ -69,10 +69,6 @@ void verify_keys_tag(const verify_keys_t *keys, verify_key_use_t use,
                      const void *data, size_t len,
                      unsigned char out[VERIFY_TAG_LEN]);
 
-/** Frees the calling thread's working context of verify_keys_tag(): for
- * a thread that ends before its process. */
-void verify_keys_thread_end(void);
-
 /** Bytes of a key check. */
 #define VERIFY_KEY_CHECK_LEN 16
 

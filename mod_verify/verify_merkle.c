@@ -10,8 +10,8 @@
  * tree, so each tests the other.
  */
 #include <string.h>
-#include <openssl/evp.h>
 #include "verify_merkle.h"
+#include "verify_sha256.h"
 
 #define HLEN VERIFY_MERKLE_HASH_LEN
 
@@ -25,42 +25,22 @@ static const unsigned char empty_root[HLEN] = {
 
 static const char *const hash_failed = "cannot hash (OpenSSL failure)";
 
-/* The writer hashes three or four times per line under its lock, the
- * parent's follower as often per line it reads: each thread keeps a
- * fetched digest and a context instead of looking SHA-256 up (a lock)
- * and allocating per hash (freed by verify_hash_thread_end). */
-static __thread EVP_MD *thread_md;
-static __thread EVP_MD_CTX *thread_ctx;
-
-void verify_hash_thread_end(void)
-{
-    EVP_MD_CTX_free(thread_ctx);
-    thread_ctx = NULL;
-    EVP_MD_free(thread_md);
-    thread_md = NULL;
-}
-
-/* SHA-256(a || b || c) into out, which may alias any input. */
+/* SHA-256(a || b || c) into out, which may alias any input. The writer
+ * hashes three or four times per line under its lock, a reader of the
+ * log as often per line it reads: the state is a value on the stack
+ * (verify_sha256.h), with no lookup, allocation or dispatch per hash. */
 static apr_status_t hash_parts(const void *a, size_t alen, const void *b,
                                size_t blen, const void *c, size_t clen,
                                unsigned char *out)
 {
+    verify_sha256_t s;
     unsigned char tmp[HLEN];
 
-    if (thread_md == NULL
-        && (thread_md = EVP_MD_fetch(NULL, "SHA2-256", NULL)) == NULL) {
-        return APR_ENOMEM;
-    }
-    if (thread_ctx == NULL && (thread_ctx = EVP_MD_CTX_new()) == NULL) {
-        return APR_ENOMEM;
-    }
-    if (!EVP_DigestInit_ex(thread_ctx, thread_md, NULL)
-        || (alen && !EVP_DigestUpdate(thread_ctx, a, alen))
-        || (blen && !EVP_DigestUpdate(thread_ctx, b, blen))
-        || (clen && !EVP_DigestUpdate(thread_ctx, c, clen))
-        || !EVP_DigestFinal_ex(thread_ctx, tmp, NULL)) {
-        return APR_ENOMEM;
-    }
+    verify_sha256_init(&s);
+    verify_sha256_update(&s, a, alen);
+    verify_sha256_update(&s, b, blen);
+    verify_sha256_update(&s, c, clen);
+    verify_sha256_final(&s, tmp);
     memcpy(out, tmp, HLEN);
     return APR_SUCCESS;
 }

@@ -64,13 +64,8 @@ typedef struct {
 typedef apr_status_t (*verify_merkle_leaf_fn)(void *ctx, uint64_t index,
                       unsigned char hash[VERIFY_MERKLE_HASH_LEN]);
 
-/** Free the calling thread's SHA-256 context and digest (kept per
- * thread by the hashes below): a thread that hashed calls it before it
- * ends, or they are lost with it. */
-void verify_hash_thread_end(void);
-
-/** Plain SHA-256 of @p data (the audit chain's line hash), with the
- * same per-thread digest and context as the tree's hashes.
+/** Plain SHA-256 of @p data (the audit chain's line hash), computed as
+ * the tree's hashes are.
  * @return APR_SUCCESS, or APR_ENOMEM (OpenSSL). */
 apr_status_t verify_sha256(const void *data, size_t len,
                            unsigned char out[VERIFY_MERKLE_HASH_LEN]);
