@@ -42,7 +42,7 @@ CFLAGS    ?= -O2 -g
 ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -D_GNU_SOURCE -Imod_verify \
              $(APR_INC)
 TOOL_CFLAGS = $(ALL_CFLAGS) -Iscripts -DVERIFY_VERSION='"$(VERSION)"'
-LIBS      := -llmdb -lcrypto -ljansson -lutf8proc
+LIBS      := -llmdb -lcrypto -lsodium -ljansson -lutf8proc
 
 # The core library: every mod_verify/verify_*.c (no httpd headers).
 LIB_SRC   := $(wildcard mod_verify/verify_*.c)

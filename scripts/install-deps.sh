@@ -27,7 +27,7 @@ PKGS="faketime apache2 apache2-dev libapr1-dev libaprutil1-dev liblmdb-dev lmdb-
       python3-cryptography haproxy
       build-essential clang-14 libclang-rt-14-dev llvm-14 strace valgrind
       chromium poppler-utils fonts-dejavu-core fonts-wqy-zenhei
-      debhelper lintian jq libutf8proc-dev eatmydata
+      debhelper lintian jq libutf8proc-dev libsodium-dev eatmydata
       python3-jsonschema python3-yaml python3-requests php-cli php-curl"
 # Installed together with anything missing, so they move in step.
 OPENSSL_PKGS="libssl3 libssl-dev openssl"

@@ -459,13 +459,6 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
         v.held = held;
     }
     v.purge_edge = purge_edge(a, p);
-    if (a->nkeys && par.threads > 1) {
-        /* OpenSSL's tables of key types are made on first use: made
-         * here, before the workers open notes at once */
-        EVP_PKEY_free(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-                                                  a->keys[0].key,
-                                                  VERIFY_NOTE_KEY_LEN));
-    }
     scan_init(&s, a, verify_line, &v, p);
     s.lazy = 1;
     s.note_fn = print_note;

@@ -60,7 +60,7 @@ CFLAGS="$SAN -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter \
 -I$(apxs -q INCLUDEDIR 2>/dev/null || echo /usr/include/apache2) \
 $(apu-1-config --includes) ${FUZZ_CFLAGS:-}"
 LIBS="$(apr-1-config --link-ld --libs) $(apu-1-config --link-ld --libs) \
--llmdb -lcrypto -ljansson -lutf8proc"
+-llmdb -lcrypto -lsodium -ljansson -lutf8proc"
 
 # the whole core library (every mod_verify/verify_*.c)
 LIB_SRC=$(cd mod_verify && ls verify_*.c | sed 's/\.c$//')
