@@ -310,7 +310,30 @@ typedef struct put_ctx_t {
     MDB_txn *txn;
     MDB_dbi dbi;
     int rc;                     /* LMDB's fault, or 0 */
+    int fd;                     /* the data file, for early writeback */
 } put_ctx_t;
+
+/*
+ * A transaction larger than LMDB's dirty-page limit (512 MB) writes
+ * ("spills") pages into the data file as it goes, and the commit's
+ * fdatasync then has to send all of them to the disk at once: for the
+ * country's 23.5 million records, seconds in which nothing else
+ * happens. Asking the kernel to start writing what is already in the
+ * file after each run lets the disk work while the next runs are
+ * appended, so the commit waits only for the last pages. Only a hint:
+ * durability still comes from the commit's own syncs, in LMDB's order
+ * (data, then the meta page); a failure here changes nothing.
+ */
+static void start_writeback(const put_ctx_t *c)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (c->fd >= 0) {
+        (void)sync_file_range(c->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
+#else
+    (void)c;
+#endif
+}
 
 /* A run of records in key order, appended (verify_recset_fn). */
 static int put_run(void *ctx, const verify_import_rec_t *recs, size_t n)
@@ -329,7 +352,20 @@ static int put_run(void *ctx, const verify_import_rec_t *recs, size_t n)
             return 1;
         }
     }
+    start_writeback(c);
     return 0;
+}
+
+/* The context of put_run for @p st. */
+static void put_init(put_ctx_t *c, verify_store_t *st, MDB_txn *txn,
+                     verify_source_t src)
+{
+    mdb_filehandle_t fd;
+
+    c->txn = txn;
+    c->dbi = st->db[src];
+    c->rc = 0;
+    c->fd = mdb_env_get_fd(st->env, &fd) == 0 ? fd : -1;
 }
 
 /* Source @p src's batch metadata in @p txn, for @p n records; fills in
@@ -453,9 +489,7 @@ apr_status_t verify_store_rebuild(verify_store_t *st,
     }
     rc = begin_rebuild(st, base, src, &txn);
     if (rc == 0) {
-        c.txn = txn;
-        c.dbi = st->db[src];
-        c.rc = 0;
+        put_init(&c, st, txn, src);
         put_run(&c, recs, n);
         rc = c.rc;
     }
@@ -483,9 +517,7 @@ apr_status_t verify_store_rebuild_set(verify_store_t *st,
     }
     rc = begin_rebuild(st, base, src, &txn);
     if (rc == 0) {
-        c.txn = txn;
-        c.dbi = st->db[src];
-        c.rc = 0;
+        put_init(&c, st, txn, src);
         rv = verify_recset_walk(set, put_run, &c, &fn_rc, err, p);
         if (rv != APR_SUCCESS && !fn_rc) {
             /* a duplicate, or a temporary file: said in *err */
