@@ -569,8 +569,11 @@ static int ed25519_verify(const unsigned char key[VERIFY_NOTE_KEY_LEN],
                                        len, key) == 0;
 }
 
-apr_status_t verify_note_open(const verify_note_verifier_t *vs, int nv,
-                              const char *note, size_t len,
+/* verify_note_open, or with @p named a note whose signature lines are
+ * matched to the keys by name and key id alone, their signatures not
+ * checked (verify_checkpoint_open_named). */
+static apr_status_t note_open(const verify_note_verifier_t *vs, int nv,
+                              const char *note, size_t len, int named,
                               size_t *text_len, int *by, char **err,
                               apr_pool_t *p)
 {
@@ -645,7 +648,8 @@ apr_status_t verify_note_open(const verify_note_verifier_t *vs, int nv,
                 || memcmp(vs[i].name, name, nlen) != 0) {
                 continue;       /* another key: ignored */
             }
-            if (!ed25519_verify(vs[i].key, note, tlen, sig + 4, slen - 4)) {
+            if (named ? slen - 4 != VERIFY_NOTE_SIG_LEN
+                : !ed25519_verify(vs[i].key, note, tlen, sig + 4, slen - 4)) {
                 *err = apr_psprintf(p, "the signature by %s+%08x does not "
                                     "verify", vs[i].name, (unsigned)id);
                 return APR_EINVAL;
@@ -669,18 +673,43 @@ apr_status_t verify_note_open(const verify_note_verifier_t *vs, int nv,
     return APR_SUCCESS;
 }
 
-apr_status_t verify_checkpoint_open(verify_checkpoint_t *cp,
+apr_status_t verify_note_open(const verify_note_verifier_t *vs, int nv,
+                              const char *note, size_t len,
+                              size_t *text_len, int *by, char **err,
+                              apr_pool_t *p)
+{
+    return note_open(vs, nv, note, len, 0, text_len, by, err, p);
+}
+
+static apr_status_t checkpoint_open(verify_checkpoint_t *cp,
                                     const verify_note_verifier_t *vs, int nv,
-                                    const char *note, size_t len, int *by,
-                                    char **err, apr_pool_t *p)
+                                    const char *note, size_t len, int named,
+                                    int *by, char **err, apr_pool_t *p)
 {
     size_t tlen;
     apr_status_t rv;
 
     memset(cp, 0, sizeof(*cp));
-    rv = verify_note_open(vs, nv, note, len, &tlen, by, err, p);
+    rv = note_open(vs, nv, note, len, named, &tlen, by, err, p);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     return verify_checkpoint_parse(cp, note, tlen, err, p);
+}
+
+apr_status_t verify_checkpoint_open(verify_checkpoint_t *cp,
+                                    const verify_note_verifier_t *vs, int nv,
+                                    const char *note, size_t len, int *by,
+                                    char **err, apr_pool_t *p)
+{
+    return checkpoint_open(cp, vs, nv, note, len, 0, by, err, p);
+}
+
+apr_status_t verify_checkpoint_open_named(verify_checkpoint_t *cp,
+                                          const verify_note_verifier_t *vs,
+                                          int nv, const char *note,
+                                          size_t len, int *by, char **err,
+                                          apr_pool_t *p)
+{
+    return checkpoint_open(cp, vs, nv, note, len, 1, by, err, p);
 }

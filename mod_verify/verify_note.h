@@ -163,6 +163,21 @@ apr_status_t verify_checkpoint_open(verify_checkpoint_t *cp,
                                     const char *note, size_t len, int *by,
                                     char **err, apr_pool_t *p);
 
+/**
+ * verify_checkpoint_open(), but a signature line is matched to a key by
+ * the key's name and id alone and its signature is not checked: read
+ * with this, a note is only as good as a signature checked later that
+ * covers it (`verify-audit verify` reads checkpoints so: the newest one
+ * checked signs a tree that holds the others' lines, docs/internals.md).
+ * Everything else (the grammar, the text, the checkpoint) is read as
+ * strictly.
+ */
+apr_status_t verify_checkpoint_open_named(verify_checkpoint_t *cp,
+                                          const verify_note_verifier_t *vs,
+                                          int nv, const char *note,
+                                          size_t len, int *by, char **err,
+                                          apr_pool_t *p);
+
 /** The standard base64 (with padding) of @p len bytes, from @p p: as
  * notes and checkpoints write hashes and signatures. */
 char *verify_note_b64(const unsigned char *in, size_t len, apr_pool_t *p);

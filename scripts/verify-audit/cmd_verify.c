@@ -16,8 +16,8 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <apr_strings.h>
-#include <openssl/evp.h>
 #include "print.h"
 #include "tool.h"
 #include "verify_chain_par.h"
@@ -74,12 +74,13 @@ static int flat_is_checkpoint(const verify_flat_t *f)
     return op && len == 10 && !memcmp(op, "checkpoint", 10);
 }
 
-/* One checkpoint line, after the chain accepted it: @p why is what
- * cpline_check() said of it, or NULL with @p cp, @p by and @p ts (its
- * ts, as line_ts_copy) what it found. */
+/* One checkpoint line (@p line, @p len bytes), after the chain
+ * accepted it: @p why is what cpline_check() said of it, or NULL with
+ * @p cp, @p by and @p ts (its ts, as line_ts_copy) what it found. */
 static void check_found(vctx_t *v, verify_scan_t *s, const char *why,
                         const verify_checkpoint_t *cpf, int by,
-                        const char *ts, int file)
+                        const char *ts, int file, const char *line,
+                        size_t len)
 {
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
     uint64_t seq = s->chain.seq;
@@ -87,7 +88,8 @@ static void check_found(vctx_t *v, verify_scan_t *s, const char *why,
     deferred_t *d;
     const char *where;
     char b1[45], b2[45];
-    apr_status_t rv;
+    apr_status_t rv = APR_ENOENT;
+    int rooted = 0;
 
     where = apr_psprintf(v->scratch, "%s:%" APR_UINT64_T_FMT,
                          safe_str(v->scratch, s->files[file].path),
@@ -115,7 +117,7 @@ static void check_found(vctx_t *v, verify_scan_t *s, const char *why,
         else if (rv != APR_SUCCESS) {
             why = "cannot compute the tree's root";
         }
-        else if (memcmp(root, cp.root, sizeof(root))) {
+        else if (!(rooted = !memcmp(root, cp.root, sizeof(root)))) {
             why = apr_psprintf(v->scratch, "the log's root at size %"
                                APR_UINT64_T_FMT " is %s, the note signed %s: "
                                "lines 1..%" APR_UINT64_T_FMT " are not the "
@@ -131,6 +133,9 @@ static void check_found(vctx_t *v, verify_scan_t *s, const char *why,
                                           safe_str(v->scratch, why)));
         return;
     }
+    if (v->vouch) {
+        vouch_add(v->vouch, line, len, seq, cp.size, rooted, v->scratch);
+    }
     if (v->cp_ok++ == 0) {
         v->first_size = cp.size;
     }
@@ -144,7 +149,8 @@ static void check_found(vctx_t *v, verify_scan_t *s, const char *why,
 }
 
 /* One checkpoint line, after the chain accepted it. */
-static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
+static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file,
+                       const char *line, size_t len)
 {
     verify_checkpoint_t cp;
     const char *why;
@@ -154,7 +160,7 @@ static void check_line(vctx_t *v, verify_scan_t *s, json_t *j, int file)
     memset(&cp, 0, sizeof(cp));
     why = cpline_check(v->a, j, s->chain.seq, &cp, &by, v->scratch);
     line_ts_copy(ts, j);
-    check_found(v, s, why, &cp, by, ts, file);
+    check_found(v, s, why, &cp, by, ts, file, line, len);
 }
 
 /* At the first line: where the tree starts (seq 1, or the edge of the
@@ -205,7 +211,7 @@ static int verify_line(verify_scan_t *s, const char *line, size_t len,
     }
     v->lines_cp++;
     if (v->a->nkeys && j) {
-        check_line(v, s, j, file);
+        check_line(v, s, j, file, line, len);
         apr_pool_clear(v->scratch);
     }
     json_decref(j);
@@ -271,11 +277,11 @@ static int verify_found(verify_scan_t *s, const char *line, size_t len,
         memset(&cp, 0, sizeof(cp));
         cp.size = x->size;
         memcpy(cp.root, x->root, sizeof(cp.root));
-        check_found(v, s, NULL, &cp, x->by, x->cp_ts, file);
+        check_found(v, s, NULL, &cp, x->by, x->cp_ts, file, line, len);
     }
     else if ((j = json_loadb(line, len, VERIFY_SCAN_JSON_FLAGS, NULL))
              != NULL) {
-        check_line(v, s, j, file);
+        check_line(v, s, j, file, line, len);
         json_decref(j);
     }
     apr_pool_clear(v->scratch);
@@ -425,7 +431,11 @@ static verify_merkle_edge_t *purge_edge(const audit_args_t *a, apr_pool_t *p)
     return NULL;
 }
 
-int cmd_verify(const audit_args_t *a, apr_pool_t *p)
+/* One reading of the log: with @p a as given every signature is
+ * checked on the way; with @p vouch, @p a is a copy with named_only and
+ * vouch.c checks (with vouch->a) the signatures the rest rest on. */
+static int verify_read(const audit_args_t *a, vouch_t *vouch,
+                       apr_pool_t *p)
 {
     unsigned char root[VERIFY_MERKLE_HASH_LEN];
     apr_array_header_t *held = NULL;
@@ -450,7 +460,8 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     walk_init(&v.walk, p);
     if (a->nkeys) {
         walk_keep_history(&v.walk, p);
-        rc = held_read(a, 0, &held, p);
+        /* checkpoints kept elsewhere: each signature checked */
+        rc = held_read(vouch ? vouch->a : a, 0, &held, p);
         if (rc < 0) {
             return 1;
         }
@@ -459,13 +470,18 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
         v.held = held;
     }
     v.purge_edge = purge_edge(a, p);
+    v.vouch = vouch;
     scan_init(&s, a, verify_line, &v, p);
     s.lazy = 1;
     s.note_fn = print_note;
     par.extra_size = sizeof(vpre_t);
     par.pre_fn = verify_pre;
     par.line_fn = verify_found;
-    if (scan_run_par(&s, &par) != 0) {
+    rc = scan_run_par(&s, &par);
+    if (vouch && vouch_end(vouch, v.scratch)) {
+        return 1;               /* read again, every signature checked */
+    }
+    if (rc != 0) {
         return 1;
     }
     if (s.lines == 0) {
@@ -513,4 +529,58 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
            : s.recovers || s.unconfirmed ? " (with recovery notes above)"
            : "");
     return 0;
+}
+
+/* Copy what @p from holds to stdout. */
+static void emit(FILE *from)
+{
+    char buf[8192];
+    size_t n;
+
+    rewind(from);
+    while ((n = fread(buf, 1, sizeof(buf), from)) > 0) {
+        fwrite(buf, 1, n, stdout);
+    }
+}
+
+int cmd_verify(const audit_args_t *a, apr_pool_t *p)
+{
+    audit_args_t named;
+    vouch_t w;
+    FILE *held;
+    int rc, saved, failed;
+
+    if (!a->nkeys || a->every_signature) {
+        return verify_read(a, NULL, p);
+    }
+    /* what the reading says is held back until the signatures it rests
+     * on are known good; else the log is read again, each checked */
+    fflush(stdout);
+    held = tmpfile();
+    saved = held ? dup(STDOUT_FILENO) : -1;
+    if (saved < 0 || dup2(fileno(held), STDOUT_FILENO) < 0) {
+        if (saved >= 0) {
+            close(saved);
+        }
+        if (held) {
+            fclose(held);
+        }
+        return verify_read(a, NULL, p);
+    }
+    named = *a;
+    named.named_only = 1;
+    vouch_init(&w, a);
+    rc = verify_read(&named, &w, p);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    failed = w.failed;
+    vouch_free(&w);
+    if (failed) {
+        fclose(held);
+        return verify_read(a, NULL, p);
+    }
+    emit(held);
+    fclose(held);
+    return rc;
 }

@@ -51,6 +51,14 @@ void verdict_checked(const vctx_t *v, const apr_array_header_t *held,
                                           "sizes before the purge: roots "
                                           "not checkable)", v->unrooted)
                            : "", signers(v));
+        if (v->vouch && v->vouch->checked < v->cp_ok) {
+            printf("signatures:  %" APR_UINT64_T_FMT " checked (the newest "
+                   "checkpoint's, and any no newer root covers); the "
+                   "other %" APR_UINT64_T_FMT " checkpoint line(s) are in "
+                   "the tree a checked signature signs, byte for byte "
+                   "(--every-signature checks each)\n", v->vouch->checked,
+                   v->cp_ok - v->vouch->checked);
+        }
     }
     else {
         printf("checkpoints: none of the %" APR_UINT64_T_FMT " line(s) is "

@@ -118,8 +118,11 @@ const char *keys_open(const audit_args_t *a, const char *note, size_t len,
 {
     char *err = NULL;
 
-    if (verify_checkpoint_open(cp, a->keys, a->nkeys, note, len, by, &err,
-                               p) != APR_SUCCESS) {
+    if ((a->named_only
+         ? verify_checkpoint_open_named(cp, a->keys, a->nkeys, note, len,
+                                        by, &err, p)
+         : verify_checkpoint_open(cp, a->keys, a->nkeys, note, len, by,
+                                  &err, p)) != APR_SUCCESS) {
         return err;
     }
     if (strcmp(cp->origin, a->keys[*by].name) != 0) {

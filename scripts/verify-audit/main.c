@@ -106,9 +106,10 @@ static int roster_check(const audit_args_t *a)
 }
 
 static const audit_cmd_t commands[] = {
-    { "verify", ARGS_FILES, OPT('V') | OPT('W'), 0, NULL, witnessed_check,
-      cmd_verify_records,
-      "  verify [--verifier KEY]... [--witnessed FILE|DIR]... [--records DIR]\n"
+    { "verify", ARGS_FILES, OPT('V') | OPT('W') | OPT('G'), 0, NULL,
+      witnessed_check, cmd_verify_records,
+      "  verify [--verifier KEY]... [--every-signature] [--witnessed FILE|DIR]...\n"
+      "         [--records DIR]\n"
       "             check the hash chain; exit 0 if intact, else name\n"
       "             the first bad line; prints the size and root of the\n"
       "             RFC 6962 tree over the lines checked. --verifier (a\n"
@@ -116,9 +117,15 @@ static const audit_cmd_t commands[] = {
       "             it for rotated keys): also every checkpoint line\n"
       "             (signature, origin, size, root against the tree),\n"
       "             and the unsigned tail after the newest one (a\n"
-      "             warning). --witnessed: also checkpoints kept\n"
-      "             elsewhere (a note file, a copy of the checkpoint\n"
-      "             directory, a syslog extract with note= tokens).\n"
+      "             warning). The signatures checked are the newest\n"
+      "             checkpoint's and those of checkpoints after its\n"
+      "             size: its root, equal to the log's, holds every\n"
+      "             earlier checkpoint line as it was signed; should\n"
+      "             one fail, the log is read again checking each.\n"
+      "             --every-signature: check each one on the way.\n"
+      "             --witnessed: also checkpoints kept elsewhere (a\n"
+      "             note file, a copy of the checkpoint directory, a\n"
+      "             syslog extract with note= tokens).\n"
       "             --records DIR: also the R5.2 records log's chain,\n"
       "             and its heads against the \"records\" events of the\n"
       "             audit files; says which records are not covered yet\n" },
@@ -350,6 +357,7 @@ static const apr_getopt_option_t options[] = {
     { "ethics-date", 'T', 1, "YYYY-MM-DD of the investigation" },
     { "conclusion", 'U', 1, "the investigation's conclusion" },
     { "any-auditor", 'K', 0, "not the auditor assigned" },
+    { "every-signature", 'G', 0, "check every checkpoint's signature" },
     { "help", 'h', 0, "help" },
     { NULL, 0, 0, NULL }
 };
@@ -502,6 +510,7 @@ static int parse_options(const audit_cmd_t *cmd, apr_getopt_t *os,
         case 'T': a->ethics_date = arg; break;
         case 'U': a->conclusion = arg; break;
         case 'K': a->any_auditor = 1; break;
+        case 'G': a->every_signature = 1; break;
         case 'h': usage(stdout); return -1;
         }
         /* --records: every command looks for the review's age there */

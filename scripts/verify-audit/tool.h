@@ -75,6 +75,11 @@ typedef struct audit_args_t {
     const char *ethics_date;    /* --ethics-date YYYY-MM-DD */
     const char *conclusion;     /* --conclusion TEXT */
     int any_auditor;            /* --any-auditor (finding) */
+    int every_signature;        /* --every-signature (verify) */
+    /* set by verify for its reading of the log, never by an option:
+     * keys_open matches signature lines to keys by name and id only
+     * (the newest checkpoint's signature is checked after, vouch.c) */
+    int named_only;
 } audit_args_t;
 
 /* The commands (cmd_*.c): exit status 0 done, 1 failed, 2 usage. */
@@ -110,7 +115,9 @@ int keys_parse(audit_args_t *a, apr_pool_t *p);
 const char *key_label(const verify_note_verifier_t *v, apr_pool_t *p);
 /* The signed checkpoint @p note (@p len bytes) opened with a->keys: its
  * origin must be the name of the key that signed it (*by, its index).
- * NULL, or what is wrong (log text in it: show it with safe_str). */
+ * NULL, or what is wrong (log text in it: show it with safe_str). With
+ * a->named_only the signature is matched by the key's name and id and
+ * not checked (verify_checkpoint_open_named). */
 const char *keys_open(const audit_args_t *a, const char *note, size_t len,
                       verify_checkpoint_t *cp, int *by, apr_pool_t *p);
 

@@ -6,6 +6,7 @@
 #define VERIFY_AUDIT_VERIFY_CTX_H
 
 #include "tool.h"
+#include "vouch.h"
 
 /* Faults printed of each kind; the rest are counted. */
 #define SHOWN 20
@@ -55,6 +56,8 @@ typedef struct vctx_t {
     apr_array_header_t *deferred;   /* deferred_t */
     const char *first_fault;    /* safe to show */
     uint64_t faults;            /* everything the checkpoints refuse */
+    vouch_t *vouch;             /* signatures left to check, or NULL:
+                                   each checked as it comes */
     apr_pool_t *p;
     apr_pool_t *scratch;        /* cleared after each checkpoint line */
 } vctx_t;
