@@ -86,8 +86,7 @@ typedef struct sample_scan_t {
                                    that covers it: the official seed */
     /* the newest checkpoint line, for a preview */
     uint64_t newest_seq, newest_size;
-    char *newest_line;          /* the line itself (malloc) */
-    size_t newest_len, newest_cap;
+    line_copy_t newest_line;    /* the line itself */
     const char *error;          /* why the reading stopped, or NULL */
     /* one node of several (sample_nodes.c): its queries ranked by
      * "NODE:request_id", the month's lines not fed to the flags here

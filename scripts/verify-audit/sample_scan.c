@@ -320,7 +320,7 @@ void sample_scan_free(sample_scan_t *ss)
 {
     big_free(ss->q, ss->cap * sizeof(*ss->q));
     big_free(ss->rids, ss->rids_cap);
-    free(ss->newest_line);
+    line_copy_free(&ss->newest_line);
     snap_free(&ss->at_end);
     snap_free(&ss->at_cp[0]);
     snap_free(&ss->at_cp[1]);

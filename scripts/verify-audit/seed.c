@@ -184,19 +184,10 @@ int seed_consider_line(sample_scan_t *ss, const char *line, size_t len,
 void seed_note_line(sample_scan_t *ss, const char *line, size_t len,
                     uint64_t seq, uint64_t size)
 {
-    char *nb;
-
-    if (len > ss->newest_cap) {
-        nb = realloc(ss->newest_line, len);
-        if (!nb) {
-            ss->newest_seq = 0;
-            return;
-        }
-        ss->newest_line = nb;
-        ss->newest_cap = len;
+    if (line_copy_set(&ss->newest_line, line, len) != 0) {
+        ss->newest_seq = 0;
+        return;
     }
-    memcpy(ss->newest_line, line, len);
-    ss->newest_len = len;
     ss->newest_seq = seq;
     ss->newest_size = size;
     /* its root, if a preview wants it, comes from the snap since the
@@ -223,8 +214,8 @@ int seed_newest(sample_scan_t *ss, seedcp_t *out)
     }
     what = apr_psprintf(ss->p, "the newest checkpoint line (seq %"
                         APR_UINT64_T_FMT ")", ss->newest_seq);
-    j = json_loadb(ss->newest_line, ss->newest_len, VERIFY_SCAN_JSON_FLAGS,
-                   &jerr);
+    j = json_loadb(ss->newest_line.buf, ss->newest_line.len,
+                   VERIFY_SCAN_JSON_FLAGS, &jerr);
     why = j ? cpline_check(a, j, ss->newest_seq, &cp, &by, ss->p)
             : "not JSON";
     if (!why && (!ss->tree_ok

@@ -99,6 +99,17 @@ int cmd_check_receipt(const audit_args_t *a, apr_pool_t *p);
 int cmd_pubkey(const audit_args_t *a, apr_pool_t *p);
 int cmd_witness(const audit_args_t *a, apr_pool_t *p);
 
+/* -- a copy of one line, kept (line_copy.c) ------------------------- */
+
+typedef struct line_copy_t {
+    char *buf;                  /* malloc; NULL until a line is kept */
+    size_t len, cap;
+} line_copy_t;
+
+/* Keep a copy of @p line: 0, or -1 without memory (then c->len is 0). */
+int line_copy_set(line_copy_t *c, const char *line, size_t len);
+void line_copy_free(line_copy_t *c);
+
 /* -- small files (readfile.c) ---------------------------------------- */
 
 /* The whole of @p path, a regular file of at most @p max bytes, into

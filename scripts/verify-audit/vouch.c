@@ -5,7 +5,6 @@
  * enough). A month has a checkpoint for every ~60 lines, and their
  * Ed25519 checks were a third of verify's CPU.
  */
-#include <stdlib.h>
 #include <string.h>
 #include "vouch.h"
 
@@ -17,9 +16,7 @@ void vouch_init(vouch_t *w, const audit_args_t *a)
 
 void vouch_free(vouch_t *w)
 {
-    free(w->last);
-    w->last = NULL;
-    w->last_len = w->last_cap = 0;
+    line_copy_free(&w->last);
 }
 
 /* The signature of one checkpoint line, checked as --every-signature
@@ -58,29 +55,22 @@ void vouch_add(vouch_t *w, const char *line, size_t len, uint64_t seq,
         check_now(w, line, len, seq, scratch);
         return;
     }
-    if (w->last && w->last_seq > size) {
+    if (w->last.len && w->last_seq > size) {
         /* the newer one's root does not reach the older one's line */
-        check_now(w, w->last, w->last_len, w->last_seq, scratch);
+        check_now(w, w->last.buf, w->last.len, w->last_seq, scratch);
     }
-    if (len > w->last_cap) {
-        char *n = realloc(w->last, len);
-        if (!n) {
-            check_now(w, line, len, seq, scratch);
-            return;
-        }
-        w->last = n;
-        w->last_cap = len;
+    if (line_copy_set(&w->last, line, len) != 0) {
+        check_now(w, line, len, seq, scratch);
+        return;
     }
-    memcpy(w->last, line, len);
-    w->last_len = len;
     w->last_seq = seq;
     w->last_size = size;
 }
 
 int vouch_end(vouch_t *w, apr_pool_t *scratch)
 {
-    if (w->last) {
-        check_now(w, w->last, w->last_len, w->last_seq, scratch);
+    if (w->last.len) {
+        check_now(w, w->last.buf, w->last.len, w->last_seq, scratch);
     }
     return w->failed;
 }

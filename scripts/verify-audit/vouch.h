@@ -23,9 +23,8 @@ typedef struct vouch_t {
     const audit_args_t *a;      /* signatures checked with these keys */
     int failed;                 /* a signature checked did not verify */
     uint64_t checked;           /* signatures checked */
-    char *last;                 /* the newest checkpoint line whose root
-                                   was found equal (a copy), or NULL */
-    size_t last_len, last_cap;
+    line_copy_t last;           /* the newest checkpoint line whose root
+                                   was found equal (last.len 0: none) */
     uint64_t last_seq, last_size;
 } vouch_t;
 
