@@ -194,6 +194,15 @@ MUTATIONS = [flip_byte, delete_line, insert_copy, duplicate_line,
              fresh_chain_without_checkpoints, old_checkpoint_copied_forward]
 
 
+def random_logs(rng, tmp_path, n):
+    """@n random logs as Log objects, each with its checkpoint directory
+    written: (i, log, cpdir)."""
+    for i in range(n):
+        b = random_log(rng)
+        log = Log(b.lines, [s for s, _ in b.notes], b.key.verifier, b)
+        yield i, log, b.checkpoint_dir(tmp_path / ("cp-%d" % i))
+
+
 def mutate_and_check(tmp_path, rng, log, cpdir, n, tag):
     """@n mutations of @log, each must be refused. Returns how many of
     each kind were made."""
@@ -233,10 +242,7 @@ def test_untouched_logs_pass(tmp_path):
 def test_mutations_of_built_logs_are_all_detected(tmp_path):
     rng = random.Random(3501)
     made = {}
-    for i in range(20):
-        b = random_log(rng)
-        log = Log(b.lines, [s for s, _ in b.notes], b.key.verifier, b)
-        cpdir = b.checkpoint_dir(tmp_path / ("cp-%d" % i))
+    for i, log, cpdir in random_logs(rng, tmp_path, 20):
         for kind, count in mutate_and_check(tmp_path, rng, log, cpdir, 45,
                                             "m%d" % i).items():
             made[kind] = made.get(kind, 0) + count

@@ -127,10 +127,7 @@ EXTRA = [nul_byte, bad_utf8, too_long, empty_line, not_json_resealed,
 def test_mutations_say_the_same_with_threads(tmp_path):
     rng = random.Random(352)
     kinds = {}
-    for i in range(12):
-        b = m350.random_log(rng)
-        log = m350.Log(b.lines, [s for s, _ in b.notes], b.key.verifier, b)
-        cpdir = b.checkpoint_dir(tmp_path / ("cp-%d" % i))
+    for i, log, cpdir in m350.random_logs(rng, tmp_path, 12):
         d = log.write(tmp_path / ("ok-%d" % i), log.lines)
         rc, out, _ = same_with_threads(rng, ["--verifier", log.verifier,
                                              "--witnessed", cpdir, d],

@@ -106,10 +106,7 @@ def test_mutations_say_what_every_signature_says(tmp_path):
     says how many signatures were checked."""
     rng = random.Random(353)
     kinds = {}
-    for i in range(6):
-        b = m350.random_log(rng)
-        log = m350.Log(b.lines, [s for s, _ in b.notes], b.key.verifier, b)
-        cpdir = b.checkpoint_dir(tmp_path / ("cp-%d" % i))
+    for i, log, cpdir in m350.random_logs(rng, tmp_path, 6):
         for k, mut in enumerate(m350.MUTATIONS):
             lines = mut(rng, log)
             if lines is None or lines == log.lines:
