@@ -65,6 +65,26 @@ def test_newest_signature_bad_reads_again(tmp_path):
                      rb"the signature by \S+ does not verify" % seq, lazy[1])
 
 
+def test_forged_note_refused_for_its_root_is_named_forged(tmp_path):
+    """A checkpoint line added by someone without the key (a made-up
+    root, a signature that cannot verify, the chain resealed) is refused
+    for its root before its signature is looked at: its signature is
+    then checked, and what is said is --every-signature's (the note does
+    not verify), not that lines 1..N were changed."""
+    b = built(n=3)
+    b.queries(2)
+    seq = b.checkpoint(note=flip_signature(b.note(root=bytes(32))))
+    b.queries(1)
+    lazy, every = both(b.write(tmp_path / "log"), b.key.verifier)
+    assert lazy == every and lazy[0] == 1
+    bad = re.findall(rb"^\S+: BAD CHECKPOINT at seq (\d+): (.*)$", lazy[1],
+                     re.M)
+    assert bad == [(b"%d" % seq, b"the note does not verify: the signature "
+                    b"by %s+%s does not verify" % (b.key.name.encode(),
+                                                   b.key.key_id.hex()
+                                                   .encode()))], lazy[1]
+
+
 def test_older_checkpoint_not_covered_is_checked(tmp_path):
     """A newer checkpoint of an older size (the signer may sign a size
     below the last line) does not hold the older checkpoint's line: that

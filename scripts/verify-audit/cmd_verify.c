@@ -14,6 +14,7 @@
  * from the right edge the purge checkpoint kept; the first signed root
  * after it proves that edge.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -125,6 +126,11 @@ static void check_found(vctx_t *v, verify_scan_t *s, const char *why,
                                tree_b64(root, b1), tree_b64(cp.root, b2),
                                cp.size);
         }
+    }
+    if (why && v->vouch) {
+        /* refused for another reason: said as it is only if its
+         * signature holds too, else the reason would be the wrong one */
+        vouch_refused(v->vouch, line, len, seq, v->scratch);
     }
     if (why) {
         fault(v, &v->cp_bad, apr_psprintf(v->scratch, "%s: BAD CHECKPOINT at "
@@ -550,7 +556,8 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     FILE *held;
     int rc, saved, failed;
 
-    if (!a->nkeys || a->every_signature) {
+    if (!a->nkeys || a->every_signature
+        || fcntl(STDOUT_FILENO, F_GETFD) < 0) {
         return verify_read(a, NULL, p);
     }
     /* what the reading says is held back until the signatures it rests
@@ -571,10 +578,12 @@ int cmd_verify(const audit_args_t *a, apr_pool_t *p)
     named.named_only = 1;
     vouch_init(&w, a);
     rc = verify_read(&named, &w, p);
-    fflush(stdout);
+    /* a temporary file that could not take it all: read again */
+    failed = fflush(stdout) != 0;
+    failed = failed || ferror(stdout) || w.failed;
     dup2(saved, STDOUT_FILENO);
     close(saved);
-    failed = w.failed;
+    clearerr(stdout);
     vouch_free(&w);
     if (failed) {
         fclose(held);

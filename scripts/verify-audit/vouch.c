@@ -67,6 +67,12 @@ void vouch_add(vouch_t *w, const char *line, size_t len, uint64_t seq,
     w->last_size = size;
 }
 
+void vouch_refused(vouch_t *w, const char *line, size_t len, uint64_t seq,
+                   apr_pool_t *scratch)
+{
+    check_now(w, line, len, seq, scratch);
+}
+
 int vouch_end(vouch_t *w, apr_pool_t *scratch)
 {
     if (w->last.len) {

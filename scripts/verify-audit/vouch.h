@@ -14,8 +14,9 @@
  * with its signature matched to a key by name and id only, and checks
  * the signatures the others rest on: the newest checkpoint whose root
  * was found equal (at the end), each one that a newer one no longer
- * covers, and each one whose root could not be compared (before a
- * purge, a log that starts late, a root too far back). Any of them
+ * covers, each one whose root could not be compared (before a purge, a
+ * log that starts late, a root too far back), and each one refused for
+ * another reason (so that a forged note is named as one). Any of them
  * failing and the log is read again with every signature checked, so
  * what is said of a bad log is what --every-signature says.
  */
@@ -33,6 +34,11 @@ void vouch_init(vouch_t *w, const audit_args_t *a);
  * @p rooted: its root was found equal to the log's. */
 void vouch_add(vouch_t *w, const char *line, size_t len, uint64_t seq,
                uint64_t size, int rooted, apr_pool_t *scratch);
+/* A checkpoint line refused for something else: its signature checked
+ * now, so that a forged note is said to be one (the reason given is
+ * --every-signature's). */
+void vouch_refused(vouch_t *w, const char *line, size_t len, uint64_t seq,
+                   apr_pool_t *scratch);
 /* At the end of the reading: the newest one's signature checked.
  * 0: every signature the reading rests on verified; 1: one did not. */
 int vouch_end(vouch_t *w, apr_pool_t *scratch);
