@@ -11,19 +11,12 @@
 #include <apr_strings.h>
 #include <apr_file_info.h>
 #include "tap.h"
+#include "audit_files.h"
 #include "verify.h"
 
 static void touch(const char *dir, const char *name, const char *text)
 {
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
+    file_put(dir, name, text, "w");
 }
 
 /* Remove @p dir and what it holds (one level). */

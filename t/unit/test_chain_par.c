@@ -13,49 +13,24 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "tap.h"
+#include "audit_files.h"
 #include "verify.h"
 #include "verify_chain_par.h"
 
 static apr_pool_t *pool;
 static char dir[] = "/tmp/test_chain_par.XXXXXX";
 
-/* Sealed lines of @p op after @p chain into FILE (appended). */
+/* Sealed lines of @p op after @p chain into FILE (appended), a second
+ * apart from @p secs. */
 static void write_lines(const char *name, verify_chain_t *chain, int n,
                         const char *op, int secs)
 {
-    char path[512], line[VERIFY_AUDIT_LINE_MAX], body[256];
-    FILE *f;
-    int i;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "ab");
-    for (i = 0; f && i < n; i++) {
-        int blen = snprintf(body, sizeof(body),
-                            ",\"request_id\":\"r%llu\",\"op\":\"%s\","
-                            "\"detail\":\"d\",\"seqs\":[1]",
-                            (unsigned long long)chain->seq + 1, op);
-        size_t len = verify_audit_seal(chain, apr_time_from_sec(
-                                           1795708799 + secs + i),
-                                       body, (size_t)blen, line,
-                                       sizeof(line));
-        fwrite(line, 1, len, f);
-    }
-    if (f) {
-        fclose(f);
-    }
+    seal_into(dir, name, chain, n, op, ",\"seqs\":[1]", secs, 1);
 }
 
 static void append_raw(const char *name, const char *text)
 {
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "ab");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
+    file_put(dir, name, text, "ab");
 }
 
 /* What a scan said and handed on. */

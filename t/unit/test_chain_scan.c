@@ -13,6 +13,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "tap.h"
+#include "audit_files.h"
 #include "verify.h"
 
 static apr_pool_t *pool;
@@ -22,25 +23,7 @@ static char dir[] = "/tmp/test_chain_scan.XXXXXX";
 static void write_lines(const char *name, verify_chain_t *chain, int n,
                         const char *op)
 {
-    char path[512], line[VERIFY_AUDIT_LINE_MAX], body[256];
-    FILE *f;
-    int i;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "ab");
-    for (i = 0; f && i < n; i++) {
-        int blen = snprintf(body, sizeof(body),
-                            ",\"request_id\":\"r%llu\",\"op\":\"%s\","
-                            "\"detail\":\"d\"",
-                            (unsigned long long)chain->seq + 1, op);
-        size_t len = verify_audit_seal(chain, apr_time_from_sec(1795708799),
-                                       body, (size_t)blen, line,
-                                       sizeof(line));
-        fwrite(line, 1, len, f);
-    }
-    if (f) {
-        fclose(f);
-    }
+    seal_into(dir, name, chain, n, op, "", 0, 0);
 }
 
 static const char *path_of(const char *name)
