@@ -10,9 +10,12 @@ design and tested here: a covered checkpoint line whose signature the
 signer itself got wrong (its line is exactly what the newer signed root
 holds)."""
 
+import pathlib
 import random
 import re
+import shutil
 import subprocess
+import tempfile
 
 import harness
 from harness.env import CLEAN_ENV, VERIFY_AUDIT
@@ -118,6 +121,34 @@ def test_covered_bad_signature_is_held_by_the_newer_root(tmp_path):
     assert every[0] == 1
     assert re.search(rb"BAD CHECKPOINT at seq %d: the note does not verify"
                      % seq, every[1])
+
+
+def test_full_tmp_reads_again_straight_to_stdout(tmp_path):
+    """The first reading's output waits in an unnamed file in /tmp; a
+    /tmp too small for it (a 4 KiB tmpfs, in a mount namespace of the
+    test's own) makes verify read again, writing straight to stdout, so
+    nothing is cut."""
+    b = built(n=2)
+    for _ in range(24):
+        b.queries(1)
+        b.checkpoint(note=b.note(root=bytes(32)))   # signed, wrong root
+    b.queries(1)
+    # outside /tmp, which the namespace covers
+    shm = tempfile.mkdtemp(dir="/dev/shm")
+    try:
+        d = b.write(pathlib.Path(shm) / "log")
+        every = verify("--every-signature", "--verifier", b.key.verifier, d)
+        assert every[0] == 1 and len(every[1]) > 4096, len(every[1])
+        script = ('mount -t tmpfs -o size=4k tmpfs /tmp && exec "$@"')
+        res = subprocess.run(["unshare", "--mount", "--propagation",
+                              "private", "sh", "-c", script, "sh",
+                              VERIFY_AUDIT, "verify", "--verifier",
+                              b.key.verifier, str(d)],
+                             capture_output=True, env=CLEAN_ENV, timeout=120)
+    finally:
+        shutil.rmtree(shm, ignore_errors=True)
+    assert (res.returncode, SIGNATURES.sub(b"", res.stdout), res.stderr) \
+        == every
 
 
 def test_mutations_say_what_every_signature_says(tmp_path):
