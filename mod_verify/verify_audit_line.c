@@ -138,13 +138,33 @@ verify_line_status_t verify_audit_check_line(verify_chain_t *chain,
                                              const char *line, size_t len,
                                              int first)
 {
-    unsigned char prev[32], hash[32], calc[32];
+    unsigned char prev[32];
+
+    return verify_audit_check_line_leaf(chain, line, len, first, prev, NULL);
+}
+
+verify_line_status_t verify_audit_check_line_leaf(verify_chain_t *chain,
+                                                  const char *line,
+                                                  size_t len, int first,
+                                                  unsigned char prev[32],
+                                                  unsigned char *leaf)
+{
+    unsigned char hash[32], calc[32];
+    verify_sha256_msg_t head, whole;
     uint64_t seq;
 
     if (memchr(line, '\n', len) || parse_frame(line, len, &seq, prev, hash)) {
         return VERIFY_LINE_SYNTAX;
     }
-    if (!sha256(line, len - HASH_TAIL, calc) || memcmp(calc, hash, 32)) {
+    if (leaf) {
+        head = (verify_sha256_msg_t){ NULL, 0, line, len - HASH_TAIL };
+        whole = verify_merkle_leaf_msg(line, len);
+        verify_sha256_pair(&head, &whole, calc, leaf);
+    }
+    else if (!sha256(line, len - HASH_TAIL, calc)) {
+        return VERIFY_LINE_HASH;
+    }
+    if (memcmp(calc, hash, 32)) {
         return VERIFY_LINE_HASH;
     }
     if (!first) {

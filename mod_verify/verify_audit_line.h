@@ -55,6 +55,18 @@ verify_line_status_t verify_audit_check_line(verify_chain_t *chain,
                                              const char *line, size_t len,
                                              int first);
 
+/**
+ * verify_audit_check_line() that also gives the line's prev (@p prev)
+ * and, unless @p leaf is NULL, its RFC 6962 leaf hash, computed with
+ * the chain hash (verify_sha256_pair.h): into @p leaf whatever the
+ * line's status, once its frame parsed (not VERIFY_LINE_SYNTAX).
+ */
+verify_line_status_t verify_audit_check_line_leaf(verify_chain_t *chain,
+                                                  const char *line,
+                                                  size_t len, int first,
+                                                  unsigned char prev[32],
+                                                  unsigned char *leaf);
+
 /** Read seq and hash of a sealed line; 0 on success. */
 int verify_audit_line_head(const char *line, size_t len,
                            verify_chain_t *out);

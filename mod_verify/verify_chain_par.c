@@ -106,6 +106,7 @@ static void check_one(par_t *par, pline_t *pl, void *extra,
     const char *line = pl->rl.text, *why;
     size_t len = pl->rl.kept, at;
     verify_chain_t c;
+    unsigned char leaf[32];
 
     pl->sound = 0;
     /* read_fault: whole, not too long, ends in a newline, clean bytes */
@@ -115,13 +116,11 @@ static void check_one(par_t *par, pline_t *pl, void *extra,
         return;
     }
     memset(&c, 0, sizeof(c));
-    if (verify_audit_check_line(&c, line, len, 1) != VERIFY_LINE_OK
+    if (verify_audit_check_line_leaf(&c, line, len, 1, pl->prev,
+                                     par->o->leaf ? leaf : NULL)
+        != VERIFY_LINE_OK
         || verify_flat_parse(flat, line, len, &why, &at) != 0
         || noted_op(flat)) {
-        return;
-    }
-    /* a sound frame ends "prev":"<64 hex>","hash":"<64 hex>"} */
-    if (verify_unhex(line + len - 75 - 65, 32, pl->prev, 0) != 0) {
         return;
     }
     m = verify_flat_get(flat, "ts");
@@ -130,7 +129,8 @@ static void check_one(par_t *par, pline_t *pl, void *extra,
              && verify_time_parse_us(m->val.s, VERIFY_TS_LEN, &pl->t) == 0
              ? m->val.s : NULL;
     if (par->o->pre_fn
-        && par->o->pre_fn(par->s->ctx, line, len, c.seq, flat, extra, p)
+        && par->o->pre_fn(par->s->ctx, line, len, c.seq,
+                          par->o->leaf ? leaf : NULL, flat, extra, p)
            != 0) {
         return;
     }

@@ -33,15 +33,17 @@
 
 /**
  * In a worker thread: the caller's work on a line the scan found sound
- * by itself (@p seq its seq; @p flat indexes it), its findings into
+ * by itself (@p seq its seq; @p leaf its RFC 6962 leaf hash when
+ * par->leaf, else NULL; @p flat indexes it), its findings into
  * @p extra (par->extra_size bytes, zeroed). Reads only what does not
  * change during the scan (s->ctx's settings); allocates from @p p only
  * (the worker's, cleared now and then). @return 0, or -1 to have the
  * line checked on the ordinary path (s->line_fn) instead.
  */
 typedef int (*verify_par_pre_fn)(void *ctx, const char *line, size_t len,
-                                 uint64_t seq, const verify_flat_t *flat,
-                                 void *extra, apr_pool_t *p);
+                                 uint64_t seq, const unsigned char *leaf,
+                                 const verify_flat_t *flat, void *extra,
+                                 apr_pool_t *p);
 
 /**
  * On the caller's thread, in order: a sound line with the workers'
@@ -57,6 +59,9 @@ typedef struct verify_par_t {
                                      included; below 2: verify_chain_scan */
     size_t window;              /**< lines a window (0: VERIFY_PAR_WINDOW) */
     size_t extra_size;          /**< bytes of findings a line */
+    int leaf;                   /**< 1: the workers hash each sound line's
+                                     leaf with its chain hash, two at once
+                                     (verify_sha256_pair.h), for pre_fn */
     verify_par_pre_fn pre_fn;   /**< or NULL */
     verify_par_line_fn line_fn; /**< or NULL */
 } verify_par_t;

@@ -63,6 +63,14 @@ apr_status_t verify_merkle_leaf_hash(const void *data, size_t len,
     return hash3(0x00, data, len, NULL, 0, out);
 }
 
+verify_sha256_msg_t verify_merkle_leaf_msg(const void *data, size_t len)
+{
+    static const unsigned char leaf_prefix = 0x00;
+    verify_sha256_msg_t m = { &leaf_prefix, 1, data, len };
+
+    return m;
+}
+
 apr_status_t verify_merkle_node_hash(const unsigned char left[HLEN],
                                      const unsigned char right[HLEN],
                                      unsigned char out[HLEN])

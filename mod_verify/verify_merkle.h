@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <apr_errno.h>
+#include "verify_sha256_pair.h"
 
 /** Bytes of a tree hash (SHA-256). */
 #define VERIFY_MERKLE_HASH_LEN 32
@@ -72,6 +73,9 @@ apr_status_t verify_sha256(const void *data, size_t len,
 /** SHA-256(0x00 || data). @return APR_SUCCESS, or APR_ENOMEM (OpenSSL). */
 apr_status_t verify_merkle_leaf_hash(const void *data, size_t len,
                                      unsigned char out[VERIFY_MERKLE_HASH_LEN]);
+/** The message verify_merkle_leaf_hash() hashes (0x00, then @p data), to
+ *  hash it with another by verify_sha256_pair(). */
+verify_sha256_msg_t verify_merkle_leaf_msg(const void *data, size_t len);
 
 /** SHA-256(0x01 || left || right); @p out may alias either input. */
 apr_status_t verify_merkle_node_hash(

@@ -225,18 +225,18 @@ static int verify_line(verify_scan_t *s, const char *line, size_t len,
 }
 
 /* In a worker thread: the work of verify_line that needs only the line
- * (the leaf hash, the ts, a checkpoint line's signature), ahead. */
+ * (the ts, a checkpoint line's signature; the leaf hash the scan made
+ * with the chain hash), ahead. */
 static int verify_pre(void *ctx, const char *line, size_t len, uint64_t seq,
-                      const verify_flat_t *flat, void *extra, apr_pool_t *p)
+                      const unsigned char *leaf, const verify_flat_t *flat,
+                      void *extra, apr_pool_t *p)
 {
     const vctx_t *v = ctx;
     vpre_t *x = extra;
     verify_checkpoint_t cp;
     int by = 0;
 
-    if (verify_merkle_leaf_hash(line, len, x->leaf) != APR_SUCCESS) {
-        return -1;
-    }
+    memcpy(x->leaf, leaf, sizeof(x->leaf));     /* par.leaf */
     flat_ts_copy(x->line_ts, flat);
     if (!flat_is_checkpoint(flat)) {
         return 0;
@@ -481,6 +481,7 @@ static int verify_read(const audit_args_t *a, vouch_t *vouch,
     s.lazy = 1;
     s.note_fn = print_note;
     par.extra_size = sizeof(vpre_t);
+    par.leaf = 1;
     par.pre_fn = verify_pre;
     par.line_fn = verify_found;
     rc = scan_run_par(&s, &par);

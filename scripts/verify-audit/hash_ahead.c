@@ -75,6 +75,14 @@ static void say_failed(hash_ahead_t *h)
 static int hash_one(audit_walk_t *walk, const char *line, size_t len,
                     int query, unsigned char digest[32])
 {
+    verify_sha256_msg_t whole = { NULL, 0, line, len },
+                        as_leaf = verify_merkle_leaf_msg(line, len);
+    unsigned char leaf[32];
+
+    if (walk && query) {        /* the two together */
+        verify_sha256_pair(&whole, &as_leaf, digest, leaf);
+        return walk_leaf_hash(walk, leaf) != APR_SUCCESS ? -1 : 0;
+    }
     if (walk && walk_leaf(walk, line, len) != APR_SUCCESS) {
         return -1;
     }

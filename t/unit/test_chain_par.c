@@ -16,6 +16,7 @@
 #include "audit_files.h"
 #include "verify.h"
 #include "verify_chain_par.h"
+#include "verify_merkle.h"
 
 static apr_pool_t *pool;
 static char dir[] = "/tmp/test_chain_par.XXXXXX";
@@ -37,6 +38,7 @@ static void append_raw(const char *name, const char *text)
 typedef struct seen_t {
     char *log;                  /* each line and note, in order */
     int stop_at, lines, fast;
+    int leaf;                   /* the workers were asked for leaves */
 } seen_t;
 
 static void say(seen_t *x, const char *what)
@@ -61,18 +63,32 @@ static int on_fast(verify_scan_t *s, const char *line, size_t len,
     const size_t *pre = extra;
 
     x->fast++;
-    if (*pre != len) {
+    if (pre[0] != len) {
         say(x, "the workers' findings are not this line's");
+    }
+    if (pre[1] != (size_t)x->leaf) {
+        say(x, x->leaf ? "the workers' leaf is missing or not this line's"
+                       : "a leaf was given unasked");
     }
     say(x, apr_psprintf(pool, "line %d@%" APR_OFF_T_FMT " %.*s bad=0",
                         file, off, (int)len, line));
     return x->stop_at && ++x->lines == x->stop_at ? -1 : 0;
 }
 
+/* The workers' findings: the line's length, and its leaf when asked
+ * for (0 none given, 1 the line's, 2 not the line's). */
 static int pre(void *ctx, const char *line, size_t len, uint64_t seq,
-               const verify_flat_t *flat, void *extra, apr_pool_t *p)
+               const unsigned char *leaf, const verify_flat_t *flat,
+               void *extra, apr_pool_t *p)
 {
-    *(size_t *)extra = len;
+    size_t *x = extra;
+    unsigned char want[32];
+
+    x[0] = len;
+    if (leaf) {
+        verify_merkle_leaf_hash(line, len, want);
+        x[1] = memcmp(leaf, want, 32) ? 2 : 1;
+    }
     return 0;
 }
 
@@ -131,7 +147,9 @@ static const char *scan(apr_array_header_t *files, int threads,
     s.p = pool;
     par.threads = threads;
     par.window = window;
-    par.extra_size = sizeof(size_t);
+    par.extra_size = 2 * sizeof(size_t);
+    /* the leaves with the chain hashes on 2 and 4 threads, not on 3 */
+    par.leaf = x.leaf = threads != 3;
     par.pre_fn = pre;
     par.line_fn = on_fast;
     rc = threads ? verify_chain_scan_par(&s, &par) : verify_chain_scan(&s);
