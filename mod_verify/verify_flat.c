@@ -138,8 +138,52 @@ static int plain8(const char *p)
              | ((w - ones * 0x20) & ~w & high) | (w & high));
 }
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* Of the 16 bytes at @p p, how many lead before one that ends a plain
+ * run (16: none does). A byte past ASCII is negative as a signed byte,
+ * so below 0x20 too. */
+static inline unsigned plain16(const char *p)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)p);
+    __m128i stop = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                     _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+        _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+    unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+
+    return mask ? (unsigned)__builtin_ctz(mask) : 16;
+}
+#endif
+
+/* The first byte from @p p that ends a plain run (a quote, a
+ * backslash, a control character or one past ASCII), or @p end. */
+static inline const char *plain_run(const char *p, const char *end)
+{
+#ifdef __SSE2__
+    while (end - p >= 16) {
+        unsigned run = plain16(p);
+
+        if (run < 16) {
+            return p + run;
+        }
+        p += 16;
+    }
+#endif
+    while (end - p >= 8 && plain8(p)) {
+        p += 8;
+    }
+    while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\'
+           && (unsigned char)*p < 0x80) {
+        p++;
+    }
+    return p;
+}
+
 /* A string at ps->p (its opening quote) into *sp. */
-static int parse_string(parse_t *ps, verify_flat_span_t *sp, int key)
+static inline __attribute__((always_inline)) int
+parse_string(parse_t *ps, verify_flat_span_t *sp, int key)
 {
     const char *p = ps->p + 1, *end = ps->end, *at;
     uint32_t cp, lo;
@@ -148,14 +192,7 @@ static int parse_string(parse_t *ps, verify_flat_span_t *sp, int key)
     sp->s = p;
     sp->esc = 0;
     for (;;) {
-        /* the common run of plain ASCII, eight bytes at a time */
-        while (end - p >= 8 && plain8(p)) {
-            p += 8;
-        }
-        while (p < end && (unsigned char)*p >= 0x20 && *p != '"'
-               && *p != '\\' && (unsigned char)*p < 0x80) {
-            p++;
-        }
+        p = plain_run(p, end);
         if (p >= end) {
             return fail(ps, "string not terminated", p);
         }
@@ -297,6 +334,15 @@ static int parse_number(parse_t *ps, verify_flat_type_t *type, int64_t *iv)
 
 static int parse_value(parse_t *ps, int depth, verify_flat_member_t *m);
 
+/* A key's bit among 64, from its raw text: equal plain keys, equal bits. */
+static inline uint64_t key_bit(const verify_flat_span_t *k)
+{
+    return k->len ? (uint64_t)1 << ((k->len * 7 + (unsigned char)k->s[0]
+                                     + 3u * (unsigned char)k->s[k->len - 1])
+                                    & 63)
+                  : 1;
+}
+
 /* An object at ps->p; @p top: index its members. */
 static int parse_object(parse_t *ps, int depth, int top)
 {
@@ -320,15 +366,14 @@ static int parse_object(parse_t *ps, int depth, int top)
             return -1;
         }
         /* two plain keys that are equal have the same bit: only then,
-         * or with escapes about, is the object's list compared */
-        bit = key.len ? (uint64_t)1 << ((key.len * 7 + (unsigned char)key.s[0]
-                                        + 3u * (unsigned char)
-                                          key.s[key.len - 1]) & 63)
-                      : 1;
+         * or with escapes about, is the object's list compared, and
+         * without escapes only with the keys of that bit */
+        bit = key_bit(&key);
         escaped |= key.esc;
         if (escaped || (seen & bit)) {
             for (k = base; k < ps->nkeys; k++) {
-                if (span_eq(&ps->f->keys[k], key.s, key.len, key.esc)) {
+                if ((escaped || key_bit(&ps->f->keys[k]) == bit)
+                    && span_eq(&ps->f->keys[k], key.s, key.len, key.esc)) {
                     return fail(ps, "duplicate object key", key.s - 1);
                 }
             }
