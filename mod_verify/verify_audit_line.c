@@ -115,12 +115,12 @@ static int parse_frame(const char *line, size_t len, uint64_t *seq,
     }
     p = line + len - HASH_TAIL;
     if (memcmp(p, ",\"hash\":\"", 9) || memcmp(line + len - 2, "\"}", 2)
-        || verify_unhex(p + 9, 32, hash, 0)) {
+        || verify_unhex_whole(p + 9, 32, hash)) {
         return -1;
     }
     p -= PREV_PART;
     if (memcmp(p, ",\"prev\":\"", 9) || p[9 + 64] != '"'
-        || verify_unhex(p + 9, 32, prev, 0)) {
+        || verify_unhex_whole(p + 9, 32, prev)) {
         return -1;
     }
     *seq = v;

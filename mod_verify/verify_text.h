@@ -20,6 +20,13 @@ int verify_unhex(const char *s, size_t len, unsigned char *out,
                  int any_case);
 
 /**
+ * verify_unhex(@p s, @p len, @p out, 0) of text that holds all 2*@p len
+ * bytes (it may read them all before it finds a fault): sixteen digits
+ * at a time where the CPU can, for the two hashes of every audit line.
+ */
+int verify_unhex_whole(const char *s, size_t len, unsigned char *out);
+
+/**
  * The earlier normal form of a personal name, kept for the name tags of
  * household records of format 1 (verify_name.h has the current one):
  * trims ASCII and ideographic spaces at both ends and folds ASCII

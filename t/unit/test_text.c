@@ -49,6 +49,50 @@ static void test_utf8_helpers(void)
 #undef CHARS
 }
 
+/* verify_unhex_whole (sixteen digits at a time) against verify_unhex:
+ * every byte value in every place of a hash's 64 digits, and lengths
+ * that leave a remainder. */
+static void test_unhex_whole(void)
+{
+    static const char digits[] = "0123456789abcdef";
+    char text[65];
+    unsigned char want[32], got[32];
+    int place, v, bad = 0, rw, rg;
+    size_t len;
+
+    for (place = 0; place < 64; place++) {
+        for (v = 1; v < 256; v++) {
+            for (len = 0; len < 64; len++) {
+                text[len] = digits[(len * 7 + (size_t)v) % 16];
+            }
+            text[place] = (char)v;
+            text[64] = '\0';
+            memset(want, 0, sizeof(want));
+            memset(got, 0, sizeof(got));
+            rw = verify_unhex(text, 32, want, 0);
+            rg = verify_unhex_whole(text, 32, got);
+            if (rw != rg || (rw == 0 && memcmp(want, got, 32))) {
+                if (bad++ < 3) {
+                    diag("byte 0x%02x at %d: unhex %d, whole %d", v, place,
+                         rw, rg);
+                }
+            }
+        }
+    }
+    ok(!bad, "verify_unhex_whole: as verify_unhex with any byte in any "
+             "place of 64 digits");
+    for (len = 0; len <= 32; len++) {
+        rg = verify_unhex_whole("00112233445566778899aabbccddeeff"
+                                "0123456789abcdef0123456789abcdef", len, got);
+        rw = verify_unhex("00112233445566778899aabbccddeeff"
+                          "0123456789abcdef0123456789abcdef", len, want, 0);
+        if (rg != rw || memcmp(got, want, len)) {
+            bad++;
+        }
+    }
+    ok(!bad, "verify_unhex_whole: every length 0..32 bytes");
+}
+
 static void test_hex(void)
 {
     char h[65];
@@ -64,6 +108,7 @@ static void test_hex(void)
     ok(verify_unhex("0001ABFF", 4, b, 1) == 0
        && memcmp(b, "\x00\x01\xab\xff", 4) == 0, "unhex: any_case");
     is_int(verify_unhex("00g1", 2, b, 1), -1, "unhex: a non-hex digit");
+    test_unhex_whole();
 }
 
 static void test_names(void)
