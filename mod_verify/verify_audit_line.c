@@ -194,6 +194,46 @@ static int printable8(const unsigned char *u)
              | (w & high));
 }
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* Of the 16 bytes at @p u, how many printable ASCII lead (16: all). A
+ * byte past ASCII is negative as a signed byte, so below 0x20 too. */
+static inline unsigned printable16(const unsigned char *u)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)u);
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                               _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+    unsigned mask = (unsigned)_mm_movemask_epi8(bad);
+
+    return mask ? (unsigned)__builtin_ctz(mask) : 16;
+}
+#endif
+
+/* How many bytes of printable ASCII lead @p u (@p len bytes). */
+static size_t printable_run(const unsigned char *u, size_t len)
+{
+    size_t i = 0;
+
+#ifdef __SSE2__
+    while (len - i >= 16) {
+        unsigned n = printable16(u + i);
+
+        i += n;
+        if (n < 16) {
+            return i;
+        }
+    }
+#endif
+    while (len - i >= 8 && printable8(u + i)) {
+        i += 8;
+    }
+    while (i < len && u[i] >= 0x20 && u[i] < 0x7f) {
+        i++;
+    }
+    return i;
+}
+
 const char *verify_audit_line_bytes_fault(const char *line, size_t len,
                                           apr_pool_t *p)
 {
@@ -201,22 +241,18 @@ const char *verify_audit_line_bytes_fault(const char *line, size_t len,
     size_t i = 0, n;
     uint32_t cp;
 
-    while (i < len) {
-        if (len - i >= 8 && printable8(u + i)) {
-            i += 8;
-            continue;
+    for (;;) {
+        i += printable_run(u + i, len - i);
+        if (i >= len) {
+            return NULL;
         }
         if (u[i] == 0) {
             return apr_psprintf(p, "NUL byte at byte %" APR_SIZE_T_FMT,
                                 i + 1);
         }
-        if (u[i] < 0x20 || u[i] == 0x7f) {
+        if (u[i] < 0x80) {      /* below 0x20, or DEL */
             return apr_psprintf(p, "raw control character 0x%02x at byte %"
                                 APR_SIZE_T_FMT, u[i], i + 1);
-        }
-        if (u[i] < 0x80) {
-            i++;
-            continue;
         }
         n = verify_utf8_decode(line + i, len - i, &cp);
         if (n == 0) {
@@ -225,5 +261,4 @@ const char *verify_audit_line_bytes_fault(const char *line, size_t len,
         }
         i += n;
     }
-    return NULL;
 }
