@@ -212,7 +212,6 @@ static int fill(par_t *par, win_t *w)
     verify_scan_t *s = par->s;
     size_t used = 0;
     pline_t *pl;
-    rline_t rl;
     int got;
 
     w->n = 0;
@@ -243,16 +242,18 @@ static int fill(par_t *par, win_t *w)
         par->off = 0;
     }
     while (w->n < par->window && VERIFY_PAR_BYTES - used >= LINE_KEEP) {
-        memset(&rl, 0, sizeof(rl));
-        rl.text = w->arena + used;
-        got = verify_walk_next_line(&par->in, &rl);
+        /* read straight into the window's line: a copy of the struct
+         * just written would wait on the stores it reads */
+        pl = &w->line[w->n];
+        memset(&pl->rl, 0, sizeof(pl->rl));
+        pl->rl.text = w->arena + used;
+        got = verify_walk_next_line(&par->in, &pl->rl);
         if (got > 0) {
-            pl = &w->line[w->n++];
-            pl->rl = rl;
+            w->n++;
             pl->off = par->off;
             pl->lno = ++par->lno;
-            par->off += rl.size;
-            used += rl.kept;
+            par->off += pl->rl.size;
+            used += pl->rl.kept;
             continue;
         }
         if (got < 0) {
