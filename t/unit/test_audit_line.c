@@ -453,9 +453,64 @@ static void test_seal_ts(void)
        "second: %s", want);
 }
 
+/* verify_audit_line_bytes_fault: one bad byte or sequence in every
+ * place of lines of every length to 70 (the sixteen-byte, eight-byte
+ * and single-byte paths, and the edges between them), named at its byte;
+ * good multi-byte UTF-8 in every place is no fault. */
+static void test_bytes_fault(void)
+{
+    static const struct {
+        const char *bytes, *want;
+    } bad[] = {
+        { "\x00", "NUL byte at byte" },
+        { "\x01", "raw control character 0x01 at byte" },
+        { "\x1f", "raw control character 0x1f at byte" },
+        { "\t", "raw control character 0x09 at byte" },
+        { "\x7f", "raw control character 0x7f at byte" },
+        { "\xff", "invalid UTF-8 at byte" },
+        { "\xc3(", "invalid UTF-8 at byte" },
+        { "\xed\xa0\x80", "invalid UTF-8 at byte" },     /* a surrogate */
+    };
+    char line[128], want[96];
+    const char *got;
+    size_t len, at, k, n;
+    int wrong = 0, good = 1;
+
+    for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        n = bad[k].bytes[0] ? strlen(bad[k].bytes) : 1;
+        for (len = n; len <= 70; len++) {
+            for (at = 0; at + n <= len; at++) {
+                memset(line, 'a' + (int)(at % 26), len);
+                memcpy(line + at, bad[k].bytes, n);
+                got = verify_audit_line_bytes_fault(line, len, pool);
+                snprintf(want, sizeof(want), "%s %zu", bad[k].want, at + 1);
+                if (!got || strcmp(got, want)) {
+                    if (wrong++ < 3) {
+                        diag("%zu bytes, fault at %zu: %s, want %s", len, at,
+                             got ? got : "(none)", want);
+                    }
+                }
+            }
+        }
+    }
+    ok(!wrong, "bytes_fault: NUL, control bytes, DEL, bad UTF-8 named at "
+               "their byte in every place of lines of 1..70 bytes");
+    for (len = 3; len <= 70; len++) {
+        for (at = 0; at + 3 <= len; at++) {
+            memset(line, ' ', len);
+            memcpy(line + at, "\xe6\x88\xb6", 3);     /* 戶 */
+            if (verify_audit_line_bytes_fault(line, len, pool)) {
+                good = 0;
+            }
+        }
+    }
+    ok(good, "bytes_fault: a Han character in any place is no fault");
+}
+
 int main(void)
 {
     unit_begin();
+    test_bytes_fault();
     test_seal();
     test_chain_ok();
     test_chain_faults();
