@@ -3,6 +3,9 @@
  * checks, lower-case hex, and the normal form of personal names.
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "verify_text.h"
 
 void verify_hex(const unsigned char *in, size_t len, char *out)
@@ -51,8 +54,6 @@ int verify_unhex(const char *s, size_t len, unsigned char *out,
 }
 
 #ifdef __SSE2__
-#include <emmintrin.h>
-
 /* 16 lower-case hex digits at @p s into 8 bytes at @p out: 0, or -1. */
 static int unhex16(const char *s, unsigned char *out)
 {
@@ -196,12 +197,60 @@ int verify_utf8_clean(const char *s, size_t len)
     return 1;
 }
 
+/* How many ASCII bytes lead @p u (@p len bytes): sixteen at a time
+ * where the CPU can (a byte's high bit is all SSE2 needs), else eight. */
+static inline size_t ascii_run(const unsigned char *u, size_t len)
+{
+    const uint64_t high = 0x8080808080808080ULL;
+    size_t i = 0;
+    uint64_t w;
+
+#ifdef __SSE2__
+    while (len - i >= 16) {
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_loadu_si128((const __m128i *)(u + i)));
+
+        if (mask) {
+            return i + (size_t)__builtin_ctz(mask);
+        }
+        i += 16;
+    }
+#endif
+    while (len - i >= 8) {
+        memcpy(&w, u + i, 8);
+        if (w & high) {
+            break;
+        }
+        i += 8;
+    }
+    while (i < len && u[i] < 0x80) {
+        i++;
+    }
+    return i;
+}
+
 size_t verify_utf8_scan(const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, n;
+    unsigned c;
 
     while (i < len) {
+        c = u[i];
+        if (c < 0x80) {
+            i += ascii_run(u + i, len - i);
+            continue;
+        }
+        /* a three-byte character led by E1-EC or EE-EF (most of CJK)
+         * is valid with any two continuation bytes: E0 (overlong) and
+         * ED (surrogates) bound their second byte, so they go the long
+         * way, as does everything else */
+        if (len - i >= 3 && ((c >= 0xe1 && c <= 0xec) || c >= 0xee)
+            && c <= 0xef && (u[i + 1] & 0xc0) == 0x80
+            && (u[i + 2] & 0xc0) == 0x80) {
+            i += 3;
+            continue;
+        }
         n = utf8_seq(u + i, len - i);
         if (n == 0) {
             return i;

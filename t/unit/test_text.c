@@ -49,6 +49,64 @@ static void test_utf8_helpers(void)
 #undef CHARS
 }
 
+/* verify_utf8_scan (ASCII sixteen bytes at a time, a short way for
+ * most three-byte characters) against a byte-by-byte decode: sequences
+ * valid and not, cut short, in every place of ASCII and of Han text. */
+static size_t ref_scan(const char *s, size_t len)
+{
+    size_t i = 0, n;
+    uint32_t cp;
+
+    while (i < len) {
+        n = verify_utf8_decode(s + i, len - i, &cp);
+        if (n == 0) {
+            return i;
+        }
+        i += n;
+    }
+    return len;
+}
+
+static void test_utf8_scan(void)
+{
+    static const char *seqs[] = {
+        "\xe4\xb8\xad", "\xe1\x80\x80", "\xec\xbf\xbf", "\xee\x80\x80",
+        "\xef\xbf\xbf", "\xe0\xa0\x80", "\xe0\x80\x80", "\xed\x9f\xbf",
+        "\xed\xa0\x80", "\xe4\xb8", "\xe4\x41\x80", "\xe4\xb8\x41",
+        "\xe4\xc0\x80", "\xc3\xa9", "\xc1\xbf", "\xf0\x9f\x98\x80",
+        "\xf4\x90\x80\x80", "\xff", "\x80", "\xf0\x9f\x98"
+    };
+    static const char *backs[] = { "abcdefghijklmnop", "\xe6\x9e\x97" };
+    char text[96];
+    size_t k, b, at, n, blen, len, want, got;
+    int bad = 0;
+
+    for (k = 0; k < sizeof(seqs) / sizeof(seqs[0]); k++) {
+        n = strlen(seqs[k]);
+        for (b = 0; b < 2; b++) {
+            blen = strlen(backs[b]);
+            for (len = n; len <= 60; len++) {
+                for (at = 0; at + n <= len; at++) {
+                    size_t i;
+
+                    for (i = 0; i < len; i++) {
+                        text[i] = backs[b][i % blen];
+                    }
+                    memcpy(text + at, seqs[k], n);
+                    want = ref_scan(text, len);
+                    got = verify_utf8_scan(text, len);
+                    if (got != want && bad++ < 3) {
+                        diag("sequence %zu at %zu of %zu: scan %zu, byte by "
+                             "byte %zu", k, at, len, got, want);
+                    }
+                }
+            }
+        }
+    }
+    ok(!bad, "verify_utf8_scan: as a byte-by-byte decode, with 20 "
+             "sequences in every place of ASCII and Han text to 60 bytes");
+}
+
 /* verify_unhex_whole (sixteen digits at a time) against verify_unhex:
  * every byte value in every place of a hash's 64 digits, and lengths
  * that leave a remainder. */
@@ -109,6 +167,7 @@ static void test_hex(void)
        && memcmp(b, "\x00\x01\xab\xff", 4) == 0, "unhex: any_case");
     is_int(verify_unhex("00g1", 2, b, 1), -1, "unhex: a non-hex digit");
     test_unhex_whole();
+    test_utf8_scan();
 }
 
 static void test_names(void)
