@@ -157,7 +157,7 @@ verify_line_status_t verify_audit_check_line_leaf(verify_chain_t *chain,
         return VERIFY_LINE_SYNTAX;
     }
     if (leaf) {
-        head = (verify_sha256_msg_t){ NULL, 0, line, len - HASH_TAIL };
+        head = (verify_sha256_msg_t){ .data = line, .len = len - HASH_TAIL };
         whole = verify_merkle_leaf_msg(line, len);
         verify_sha256_pair(&head, &whole, calc, leaf);
     }

@@ -311,45 +311,60 @@ static int level_value(const char *s, size_t l)
     return -1;
 }
 
-/* The name tag of a name of the batch (the Han name, or with
- * @p romanised the romanised one) in the current normal form; NULL, or
- * what is wrong with the name. */
-static const char *name_tag(intake_t *in, const char *nm, size_t nl,
-                            int romanised,
-                            unsigned char tag[VERIFY_NAME_TAG_LEN])
+/* A name of the batch (the Han name, or with @p romanised the
+ * romanised one) in the current normal form, into @p norm (*nl: its
+ * length, and the name's on entry); NULL, or what is wrong with it. */
+static const char *name_norm(intake_t *in, const char *nm, size_t *nl,
+                             int romanised, char norm[VERIFY_NAME_NORM_MAX])
 {
-    char norm[VERIFY_NAME_NORM_MAX];
-    unsigned char full[VERIFY_TAG_LEN];
     const char *what = romanised ? "romanised name" : "name";
+    size_t n;
 
-    if (!verify_utf8_clean(nm, nl)) {
+    if (!verify_utf8_clean(nm, *nl)) {
         return apr_psprintf(in->p, "%s is not clean UTF-8 text", what);
     }
-    nl = verify_name_fold(nm, nl, norm, sizeof(norm));
-    if (nl == (size_t)-1
-        || verify_utf8_chars(norm, nl) > VERIFY_NAME_MAX_CHARS) {
+    n = verify_name_fold(nm, *nl, norm, VERIFY_NAME_NORM_MAX);
+    if (n == (size_t)-1
+        || verify_utf8_chars(norm, n) > VERIFY_NAME_MAX_CHARS) {
         return apr_psprintf(in->p, "%s longer than %d characters", what,
                             VERIFY_NAME_MAX_CHARS);
     }
-    if (nl == 0) {
+    if (n == 0) {
         /* an empty romanised column is no romanised name (never here) */
         return apr_psprintf(in->p, "%s is empty", what);
     }
-    verify_keys_tag(in->keys, VERIFY_KEY_NAME, norm, nl, full);
-    memcpy(tag, full, VERIFY_NAME_TAG_LEN);
+    *nl = n;
     return NULL;
+}
+
+/* The record's key (the ID's store tag) into @p key, and the name tag
+ * of @p norm (@p nl bytes; NULL: no name) into the record: the two
+ * hashed together (verify_keys_tag2). */
+static void tag_record(intake_t *in, const char *id, const char *norm,
+                       size_t nl, verify_record_t *rec,
+                       unsigned char key[VERIFY_TAG_LEN])
+{
+    unsigned char full[VERIFY_TAG_LEN];
+
+    if (!norm) {
+        verify_keys_tag(in->keys, VERIFY_KEY_STORE, id, VERIFY_ID_LEN, key);
+        return;
+    }
+    verify_keys_tag2(in->keys, VERIFY_KEY_STORE, id, VERIFY_ID_LEN, key,
+                     VERIFY_KEY_NAME, norm, nl, full);
+    memcpy(rec->name_tag, full, VERIFY_NAME_TAG_LEN);
 }
 
 int verify_intake_row(void *ctx, unsigned long line, const char *const *f,
                const size_t *lens, int n)
 {
     intake_t *in = ctx;
-    char id[VERIFY_ID_LEN + 1];
+    char id[VERIFY_ID_LEN + 1], norm[VERIFY_NAME_NORM_MAX];
     verify_record_t rec;
     verify_import_rec_t *r;
     verify_id_status_t st;
-    const char *s;
-    size_t l;
+    const char *s, *bad, *name = NULL;
+    size_t l, nl = 0;
     int v;
 
     if (!in->have_header) {
@@ -373,20 +388,25 @@ int verify_intake_row(void *ctx, unsigned long line, const char *const *f,
     }
     memset(&rec, 0, sizeof(rec));
     if (in->pos[COL_NAME] >= 0) {
-        const char *bad = name_tag(in, f[in->pos[COL_NAME]],
-                                   lens[in->pos[COL_NAME]], 0, rec.name_tag);
+        nl = lens[in->pos[COL_NAME]];
+        bad = name_norm(in, f[in->pos[COL_NAME]], &nl, 0, norm);
         if (bad) {
             return fault(in, line, id, VERIFY_ID_LEN, bad);
         }
+        name = norm;            /* tagged with the ID, in tag_record */
         rec.name_form = VERIFY_RECORD_HOUSEHOLD_VERSION;
     }
     if (in->pos[COL_ROMANISED] >= 0 && lens[in->pos[COL_ROMANISED]]) {
-        const char *bad = name_tag(in, f[in->pos[COL_ROMANISED]],
-                                   lens[in->pos[COL_ROMANISED]], 1,
-                                   rec.romanised_tag);
+        size_t rl = lens[in->pos[COL_ROMANISED]];
+        char rnorm[VERIFY_NAME_NORM_MAX];
+        unsigned char full[VERIFY_TAG_LEN];
+
+        bad = name_norm(in, f[in->pos[COL_ROMANISED]], &rl, 1, rnorm);
         if (bad) {
             return fault(in, line, id, VERIFY_ID_LEN, bad);
         }
+        verify_keys_tag(in->keys, VERIFY_KEY_NAME, rnorm, rl, full);
+        memcpy(rec.romanised_tag, full, VERIFY_NAME_TAG_LEN);
         rec.has_romanised = 1;
     }
     if (in->pos[COL_BIRTH] >= 0) {
@@ -433,8 +453,7 @@ int verify_intake_row(void *ctx, unsigned long line, const char *const *f,
         /* whole, padding too: a spilled record goes to a file as it is,
          * and the stack's old bytes (the row's fields) must not */
         memset(&one, 0, sizeof(one));
-        verify_keys_tag(in->keys, VERIFY_KEY_STORE, id, VERIFY_ID_LEN,
-                        one.key);
+        tag_record(in, id, name, nl, &rec, one.key);
         one.vlen = (unsigned char)verify_record_encode(in->src, &rec,
                                                        one.val);
         one.line = line;
@@ -451,7 +470,7 @@ int verify_intake_row(void *ctx, unsigned long line, const char *const *f,
         in->cap = ncap;
     }
     r = &in->recs[in->n++];
-    verify_keys_tag(in->keys, VERIFY_KEY_STORE, id, VERIFY_ID_LEN, r->key);
+    tag_record(in, id, name, nl, &rec, r->key);
     r->vlen = (unsigned char)verify_record_encode(in->src, &rec, r->val);
     r->line = line;
     return 0;

@@ -20,6 +20,7 @@
 #include <apr_strings.h>
 #include "verify_key.h"
 #include "verify_sha256.h"
+#include "verify_sha256_pair.h"
 
 #define SECRET_MIN 32
 #define SECRET_MAX 4096
@@ -351,6 +352,31 @@ void verify_keys_tag(const verify_keys_t *keys, verify_key_use_t use,
     verify_sha256_update(&c, ih, sizeof(ih));
     /* what stays in c is the tag itself (the final wiped the block) */
     verify_sha256_final(&c, out);
+}
+
+void verify_keys_tag2(const verify_keys_t *keys,
+                      verify_key_use_t ua, const void *da, size_t la,
+                      unsigned char out_a[VERIFY_TAG_LEN],
+                      verify_key_use_t ub, const void *db, size_t lb,
+                      unsigned char out_b[VERIFY_TAG_LEN])
+{
+    unsigned char ih_a[VERIFY_TAG_LEN], ih_b[VERIFY_TAG_LEN];
+    verify_sha256_msg_t a = { .data = da, .len = la,
+                              .from = &keys->inner[ua] },
+                        b = { .data = db, .len = lb,
+                              .from = &keys->inner[ub] };
+
+    if (!keys->set[ua] || !keys->set[ub]) {
+        verify_keys_tag(keys, ua, da, la, out_a);
+        verify_keys_tag(keys, ub, db, lb, out_b);
+        return;
+    }
+    verify_sha256_pair(&a, &b, ih_a, ih_b);
+    a = (verify_sha256_msg_t){ .data = ih_a, .len = sizeof(ih_a),
+                               .from = &keys->outer[ua] };
+    b = (verify_sha256_msg_t){ .data = ih_b, .len = sizeof(ih_b),
+                               .from = &keys->outer[ub] };
+    verify_sha256_pair(&a, &b, out_a, out_b);
 }
 
 void verify_keys_check(const verify_keys_t *keys,

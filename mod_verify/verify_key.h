@@ -69,6 +69,16 @@ void verify_keys_tag(const verify_keys_t *keys, verify_key_use_t use,
                      const void *data, size_t len,
                      unsigned char out[VERIFY_TAG_LEN]);
 
+/** Two tags at once, as verify_keys_tag() gives each: @p da under
+ *  @p ua into @p out_a, @p db under @p ub into @p out_b
+ *  (verify_sha256_pair.h: an import tags each household record's name
+ *  and ID). Thread-safe. */
+void verify_keys_tag2(const verify_keys_t *keys,
+                      verify_key_use_t ua, const void *da, size_t la,
+                      unsigned char out_a[VERIFY_TAG_LEN],
+                      verify_key_use_t ub, const void *db, size_t lb,
+                      unsigned char out_b[VERIFY_TAG_LEN]);
+
 /** Bytes of a key check. */
 #define VERIFY_KEY_CHECK_LEN 16
 

@@ -66,7 +66,8 @@ apr_status_t verify_merkle_leaf_hash(const void *data, size_t len,
 verify_sha256_msg_t verify_merkle_leaf_msg(const void *data, size_t len)
 {
     static const unsigned char leaf_prefix = 0x00;
-    verify_sha256_msg_t m = { &leaf_prefix, 1, data, len };
+    verify_sha256_msg_t m = { .pre = &leaf_prefix, .pre_len = 1, .data = data,
+                              .len = len };
 
     return m;
 }

@@ -37,6 +37,22 @@ void verify_sha256_final(verify_sha256_t *s,
     SHA256_Final(out, (SHA256_CTX *)s);
 }
 
+int verify_sha256_midstate(const verify_sha256_t *s, unsigned int h[8],
+                           unsigned long long *bytes)
+{
+    const SHA256_CTX *c = (const SHA256_CTX *)s;
+    int i;
+
+    if (c->num != 0) {
+        return -1;
+    }
+    for (i = 0; i < 8; i++) {
+        h[i] = c->h[i];
+    }
+    *bytes = ((unsigned long long)c->Nh << 32 | c->Nl) / 8;
+    return 0;
+}
+
 void verify_sha256_once(const void *data, size_t len,
                         unsigned char out[VERIFY_SHA256_LEN])
 {

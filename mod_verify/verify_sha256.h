@@ -28,6 +28,10 @@ void verify_sha256_update(verify_sha256_t *s, const void *data, size_t len);
 /** The digest into @p out; @p s is then spent (init it again to reuse). */
 void verify_sha256_final(verify_sha256_t *s,
                          unsigned char out[VERIFY_SHA256_LEN]);
+/** The chaining words of @p s and the bytes it has hashed, when those
+ *  are whole blocks. @return 0, or -1 when part of a block is pending. */
+int verify_sha256_midstate(const verify_sha256_t *s, unsigned int h[8],
+                           unsigned long long *bytes);
 /** SHA-256 of one buffer. */
 void verify_sha256_once(const void *data, size_t len,
                         unsigned char out[VERIFY_SHA256_LEN]);

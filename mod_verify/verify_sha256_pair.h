@@ -17,12 +17,14 @@
 #include "verify_sha256.h"
 
 /** One message: @p pre (pre_len bytes, under 64; NULL when 0), then
- *  @p data (len bytes). */
+ *  @p data (len bytes), hashed on from the state @p from (a saved
+ *  state, such as an HMAC key's pad; NULL: from the start). */
 typedef struct {
     const void *pre;
     size_t pre_len;
     const void *data;
     size_t len;
+    const verify_sha256_t *from;
 } verify_sha256_msg_t;
 
 /** SHA-256 of @p a into @p out_a and of @p b into @p out_b. */

@@ -75,7 +75,7 @@ static void say_failed(hash_ahead_t *h)
 static int hash_one(audit_walk_t *walk, const char *line, size_t len,
                     int query, unsigned char digest[32])
 {
-    verify_sha256_msg_t whole = { NULL, 0, line, len },
+    verify_sha256_msg_t whole = { .data = line, .len = len },
                         as_leaf = verify_merkle_leaf_msg(line, len);
     unsigned char leaf[32];
 

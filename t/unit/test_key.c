@@ -58,6 +58,34 @@ static void test_keys(void)
     verify_keys_tag(keys, VERIFY_KEY_STORE, "A123456789", 10, got);
     verify_keys_tag(keys, VERIFY_KEY_SUBJECT, "A123456789", 10, want);
     ok(memcmp(got, want, 32) != 0, "store and subject tags differ");
+    {
+        /* two at once: every pair of uses, inputs of 0..130 bytes */
+        unsigned char got_b[32], want_b[32], in[130];
+        size_t la, lb;
+        int ua, ub, same = 1;
+
+        for (la = 0; la < sizeof(in); la++) {
+            in[la] = (unsigned char)(la * 37 + 1);
+        }
+        for (ua = 0; ua < VERIFY_KEY_COUNT; ua++) {
+            for (ub = 0; ub < VERIFY_KEY_COUNT; ub++) {
+                for (la = 0; la <= sizeof(in); la += 7) {
+                    lb = sizeof(in) - la;
+                    verify_keys_tag2(keys, (verify_key_use_t)ua, in, la, got,
+                                     (verify_key_use_t)ub, in + la, lb,
+                                     got_b);
+                    ref_tag(labels[ua], (const char *)in, la, secret, 32,
+                            want);
+                    ref_tag(labels[ub], (const char *)in + la, lb, secret,
+                            32, want_b);
+                    same &= !memcmp(got, want, 32)
+                            && !memcmp(got_b, want_b, 32);
+                }
+            }
+        }
+        ok(same, "verify_keys_tag2 = two HMACs, for every pair of uses "
+                 "and lengths 0..130");
+    }
 
     /* the same secret as upper-case hex with whitespace */
     {
