@@ -25,6 +25,8 @@
 
 /* Lines a task. */
 #define TASK_LINES 64
+/* How far ahead the walk asks for a line's ts to be fetched. */
+#define PREFETCH_AHEAD 8
 
 /* One line of a window, and what a worker found of it. */
 typedef struct pline_t {
@@ -291,7 +293,10 @@ static int walk_sound(par_t *par, walk_t *wk, win_t *w, size_t i)
         sf->first_seq = s->chain.seq;
     }
     sf->last_seq = s->chain.seq;
-    sf->end = s->chain;
+    /* from the line, not s->chain: a copy of what was just stored
+     * there waits on the stores */
+    sf->end.seq = pl->seq;
+    memcpy(sf->end.hash, pl->hash, 32);
     s->lines++;
     if (par->o->line_fn
         && par->o->line_fn(s, pl->rl.text, pl->rl.kept,
@@ -320,6 +325,11 @@ static int walk_window(par_t *par, walk_t *wk, win_t *w)
         s->nread++;
     }
     for (i = 0; i < w->n; i++) {
+        /* the ts a few lines on: its text was written and read on
+         * other cores long ago, and is all of it this thread reads */
+        if (i + PREFETCH_AHEAD < w->n && w->line[i + PREFETCH_AHEAD].ts) {
+            __builtin_prefetch(w->line[i + PREFETCH_AHEAD].ts);
+        }
         wk->lno = w->line[i].lno;
         rc = walk_sound(par, wk, w, i);
         if (rc == 1) {
