@@ -180,6 +180,52 @@ verify_line_status_t verify_audit_check_line_leaf(verify_chain_t *chain,
     return VERIFY_LINE_OK;
 }
 
+void verify_audit_check_two_leaf(verify_chain_t chain[2],
+                                 const char *const line[2],
+                                 const size_t len[2],
+                                 unsigned char *const prev[2],
+                                 unsigned char *const leaf[2],
+                                 verify_line_status_t st[2])
+{
+    unsigned char hash[2][32], calc[2][32];
+    unsigned char *out[4] = { calc[0], leaf[0], calc[1], leaf[1] };
+    verify_sha256_msg_t m[4];
+    const verify_sha256_msg_t *mp[4] = { &m[0], &m[1], &m[2], &m[3] };
+    uint64_t seq[2];
+    int k;
+
+    for (k = 0; k < 2; k++) {
+        st[k] = memchr(line[k], '\n', len[k])
+                || parse_frame(line[k], len[k], &seq[k], prev[k], hash[k])
+                ? VERIFY_LINE_SYNTAX : VERIFY_LINE_OK;
+    }
+    if (st[0] != VERIFY_LINE_OK || st[1] != VERIFY_LINE_OK) {
+        /* rare: each by itself */
+        for (k = 0; k < 2; k++) {
+            if (st[k] == VERIFY_LINE_OK) {
+                st[k] = verify_audit_check_line_leaf(&chain[k], line[k],
+                                                     len[k], 1, prev[k],
+                                                     leaf[k]);
+            }
+        }
+        return;
+    }
+    for (k = 0; k < 2; k++) {
+        m[2 * k] = (verify_sha256_msg_t){ .data = line[k],
+                                          .len = len[k] - HASH_TAIL };
+        m[2 * k + 1] = verify_merkle_leaf_msg(line[k], len[k]);
+    }
+    verify_sha256_quad(mp, out);
+    for (k = 0; k < 2; k++) {
+        if (memcmp(calc[k], hash[k], 32)) {
+            st[k] = VERIFY_LINE_HASH;
+            continue;
+        }
+        chain[k].seq = seq[k];
+        memcpy(chain[k].hash, hash[k], 32);
+    }
+}
+
 /* Eight bytes of printable ASCII (0x20-0x7e): the common case, checked
  * a word at a time. */
 static int printable8(const unsigned char *u)

@@ -67,6 +67,19 @@ verify_line_status_t verify_audit_check_line_leaf(verify_chain_t *chain,
                                                   unsigned char prev[32],
                                                   unsigned char *leaf);
 
+/**
+ * Two lines, each as verify_audit_check_line_leaf() with @p first set
+ * checks it by itself, the four hashes computed together
+ * (verify_sha256_quad): line[k]'s status into st[k], its prev, leaf and
+ * chain state into prev[k], leaf[k] and chain[k].
+ */
+void verify_audit_check_two_leaf(verify_chain_t chain[2],
+                                 const char *const line[2],
+                                 const size_t len[2],
+                                 unsigned char *const prev[2],
+                                 unsigned char *const leaf[2],
+                                 verify_line_status_t st[2]);
+
 /** Read seq and hash of a sealed line; 0 on success. */
 int verify_audit_line_head(const char *line, size_t len,
                            verify_chain_t *out);

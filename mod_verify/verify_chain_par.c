@@ -99,29 +99,29 @@ static int noted_op(const verify_flat_t *f)
 #undef OP_IS
 }
 
-/* One line checked by itself (what verify_walk_line checks of it that
- * does not depend on the lines before). */
-static void check_one(par_t *par, pline_t *pl, void *extra,
-                      verify_flat_t *flat, apr_pool_t *p)
+/* read_fault's part of a line's checks: whole, not too long, ends in a
+ * newline, clean bytes. */
+static int line_whole(const pline_t *pl, apr_pool_t *p)
+{
+    size_t len = pl->rl.kept;
+
+    return pl->rl.newline && (apr_off_t)len + 1 == pl->rl.size
+           && len < LINE_KEEP
+           && verify_audit_line_bytes_fault(pl->rl.text, len, p) == NULL;
+}
+
+/* The rest of a line's checks once its frame and hash are sound (@p c
+ * its chain state, @p leaf its leaf or NULL): the grammar, the notes,
+ * the ts, the caller's pre_fn. */
+static void check_rest(par_t *par, pline_t *pl, void *extra,
+                       verify_flat_t *flat, apr_pool_t *p,
+                       const verify_chain_t *c, const unsigned char *leaf)
 {
     const verify_flat_member_t *m;
     const char *line = pl->rl.text, *why;
     size_t len = pl->rl.kept, at;
-    verify_chain_t c;
-    unsigned char leaf[32];
 
-    pl->sound = 0;
-    /* read_fault: whole, not too long, ends in a newline, clean bytes */
-    if (!pl->rl.newline || (apr_off_t)len + 1 != pl->rl.size
-        || len >= LINE_KEEP
-        || verify_audit_line_bytes_fault(line, len, p) != NULL) {
-        return;
-    }
-    memset(&c, 0, sizeof(c));
-    if (verify_audit_check_line_leaf(&c, line, len, 1, pl->prev,
-                                     par->o->leaf ? leaf : NULL)
-        != VERIFY_LINE_OK
-        || verify_flat_parse(flat, line, len, &why, &at) != 0
+    if (verify_flat_parse(flat, line, len, &why, &at) != 0
         || noted_op(flat)) {
         return;
     }
@@ -131,30 +131,90 @@ static void check_one(par_t *par, pline_t *pl, void *extra,
              && verify_time_parse_us(m->val.s, VERIFY_TS_LEN, &pl->t) == 0
              ? m->val.s : NULL;
     if (par->o->pre_fn
-        && par->o->pre_fn(par->s->ctx, line, len, c.seq,
-                          par->o->leaf ? leaf : NULL, flat, extra, p)
-           != 0) {
+        && par->o->pre_fn(par->s->ctx, line, len, c->seq, leaf, flat, extra,
+                          p) != 0) {
         return;
     }
-    pl->seq = c.seq;
-    memcpy(pl->hash, c.hash, 32);
+    pl->seq = c->seq;
+    memcpy(pl->hash, c->hash, 32);
     pl->sound = 1;
+}
+
+/* One line checked by itself (what verify_walk_line checks of it that
+ * does not depend on the lines before). */
+static void check_one(par_t *par, pline_t *pl, void *extra,
+                      verify_flat_t *flat, apr_pool_t *p)
+{
+    verify_chain_t c;
+    unsigned char leaf[32];
+
+    pl->sound = 0;
+    if (!line_whole(pl, p)) {
+        return;
+    }
+    memset(&c, 0, sizeof(c));
+    if (verify_audit_check_line_leaf(&c, pl->rl.text, pl->rl.kept, 1,
+                                     pl->prev, par->o->leaf ? leaf : NULL)
+        == VERIFY_LINE_OK) {
+        check_rest(par, pl, extra, flat, p, &c, par->o->leaf ? leaf : NULL);
+    }
+}
+
+/* Lines @p i and i+1 of @p w, each as check_one, with their four hashes
+ * taken together (par->leaf). */
+static void check_two(par_t *par, win_t *w, size_t i, verify_flat_t *flat,
+                      apr_pool_t *p)
+{
+    size_t xs = par->o->extra_size;
+    pline_t *pl[2] = { &w->line[i], &w->line[i + 1] };
+    verify_chain_t c[2];
+    unsigned char leaf[2][32];
+    unsigned char *prev[2] = { pl[0]->prev, pl[1]->prev };
+    unsigned char *lp[2] = { leaf[0], leaf[1] };
+    const char *line[2] = { pl[0]->rl.text, pl[1]->rl.text };
+    const size_t len[2] = { pl[0]->rl.kept, pl[1]->rl.kept };
+    verify_line_status_t st[2];
+    int k;
+
+    if (!line_whole(pl[0], p) || !line_whole(pl[1], p)) {
+        /* rare: each by itself */
+        check_one(par, pl[0], w->extra + i * xs, flat, p);
+        check_one(par, pl[1], w->extra + (i + 1) * xs, flat, p);
+        return;
+    }
+    pl[0]->sound = pl[1]->sound = 0;
+    memset(c, 0, sizeof(c));
+    verify_audit_check_two_leaf(c, line, len, prev, lp, st);
+    for (k = 0; k < 2; k++) {
+        if (st[k] == VERIFY_LINE_OK) {
+            check_rest(par, pl[k], w->extra + (i + (size_t)k) * xs, flat,
+                       p, &c[k], leaf[k]);
+        }
+    }
 }
 
 static void do_task(par_t *par, win_t *w, size_t t, verify_flat_t *flat,
                     apr_pool_t *p)
 {
-    size_t i = t * TASK_LINES, end = i + TASK_LINES;
+    size_t i = t * TASK_LINES, end = i + TASK_LINES, j;
     size_t xs = par->o->extra_size;
 
     if (end > w->n) {
         end = w->n;
     }
-    for (; i < end; i++) {
-        if (xs) {
-            memset(w->extra + i * xs, 0, xs);
+    if (xs) {
+        for (j = i; j < end; j++) {
+            memset(w->extra + j * xs, 0, xs);
+        }
+    }
+    while (i < end) {
+        if (par->o->leaf && i + 1 < end) {
+            check_two(par, w, i, flat, p);
+            i += 2;
+            continue;
         }
         check_one(par, &w->line[i], w->extra + i * xs, flat, p);
+        i++;
     }
     apr_pool_clear(p);
 }

@@ -33,8 +33,14 @@ void verify_sha256_pair(const verify_sha256_msg_t *a,
                         unsigned char out_a[VERIFY_SHA256_LEN],
                         unsigned char out_b[VERIFY_SHA256_LEN]);
 
-/** The same, one message after the other through verify_sha256.h,
- *  whatever the CPU (the unit tests compare the two). */
+/** SHA-256 of four messages (@p m, into @p out in the same order):
+ *  two audit lines' chain hashes and leaves. With the CPU's SHA
+ *  extensions the four are interleaved, else as two pairs. */
+void verify_sha256_quad(const verify_sha256_msg_t *const m[4],
+                        unsigned char *const out[4]);
+
+/** verify_sha256_pair() one message after the other through
+ *  verify_sha256.h, whatever the CPU (the unit tests compare the two). */
 void verify_sha256_pair_serial(const verify_sha256_msg_t *a,
                                const verify_sha256_msg_t *b,
                                unsigned char out_a[VERIFY_SHA256_LEN],
