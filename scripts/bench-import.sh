@@ -14,7 +14,9 @@
 # fdatasync, every 100 records, which at national scale takes the better
 # part of an hour; without those syncs it shows LMDB's raw speed, which
 # no crash-safe import can claim (IMPORT_SYNCED_LOAD=1 times the synced
-# one as well). Each run is timed by /usr/bin/time: wall clock, CPU
+# one as well). Each run starts after a `sync` (the dirty pages the runs
+# before left, up to 1.5 GB, are written back then, not by the kernel's
+# flushers during the run) and is timed by /usr/bin/time: wall clock, CPU
 # (user + system) and peak RSS. At the end: medians, records/s end to end
 # (wall clock, and per CPU second for a machine shared with other work)
 # and the ratio to mdb_load.
@@ -90,6 +92,10 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 # "wall user sys maxrss_kb" of a command (its output to $1.out)
 timed() {
     local name=$1; shift
+    # each run before leaves up to 1.5 GB of dirty pages (a snapshot, a
+    # load's file, the CMS batch): written back now, outside the timing,
+    # not by the kernel's flusher threads on the CPUs of the next run
+    sync
     /usr/bin/time -f '%e %U %S %M' -o "$name.time" "$@" > "$name.out" 2>&1 \
         || { tail -5 "$name.out" >&2; die "$name failed"; }
     cat "$name.time"
