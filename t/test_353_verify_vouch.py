@@ -10,6 +10,7 @@ design and tested here: a covered checkpoint line whose signature the
 signer itself got wrong (its line is exactly what the newer signed root
 holds)."""
 
+import os
 import pathlib
 import random
 import re
@@ -133,16 +134,19 @@ def test_full_tmp_reads_again_straight_to_stdout(tmp_path):
         b.queries(1)
         b.checkpoint(note=b.note(root=bytes(32)))   # signed, wrong root
     b.queries(1)
-    # outside /tmp, which the namespace covers
+    # outside /tmp, which the namespace covers: the log, and the program
+    # too (a clone of the tree may itself be under /tmp)
     shm = tempfile.mkdtemp(dir="/dev/shm")
     try:
         d = b.write(pathlib.Path(shm) / "log")
+        prog = os.path.join(shm, "verify-audit")
+        shutil.copy2(VERIFY_AUDIT, prog)
         every = verify("--every-signature", "--verifier", b.key.verifier, d)
         assert every[0] == 1 and len(every[1]) > 4096, len(every[1])
         script = ('mount -t tmpfs -o size=4k tmpfs /tmp && exec "$@"')
         res = subprocess.run(["unshare", "--mount", "--propagation",
                               "private", "sh", "-c", script, "sh",
-                              VERIFY_AUDIT, "verify", "--verifier",
+                              prog, "verify", "--verifier",
                               b.key.verifier, str(d)],
                              capture_output=True, env=CLEAN_ENV, timeout=120)
     finally:
