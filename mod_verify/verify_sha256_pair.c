@@ -269,40 +269,38 @@ SHANI static void compress4(lane_t *l, const unsigned char *const bl[4])
     l[3].cdgh = _mm_add_epi32(l[3].cdgh, d.cdgh);
 }
 
-/* Four messages from the start (no saved state): the blocks all four
- * have, four at a time; the rest two or one at a time. */
-SHANI static void quad_shani(const verify_sha256_msg_t *const m[4],
-                             unsigned char *const out[4])
+/* Hash @p n (2 or 4) messages whose sources and lanes are set up: the
+ * blocks all of them have, n at a time; the rest two or one at a time.
+ * The digests into @p out; the staged blocks wiped. */
+SHANI static void run_lanes(src_t *s, lane_t *l, int n,
+                            unsigned char *const out[])
 {
-    src_t s[4];
-    lane_t l[4];
     const unsigned char *bl[4];
-    size_t k[4], all = (size_t)-1;
-    int i, j, left[4], n;
+    size_t k[4] = { 0, 0, 0, 0 }, all = (size_t)-1;
+    int i, j, left[4], m;
 
-    for (i = 0; i < 4; i++) {
-        src_init(&s[i], m[i], 0);
-        lane_init(&l[i], H0);
-        k[i] = 0;
+    for (i = 0; i < n; i++) {
         all = s[i].blocks < all ? s[i].blocks : all;
     }
-    for (; k[0] < all; k[0]++, k[1]++, k[2]++, k[3]++) {
-        for (i = 0; i < 4; i++) {
-            bl[i] = src_block(&s[i], k[i]);
+    if (n == 4) {
+        for (; k[0] < all; k[0]++, k[1]++, k[2]++, k[3]++) {
+            for (i = 0; i < 4; i++) {
+                bl[i] = src_block(&s[i], k[i]);
+            }
+            compress4(l, bl);
         }
-        compress4(l, bl);
     }
     for (;;) {
-        for (n = 0, i = 0; i < 4; i++) {
+        for (m = 0, i = 0; i < n; i++) {
             if (k[i] < s[i].blocks) {
-                left[n++] = i;
+                left[m++] = i;
             }
         }
-        if (n == 0) {
+        if (m == 0) {
             break;
         }
         i = left[0];
-        if (n == 1) {
+        if (m == 1) {
             compress1(&l[i], src_block(&s[i], k[i]++));
             continue;
         }
@@ -312,10 +310,26 @@ SHANI static void quad_shani(const verify_sha256_msg_t *const m[4],
         k[i]++;
         k[j]++;
     }
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < n; i++) {
         lane_out(&l[i], out[i]);
+        /* the last blocks held the messages' tails (an ID, a name) */
         explicit_bzero(s[i].buf, sizeof(s[i].buf));
     }
+}
+
+/* Four messages from the start (no saved state). */
+SHANI static void quad_shani(const verify_sha256_msg_t *const m[4],
+                             unsigned char *const out[4])
+{
+    src_t s[4];
+    lane_t l[4];
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        src_init(&s[i], m[i], 0);
+        lane_init(&l[i], H0);
+    }
+    run_lanes(s, l, 4, out);
 }
 
 SHANI static void pair_shani(const verify_sha256_msg_t *a,
@@ -323,44 +337,31 @@ SHANI static void pair_shani(const verify_sha256_msg_t *a,
                              unsigned char out_a[VERIFY_SHA256_LEN],
                              unsigned char out_b[VERIFY_SHA256_LEN])
 {
-    src_t sa, sb;
-    lane_t la, lb;
-    size_t k, both;
-    unsigned int ha[8], hb[8];
-    unsigned long long da = 0, db = 0;
+    const verify_sha256_msg_t *m[2] = { a, b };
+    unsigned char *const out[2] = { out_a, out_b };
+    src_t s[2];
+    lane_t l[2];
+    unsigned int h[2][8];
+    unsigned long long done[2] = { 0, 0 };
+    int i;
 
-    /* a saved state with part of a block pending: the serial path */
-    if ((a->from && verify_sha256_midstate(a->from, ha, &da) != 0)
-        || (b->from && verify_sha256_midstate(b->from, hb, &db) != 0)) {
-        verify_sha256_pair_serial(a, b, out_a, out_b);
-        return;
+    for (i = 0; i < 2; i++) {
+        /* a saved state with part of a block pending: the serial path */
+        if (m[i]->from
+            && verify_sha256_midstate(m[i]->from, h[i], &done[i]) != 0) {
+            verify_sha256_pair_serial(a, b, out_a, out_b);
+            return;
+        }
+        src_init(&s[i], m[i], done[i]);
+        lane_init(&l[i], m[i]->from ? h[i] : H0);
     }
-    src_init(&sa, a, da);
-    src_init(&sb, b, db);
-    lane_init(&la, a->from ? ha : H0);
-    lane_init(&lb, b->from ? hb : H0);
-    both = sa.blocks < sb.blocks ? sa.blocks : sb.blocks;
-    for (k = 0; k < both; k++) {
-        compress2(&la, src_block(&sa, k), &lb, src_block(&sb, k));
-    }
-    for (k = both; k < sa.blocks; k++) {
-        compress1(&la, src_block(&sa, k));
-    }
-    for (k = both; k < sb.blocks; k++) {
-        compress1(&lb, src_block(&sb, k));
-    }
-    lane_out(&la, out_a);
-    lane_out(&lb, out_b);
-    /* the last blocks held the messages' tails (an ID, a name) */
-    explicit_bzero(sa.buf, sizeof(sa.buf));
-    explicit_bzero(sb.buf, sizeof(sb.buf));
+    run_lanes(s, l, 2, out);
 }
 
 int verify_sha256_pair_native(void)
 {
     static int has = -1;        /* every thread finds the same */
     int h = __atomic_load_n(&has, __ATOMIC_RELAXED);
-
     unsigned a, b, c, d;
 
     if (h < 0) {
