@@ -143,27 +143,30 @@ verify_line_status_t verify_audit_check_line(verify_chain_t *chain,
     return verify_audit_check_line_leaf(chain, line, len, first, prev, NULL);
 }
 
-verify_line_status_t verify_audit_check_line_leaf(verify_chain_t *chain,
-                                                  const char *line,
-                                                  size_t len, int first,
-                                                  unsigned char prev[32],
-                                                  unsigned char *leaf)
+/* A line's frame: no newline in it, seq at the start, prev and hash at
+ * the end. */
+static int frame_ok(const char *line, size_t len, uint64_t *seq,
+                    unsigned char prev[32], unsigned char hash[32])
 {
-    unsigned char hash[32], calc[32];
-    verify_sha256_msg_t head, whole;
-    uint64_t seq;
+    return !memchr(line, '\n', len) && parse_frame(line, len, seq, prev,
+                                                    hash) == 0;
+}
 
-    if (memchr(line, '\n', len) || parse_frame(line, len, &seq, prev, hash)) {
-        return VERIFY_LINE_SYNTAX;
-    }
-    if (leaf) {
-        head = (verify_sha256_msg_t){ .data = line, .len = len - HASH_TAIL };
-        whole = verify_merkle_leaf_msg(line, len);
-        verify_sha256_pair(&head, &whole, calc, leaf);
-    }
-    else if (!sha256(line, len - HASH_TAIL, calc)) {
-        return VERIFY_LINE_HASH;
-    }
+/* The messages of a line's two hashes: the chain's (up to "hash") and
+ * the RFC 6962 leaf (the whole line). */
+static void line_msgs(const char *line, size_t len, verify_sha256_msg_t m[2])
+{
+    m[0] = (verify_sha256_msg_t){ .data = line, .len = len - HASH_TAIL };
+    m[1] = verify_merkle_leaf_msg(line, len);
+}
+
+/* A line whose frame parsed, against its own hash @p calc and, unless
+ * @p first, the chain; the chain advanced when it holds. */
+static verify_line_status_t settle(verify_chain_t *chain, uint64_t seq,
+                                   const unsigned char prev[32],
+                                   const unsigned char hash[32],
+                                   const unsigned char calc[32], int first)
+{
     if (memcmp(calc, hash, 32)) {
         return VERIFY_LINE_HASH;
     }
@@ -180,6 +183,29 @@ verify_line_status_t verify_audit_check_line_leaf(verify_chain_t *chain,
     return VERIFY_LINE_OK;
 }
 
+verify_line_status_t verify_audit_check_line_leaf(verify_chain_t *chain,
+                                                  const char *line,
+                                                  size_t len, int first,
+                                                  unsigned char prev[32],
+                                                  unsigned char *leaf)
+{
+    unsigned char hash[32], calc[32];
+    verify_sha256_msg_t m[2];
+    uint64_t seq;
+
+    if (!frame_ok(line, len, &seq, prev, hash)) {
+        return VERIFY_LINE_SYNTAX;
+    }
+    if (leaf) {
+        line_msgs(line, len, m);
+        verify_sha256_pair(&m[0], &m[1], calc, leaf);
+    }
+    else if (!sha256(line, len - HASH_TAIL, calc)) {
+        return VERIFY_LINE_HASH;
+    }
+    return settle(chain, seq, prev, hash, calc, first);
+}
+
 void verify_audit_check_two_leaf(verify_chain_t chain[2],
                                  const char *const line[2],
                                  const size_t len[2],
@@ -192,37 +218,26 @@ void verify_audit_check_two_leaf(verify_chain_t chain[2],
     verify_sha256_msg_t m[4];
     const verify_sha256_msg_t *mp[4] = { &m[0], &m[1], &m[2], &m[3] };
     uint64_t seq[2];
-    int k;
+    int k, ok[2];
 
     for (k = 0; k < 2; k++) {
-        st[k] = memchr(line[k], '\n', len[k])
-                || parse_frame(line[k], len[k], &seq[k], prev[k], hash[k])
-                ? VERIFY_LINE_SYNTAX : VERIFY_LINE_OK;
-    }
-    if (st[0] != VERIFY_LINE_OK || st[1] != VERIFY_LINE_OK) {
-        /* rare: each by itself */
-        for (k = 0; k < 2; k++) {
-            if (st[k] == VERIFY_LINE_OK) {
-                st[k] = verify_audit_check_line_leaf(&chain[k], line[k],
-                                                     len[k], 1, prev[k],
-                                                     leaf[k]);
-            }
+        ok[k] = frame_ok(line[k], len[k], &seq[k], prev[k], hash[k]);
+        st[k] = VERIFY_LINE_SYNTAX;
+        if (ok[k]) {
+            line_msgs(line[k], len[k], &m[2 * k]);
         }
-        return;
+    }
+    if (ok[0] && ok[1]) {
+        verify_sha256_quad(mp, out);
+    }
+    else if (ok[0] || ok[1]) {      /* rare: one line's frame is bad */
+        k = ok[1];
+        verify_sha256_pair(&m[2 * k], &m[2 * k + 1], calc[k], leaf[k]);
     }
     for (k = 0; k < 2; k++) {
-        m[2 * k] = (verify_sha256_msg_t){ .data = line[k],
-                                          .len = len[k] - HASH_TAIL };
-        m[2 * k + 1] = verify_merkle_leaf_msg(line[k], len[k]);
-    }
-    verify_sha256_quad(mp, out);
-    for (k = 0; k < 2; k++) {
-        if (memcmp(calc[k], hash[k], 32)) {
-            st[k] = VERIFY_LINE_HASH;
-            continue;
+        if (ok[k]) {
+            st[k] = settle(&chain[k], seq[k], prev[k], hash[k], calc[k], 1);
         }
-        chain[k].seq = seq[k];
-        memcpy(chain[k].hash, hash[k], 32);
     }
 }
 
